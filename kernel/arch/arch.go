@@ -1,0 +1,78 @@
+// Package arch holds the x86-64 primitives the rest of ntgo uses: control
+// registers, MSRs, interrupt masking, TLB maintenance, TSC and CPUID.
+//
+// Every routine here is a few instructions of assembly, nosplit and free of
+// Go-heap allocation, so it may be called from trap context. Privileged ones
+// fault on the host; callers that also run as host tests ask Bare first.
+package arch
+
+// bare is set to 1 by the boot entry (boot/entry_amd64.s) before the Go
+// runtime starts; a binary started by Linux leaves it 0.
+var bare uint32
+
+// Bare reports whether this binary is running as the kernel on bare metal
+// rather than as a process under a host operating system.
+//
+//go:nosplit
+func Bare() bool { return bare != 0 }
+
+// RFLAGS bits.
+const (
+	RflagsCF = 1 << 0
+	RflagsIF = 1 << 9  // interrupts enabled
+	RflagsDF = 1 << 10 // string direction
+	RflagsAC = 1 << 18
+)
+
+// DisableInterrupts clears RFLAGS.IF and returns the previous RFLAGS, for
+// RestoreInterrupts.
+func DisableInterrupts() (rflags uintptr)
+
+// RestoreInterrupts sets RFLAGS.IF again if it was set in rflags.
+func RestoreInterrupts(rflags uintptr)
+
+// EnableInterrupts is STI.
+func EnableInterrupts()
+
+// Halt is STI; HLT: it waits for the next interrupt with interrupts enabled.
+func Halt()
+
+// Pause is the spin-loop hint.
+func Pause()
+
+// Invlpg drops the TLB entry for the page containing va.
+func Invlpg(va uintptr)
+
+// ReadCR0 and friends read and write control registers.
+func ReadCR0() uintptr
+func WriteCR0(v uintptr)
+func ReadCR2() uintptr
+func ReadCR3() uintptr
+func WriteCR3(v uintptr)
+func ReadCR4() uintptr
+func WriteCR4(v uintptr)
+func ReadCR8() uintptr
+func WriteCR8(v uintptr)
+
+// ReadMSR and WriteMSR access model-specific registers.
+func ReadMSR(msr uint32) uint64
+func WriteMSR(msr uint32, v uint64)
+
+// RDTSC reads the time-stamp counter.
+func RDTSC() uint64
+
+// CPUID executes CPUID with leaf eax and subleaf ecx.
+func CPUID(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
+
+// In8 .. Out32 are port I/O.
+func In8(port uint16) uint8
+func Out8(port uint16, v uint8)
+func In16(port uint16) uint16
+func Out16(port uint16, v uint16)
+func In32(port uint16) uint32
+func Out32(port uint16, v uint32)
+
+// FlushTLB reloads CR3, dropping every non-global TLB entry.
+//
+//go:nosplit
+func FlushTLB() { WriteCR3(ReadCR3()) }

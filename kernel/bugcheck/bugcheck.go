@@ -1,0 +1,164 @@
+// Package bugcheck is KeBugCheckEx: the single way ntgo stops on a fatal
+// error, and the table of NT bugcheck codes it raises with the meaning of
+// their four parameters.
+//
+// Who handles a bugcheck is set at boot: on bare metal the kernel installs a
+// handler that prints the bugcheck screen and powers the machine off; on the
+// host (unit tests) the default handler panics with the *Record, so a test can
+// provoke a bugcheck and inspect its code and parameters with Catch.
+package bugcheck
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Code is a bugcheck code (the STOP code).
+type Code uint32
+
+// The bugcheck codes ntgo raises, with NT's values.
+const (
+	IrqlNotLessOrEqual                Code = 0x0A
+	KmodeExceptionNotHandled          Code = 0x1E
+	MemoryManagement                  Code = 0x1A
+	BadPoolHeader                     Code = 0x19
+	PfnListCorrupt                    Code = 0x4E
+	PageFaultInNonpagedArea           Code = 0x50
+	KernelStackInpageError            Code = 0x77
+	UnexpectedKernelModeTrap          Code = 0x7F
+	SystemThreadExceptionNotHandled   Code = 0x7E
+	ManuallyInitiatedCrash            Code = 0xE2
+	AttemptedWriteToReadonlyMemory    Code = 0xBE
+	BadPoolCaller                     Code = 0xC2
+	DriverCorruptedExpool             Code = 0xC5
+	DriverUnloadedWithoutCancelling   Code = 0xCE
+	DriverIrqlNotLessOrEqual          Code = 0xD1
+	AttemptedExecuteOfNoexecuteMemory Code = 0xFC
+	KernelSecurityCheckFailure        Code = 0x139
+	DriverVerifierDetectedViolation   Code = 0xC4
+	NoMoreSystemPtes                  Code = 0x3F
+	InstallMoreMemory                 Code = 0x7D
+	KernelDataInpageError             Code = 0x7A
+	DriverLeftLockedPagesInProcess    Code = 0xCB
+)
+
+// Info is what the bugcheck screen says about a code.
+type Info struct {
+	Name   string
+	Params [4]string
+}
+
+var table = map[Code]Info{
+	IrqlNotLessOrEqual: {"IRQL_NOT_LESS_OR_EQUAL", [4]string{
+		"memory referenced", "IRQL at time of reference", "0: read, 1: write, 8: execute", "address which referenced memory"}},
+	KmodeExceptionNotHandled: {"KMODE_EXCEPTION_NOT_HANDLED", [4]string{
+		"exception code", "address where the exception occurred", "exception parameter 0", "exception parameter 1"}},
+	MemoryManagement: {"MEMORY_MANAGEMENT", [4]string{
+		"subtype of the memory-management violation", "subtype parameter", "subtype parameter", "subtype parameter"}},
+	BadPoolHeader: {"BAD_POOL_HEADER", [4]string{
+		"subtype: 3 = free-list links damaged, 0x20 = neighbour's PreviousSize disagrees", "pool entry", "subtype parameter", "subtype parameter"}},
+	PfnListCorrupt: {"PFN_LIST_CORRUPT", [4]string{
+		"subtype: 1 = list head corrupt, 7 = page freed with references, 0x99 = invalid PTE/PFN, 0x9A = page in wrong state",
+		"subtype parameter (usually the page frame number)", "subtype parameter", "subtype parameter"}},
+	PageFaultInNonpagedArea: {"PAGE_FAULT_IN_NONPAGED_AREA", [4]string{
+		"memory referenced", "0: read, 1: write, 10: execute", "address which referenced memory", "reserved"}},
+	UnexpectedKernelModeTrap: {"UNEXPECTED_KERNEL_MODE_TRAP", [4]string{
+		"trap number", "error code", "reserved", "reserved"}},
+	SystemThreadExceptionNotHandled: {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", [4]string{
+		"exception code", "address where the exception occurred", "exception record", "context record"}},
+	ManuallyInitiatedCrash: {"MANUALLY_INITIATED_CRASH", [4]string{
+		"caller's parameter 1", "caller's parameter 2", "caller's parameter 3", "caller's parameter 4"}},
+	AttemptedWriteToReadonlyMemory: {"ATTEMPTED_WRITE_TO_READONLY_MEMORY", [4]string{
+		"virtual address of the attempted write", "PTE contents", "reserved", "reserved"}},
+	BadPoolCaller: {"BAD_POOL_CALLER", [4]string{
+		"subtype: 7 = double free or not allocated, 8/9 = bad IRQL, 0xA = tag mismatch, 0xD = free of an address that is not a pool block, 0x99 = freed with wrong pool type",
+		"subtype parameter", "subtype parameter", "subtype parameter"}},
+	DriverCorruptedExpool: {"DRIVER_CORRUPTED_EXPOOL", [4]string{
+		"memory referenced", "IRQL at time of reference", "0: read, 1: write", "address which referenced memory"}},
+	DriverIrqlNotLessOrEqual: {"DRIVER_IRQL_NOT_LESS_OR_EQUAL", [4]string{
+		"memory referenced", "IRQL at time of reference", "0: read, 1: write, 8: execute", "address which referenced memory"}},
+	AttemptedExecuteOfNoexecuteMemory: {"ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY", [4]string{
+		"virtual address whose execution was attempted", "PTE contents", "reserved", "reserved"}},
+	KernelSecurityCheckFailure: {"KERNEL_SECURITY_CHECK_FAILURE", [4]string{
+		"type of corruption: 3 = LIST_ENTRY corrupted", "trap frame", "exception record", "reserved"}},
+	DriverVerifierDetectedViolation: {"DRIVER_VERIFIER_DETECTED_VIOLATION", [4]string{
+		"violation subtype", "subtype parameter", "subtype parameter", "subtype parameter"}},
+	NoMoreSystemPtes: {"NO_MORE_SYSTEM_PTES", [4]string{
+		"0: system PTE type", "size of the failed request", "total free system PTEs", "total system PTEs"}},
+	InstallMoreMemory: {"INSTALL_MORE_MEMORY", [4]string{
+		"number of physical pages found", "lowest physical page", "highest physical page", "0"}},
+	KernelStackInpageError: {"KERNEL_STACK_INPAGE_ERROR", [4]string{
+		"status", "PTE", "address", "reserved"}},
+	KernelDataInpageError: {"KERNEL_DATA_INPAGE_ERROR", [4]string{
+		"PTE", "status", "address", "reserved"}},
+	DriverUnloadedWithoutCancelling: {"DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", [4]string{
+		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
+	DriverLeftLockedPagesInProcess: {"DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS", [4]string{
+		"calling address", "caller of the caller", "MDL", "number of locked pages"}},
+}
+
+// Lookup returns what is known about c; unknown codes get a generic entry.
+func Lookup(c Code) Info {
+	if i, ok := table[c]; ok {
+		return i
+	}
+	return Info{Name: fmt.Sprintf("BUGCHECK_%X", uint32(c)), Params: [4]string{"parameter 1", "parameter 2", "parameter 3", "parameter 4"}}
+}
+
+// Name is the code's NT name, e.g. BAD_POOL_CALLER.
+func (c Code) Name() string { return Lookup(c).Name }
+
+func (c Code) String() string { return fmt.Sprintf("0x%08X %s", uint32(c), c.Name()) }
+
+// Record is one bugcheck: the code and its four parameters, plus the caller's
+// program counter (the function that called KeBugCheckEx).
+type Record struct {
+	Code   Code
+	Params [4]uintptr
+	PC     uintptr
+}
+
+func (r *Record) Error() string {
+	return fmt.Sprintf("*** STOP: %v (%#x, %#x, %#x, %#x)", r.Code, r.Params[0], r.Params[1], r.Params[2], r.Params[3])
+}
+
+// Handler receives a bugcheck. It must not return on bare metal.
+type Handler func(*Record)
+
+var handler atomic.Pointer[Handler]
+
+// SetHandler installs h as the bugcheck handler and returns the previous one.
+func SetHandler(h Handler) Handler {
+	old := handler.Swap(&h)
+	if old == nil {
+		return nil
+	}
+	return *old
+}
+
+// KeBugCheckEx stops the system with code and its four parameters. With no
+// handler installed (host tests) it panics with the *Record.
+func KeBugCheckEx(code Code, p1, p2, p3, p4 uintptr) {
+	r := &Record{Code: code, Params: [4]uintptr{p1, p2, p3, p4}, PC: callerPC()}
+	if h := handler.Load(); h != nil && *h != nil {
+		(*h)(r)
+	}
+	panic(r)
+}
+
+// Catch runs f and returns the bugcheck it raised, or nil if it raised none.
+// It is for tests: it works when no handler is installed (the host) and when
+// the installed handler panics with the record (the in-kernel test mode).
+func Catch(f func()) (rec *Record) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, ok := r.(*Record)
+			if !ok {
+				panic(r)
+			}
+			rec = b
+		}
+	}()
+	f()
+	return nil
+}

@@ -1,0 +1,161 @@
+// Package ntstatus defines NTSTATUS values and NT's raise semantics.
+//
+// NT reports most failures as an NTSTATUS and, for callers that ask for it
+// (POOL_FLAG_RAISE_ON_FAILURE, ExRaiseStatus, ProbeForRead), raises the status
+// as a structured exception. In Go a raise is a panic carrying an Exception;
+// Try is the __try/__except pair that catches it.
+package ntstatus
+
+import "fmt"
+
+// Status is an NTSTATUS. The top two bits are the severity.
+type Status uint32
+
+// Severity bits of a Status (bits 31:30).
+const (
+	severityShift         = 30
+	severitySuccess       = 0
+	severityInformational = 1
+	severityWarning       = 2
+	severityError         = 3
+)
+
+// The statuses ntgo returns or raises.
+const (
+	Success                 Status = 0x00000000
+	Unsuccessful            Status = 0xC0000001
+	NotImplemented          Status = 0xC0000002
+	AccessViolation         Status = 0xC0000005
+	InvalidParameter        Status = 0xC000000D
+	NoMemory                Status = 0xC0000017
+	ConflictingAddresses    Status = 0xC0000018
+	AlreadyCommitted        Status = 0xC0000021
+	InvalidPageProtection   Status = 0xC0000045
+	DatatypeMisalignment    Status = 0x80000002
+	GuardPageViolation      Status = 0x80000001
+	InsufficientResources   Status = 0xC000009A
+	QuotaExceeded           Status = 0xC0000044
+	MemoryNotAllocated      Status = 0xC00000A0
+	NotSupported            Status = 0xC00000BB
+	InvalidAddress          Status = 0xC0000141
+	FreeVMNotAtBase         Status = 0xC000009F
+	InvalidParameterMix     Status = 0xC0000030
+	NotFound                Status = 0xC0000225
+	BufferTooSmall          Status = 0xC0000023
+	EndOfFile               Status = 0xC0000011
+	DeviceNotReady          Status = 0xC00000A3
+	ObjectNameNotFound      Status = 0xC0000034
+	ObjectNameCollision     Status = 0xC0000035
+	InvalidDeviceRequest    Status = 0xC0000010
+	IntegerOverflow         Status = 0xC0000095
+	Pending                 Status = 0x00000103
+	StackBufferOverrun      Status = 0xC0000409
+	HeapCorruption          Status = 0xC0000374
+	IllegalInstruction      Status = 0xC000001D
+	IntegerDivideByZero     Status = 0xC0000094
+	PrivilegedInstruction   Status = 0xC0000096
+	ArrayBoundsExceeded     Status = 0xC000008C
+	NonContinuableException Status = 0xC0000025
+)
+
+var names = map[Status]string{
+	Success:                 "STATUS_SUCCESS",
+	Unsuccessful:            "STATUS_UNSUCCESSFUL",
+	NotImplemented:          "STATUS_NOT_IMPLEMENTED",
+	AccessViolation:         "STATUS_ACCESS_VIOLATION",
+	InvalidParameter:        "STATUS_INVALID_PARAMETER",
+	NoMemory:                "STATUS_NO_MEMORY",
+	ConflictingAddresses:    "STATUS_CONFLICTING_ADDRESSES",
+	AlreadyCommitted:        "STATUS_ALREADY_COMMITTED",
+	InvalidPageProtection:   "STATUS_INVALID_PAGE_PROTECTION",
+	DatatypeMisalignment:    "STATUS_DATATYPE_MISALIGNMENT",
+	GuardPageViolation:      "STATUS_GUARD_PAGE_VIOLATION",
+	InsufficientResources:   "STATUS_INSUFFICIENT_RESOURCES",
+	QuotaExceeded:           "STATUS_QUOTA_EXCEEDED",
+	MemoryNotAllocated:      "STATUS_MEMORY_NOT_ALLOCATED",
+	NotSupported:            "STATUS_NOT_SUPPORTED",
+	InvalidAddress:          "STATUS_INVALID_ADDRESS",
+	FreeVMNotAtBase:         "STATUS_FREE_VM_NOT_AT_BASE",
+	InvalidParameterMix:     "STATUS_INVALID_PARAMETER_MIX",
+	NotFound:                "STATUS_NOT_FOUND",
+	BufferTooSmall:          "STATUS_BUFFER_TOO_SMALL",
+	EndOfFile:               "STATUS_END_OF_FILE",
+	DeviceNotReady:          "STATUS_DEVICE_NOT_READY",
+	ObjectNameNotFound:      "STATUS_OBJECT_NAME_NOT_FOUND",
+	ObjectNameCollision:     "STATUS_OBJECT_NAME_COLLISION",
+	InvalidDeviceRequest:    "STATUS_INVALID_DEVICE_REQUEST",
+	IntegerOverflow:         "STATUS_INTEGER_OVERFLOW",
+	Pending:                 "STATUS_PENDING",
+	StackBufferOverrun:      "STATUS_STACK_BUFFER_OVERRUN",
+	HeapCorruption:          "STATUS_HEAP_CORRUPTION",
+	IllegalInstruction:      "STATUS_ILLEGAL_INSTRUCTION",
+	IntegerDivideByZero:     "STATUS_INTEGER_DIVIDE_BY_ZERO",
+	PrivilegedInstruction:   "STATUS_PRIVILEGED_INSTRUCTION",
+	ArrayBoundsExceeded:     "STATUS_ARRAY_BOUNDS_EXCEEDED",
+	NonContinuableException: "STATUS_NONCONTINUABLE_EXCEPTION",
+}
+
+// String returns the status's NT name, or its hex value when unnamed.
+func (s Status) String() string {
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("NTSTATUS(0x%08X)", uint32(s))
+}
+
+// Error lets a Status travel as a Go error.
+func (s Status) Error() string { return s.String() }
+
+// IsSuccess is NT_SUCCESS: success and informational severities.
+func (s Status) IsSuccess() bool { return uint32(s)>>severityShift <= severityInformational }
+
+// IsError is NT_ERROR.
+func (s Status) IsError() bool { return uint32(s)>>severityShift == severityError }
+
+// Exception is the value a raise panics with: NT's EXCEPTION_RECORD reduced
+// to what kernel code inspects.
+type Exception struct {
+	Status Status
+	// Address is the faulting data address for an access violation raised by
+	// a page fault or a probe, else 0.
+	Address uintptr
+}
+
+func (e *Exception) Error() string {
+	if e.Address != 0 {
+		return fmt.Sprintf("%v at %#x", e.Status, e.Address)
+	}
+	return e.Status.String()
+}
+
+// Raise is ExRaiseStatus: it raises s as an exception that Try catches.
+func Raise(s Status) {
+	panic(&Exception{Status: s})
+}
+
+// RaiseAt raises s for a data address (access violations, misalignment).
+func RaiseAt(s Status, addr uintptr) {
+	panic(&Exception{Status: s, Address: addr})
+}
+
+// Try runs body as a __try block. An Exception raised inside it (and, on bare
+// metal, a page fault that the fault handler turns into an access violation,
+// see kernel.Try) is passed to except; any other panic propagates unchanged.
+// It reports whether body completed without raising.
+func Try(body func(), except func(*Exception)) (ok bool) {
+	defer func() {
+		if ok {
+			return
+		}
+		r := recover()
+		e, isExc := r.(*Exception)
+		if !isExc {
+			panic(r)
+		}
+		if except != nil {
+			except(e)
+		}
+	}()
+	body()
+	return true
+}
