@@ -1,0 +1,241 @@
+// Package boot is ntgo's entry from the boot loader: the 64-bit entry point
+// that mkboot's Multiboot trampoline jumps to, the parsing of the Multiboot
+// information (memory map, command line), and the process stack a Linux
+// program starts with, which the Go runtime's _rt0_amd64_linux reads.
+//
+// Importing boot (blank) makes a binary bootable: the kernel and every
+// in-kernel test binary do. In a binary started by a host OS the entry is
+// never run and this package does nothing.
+//
+// The kernel command line is split into words as a shell would (double
+// quotes group). As Linux does for init, words of the form key=value become
+// environment variables and the rest become arguments, so
+// `-test.v run="ver; poweroff 0"` gives os.Args[1] = "-test.v" and
+// os.Getenv("run") = "ver; poweroff 0".
+package boot
+
+import (
+	"unsafe"
+
+	"ntgo/kernel"
+)
+
+// entry64 is the 64-bit entry (entry_amd64.s); mkboot finds it by name.
+func entry64()
+
+// entryPC keeps entry64 linked: nothing calls it from Go.
+var entryPC = entry64
+
+func init() {
+	if entryPC == nil {
+		panic("boot entry missing")
+	}
+}
+
+// Set by entry64.
+var (
+	multibootMagic uint32
+	multibootInfo  uintptr
+)
+
+const (
+	bootStackBytes = 256 << 10
+	// The top of the boot stack holds the process vector (argc, argv, envp,
+	// auxv); early runs below it.
+	processAreaBytes = 16 << 10
+	multibootOK      = 0x2BADB002
+)
+
+// bootStack is the boot thread's stack: the runtime's m0 uses it as its g0
+// stack, so it must outlast boot.
+var bootStack [bootStackBytes / 16][2]uint64
+
+// Multiboot information structure fields (Multiboot 1 specification, 3.3).
+const (
+	mbiFlags        = 0
+	mbiCmdline      = 16
+	mbiMmapLength   = 44
+	mbiMmapAddr     = 48
+	mbiFlagCmdline  = 1 << 2
+	mbiFlagMmap     = 1 << 6
+	mmapEntrySize   = 0 // offset of the size field; the entry follows it
+	mmapEntryBase   = 4
+	mmapEntryLength = 12
+	mmapEntryType   = 20
+)
+
+// Linux auxiliary vector keys the runtime reads.
+const (
+	atNull   = 0
+	atPagesz = 6
+	atHwcap  = 16
+	atClktck = 17
+	atRandom = 25
+	pageSize = 4096
+)
+
+const (
+	maxCmdline = 4096
+	maxArgs    = 128
+	maxEnv     = 64
+)
+
+var (
+	cmdline   [maxCmdline]byte
+	cmdlen    int
+	words     [maxArgs + maxEnv]struct{ off, n int }
+	atRandomB [16]byte
+	info      kernel.BootInfo
+)
+
+// Image bounds from the linker.
+//
+//go:linkname runtimeText runtime.text
+var runtimeText byte
+
+//go:linkname runtimeEnd runtime.end
+var runtimeEnd byte
+
+//go:nosplit
+func u32(p uintptr) uint32 { return *(*uint32)(unsafe.Pointer(p)) }
+
+//go:nosplit
+func u64(p uintptr) uint64 { return *(*uint64)(unsafe.Pointer(p)) }
+
+// early runs on the boot stack before the runtime: it returns the stack
+// pointer _rt0_amd64_linux starts with.
+//
+//go:nosplit
+func early() uintptr {
+	if multibootMagic != multibootOK {
+		for {
+		}
+	}
+	mbi := multibootInfo
+	flags := u32(mbi + mbiFlags)
+	if flags&mbiFlagCmdline != 0 {
+		p := uintptr(u32(mbi + mbiCmdline))
+		for cmdlen < maxCmdline-1 && *(*byte)(unsafe.Pointer(p + uintptr(cmdlen))) != 0 {
+			cmdline[cmdlen] = *(*byte)(unsafe.Pointer(p + uintptr(cmdlen)))
+			cmdlen++
+		}
+	}
+	if flags&mbiFlagMmap != 0 {
+		p, end := uintptr(u32(mbi+mbiMmapAddr)), uintptr(u32(mbi+mbiMmapAddr)+u32(mbi+mbiMmapLength))
+		for p < end && info.NRanges < len(info.Ranges) {
+			r := &info.Ranges[info.NRanges]
+			r.Base, r.Length, r.Type = u64(p+mmapEntryBase), u64(p+mmapEntryLength), u32(p+mmapEntryType)
+			info.NRanges++
+			p += uintptr(u32(p+mmapEntrySize)) + 4
+		}
+	}
+	info.ImageStart = uintptr(unsafe.Pointer(&runtimeText)) &^ (pageSize - 1)
+	info.ImageEnd = (uintptr(unsafe.Pointer(&runtimeEnd)) + pageSize - 1) &^ (pageSize - 1)
+	kernel.Start(&info)
+	kernel.Random(atRandomB[:])
+	return buildProcessStack()
+}
+
+// splitWords splits the command line in place: quotes are removed and each
+// word is NUL-terminated, so argv and envp can point into cmdline.
+//
+//go:nosplit
+func splitWords() int {
+	n, w, r := 0, 0, 0
+	for r < cmdlen && n < len(words) {
+		for r < cmdlen && cmdline[r] == ' ' {
+			r++
+		}
+		if r == cmdlen {
+			break
+		}
+		start := w
+		quoted := false
+		for r < cmdlen && (quoted || cmdline[r] != ' ') {
+			if cmdline[r] == '"' {
+				quoted = !quoted
+			} else {
+				cmdline[w] = cmdline[r]
+				w++
+			}
+			r++
+		}
+		words[n] = struct{ off, n int }{start, w - start}
+		n++
+		cmdline[w] = 0
+		w++
+		r++
+	}
+	return n
+}
+
+//go:nosplit
+func isEnvWord(i int) bool {
+	wd := words[i]
+	if wd.n == 0 || cmdline[wd.off] == '-' {
+		return false
+	}
+	for j := 0; j < wd.n; j++ {
+		if cmdline[wd.off+j] == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+var argv0 = [...]byte{'n', 't', 'g', 'o', 0}
+
+// vec is the process vector being built (static: early's frames are small).
+var vec [1 + 1 + maxArgs + 1 + maxEnv + 1 + 10]uintptr
+
+// buildProcessStack lays out argc, argv, envp and auxv at the top of the
+// boot stack as Linux does for a new process. The first word of a Multiboot
+// command line is the image's path (QEMU and GRUB put it there); it is
+// skipped, argv[0] being "ntgo".
+//
+//go:nosplit
+func buildProcessStack() uintptr {
+	n := splitWords()
+	k := 0
+	vec[k] = 0 // argc, filled below
+	k++
+	vec[k] = uintptr(unsafe.Pointer(&argv0[0]))
+	k++
+	argc := 1
+	for i := 1; i < n; i++ {
+		if !isEnvWord(i) {
+			vec[k] = uintptr(unsafe.Pointer(&cmdline[words[i].off]))
+			k++
+			argc++
+		}
+	}
+	vec[0] = uintptr(argc)
+	vec[k] = 0
+	k++
+	for i := 1; i < n; i++ {
+		if isEnvWord(i) {
+			vec[k] = uintptr(unsafe.Pointer(&cmdline[words[i].off]))
+			k++
+		}
+	}
+	vec[k] = 0
+	k++
+	for _, av := range [...][2]uintptr{
+		{atPagesz, pageSize},
+		{atClktck, 100},
+		{atHwcap, 0},
+		{atRandom, uintptr(unsafe.Pointer(&atRandomB[0]))},
+		{atNull, 0},
+	} {
+		vec[k], vec[k+1] = av[0], av[1]
+		k += 2
+	}
+	// The vector goes at the top of the boot stack, above where early runs,
+	// 16-byte aligned as the ABI wants at entry.
+	top := uintptr(unsafe.Pointer(&bootStack)) + bootStackBytes
+	sp := (top - uintptr(k)*8) &^ 15
+	for i := 0; i < k; i++ {
+		*(*uintptr)(unsafe.Pointer(sp + uintptr(i)*8)) = vec[i]
+	}
+	return sp
+}

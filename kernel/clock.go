@@ -1,0 +1,139 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/arch"
+)
+
+// The clock: monotonic time is the TSC scaled to nanoseconds. The TSC rate
+// comes from KVM's paravirtual clock when the hypervisor offers it (exact and
+// instant), else from counting TSC ticks across a PIT channel-2 countdown.
+// Wall time is the RTC read once at boot (tamago's soc/intel/rtc) plus
+// monotonic time since.
+//
+// nanotime is trap-context safe (nosplit, no allocation).
+
+// tscToNs converts TSC ticks to ns as ticks*tscMul >> tscShift.
+var (
+	tscBase  uint64
+	tscMul   uint64
+	tscHz    uint64
+	clockSrc string
+)
+
+const tscShift = 24
+
+// realtimeOffset is wall-clock ns at monotonic time 0.
+var realtimeOffset int64
+
+//go:nosplit
+func nanotime() int64 {
+	d := arch.RDTSC() - tscBase
+	// Split to avoid overflowing 64 bits: d*mul would overflow after ~hours.
+	hi, lo := d>>32, d&0xFFFFFFFF
+	return int64((hi*tscMul)<<(32-tscShift) + (lo*tscMul)>>tscShift)
+}
+
+//go:nosplit
+func setTSCHz(hz uint64) {
+	tscHz = hz
+	tscMul = (1_000_000_000 << tscShift) / hz
+}
+
+// KVM paravirtual clock (Documentation/virt/kvm/x86/msr.rst).
+const (
+	cpuidHypervisorBase  = 0x40000000
+	cpuidKVMFeatures     = 0x40000001
+	kvmFeatureClocksrc2  = 1 << 3
+	msrKVMSystemTimeNew  = 0x4b564d01
+	kvmSystemTimeEnable  = 1
+	kvmSignatureEBX      = 0x4b4d564b // "KVMK"
+	cpuidFeatures        = 1
+	cpuidHypervisorBitEC = 1 << 31
+)
+
+// pvclockTime is struct pvclock_vcpu_time_info.
+type pvclockTime struct {
+	Version  uint32
+	_        uint32
+	TSCStamp uint64
+	System   uint64
+	TSCMul   uint32
+	TSCShift int8
+	Flags    uint8
+	_        [2]uint8
+}
+
+var pvclock pvclockTime
+
+// PIT channel 2 (gated through port 0x61) counts at 1.193182 MHz.
+const (
+	pitHz       = 1193182
+	pitChannel2 = 0x42
+	pitCommand  = 0x43
+	pitGatePort = 0x61
+	pitGateOn   = 1 << 0
+	pitSpeaker  = 1 << 1
+	pitOut2     = 1 << 5
+	pitCh2Mode0 = 0xB0 // channel 2, lobyte/hibyte, mode 0, binary
+	pitCalibHz  = 200  // calibrate over 1/200 s
+)
+
+//go:nosplit
+func calibrateClock() {
+	tscBase = arch.RDTSC()
+	if hz := kvmclockTSCHz(); hz != 0 {
+		clockSrc = "kvmclock"
+		setTSCHz(hz)
+		return
+	}
+	clockSrc = "PIT"
+	setTSCHz(pitTSCHz())
+}
+
+//go:nosplit
+func kvmclockTSCHz() uint64 {
+	_, _, ecx, _ := arch.CPUID(cpuidFeatures, 0)
+	if ecx&cpuidHypervisorBitEC == 0 {
+		return 0
+	}
+	_, ebx, _, _ := arch.CPUID(cpuidHypervisorBase, 0)
+	if ebx != kvmSignatureEBX {
+		return 0
+	}
+	feat, _, _, _ := arch.CPUID(cpuidKVMFeatures, 0)
+	if feat&kvmFeatureClocksrc2 == 0 {
+		return 0
+	}
+	// The image is identity-mapped: pvclock's address is its physical address.
+	arch.WriteMSR(msrKVMSystemTimeNew, uint64(uintptr(unsafe.Pointer(&pvclock)))|kvmSystemTimeEnable)
+	if pvclock.TSCMul == 0 {
+		return 0
+	}
+	// ns = (ticks shifted by TSCShift) * TSCMul / 2^32, so
+	// Hz = 1e9 * 2^32 / TSCMul, shifted back.
+	hz := (uint64(1_000_000_000) << 32) / uint64(pvclock.TSCMul)
+	if pvclock.TSCShift < 0 {
+		hz <<= uint(-pvclock.TSCShift)
+	} else {
+		hz >>= uint(pvclock.TSCShift)
+	}
+	return hz
+}
+
+//go:nosplit
+func pitTSCHz() uint64 {
+	gate := arch.In8(pitGatePort)
+	arch.Out8(pitGatePort, gate&^pitSpeaker|pitGateOn)
+	arch.Out8(pitCommand, pitCh2Mode0)
+	count := uint16(pitHz / pitCalibHz)
+	arch.Out8(pitChannel2, uint8(count))
+	arch.Out8(pitChannel2, uint8(count>>8))
+	t0 := arch.RDTSC()
+	for arch.In8(pitGatePort)&pitOut2 == 0 {
+	}
+	t1 := arch.RDTSC()
+	arch.Out8(pitGatePort, gate)
+	return (t1 - t0) * pitCalibHz
+}

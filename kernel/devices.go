@@ -1,0 +1,106 @@
+package kernel
+
+import (
+	"github.com/usbarmory/tamago/amd64/lapic"
+	"github.com/usbarmory/tamago/soc/intel/ioapic"
+	"github.com/usbarmory/tamago/soc/intel/uart"
+
+	"ntgo/kernel/arch"
+)
+
+// The platform devices, at the addresses QEMU's pc and microvm machines use.
+// Their registers are reached through tamago's drivers; the few registers
+// those drivers do not cover are named here.
+const (
+	com1Base      = 0x3F8
+	com1IRQ       = 4
+	lapicBase     = 0xFEE00000
+	ioapicBase    = 0xFEC00000
+	debugExitPort = 0xF4 // QEMU isa-debug-exit: exits with status (v<<1)|1
+	pic1Data      = 0x21
+	pic2Data      = 0xA1
+	picMaskAll    = 0xFF
+)
+
+// 16550 registers beyond tamago's uart: interrupt enable.
+const (
+	uartIER        = 1
+	uartIERRxAvail = 1 << 0
+)
+
+// LAPIC timer registers beyond tamago's lapic.
+const (
+	lapicTimerInitial = 0x380
+	lapicTimerCurrent = 0x390
+	lapicTimerDivide  = 0x3E0
+	lapicDivideBy1    = 0xB
+	lapicLVTMasked    = 1 << 16
+	lapicSVR          = 0xF0
+)
+
+var (
+	com1  = uart.UART{Index: 1, Base: com1Base}
+	apic  = lapic.LAPIC{Base: lapicBase}
+	ioapc = ioapic.IOAPIC{Index: 0, Base: ioapicBase}
+)
+
+//go:nosplit
+func mmio32(addr uintptr) *uint32 { return (*uint32)(unsafePointerAt(addr)) }
+
+// serialWrite sends b to COM1, turning \n into \r\n for terminals.
+//
+//go:nosplit
+func serialWrite(b []byte) {
+	for _, c := range b {
+		if c == '\n' {
+			com1.Tx('\r')
+		}
+		com1.Tx(c)
+	}
+}
+
+//go:nosplit
+func serialWriteString(s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			com1.Tx('\r')
+		}
+		com1.Tx(s[i])
+	}
+}
+
+//go:nosplit
+func lapicEOI() { apic.ClearInterrupt() }
+
+// powerOff ends the QEMU run with the given status through isa-debug-exit.
+// QEMU reports (status<<1)|1 as its own exit code; qemu/ translates back.
+//
+//go:nosplit
+func powerOff(status uint8) {
+	arch.Out8(debugExitPort, status)
+	// No debug-exit device: stop here.
+	for {
+		arch.DisableInterrupts()
+		haltForever()
+	}
+}
+
+func haltForever()
+
+// initInterrupts masks the legacy PICs, enables the LAPIC with the timer on
+// vecTimer, routes COM1's IRQ through the IOAPIC and enables receive
+// interrupts on the UART.
+//
+//go:nosplit
+func initInterrupts() {
+	arch.Out8(pic1Data, picMaskAll)
+	arch.Out8(pic2Data, picMaskAll)
+	*mmio32(lapicBase + lapicSVR) = vecSpurious
+	apic.Enable()
+	*mmio32(lapicBase + lapicTimerDivide) = lapicDivideBy1
+	apic.SetTimer(vecTimer, lapic.TIMER_MODE_ONE_SHOT)
+	calibrateLAPIC()
+	com1.Init()
+	arch.Out8(com1Base+uartIER, uartIERRxAvail)
+	ioapc.EnableInterrupt(com1IRQ, vecSerial)
+}

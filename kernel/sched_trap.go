@@ -1,0 +1,124 @@
+package kernel
+
+// Trap context: everything here runs with interrupts off on a per-CPU stack,
+// is nosplit, allocates nothing from the Go heap and stores no Go pointers.
+//
+// Scheduling happens only when the outermost trap returns: a handler marks
+// the current thread blocked or ready and calls reschedule, which saves the
+// trap frame into the outgoing thread and loads the incoming thread's saved
+// frame in its place, so the common exit path resumes the new thread.
+// Nested traps (a page fault inside a system call) never switch.
+
+//go:nosplit
+func enqueueReady(t int32) {
+	th := &threads[t]
+	th.State = threadReady
+	th.next = noThread
+	if readyTail == noThread {
+		readyHead = t
+	} else {
+		threads[readyTail].next = t
+	}
+	readyTail = t
+}
+
+//go:nosplit
+func dequeueReady() int32 {
+	t := readyHead
+	if t == noThread {
+		return noThread
+	}
+	readyHead = threads[t].next
+	if readyHead == noThread {
+		readyTail = noThread
+	}
+	threads[t].next = noThread
+	return t
+}
+
+// wake makes a blocked thread ready with result as its system call's return
+// value.
+//
+//go:nosplit
+func wake(t int32, result uint64) {
+	th := &threads[t]
+	if th.State != threadBlocked {
+		return
+	}
+	th.Frame.RAX = result
+	th.Wait = waitNone
+	th.WaitAddr = 0
+	th.Deadline = 0
+	enqueueReady(t)
+}
+
+// block marks the current thread as waiting; the caller's trap frame is saved
+// when reschedule switches away from it.
+//
+//go:nosplit
+func block(why waitReason, addr uintptr, deadline int64) {
+	th := &threads[kpcr0.Current]
+	th.State = threadBlocked
+	th.Wait = why
+	th.WaitAddr = addr
+	th.Deadline = deadline
+}
+
+// yield puts the current thread at the back of the ready queue.
+//
+//go:nosplit
+func yield() {
+	if kpcr0.Current != idleThread {
+		enqueueReady(kpcr0.Current)
+	}
+}
+
+// reschedule switches f to the next ready thread if the current one stopped
+// running (blocked, yielded, exited) or its time slice is up.
+//
+//go:nosplit
+func reschedule(f *TrapFrame) {
+	cur := kpcr0.Current
+	curState := threads[cur].State
+	wantSwitch := curState != threadRunning ||
+		readyHead != noThread && (cur == idleThread || preemptPending)
+	if !wantSwitch {
+		return
+	}
+	preemptPending = false
+	if curState == threadRunning && cur != idleThread {
+		enqueueReady(cur)
+	}
+	next := dequeueReady()
+	if next == noThread {
+		next = idleThread
+	}
+	if next == cur {
+		threads[cur].State = threadRunning
+		return
+	}
+	now := nanotime()
+	out := &threads[cur]
+	if out.State != threadFree {
+		out.Frame = *f
+		out.CPUTime += now - out.lastRun
+	}
+	in := &threads[next]
+	*f = in.Frame
+	in.State = threadRunning
+	in.lastRun = now
+	in.Switches++
+	kpcr0.Current = next
+	kpcr0.ThreadFSBase = in.FSBase
+	kpcr0.Switches++
+	sliceEnd = now + timeSlice
+}
+
+// preemptPending asks the next outermost trap exit to rotate the ready queue;
+// the timer sets it when the running thread's slice ends.
+var preemptPending bool
+
+// sliceEnd is when the running thread's time slice ends.
+var sliceEnd int64
+
+const timeSlice = 10_000_000 // 10 ms, in ns

@@ -1,0 +1,410 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/arch"
+)
+
+// Trap context: nosplit, no allocation, no Go pointer stores.
+//
+// The Linux system calls the Go runtime (and os, fmt, time) makes, served in
+// ring 0. Arguments arrive in the trap frame as Linux passes them (RDI, RSI,
+// RDX, R10, R8, R9; number in RAX); the result goes back in RAX, negative
+// errno on failure. A call that blocks marks the thread and returns; the
+// scheduler switches away and the result is written when the thread wakes.
+// Pointers from the caller are used directly: there is no user mode, and a
+// fault on them is the caller's bug, reported like any kernel fault.
+
+// System call numbers (x86-64).
+const (
+	sysRead           = 0
+	sysWrite          = 1
+	sysOpen           = 2
+	sysClose          = 3
+	nrMmap            = 9
+	sysMprotect       = 10
+	nrMunmap          = 11
+	sysRtSigaction    = 13
+	sysRtSigprocmask  = 14
+	sysRtSigreturn    = 15
+	sysPread64        = 17
+	sysSchedYield     = 24
+	nrMadvise         = 28
+	sysNanosleep      = 35
+	sysGetpid         = 39
+	sysClone          = 56
+	sysExit           = 60
+	sysUname          = 63
+	sysFcntl          = 72
+	sysSigaltstack    = 131
+	sysPrctl          = 157
+	sysArchPrctl      = 158
+	sysGettid         = 186
+	sysFutex          = 202
+	sysSchedGetaffnty = 204
+	sysClockGettime   = 228
+	sysExitGroup      = 231
+	sysEpollCtl       = 233
+	sysTgkill         = 234
+	sysOpenat         = 257
+	sysEpollPwait     = 281
+	sysEventfd2       = 290
+	sysEpollCreate1   = 291
+	sysPrlimit64      = 302
+	sysGetrandom      = 318
+	maxSyscall        = 512
+)
+
+//go:nosplit
+func syscallTrap(f *TrapFrame) {
+	a0, a1, a2, a3 := uintptr(f.RDI), uintptr(f.RSI), uintptr(f.RDX), uintptr(f.R10)
+	var r uintptr
+	switch f.RAX {
+	case sysWrite:
+		r = sysWriteFd(int(a0), a1, a2)
+	case sysRead:
+		r = sysReadFd(int(a0), a1, a2)
+	case sysPread64, sysOpen, sysOpenat:
+		r = errno(ENOENT)
+	case sysClose:
+		r = sysCloseFd(int(a0))
+	case nrMmap:
+		r = sysMmap(a0, a1, a2, a3, int32(f.R8))
+	case nrMunmap:
+		r = sysMunmap(a0, a1)
+	case nrMadvise:
+		r = sysMadvise(a0, a1, a2)
+	case sysRtSigaction:
+		r = sysSigaction(a0, a1, a2)
+	case sysRtSigprocmask:
+		r = sysSigprocmask(a0, a1, a2)
+	case sysSigaltstack:
+		r = sysSigaltstackCall(a0, a1)
+	case sysArchPrctl:
+		r = sysArchPrctlCall(a0, a1)
+	case sysClone:
+		r = sysCloneCall(f)
+	case sysExit:
+		sysExitThread()
+		return
+	case sysExitGroup:
+		exitGroup(int(a0))
+	case sysFutex:
+		r = sysFutexCall(a0, a1, a2, a3)
+	case sysSchedYield:
+		yield()
+	case sysNanosleep:
+		r = sysNanosleepCall(a0)
+	case sysGetpid:
+		r = bootThreadTID
+	case sysGettid:
+		r = uintptr(threads[kpcr0.Current].TID)
+	case sysTgkill:
+		r = 0 // signals are not delivered; the runtime falls back to cooperative preemption
+	case sysSchedGetaffnty:
+		r = sysAffinity(a1, a2)
+	case sysClockGettime:
+		r = sysClockGettimeCall(a0, a1)
+	case sysGetrandom:
+		r = sysGetrandomCall(a0, a1)
+	case sysFcntl:
+		r = sysFcntlCall(int(a0), a1)
+	case sysPrlimit64:
+		r = sysPrlimit(a2, a3)
+	case sysPrctl:
+		r = 0
+	case sysEpollCreate1:
+		r = epollCreate()
+	case sysEpollCtl:
+		r = epollCtl(int(a0), a1, int(a2), a3)
+	case sysEpollPwait:
+		r = epollWait(int(a0), a1, a2, int(int32(a3)))
+	case sysEventfd2:
+		r = eventfdCreate(a0)
+	default:
+		r = errno(ENOSYS)
+		logUnknownSyscall(f.RAX)
+	}
+	f.RAX = uint64(r)
+}
+
+const bootThreadTID = 1
+
+var unknownLogged [maxSyscall / bitsPerWord]uint64
+
+//go:nosplit
+func logUnknownSyscall(nr uint64) {
+	if nr >= maxSyscall || unknownLogged[nr/bitsPerWord]&(1<<(nr%bitsPerWord)) != 0 {
+		return
+	}
+	unknownLogged[nr/bitsPerWord] |= 1 << (nr % bitsPerWord)
+	serialWriteString("ntgo: unimplemented system call ")
+	serialWriteString(syscallName(nr))
+	serialWriteString(" (")
+	printDec(nr)
+	serialWriteString(") returns ENOSYS\n")
+}
+
+//go:nosplit
+func bytesAt(p, n uintptr) []byte { return unsafe.Slice((*byte)(unsafePointerAt(p)), n) }
+
+// Files: 0-2 are the serial console; epoll instances and eventfds come next.
+//
+//go:nosplit
+func sysWriteFd(fd int, buf, n uintptr) uintptr {
+	switch {
+	case fd == 1 || fd == 2:
+		serialWrite(bytesAt(buf, n))
+		return n
+	case isEventfd(fd):
+		return eventfdWrite(fd, buf, n)
+	}
+	return errno(EBADF)
+}
+
+//go:nosplit
+func sysReadFd(fd int, buf, n uintptr) uintptr {
+	switch {
+	case fd == 0:
+		return consoleRead(buf, n)
+	case isEventfd(fd):
+		return eventfdRead(fd, buf, n)
+	}
+	return errno(EBADF)
+}
+
+//go:nosplit
+func sysCloseFd(fd int) uintptr {
+	if fd <= 2 {
+		return 0
+	}
+	return closeFd(fd)
+}
+
+const (
+	fGetFl = 3
+	oRDWR  = 2
+)
+
+//go:nosplit
+func sysFcntlCall(fd int, cmd uintptr) uintptr {
+	if cmd == fGetFl && fd <= 2 {
+		return oRDWR
+	}
+	return 0
+}
+
+// prlimit64: report a fixed descriptor limit; setting is accepted.
+//
+//go:nosplit
+func sysPrlimit(newp, oldp uintptr) uintptr {
+	if oldp != 0 {
+		lim := (*[2]uint64)(unsafePointerAt(oldp))
+		lim[0], lim[1] = 1024, 4096
+	}
+	return 0
+}
+
+const archSetFS = 0x1002
+
+//go:nosplit
+func sysArchPrctlCall(code, addr uintptr) uintptr {
+	if code != archSetFS {
+		return errno(EINVAL)
+	}
+	threads[kpcr0.Current].FSBase = addr
+	kpcr0.ThreadFSBase = addr
+	return 0
+}
+
+// Clone flags the runtime passes.
+const (
+	cloneSetTLS = 0x00080000
+	cloneVM     = 0x00000100
+	cloneThread = 0x00010000
+)
+
+//go:nosplit
+func sysCloneCall(f *TrapFrame) uintptr {
+	flags, stack, tls := uintptr(f.RDI), uintptr(f.RSI), uintptr(f.R8)
+	if flags&(cloneVM|cloneThread) != cloneVM|cloneThread {
+		return errno(EINVAL) // only threads: there are no processes
+	}
+	t := newThread()
+	if t == noThread {
+		return errno(EAGAIN)
+	}
+	th := &threads[t]
+	th.Frame = *f
+	th.Frame.RAX = 0
+	th.Frame.RSP = uint64(stack)
+	th.FSBase = threads[kpcr0.Current].FSBase
+	if flags&cloneSetTLS != 0 {
+		th.FSBase = tls
+	}
+	th.SigMask = threads[kpcr0.Current].SigMask
+	enqueueReady(t)
+	return uintptr(th.TID)
+}
+
+//go:nosplit
+func newThread() int32 {
+	for i := bootThread + 1; i < maxThreads; i++ {
+		if threads[i].State == threadFree {
+			threads[i] = Thread{TID: nextTID, Created: nanotime(), next: noThread}
+			nextTID++
+			return int32(i)
+		}
+	}
+	return noThread
+}
+
+//go:nosplit
+func sysExitThread() {
+	threads[kpcr0.Current].State = threadFree
+}
+
+//go:nosplit
+func exitGroup(code int) {
+	serialFlush()
+	powerOff(uint8(code))
+}
+
+// Futex operations (linux/futex.h).
+const (
+	futexWait        = 0
+	futexWake        = 1
+	futexPrivateFlag = 128
+	futexCmdMask     = ^uintptr(futexPrivateFlag | 256) // also FUTEX_CLOCK_REALTIME
+)
+
+//go:nosplit
+func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
+	switch op & futexCmdMask {
+	case futexWait:
+		if uintptr(*(*uint32)(unsafePointerAt(addr))) != val&0xFFFFFFFF {
+			return errno(EAGAIN)
+		}
+		var deadline int64
+		if timeout != 0 {
+			deadline = nanotime() + timespecNs(timeout)
+			noteDeadline(deadline)
+		}
+		block(waitFutex, addr, deadline)
+		return 0
+	case futexWake:
+		woken := uintptr(0)
+		for i := range threads {
+			if woken >= val {
+				break
+			}
+			t := &threads[i]
+			if t.State == threadBlocked && t.Wait == waitFutex && t.WaitAddr == addr {
+				wake(int32(i), 0)
+				woken++
+			}
+		}
+		return woken
+	}
+	return errno(ENOSYS)
+}
+
+// timeoutResult is a blocked call's return value when its deadline passes.
+//
+//go:nosplit
+func timeoutResult(w waitReason) uint64 {
+	if w == waitFutex {
+		return uint64(errno(ETIMEDOUT))
+	}
+	return 0
+}
+
+//go:nosplit
+func timespecNs(p uintptr) int64 {
+	ts := (*[2]int64)(unsafePointerAt(p))
+	return ts[0]*1_000_000_000 + ts[1]
+}
+
+//go:nosplit
+func sysNanosleepCall(req uintptr) uintptr {
+	d := nanotime() + timespecNs(req)
+	noteDeadline(d)
+	block(waitSleep, 0, d)
+	return 0
+}
+
+// Clock IDs.
+const (
+	clockRealtime  = 0
+	clockMonotonic = 1
+)
+
+//go:nosplit
+func sysClockGettimeCall(clk, tsp uintptr) uintptr {
+	ns := nanotime()
+	if clk == clockRealtime {
+		ns += realtimeOffset
+	}
+	ts := (*[2]int64)(unsafePointerAt(tsp))
+	ts[0], ts[1] = ns/1_000_000_000, ns%1_000_000_000
+	return 0
+}
+
+//go:nosplit
+func sysAffinity(size, mask uintptr) uintptr {
+	if size < 8 {
+		return errno(EINVAL)
+	}
+	clear(bytesAt(mask, size))
+	*(*uint64)(unsafePointerAt(mask)) = 1 // one CPU
+	return 8
+}
+
+//go:nosplit
+func sysGetrandomCall(buf, n uintptr) uintptr {
+	b := bytesAt(buf, n)
+	for i := 0; i < len(b); i += 8 {
+		v := random64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return n
+}
+
+// random64 uses RDRAND when CPUID offers it, else a TSC-seeded xorshift
+// (which is no cryptographic source: ver reports which one is in use).
+//
+//go:nosplit
+func random64() uint64 {
+	if hasRDRAND {
+		if v, ok := rdrand(); ok {
+			return v
+		}
+	}
+	rngState ^= arch.RDTSC()
+	rngState ^= rngState << 13
+	rngState ^= rngState >> 7
+	rngState ^= rngState << 17
+	return rngState
+}
+
+var (
+	hasRDRAND bool
+	rngState  uint64 = 0x9E3779B97F4A7C15
+)
+
+func rdrand() (v uint64, ok bool)
+
+// Random fills b from the kernel's random source (boot uses it for AT_RANDOM).
+//
+//go:nosplit
+func Random(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		v := random64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+}

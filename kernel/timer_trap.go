@@ -1,0 +1,99 @@
+package kernel
+
+// Trap context: nosplit, no allocation.
+//
+// One-shot LAPIC timer programmed for the earliest of: the nearest thread
+// deadline (futex timeout, nanosleep, epoll timeout) and, when other threads
+// are ready, the end of the running thread's time slice. The timer is only
+// reprogrammed when that earliest time changes, because every LAPIC write is
+// a VM exit under KVM.
+
+var (
+	lapicHz       uint64
+	nextDeadline  int64 = -1 // earliest thread deadline, -1 for none
+	armedDeadline int64 = -1 // what the LAPIC is programmed for, -1 for idle
+)
+
+//go:nosplit
+func calibrateLAPIC() {
+	const calibNs = 1_000_000
+	*mmio32(lapicBase + lapicTimerInitial) = 0xFFFFFFFF
+	end := nanotime() + calibNs
+	for nanotime() < end {
+	}
+	left := *mmio32(lapicBase + lapicTimerCurrent)
+	*mmio32(lapicBase + lapicTimerInitial) = 0
+	lapicHz = uint64(0xFFFFFFFF-left) * (1_000_000_000 / calibNs)
+}
+
+//go:nosplit
+func timerInterrupt() {
+	armedDeadline = -1
+	if nanotime() >= sliceEnd {
+		preemptPending = true
+	}
+}
+
+// noteDeadline records a new thread deadline.
+//
+//go:nosplit
+func noteDeadline(d int64) {
+	if d > 0 && (nextDeadline < 0 || d < nextDeadline) {
+		nextDeadline = d
+	}
+}
+
+// checkTimers wakes the threads whose deadline has passed.
+//
+//go:nosplit
+func checkTimers() {
+	if nextDeadline < 0 {
+		return
+	}
+	now := nanotime()
+	if now < nextDeadline {
+		return
+	}
+	nextDeadline = -1
+	for i := range threads {
+		t := &threads[i]
+		if t.State != threadBlocked || t.Deadline == 0 {
+			continue
+		}
+		if t.Deadline > now {
+			noteDeadline(t.Deadline)
+			continue
+		}
+		wake(int32(i), timeoutResult(t.Wait))
+	}
+}
+
+// armTimer programs the LAPIC for the next event.
+//
+//go:nosplit
+func armTimer() {
+	when := nextDeadline
+	if readyHead != noThread && (when < 0 || sliceEnd < when) {
+		when = sliceEnd
+	}
+	if when == armedDeadline || (armedDeadline >= 0 && when >= armedDeadline) {
+		return
+	}
+	armedDeadline = when
+	if when < 0 {
+		*mmio32(lapicBase + lapicTimerInitial) = 0
+		return
+	}
+	delta := when - nanotime()
+	if delta < 1000 {
+		delta = 1000
+	}
+	count := uint64(delta) * (lapicHz / 1000) / 1_000_000
+	if count > 0xFFFFFFFF {
+		count = 0xFFFFFFFF
+	}
+	if count == 0 {
+		count = 1
+	}
+	*mmio32(lapicBase + lapicTimerInitial) = uint32(count)
+}

@@ -1,0 +1,76 @@
+package kernel
+
+import "ntgo/kernel/arch"
+
+// Trap context: nosplit, no Go-heap allocation, no Go pointer stores, never
+// blocks. trap is the single Go entry for every interrupt, exception and
+// system call (trap_amd64.s); it runs on the trap g with interrupts off.
+
+// Exception vectors (Intel SDM vol. 3, table 6-1).
+const (
+	vecDivideError      = 0
+	vecDebug            = 1
+	vecNMI              = 2
+	vecBreakpoint       = 3
+	vecOverflow         = 4
+	vecBoundRange       = 5
+	vecInvalidOpcode    = 6
+	vecDeviceNotAvail   = 7
+	vecDoubleFault      = 8
+	vecInvalidTSS       = 10
+	vecSegmentNotPresnt = 11
+	vecStackFault       = 12
+	vecGeneralProt      = 13
+	vecPageFault        = 14
+	vecX87Error         = 16
+	vecAlignmentCheck   = 17
+	vecMachineCheck     = 18
+	vecSIMDError        = 19
+	vecVirtualization   = 20
+	vecControlProt      = 21
+	firstExternalVector = 32
+)
+
+// Interrupt vectors ntgo assigns.
+const (
+	vecTimer    = 0x30
+	vecSerial   = 0x34
+	vecSpurious = 0xFF
+)
+
+//go:nosplit
+func trap(f *TrapFrame) {
+	kpcr0.TrapDepth++
+	switch {
+	case f.Vector == syscallVector:
+		kpcr0.Syscalls++
+		syscallTrap(f)
+	case f.Vector == vecPageFault:
+		kpcr0.PageFaults++
+		pageFault(f, arch.ReadCR2())
+	case f.Vector < firstExternalVector:
+		exception(f)
+	default:
+		kpcr0.Interrupts++
+		interrupt(f)
+	}
+	if kpcr0.TrapDepth == 1 {
+		checkTimers()
+		reschedule(f)
+		armTimer()
+	}
+	kpcr0.TrapDepth--
+}
+
+//go:nosplit
+func interrupt(f *TrapFrame) {
+	switch f.Vector {
+	case vecTimer:
+		timerInterrupt()
+	case vecSerial:
+		serialInterrupt()
+	case vecSpurious:
+		return // no EOI for the spurious vector
+	}
+	lapicEOI()
+}
