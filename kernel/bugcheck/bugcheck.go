@@ -37,6 +37,7 @@ const (
 	KernelSecurityCheckFailure        Code = 0x139
 	DriverVerifierDetectedViolation   Code = 0xC4
 	NoMoreSystemPtes                  Code = 0x3F
+	SystemPteMisuse                   Code = 0xDA
 	InstallMoreMemory                 Code = 0x7D
 	KernelDataInpageError             Code = 0x7A
 	DriverLeftLockedPagesInProcess    Code = 0xCB
@@ -85,6 +86,9 @@ var table = map[Code]Info{
 		"violation subtype", "subtype parameter", "subtype parameter", "subtype parameter"}},
 	NoMoreSystemPtes: {"NO_MORE_SYSTEM_PTES", [4]string{
 		"0: system PTE type", "size of the failed request", "total free system PTEs", "total system PTEs"}},
+	SystemPteMisuse: {"SYSTEM_PTE_MISUSE", [4]string{
+		"subtype: 8 = wrong number of PTEs freed, 9 = freed PTEs not allocated, 0xA = zero PTEs requested, 0xD = zero PTEs freed, 0xF = address outside the system PTE range",
+		"first PTE's virtual address", "subtype parameter", "subtype parameter"}},
 	InstallMoreMemory: {"INSTALL_MORE_MEMORY", [4]string{
 		"number of physical pages found", "lowest physical page", "highest physical page", "0"}},
 	KernelStackInpageError: {"KERNEL_STACK_INPAGE_ERROR", [4]string{

@@ -30,6 +30,7 @@ const (
 	NoMemory                Status = 0xC0000017
 	ConflictingAddresses    Status = 0xC0000018
 	AlreadyCommitted        Status = 0xC0000021
+	NotCommitted            Status = 0xC000002D
 	InvalidPageProtection   Status = 0xC0000045
 	DatatypeMisalignment    Status = 0x80000002
 	GuardPageViolation      Status = 0x80000001
@@ -67,6 +68,7 @@ var names = map[Status]string{
 	NoMemory:                "STATUS_NO_MEMORY",
 	ConflictingAddresses:    "STATUS_CONFLICTING_ADDRESSES",
 	AlreadyCommitted:        "STATUS_ALREADY_COMMITTED",
+	NotCommitted:            "STATUS_NOT_COMMITTED",
 	InvalidPageProtection:   "STATUS_INVALID_PAGE_PROTECTION",
 	DatatypeMisalignment:    "STATUS_DATATYPE_MISALIGNMENT",
 	GuardPageViolation:      "STATUS_GUARD_PAGE_VIOLATION",
