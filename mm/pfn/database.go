@@ -1,0 +1,222 @@
+// Package pfn is NT's PFN database: one entry per physical frame, the page
+// lists that hold every frame nobody uses (zeroed, free, standby, modified,
+// modified-no-write, bad), and the moves between them.
+//
+// # Structure
+//
+// The database is an array of Entry indexed by frame number, from frame 0 to
+// the highest RAM frame of the boot memory map. Holes and firmware ranges
+// below that frame have Reserved entries, so a frame's entry is always at its
+// index. The array's memory belongs to the caller (Size says how much): in
+// the kernel it is the PFN-database region of the address space backed by
+// boot frames, on the host an ordinary slice. A Database holds the list
+// heads, the per-state counts, the lock, the Memory used to zero frames and
+// the TransitionHook.
+//
+// # Life of a frame
+//
+//	Free ──ZeroSome──▶ Zeroed
+//	Zeroed, Free, Standby ──AllocateZeroed/AllocateAny──▶ Active (ref 1, share 1)
+//	Active ──AddShare, Reference──▶ Active
+//	Active ──Free (owner deletes its PTE) or Unmap (owner keeps a transition PTE)──▶
+//	    the last share gone: Transition while still locked, then at ref 0:
+//	    PTE deleted → Free;  clean → Standby;  dirty → Modified or ModifiedNoWrite
+//	Standby, Modified*, Transition ──Reclaim (soft fault)──▶ Active
+//	Standby, Modified* ──DeleteTransition──▶ Free
+//	ModifiedNoWrite ──AllowWrite──▶ Modified ──ModifiedToStandby (written)──▶ Standby
+//	Standby ──StandbyToFree or reuse by an allocation──▶ owner told through the TransitionHook
+//	any RAM frame ──MarkBad──▶ Bad: at once if unused, on release if in use
+//	Zeroed, Free, Standby runs ──AllocateContiguous──▶ Active ──FreeContiguous──▶ Free
+//
+// # Allocation order
+//
+// As NT's MiRemoveZeroPage and MiRemoveAnyPage:
+//
+//	zeroed page: Zeroed, then Free (zeroed on the spot), then Standby (zeroed)
+//	any page:    Free, then Zeroed, then Standby
+//
+// A request that does not need zeros prefers Free so the zeroing already done
+// stays available to requests that do. Standby comes last because its frames
+// still hold data an owner may want back. Modified frames are never taken:
+// their contents exist nowhere else until written.
+//
+// # Locking and context
+//
+// One lock (lock_trap.go) guards every entry, list and count; each exported
+// method takes it once and calls no other exported method. The operations on
+// single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
+// no Go pointer stores) and live in *_trap.go files: AllocateZeroed,
+// AllocateAny, Reclaim, Free, Unmap, AddShare, Reference, Dereference,
+// ZeroSome, and Stats. Their only dynamic calls are Memory.ZeroFrame and the
+// TransitionHook, which in the kernel must be trap-safe as well. Init,
+// AllocateContiguous and FreeContiguous (they scan), the explicit moves of
+// transition.go, Decode/String and Check are for goroutines.
+//
+// # Errors
+//
+// Running out of frames is not an error of the database: allocations report
+// it and the caller decides. Misuse and corruption bugcheck with NT's codes;
+// bugcheck_trap.go lists the subtypes.
+package pfn
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/physmem"
+)
+
+// RangeType says what a range of the boot memory map holds.
+type RangeType uint8
+
+const (
+	// RangeFree is RAM nobody uses yet; its frames start on the free list.
+	RangeFree RangeType = iota
+	// RangeInUse is RAM already in use when the database is built (kernel
+	// image, boot page tables, the database itself): its frames start
+	// Active with one reference and one share, so they can be freed later.
+	RangeInUse
+	// RangeReserved is not RAM the memory manager may hand out (firmware,
+	// ACPI, MMIO). Its frames are Reserved.
+	RangeReserved
+)
+
+// Range is one entry of the boot memory map, in bytes.
+type Range struct {
+	Base, Length uint64
+	Type         RangeType
+}
+
+// TransitionHook tells the owner of a transition PTE that the standby (or
+// bad-marked) frame it names is being taken away: the owner writes
+// originalPte back into the PTE at pte, as NT's MiRestoreTransitionPte does.
+// It runs with the PFN lock held, possibly in trap context.
+type TransitionHook func(p physmem.PFN, pte uintptr, originalPte uint64)
+
+// Database is the PFN database. Its zero value is unusable; call Init.
+type Database struct {
+	lock    spinLock
+	entries []Entry
+	lists   [numLists]listHead
+	count   [NumStates]uint64
+	mem     physmem.Memory
+	hook    TransitionHook
+}
+
+// Size returns how many entries, and how many bytes of storage, the database
+// for memory map m needs: one entry per frame up to the highest frame of a
+// RangeFree or RangeInUse range. Reserved ranges above that frame cost
+// nothing. It fails with STATUS_INVALID_PARAMETER for a range that wraps
+// around or has an unknown type, and STATUS_NOT_SUPPORTED if the highest
+// frame does not fit a 32-bit link.
+func Size(m []Range) (frames physmem.PFN, bytes uintptr, st ntstatus.Status) {
+	for _, r := range m {
+		if r.Type > RangeReserved || r.Base+r.Length < r.Base {
+			return 0, 0, ntstatus.InvalidParameter
+		}
+		if r.Type == RangeReserved {
+			continue
+		}
+		first, end := r.frames()
+		if first < end && end > frames {
+			frames = end
+		}
+	}
+	if frames > noLink {
+		return 0, 0, ntstatus.NotSupported
+	}
+	return frames, uintptr(frames) * unsafe.Sizeof(Entry{}), ntstatus.Success
+}
+
+// frames is the frame range [first, end) that r covers: only whole frames of
+// free RAM count as free, while a frame partly in use or reserved is wholly so.
+func (r Range) frames() (first, end physmem.PFN) {
+	last := r.Base + r.Length
+	if r.Type == RangeFree {
+		return frameAbove(r.Base), physmem.FrameOf(last)
+	}
+	return physmem.FrameOf(r.Base), frameAbove(last)
+}
+
+// frameAbove is the first frame starting at or above physical address a.
+func frameAbove(a uint64) physmem.PFN {
+	f := physmem.FrameOf(a)
+	if a&physmem.PageMask != 0 {
+		f++
+	}
+	return f
+}
+
+// Init builds the database for memory map m in storage, which must hold at
+// least Size(m) entries, and zeroes frames through mem. Where ranges overlap,
+// reserved beats in-use beats free. Frames that no range covers are Reserved.
+// Init replaces any earlier contents, TransitionHook included.
+func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatus.Status {
+	n, _, st := Size(m)
+	if st != ntstatus.Success {
+		return st
+	}
+	if physmem.PFN(len(storage)) < n {
+		return ntstatus.BufferTooSmall
+	}
+	*db = Database{entries: storage[:n], mem: mem}
+	for i := range db.lists {
+		db.lists[i] = listHead{first: noLink, last: noLink}
+	}
+	for i := range db.entries {
+		db.entries[i] = reservedEntry
+	}
+	for _, t := range [...]RangeType{RangeFree, RangeInUse, RangeReserved} {
+		for _, r := range m {
+			if r.Type == t {
+				db.mark(r)
+			}
+		}
+	}
+	for p := range db.entries {
+		e := &db.entries[p]
+		if e.state != StateFree {
+			db.count[e.state]++
+			continue
+		}
+		// insert links the frame and counts it as moving from Reserved.
+		e.state = StateReserved
+		db.count[StateReserved]++
+		db.insert(uint32(p), StateFree)
+	}
+	return ntstatus.Success
+}
+
+// reservedEntry is the entry of a frame that is not RAM, and the starting
+// point of every entry in Init.
+var reservedEntry = Entry{flink: noLink, blink: noLink, state: StateReserved, flags: uint8(NotMapped)}
+
+// mark gives the frames of r inside the database the state r's type calls
+// for; Init links and counts them afterwards.
+func (db *Database) mark(r Range) {
+	first, end := r.frames()
+	end = min(end, physmem.PFN(len(db.entries)))
+	for p := first; p < end; p++ {
+		e := &db.entries[p]
+		switch r.Type {
+		case RangeFree:
+			e.state = StateFree
+		case RangeInUse:
+			*e = Entry{flink: noLink, blink: noLink, refCount: 1, shareCount: 1, state: StateActive, flags: uint8(Cached)}
+		case RangeReserved:
+			*e = reservedEntry
+		}
+	}
+}
+
+// SetTransitionHook installs h, called whenever a frame that a transition PTE
+// still names is taken from its owner. Without a hook such frames are simply
+// reused (host tests that have no page tables).
+func (db *Database) SetTransitionHook(h TransitionHook) {
+	db.lock.acquire()
+	db.hook = h
+	db.lock.release()
+}
+
+// Frames is the number of entries: the highest frame plus one.
+func (db *Database) Frames() physmem.PFN { return physmem.PFN(len(db.entries)) }
