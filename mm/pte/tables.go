@@ -1,0 +1,56 @@
+// How the walker reaches page tables, and where table frames come from.
+//
+// The walker never computes a physical address. It asks a Tables for "the
+// level-l entry that maps va", which in the kernel is a load from the
+// self-map address EntryAddress(l, va) (SelfMap, below) and on the host a
+// load through the simulated MMU from that same address (package ptesim),
+// so host tests exercise the self-map arithmetic on every access. The
+// contract is the CPU's: the entry is reachable only while all levels above
+// it are present, which the walker guarantees by walking top-down.
+//
+// Table frames come from a FrameSource: the PFN database in the kernel, a
+// small free list over simulated memory on the host.
+
+package pte
+
+import (
+	"unsafe"
+
+	"ntgo/mm/physmem"
+)
+
+// Tables loads and stores page-table entries by level and mapped address.
+// Implementations used by the fault path (SelfMap) must be nosplit and
+// allocation-free.
+type Tables interface {
+	// Load returns the level-l entry mapping va.
+	Load(l Level, va uintptr) PTE
+	// Store writes the level-l entry mapping va.
+	Store(l Level, va uintptr, e PTE)
+}
+
+// FrameSource supplies and takes back the frames that hold tables.
+type FrameSource interface {
+	// AllocTable returns a zeroed frame for a new table, or false if none
+	// is available.
+	AllocTable() (physmem.PFN, bool)
+	// FreeTable takes back a table frame; its entries are all zero.
+	FreeTable(physmem.PFN)
+}
+
+// SelfMap reaches the live page tables through the self-map. Only the
+// kernel, running on the tables that CR3 points to, may use it: on the host
+// the self-map range is not mapped.
+type SelfMap struct{}
+
+// entryPointer turns a self-map address into a pointer. The address is not
+// Go memory; unsafe.Add from nil keeps the integer-to-pointer step explicit.
+//
+//go:nosplit
+func entryPointer(addr uintptr) *PTE { return (*PTE)(unsafe.Add(unsafe.Pointer(nil), addr)) }
+
+//go:nosplit
+func (SelfMap) Load(l Level, va uintptr) PTE { return *entryPointer(EntryAddress(l, va)) }
+
+//go:nosplit
+func (SelfMap) Store(l Level, va uintptr, e PTE) { *entryPointer(EntryAddress(l, va)) = e }
