@@ -144,7 +144,7 @@ func TestSoftwareEncodings(t *testing.T) {
 		}
 	}
 	for e, want := range map[pte.PTE]string{
-		pte.DemandZero(pte.ProtReadWrite | pte.ProtGuard): "demand-zero READWRITE|GUARD",
+		pte.DemandZero(pte.ProtReadWrite | pte.ProtGuard):     "demand-zero READWRITE|GUARD",
 		pte.NewTransition(0x42, pte.ProtNoAccess, pte.Cached): "transition pfn 42 NOACCESS cached",
 		pte.Reserved: "reserved",
 		v:            "pfn 9 P|NX",

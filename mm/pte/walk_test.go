@@ -360,7 +360,7 @@ func TestLargePage(t *testing.T) {
 	large := dynVA + 1<<21
 	pdeVA := pte.PdeAddress(large)
 	pa, _, _ := m.MMU.Translate(pdeVA, pte.AccessWrite)
-	m.Mem.Store64(pa, uint64((pte.Present|pte.Write|pte.PS).WithFrame(0x200)))
+	m.Mem.Store64(pa, uint64((pte.Present | pte.Write | pte.PS).WithFrame(0x200)))
 	pde := pt.Lookup(dynVA).Entries[pte.PDPT]
 	pde = pde.WithUsedEntries(pde.UsedEntries() + 1)
 	ppa, _, _ := m.MMU.Translate(pte.PpeAddress(dynVA), pte.AccessWrite)

@@ -97,11 +97,11 @@ func TestLargePageAlignment(t *testing.T) {
 	// The PTE of the PDE's self-map page is the PDPT entry; its frame is the PD.
 	pd := pte.PTE(m.Mem.Load64(leafPA(t, m, pte.PdeAddress(va)))).Frame()
 	pdeAt := pd.Addr() + uint64(pte.PD.Index(va+1<<21))*8
-	m.Mem.Store64(pdeAt, uint64((pte.Present|pte.PS|pte.LargePAT).WithFrame(0x400)))
+	m.Mem.Store64(pdeAt, uint64((pte.Present | pte.PS | pte.LargePAT).WithFrame(0x400)))
 	if pa, code, ok := m.MMU.Translate(va+1<<21, pte.AccessRead); !ok || pa != 0x400000+0x42000 {
 		t.Fatalf("aligned 2 MiB page (PAT bit set): %#x %v %v", pa, code, ok)
 	}
-	m.Mem.Store64(pdeAt, uint64((pte.Present|pte.PS).WithFrame(0x402)))
+	m.Mem.Store64(pdeAt, uint64((pte.Present | pte.PS).WithFrame(0x402)))
 	if _, code, ok := m.MMU.Translate(va+1<<21, pte.AccessRead); ok || code != pte.ErrPresent|pte.ErrReserved {
 		t.Fatalf("misaligned 2 MiB page: %v %v", code, ok)
 	}
