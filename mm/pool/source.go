@@ -1,0 +1,107 @@
+package pool
+
+// Page sources and pool limits.
+//
+// The allocator never maps memory itself. Whole pages come from a
+// PageSource supplied by the caller: in the kernel the nonpaged and paged
+// pool regions of the address space backed by PFN-database frames, on the
+// host an Arena (an mmap'ed block). The two nonpaged descriptors share one
+// source and ask it for executable or no-execute pages.
+//
+// How many pages a pool may hold is the allocator's business, not the
+// source's: each source comes with a maximum in bytes (the kernel derives it
+// from RAM) and a region counts the pages taken against it. The count
+// covers small-block pages and big allocations alike, so exhaustion shows up
+// as a clean failure before the source runs dry.
+//
+// Pressure and priority: a LowPoolPriority request may not take pages once
+// the region is lowPriorityCeilingPercent full, a NormalPoolPriority request
+// once it is normalPriorityCeilingPercent full; only HighPoolPriority may use
+// the reserve above that. Requests served from blocks already held by the
+// pool take no pages and are never refused for pressure.
+//
+// Locking: the region's count is a single atomic word updated by CAS, so
+// descriptors sharing a region need no common lock.
+
+import (
+	"sync/atomic"
+
+	"ntgo/mm/physmem"
+)
+
+const (
+	pageSize  = physmem.PageSize
+	pageShift = physmem.PageShift
+	pageMask  = physmem.PageMask
+)
+
+// PageSource hands out runs of whole, page-aligned pages.
+type PageSource interface {
+	// AllocPages returns n contiguous pages, executable or not, or ok=false.
+	AllocPages(n int, executable bool) (va uintptr, ok bool)
+	// FreePages returns a run obtained from AllocPages, whole.
+	FreePages(va uintptr, n int)
+	// Mapped reports whether the page containing va is currently handed
+	// out by this source. The allocator asks before it reads memory at an
+	// address a caller gave it.
+	Mapped(va uintptr) bool
+	// Region is the virtual range the source hands pages out of.
+	Region() (base, size uintptr)
+}
+
+// Usage ceilings, in percent of a region's maximum, per priority.
+const (
+	lowPriorityCeilingPercent    = 80
+	highPriorityReservePercent   = 5
+	normalPriorityCeilingPercent = 100 - highPriorityReservePercent
+	highPriorityCeilingPercent   = 100
+	percent                      = 100
+)
+
+// region counts the pages taken from one source against its maximum.
+type region struct {
+	src      PageSource
+	maxPages int64
+	used     atomic.Int64
+}
+
+func newRegion(src PageSource, maxBytes uintptr) *region {
+	return &region{src: src, maxPages: int64(maxBytes >> pageShift)}
+}
+
+// ceiling is the page count priority p may fill the region up to.
+func (r *region) ceiling(p Priority) int64 {
+	pc := int64(normalPriorityCeilingPercent)
+	switch p.Base() {
+	case LowPoolPriority:
+		pc = lowPriorityCeilingPercent
+	case HighPoolPriority:
+		pc = highPriorityCeilingPercent
+	}
+	return r.maxPages * pc / percent
+}
+
+// take reserves n pages for priority p and then takes them from the source.
+func (r *region) take(n int, exec bool, p Priority) (uintptr, bool) {
+	limit := r.ceiling(p)
+	for {
+		u := r.used.Load()
+		if u+int64(n) > limit {
+			return 0, false
+		}
+		if r.used.CompareAndSwap(u, u+int64(n)) {
+			break
+		}
+	}
+	va, ok := r.src.AllocPages(n, exec)
+	if !ok {
+		r.used.Add(-int64(n))
+	}
+	return va, ok
+}
+
+// give returns n pages at va to the source.
+func (r *region) give(va uintptr, n int) {
+	r.src.FreePages(va, n)
+	r.used.Add(-int64(n))
+}

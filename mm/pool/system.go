@@ -1,0 +1,487 @@
+// Package pool is ntgo's executive pool allocator: the core behind
+// ExAllocatePoolWithTag and ExFreePoolWithTag (see mm/ex for the driver API).
+//
+// Structure. A System holds three pool descriptors, one per Kind (nonpaged
+// NX, nonpaged executable, paged), each with its free lists and delayed-free
+// queue (descriptor.go); a region per page source that counts pages against
+// the configured maximum (source.go); the big-page table for allocations of
+// whole pages (bigpages.go); the tag table (tags.go); and the per-processor
+// lookaside lists (percpu.go, lookaside.go).
+//
+// Allocation of n bytes of type t:
+//
+//  1. IRQL: paged pool at most APC_LEVEL, any pool at most DISPATCH_LEVEL.
+//  2. n > MaxSmallRequest (4064 bytes): whole pages, tracked in the big-page
+//     table, no header.
+//  3. Otherwise a block of units(n) 16-byte units with a header: the current
+//     processor's lookaside list for that size if it has one and is not
+//     empty, else the descriptor's ListHeads, else a new page.
+//  4. If no page can be had, release everything cached (lookaside lists,
+//     PendingFrees) for the pools sharing the region and try once more;
+//     then fail cleanly with 0.
+//
+// Free of p: find the block (the big-page table for a page-aligned p, else
+// the header just before p), validate it, count the free, and give it to the
+// processor's lookaside list, else PendingFrees, else the descriptor. Bad
+// frees stop with NT's bugchecks (bugchecks.go).
+//
+// Invariants. Every pool page is either a big run in the table or a
+// small-block page in exactly one descriptor's registry, tiled by blocks whose
+// BlockSize and next PreviousSize agree. A block is allocated (caller owns
+// it), cached (lookaside or PendingFrees) or free (ListHeads, or an unlisted
+// one-unit fragment); no two free blocks are adjacent. When nothing is
+// allocated or cached, the descriptors hold no pages.
+//
+// Locking. Descriptor locks and the big-table lock are plain mutexes taken
+// from goroutine context only; the kernel never allocates pool in trap
+// context. Lookaside lists and PendingFrees have their own short locks, and
+// the order is descriptor, then lookaside. Counters and the tag table are
+// atomic.
+//
+// Memory. Pool pages are outside the Go heap; everything the pool writes in
+// them is an integer (mem.go).
+package pool
+
+import (
+	"errors"
+	"math/rand/v2"
+)
+
+// Config is what the kernel (or a test) supplies to New.
+type Config struct {
+	// NonPaged backs both nonpaged descriptors, Paged the paged one; they
+	// must be distinct sources. The maxima bound the pages the pool takes
+	// from each (the kernel derives them from RAM).
+	NonPaged, Paged                 PageSource
+	MaxNonPagedBytes, MaxPagedBytes uintptr
+
+	// Cookie is this boot's random header cookie; 0 draws one from the
+	// runtime's generator.
+	Cookie uint64
+	// IRQL is the current IRQL; nil means always PASSIVE_LEVEL.
+	IRQL func() uint8
+	// CPUNumber is the current processor's index into CPUs; nil means 0.
+	CPUNumber func() int
+	// CPUs are the per-processor caches (embedded in each KPCR); nil means
+	// one, owned by the System. New initializes them.
+	CPUs []*PerCPU
+
+	// DisableLookaside sends every small allocation and free to the
+	// descriptors; DisableDelayFree releases every free at once instead of
+	// queuing it on PendingFrees.
+	DisableLookaside, DisableDelayFree bool
+
+	// ReturnQuota gives back the charge of a block allocated with a quota
+	// owner (see Allocate) and reports false if owner names no quota
+	// block, which is BAD_POOL_CALLER CallerBadQuotaOwner.
+	ReturnQuota func(owner uintptr, k Kind, bytes uintptr) bool
+}
+
+// System is one set of pools.
+type System struct {
+	desc        [NumKinds]descriptor
+	nonPaged    *region
+	paged       *region
+	big         bigTable
+	tags        *tagTable
+	cookie      cookie
+	irql        func() uint8
+	cpuNumber   func() int
+	cpus        []*PerCPU
+	lookaside   bool
+	delayFree   bool
+	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
+}
+
+// New builds a System over c's page sources.
+func New(c Config) (*System, error) {
+	if c.NonPaged == nil || c.Paged == nil || c.NonPaged == c.Paged {
+		return nil, errors.New("pool: need distinct nonpaged and paged page sources")
+	}
+	if c.MaxNonPagedBytes < pageSize || c.MaxPagedBytes < pageSize {
+		return nil, errors.New("pool: maximum pool sizes must be at least a page")
+	}
+	s := &System{
+		nonPaged:    newRegion(c.NonPaged, c.MaxNonPagedBytes),
+		paged:       newRegion(c.Paged, c.MaxPagedBytes),
+		tags:        newTagTable(),
+		cookie:      cookie(c.Cookie),
+		irql:        c.IRQL,
+		cpuNumber:   c.CPUNumber,
+		cpus:        c.CPUs,
+		lookaside:   !c.DisableLookaside,
+		delayFree:   !c.DisableDelayFree,
+		returnQuota: c.ReturnQuota,
+	}
+	if s.cookie == 0 {
+		s.cookie = cookie(rand.Uint64())
+	}
+	if s.irql == nil {
+		s.irql = func() uint8 { return PassiveLevel }
+	}
+	if s.cpuNumber == nil {
+		s.cpuNumber = func() int { return 0 }
+	}
+	if s.cpus == nil {
+		s.cpus = []*PerCPU{new(PerCPU)}
+	}
+	for _, p := range s.cpus {
+		p.init()
+	}
+	s.big.init()
+	regs := [NumKinds]*region{s.nonPaged, s.nonPaged, s.paged}
+	for k := range NumKinds {
+		if !s.desc[k].init(s, k, regs[k], k == KindNonPagedExecute) {
+			return nil, errors.New("pool: no page for the free-list heads")
+		}
+	}
+	return s, nil
+}
+
+// classify sizes a request: a small block of u units, or a big run of pages
+// (pages 0 if n is too large to express).
+func classify(t PoolType, n uintptr) (u, pages uintptr, big bool) {
+	if n <= MaxSmallRequest {
+		u = units(n)
+		if t&CacheAlignedPoolTypeMask == 0 || u+cacheAlignUnits-1 <= maxBlockUnits {
+			return u, 0, false
+		}
+	}
+	if n > ^uintptr(0)-pageMask {
+		return 0, 0, true
+	}
+	return 0, (n + pageMask) >> pageShift, true
+}
+
+// ChargeSize is what an allocation of n bytes of type t occupies: the whole
+// block for a small one, whole pages for a big one. Quota is charged and tags
+// are counted in these bytes.
+func ChargeSize(t PoolType, n uintptr) uintptr {
+	u, pages, big := classify(t, n)
+	if big {
+		return pages << pageShift
+	}
+	return u << BlockShift
+}
+
+// Allocate is ExAllocatePoolWithTagPriority: n bytes of pool type t, tagged,
+// at priority prio. A nonzero owner is a quota owner (mm/ex's handle) sealed
+// in the block so that Free returns its charge through Config.ReturnQuota;
+// the caller has already charged ChargeSize(t, n). The memory is zeroed only
+// if t has PoolZeroAllocation. Allocate returns 0 when the pool cannot
+// satisfy the request or t or prio is not one it serves (session pool, raise
+// or quota-fail bits, unknown bits); it never raises.
+func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	if t&MustSucceedPoolTypeMask != 0 {
+		badPoolCaller(CallerMustSucceed, uintptr(t), n, uintptr(tag))
+	}
+	k := KindOf(t)
+	if irql := s.irql(); irql > DispatchLevel || k.Paged() && irql > APCLevel {
+		badPoolCaller(CallerAllocIRQL, uintptr(irql), uintptr(t), n)
+	}
+	if t&^coreTypeBits != 0 || t&SessionPoolMask != 0 || !prio.Valid() {
+		return 0
+	}
+	u, pages, big := classify(t, n)
+	if big {
+		return s.allocBig(k, t, pages, tag, prio, owner)
+	}
+	align := uintptr(1)
+	attrs := uint8(typeAllocated)
+	if t&CacheAlignedPoolTypeMask != 0 {
+		align = cacheAlignUnits
+		attrs |= typeCacheAligned
+	}
+	if owner != 0 {
+		attrs |= typeQuota
+	}
+	d := &s.desc[k]
+	var b uintptr
+	if align == 1 && s.lookaside && u <= SmallLists {
+		b = s.fromLookaside(d, u)
+	}
+	if b == 0 {
+		if b = d.alloc(u, align, prio); b == 0 {
+			s.reclaim(k)
+			if b = d.alloc(u, align, prio); b == 0 {
+				return 0
+			}
+		}
+	}
+	store8(b+offPoolType, attrs)
+	store32(b+offPoolTag, uint32(tag))
+	store64(b+offCheck, s.cookie.seal(b, owner))
+	bytes := u << BlockShift
+	s.counted(d, tag, bytes)
+	if t&PoolZeroAllocation != 0 {
+		clear(bytesAt(b+HeaderSize, bytes-HeaderSize))
+	}
+	return b + HeaderSize
+}
+
+// fromLookaside pops a cached block of u units from this processor's list
+// and marks it allocated, or returns 0.
+func (s *System) fromLookaside(d *descriptor, u uintptr) uintptr {
+	e, badLink, ok := s.cpu().list(d.kind, u).Allocate()
+	if !ok {
+		s.corruptedExpool(badLink)
+	}
+	if e == 0 {
+		return 0
+	}
+	b := e - HeaderSize
+	d.checkCached(b, u)
+	setState(b, typeCached, typeAllocated)
+	return b
+}
+
+func (s *System) allocBig(k Kind, t PoolType, pages uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	d := &s.desc[k]
+	if pages == 0 || pages > uintptr(d.reg.maxPages) {
+		return 0
+	}
+	va, ok := d.reg.take(int(pages), d.exec, prio)
+	if !ok {
+		s.reclaim(k)
+		if va, ok = d.reg.take(int(pages), d.exec, prio); !ok {
+			return 0
+		}
+	}
+	s.big.insert(bigEntry{va: va, pages: pages, owner: owner, tag: tag, typ: t, kind: k})
+	d.totalBigPages.Add(int64(pages))
+	bytes := pages << pageShift
+	s.counted(d, tag, bytes)
+	if t&PoolZeroAllocation != 0 {
+		clear(bytesAt(va, bytes))
+	}
+	return va
+}
+
+func (s *System) counted(d *descriptor, tag Tag, bytes uintptr) {
+	d.runningAllocs.Add(1)
+	d.totalBytes.Add(int64(bytes))
+	s.tags.alloc(tag, d.kind, bytes)
+}
+
+func (s *System) uncounted(d *descriptor, tag Tag, bytes uintptr) {
+	d.runningDeAllocs.Add(1)
+	d.totalBytes.Add(-int64(bytes))
+	s.tags.free(tag, d.kind, bytes)
+}
+
+// block is what locate learns about an allocation.
+type block struct {
+	va    uintptr // caller's address
+	b     uintptr // header (small) or va (big)
+	kind  Kind
+	big   bool
+	bytes uintptr // block or run size, as charged
+	tag   Tag
+	typ   PoolType
+	owner uintptr
+}
+
+// locate finds and validates the live allocation at va, stopping with the
+// matching BAD_POOL_CALLER or BAD_POOL_HEADER if there is none.
+func (s *System) locate(va uintptr) block {
+	r := s.regionOf(va)
+	if r == nil {
+		badPoolCaller(CallerNeverInPool, va, 0, 0)
+	}
+	if va&pageMask == 0 {
+		e, ok := s.big.lookup(va)
+		if !ok {
+			s.notAllocated(r, va)
+		}
+		return block{va: va, b: va, kind: e.kind, big: true, bytes: e.pages << pageShift, tag: e.tag, typ: e.typ, owner: e.owner}
+	}
+	if va&(BlockUnit-1) != 0 || va&pageMask < HeaderSize || !r.src.Mapped(va) {
+		badPoolCaller(CallerInvalidAddress, va, 0, 0)
+	}
+	b := va - HeaderSize
+	h := readHeader(b)
+	if h.state() != typeAllocated {
+		badPoolCaller(CallerDoubleFree, 0, ulong1(b), va)
+	}
+	owner := s.cookie.open(b, h.check)
+	if h.typ&typeQuota == 0 && owner != 0 {
+		badPoolCaller(CallerInvalidHeader, va, 0, 0)
+	}
+	if h.index >= uint8(NumKinds) || s.desc[h.index].reg != r || h.size == 1 {
+		badPoolCaller(CallerHeaderCorrupt, b, ulong1(b), 0)
+	}
+	if h.size == 0 {
+		badPoolHeader(HeaderSizeZero, 0, 0, b)
+	}
+	next, end := b+uintptr(h.size)<<BlockShift, b&^pageMask+pageSize
+	if next > end {
+		badPoolHeader(HeaderSizeTooLarge, next, 0, b)
+	}
+	if next < end && load8(next+offPreviousSize) != h.size {
+		badPoolHeader(HeaderNextPreviousSize, b, next, 0)
+	}
+	k := Kind(h.index)
+	typ := k.PoolType()
+	if h.typ&typeCacheAligned != 0 {
+		typ |= CacheAlignedPoolTypeMask
+	}
+	return block{va: va, b: b, kind: k, bytes: uintptr(h.size) << BlockShift, tag: h.tag, typ: typ, owner: owner}
+}
+
+// regionOf is the region whose address range holds va, or nil.
+func (s *System) regionOf(va uintptr) *region {
+	for _, r := range [...]*region{s.nonPaged, s.paged} {
+		if base, size := r.src.Region(); va >= base && va-base < size {
+			return r
+		}
+	}
+	return nil
+}
+
+// notAllocated stops for a page-aligned address in region r that is not a
+// live big allocation.
+func (s *System) notAllocated(r *region, va uintptr) {
+	if r == s.paged {
+		base, size := r.src.Region()
+		badPoolCaller(CallerPagedNotAllocated, va, (va-base)>>pageShift, size)
+	}
+	badPoolCaller(CallerNonPagedNotAllocated, va, 0, 0)
+}
+
+// Free is ExFreePoolWithTag: it frees the allocation at va, checking its tag
+// unless tag is 0 (ExFreePool).
+func (s *System) Free(va uintptr, tag Tag) {
+	blk := s.locate(va)
+	if irql := s.irql(); irql > DispatchLevel || blk.kind.Paged() && irql > APCLevel {
+		badPoolCaller(CallerFreeIRQL, uintptr(irql), uintptr(blk.typ), va)
+	}
+	if tag != 0 && tag != blk.tag {
+		badPoolCaller(CallerTagMismatch, va, uintptr(blk.tag), uintptr(tag))
+	}
+	if blk.big {
+		s.freeBig(blk)
+		return
+	}
+	s.freeSmall(blk)
+}
+
+func (s *System) freeSmall(blk block) {
+	b, d := blk.b, &s.desc[blk.kind]
+	if !setState(b, typeAllocated, typeCached) {
+		badPoolCaller(CallerDoubleFree, 0, ulong1(b), blk.va)
+	}
+	if blk.owner != 0 {
+		s.giveBackQuota(blk)
+		store8(b+offPoolType, load8(b+offPoolType)&^typeQuota)
+		store64(b+offCheck, s.cookie.seal(b, 0))
+	}
+	s.uncounted(d, blk.tag, blk.bytes)
+	u := blk.bytes >> BlockShift
+	switch {
+	case s.lookaside && u <= SmallLists && s.cpu().list(d.kind, u).Free(blk.va):
+	case s.delayFree:
+		d.deferFree(b)
+	default:
+		d.mu.Lock()
+		d.release(b)
+		d.mu.Unlock()
+	}
+}
+
+func (s *System) freeBig(blk block) {
+	e, ok := s.big.remove(blk.va)
+	if !ok { // lost a race with another free of the same run
+		s.notAllocated(s.regionOf(blk.va), blk.va)
+	}
+	if e.owner != 0 {
+		s.giveBackQuota(blk)
+	}
+	d := &s.desc[e.kind]
+	d.reg.give(e.va, int(e.pages))
+	d.totalBigPages.Add(-int64(e.pages))
+	s.uncounted(d, e.tag, blk.bytes)
+}
+
+func (s *System) giveBackQuota(blk block) {
+	if s.returnQuota == nil || !s.returnQuota(blk.owner, blk.kind, blk.bytes) {
+		badPoolCaller(CallerBadQuotaOwner, blk.va, uintptr(blk.tag), blk.owner)
+	}
+}
+
+// BlockSize is ExQueryPoolBlockSize: the usable bytes of the allocation at
+// va (body of a small block, whole pages of a big one) and whether quota was
+// charged for it.
+func (s *System) BlockSize(va uintptr) (bytes uintptr, quotaCharged bool) {
+	blk := s.locate(va)
+	if blk.big {
+		return blk.bytes, blk.owner != 0
+	}
+	return blk.bytes - HeaderSize, blk.owner != 0
+}
+
+func (s *System) cpu() *PerCPU { return s.cpus[s.cpuNumber()] }
+
+// CPU is processor n's caches, for statistics.
+func (s *System) CPU(n int) *PerCPU { return s.cpus[n] }
+
+// reclaim releases every cached block of the pools that share k's region:
+// all processors' lookaside lists and PendingFrees.
+func (s *System) reclaim(k Kind) {
+	for i := range s.desc {
+		d := &s.desc[i]
+		if d.reg != s.desc[k].reg {
+			continue
+		}
+		d.mu.Lock()
+		d.drainPending()
+		for _, c := range s.cpus {
+			for u := range uintptr(SmallLists) {
+				first, _ := c.lookaside[d.kind][u].Flush()
+				d.releaseChain(first)
+			}
+		}
+		d.mu.Unlock()
+	}
+}
+
+// Flush releases every cached block in every pool, so pages held only by
+// caches go back to their sources.
+func (s *System) Flush() {
+	s.reclaim(KindNonPagedNx)
+	s.reclaim(KindPaged)
+}
+
+// AdjustLookasideDepths runs the depth policy on every per-processor list;
+// the kernel calls it about once a second.
+func (s *System) AdjustLookasideDepths() {
+	for _, c := range s.cpus {
+		for k := range c.lookaside {
+			for i := range c.lookaside[k] {
+				c.lookaside[k][i].AdjustDepth()
+			}
+		}
+	}
+}
+
+// DescriptorStats are a descriptor's counters.
+type DescriptorStats struct {
+	PoolType                       PoolType
+	PoolIndex                      Kind
+	RunningAllocs, RunningDeAllocs uint64
+	TotalPages, TotalBigPages      int64 // small-block pages, big-allocation pages
+	TotalBytes                     int64 // allocated to callers, as charged
+	PendingFrees                   uint32
+	RegionPages, RegionMaxPages    int64 // pages taken from the shared region, its maximum
+}
+
+// Stats are the counters of pool k.
+func (s *System) Stats(k Kind) DescriptorStats {
+	d := &s.desc[k]
+	return DescriptorStats{
+		PoolType: k.PoolType(), PoolIndex: k,
+		RunningAllocs: d.runningAllocs.Load(), RunningDeAllocs: d.runningDeAllocs.Load(),
+		TotalPages: d.totalPages.Load(), TotalBigPages: d.totalBigPages.Load(),
+		TotalBytes: d.totalBytes.Load(), PendingFrees: d.pending.Depth(),
+		RegionPages: d.reg.used.Load(), RegionMaxPages: d.reg.maxPages,
+	}
+}
