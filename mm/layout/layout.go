@@ -68,22 +68,22 @@ const (
 // Bounds of each region: the first address and the last (inclusive, since
 // the HAL area ends at the top of the address space).
 const (
-	UnusedSystemSpaceStart = 0xFFFF8000_00000000
-	PteSpaceStart          = pte.PteBase
-	HyperSpaceStart        = pte.PteSpaceEnd
-	SharedUserDataStart    = 0xFFFFF780_00000000
-	SharedUserDataSize     = 0x1000
-	SystemCacheWSStart     = SharedUserDataStart + SharedUserDataSize
-	LoaderMappingsStart    = 0xFFFFF800_00000000
-	SystemPtesStart        = 0xFFFFF880_00000000
-	PagedPoolStart         = 0xFFFFF8A0_00000000
-	pagedPoolSize          = 128 << 30
-	SessionSpaceStart      = 0xFFFFF900_00000000
-	DynamicVAStart         = 0xFFFFF980_00000000
-	PfnDatabaseStart       = 0xFFFFFA80_00000000
-	NonPagedPoolStart      = 0xFFFFFE80_00000000
-	nonPagedPoolSize       = 512 << 30
-	HalStart               = 0xFFFFFFFF_FFC00000
+	UnusedSystemSpaceStart uintptr = 0xFFFF8000_00000000
+	PteSpaceStart                  = pte.PteBase
+	HyperSpaceStart                = pte.PteSpaceEnd
+	SharedUserDataStart    uintptr = 0xFFFFF780_00000000
+	SharedUserDataSize     uintptr = 0x1000
+	SystemCacheWSStart             = SharedUserDataStart + SharedUserDataSize
+	LoaderMappingsStart    uintptr = 0xFFFFF800_00000000
+	SystemPtesStart        uintptr = 0xFFFFF880_00000000
+	PagedPoolStart         uintptr = 0xFFFFF8A0_00000000
+	pagedPoolSize          uintptr = 128 << 30
+	SessionSpaceStart      uintptr = 0xFFFFF900_00000000
+	DynamicVAStart         uintptr = 0xFFFFF980_00000000
+	PfnDatabaseStart       uintptr = 0xFFFFFA80_00000000
+	NonPagedPoolStart      uintptr = 0xFFFFFE80_00000000
+	nonPagedPoolSize       uintptr = 512 << 30
+	HalStart               uintptr = 0xFFFFFFFF_FFC00000
 )
 
 // Region is one named range of kernel address space.

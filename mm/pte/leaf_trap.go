@@ -65,3 +65,9 @@ func (p *PageTables) flushStale(va uintptr, old, e PTE, b *FlushBatch) {
 		b.Add(va)
 	}
 }
+
+// FlushPage drops va's translation now: for a fault on a present page whose
+// PTE allows the access, the TLB entry that refused it is stale.
+//
+//go:nosplit
+func (p *PageTables) FlushPage(va uintptr) { p.flush.FlushPage(va) }
