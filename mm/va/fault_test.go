@@ -192,7 +192,7 @@ func TestLargePageFault(t *testing.T) {
 	base := e.alloc(0, pageSize, va.MemReserve, va.PageReadOnly)
 	large := base + 2<<20
 	pa, _, _ := e.m.MMU.Translate(pte.PdeAddress(large), pte.AccessWrite)
-	e.m.Mem.Store64(pa, uint64((pte.Present|pte.PS|pte.NX).WithFrame(0x200)))
+	e.m.Mem.Store64(pa, uint64((pte.Present | pte.PS | pte.NX).WithFrame(0x200)))
 	if r := e.mustFault(large, pte.AccessWrite, va.WriteToReadonly); r.PTE.Frame() != 0x200 {
 		t.Fatalf("fault reports %v", r.PTE)
 	}
