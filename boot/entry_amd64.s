@@ -36,6 +36,16 @@ TEXT ·entry64(SB),NOSPLIT|NOFRAME,$0
 	XORL DX, DX
 	XORL SI, SI
 	XORL DI, DI
-	XORL BP, BP
 	STI
 	JMP _rt0_amd64_linux(SB)
+
+// entryInfo lets mkboot find entry64 in binaries without a symbol table
+// (go test strips its binaries): a magic followed by entry64's address.
+DATA ·entryInfo+0(SB)/8, $0x4F47544E544F4F42 // "BOOTNTGO"
+DATA ·entryInfo+8(SB)/8, $·entry64(SB)
+GLOBL ·entryInfo(SB), RODATA, $16
+
+TEXT ·entryInfoAddr(SB),NOSPLIT|NOFRAME,$0-8
+	MOVQ $·entryInfo(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET

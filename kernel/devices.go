@@ -104,3 +104,11 @@ func initInterrupts() {
 	arch.Out8(com1Base+uartIER, uartIERRxAvail)
 	ioapc.EnableInterrupt(com1IRQ, vecSerial)
 }
+
+// PowerOff ends the run with status (see powerOff).
+//
+//go:nosplit
+func PowerOff(status uint8) {
+	serialFlush()
+	powerOff(status)
+}

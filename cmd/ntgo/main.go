@@ -1,21 +1,22 @@
-// Command ntgo is the kernel: booted by QEMU, it brings up the console.
+// Command ntgo is the kernel: booted by QEMU (make qemu), it runs the
+// command-line script (run="cmd; cmd") and then the kd> console on the
+// serial port.
 package main
 
 import (
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 
 	_ "ntgo/boot"
+	"ntgo/kernel"
+	"ntgo/kernel/console"
 )
 
 func main() {
-	fmt.Println("hello from ntgo", os.Args, os.Getenv("run"))
-	c := make(chan int)
-	go func() { time.Sleep(time.Millisecond); c <- 1 }()
-	<-c
-	runtime.GC()
-	fmt.Println("after GC")
-	os.Exit(3)
+	fmt.Printf("ntgo: Go %s in ring 0, build %s\n", runtime.Version(), kernel.BuildRevision())
+	if script := os.Getenv("run"); script != "" {
+		console.RunScript(os.Stdout, script)
+	}
+	console.Serve(os.Stdin, os.Stdout)
 }

@@ -1,0 +1,84 @@
+# ntgo: `make qemu` boots the kernel on this terminal, `make test` runs
+# everything (host tests, in-kernel tests under QEMU, console tests).
+
+GO      ?= go
+BUILD   := build
+KERNEL  := $(BUILD)/kernel.elf
+RUNNER  := $(BUILD)/ntgo-qemu
+MKBOOT  := $(BUILD)/mkboot
+export CGO_ENABLED := 0
+
+# Packages whose tests also run inside the kernel (they link ntgo/boot in an
+# external test file, see qemu/README.md).
+KPKGS   ?= ./kernel/ntstatus ./kernel/bugcheck ./kernel/console
+# Packages with benchmarks to run inside the kernel.
+BPKGS   ?= $(KPKGS)
+PKG     ?= ./kernel/ntstatus
+CMD     ?= ver; poweroff 0
+MACHINE ?= microvm
+
+.PHONY: all kernel qemu run gdb ktest bench test host-test kernel-test console-test deps clean
+
+all: kernel
+
+# QEMU and gdb from Debian, installed when missing (as root), else the
+# command to run is printed.
+deps:
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing:$$missing; run: sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(MKBOOT): FORCE | $(BUILD)
+	$(GO) build -o $@ ./boot/mkboot
+
+$(RUNNER): FORCE | $(BUILD)
+	$(GO) build -o $@ ./qemu/cmd/ntgo-qemu
+
+kernel: $(MKBOOT) | $(BUILD)
+	$(GO) build -o $(BUILD)/kernel.linked ./cmd/ntgo
+	$(MKBOOT) -in $(BUILD)/kernel.linked -out $(KERNEL)
+
+qemu: deps kernel $(RUNNER)
+	$(RUNNER) -machine $(MACHINE) $(KERNEL)
+
+run: deps kernel $(RUNNER)
+	$(RUNNER) -machine $(MACHINE) $(KERNEL) 'run=$(CMD)' </dev/null
+
+gdb: deps kernel $(RUNNER)
+	$(RUNNER) -machine $(MACHINE) -gdb $(KERNEL) </dev/null & \
+	gdb -q -ex 'set pagination off' -x qemu/gdbinit $(BUILD)/kernel.linked; \
+	kill %1 2>/dev/null; true
+
+ktest: deps $(RUNNER)
+	$(GO) test -count=1 -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)
+
+bench: deps $(RUNNER)
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
+
+host-test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+kernel-test: deps $(RUNNER)
+	$(GO) test -count=1 -v -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(KPKGS)
+
+console-test: deps kernel
+	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -v ./qemu/consoletest
+
+test: host-test kernel-test console-test
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
