@@ -390,8 +390,7 @@ func (m *vaModel) check(from, to int) error {
 }
 
 func runVA(t testing.TB, ops []byte) {
-	e := newEnv(t)
-	e.space = va.NewSpace(e.m.PT, e.m.Frames, layout.DynamicVAStart, fzPages*pageSize)
+	e := newEnvSized(t, fzPages*pageSize)
 	m := &vaModel{e: e, resv: map[int]int{}}
 	for i := 0; i+4 <= len(ops) && i < 4*fzMaxOps; i += 4 {
 		op, x, y, z := ops[i], ops[i+1], ops[i+2], ops[i+3]

@@ -54,14 +54,15 @@ type Space struct {
 	vads   vads
 }
 
-// NewSpace manages [base, base+size), which must be granularity-aligned and
-// mappable, with page tables pt and page frames from pages.
-func NewSpace(pt *pte.PageTables, pages PageSource, base, size uintptr) *Space {
-	if base%AllocationGranularity != 0 || size%AllocationGranularity != 0 ||
-		!pte.Mappable(base) || !pte.Mappable(base+size-1) {
-		panic("va: Space range not aligned or not mappable")
+// NewSpace manages [base, base+size) with page tables pt and page frames
+// from pages. The range must be granularity-aligned, non-empty and mappable
+// (canonical, outside PTE space, not crossing the canonical hole), else
+// STATUS_INVALID_PARAMETER.
+func NewSpace(pt *pte.PageTables, pages PageSource, base, size uintptr) (*Space, ntstatus.Status) {
+	if base%AllocationGranularity != 0 || size%AllocationGranularity != 0 || !mappableRange(base, size) {
+		return nil, ntstatus.InvalidParameter
 	}
-	return &Space{pt: pt, pages: pages, lo: base, hi: base + size}
+	return &Space{pt: pt, pages: pages, lo: base, hi: base + size}, ntstatus.Success
 }
 
 // Allocate reserves and/or commits, returning the range it acted on.

@@ -24,9 +24,17 @@ type env struct {
 }
 
 func newEnv(t testing.TB) *env {
+	return newEnvSized(t, spaceSize)
+}
+
+func newEnvSized(t testing.TB, size uintptr) *env {
 	m := ptesim.New(1024)
 	t.Cleanup(m.Close)
-	return &env{t: t, m: m, space: va.NewSpace(m.PT, m.Frames, layout.DynamicVAStart, spaceSize)}
+	space, st := va.NewSpace(m.PT, m.Frames, layout.DynamicVAStart, size)
+	if st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	return &env{t: t, m: m, space: space}
 }
 
 // touch performs access a at addr as a CPU running the kernel's #PF handler
@@ -325,4 +333,33 @@ func TestProtectRange(t *testing.T) {
 		t.Fatalf("recommit moved the page: %#x -> %#x", pa, got)
 	}
 	e.check()
+}
+
+func TestConstructorsRefuseBadRanges(t *testing.T) {
+	m := ptesim.New(16)
+	defer m.Close()
+	const g = va.AllocationGranularity
+	for _, c := range []struct {
+		name       string
+		base, size uintptr
+	}{
+		{"unaligned base", layout.DynamicVAStart + pageSize, g},
+		{"unaligned size", layout.DynamicVAStart, g + pageSize},
+		{"empty", layout.DynamicVAStart, 0},
+		{"PTE space", pte.PteBase, g},
+		{"covers PTE space", pte.PteBase - g, 1 << 40},
+		{"non-canonical", 0x0000_8000_0000_0000, g},
+		{"across the hole", 0x0000_7FFF_FFFF_0000, 0xFFFF_8000_0000_0000 - 0x0000_7FFF_FFFF_0000 + g},
+		{"wraps", 0xFFFF_FFFF_FFFF_0000, 2 * g},
+	} {
+		if s, st := va.NewSpace(m.PT, m.Frames, c.base, c.size); s != nil || st != ntstatus.InvalidParameter {
+			t.Errorf("NewSpace %s: %v", c.name, st)
+		}
+		if s, st := va.NewSystemPtes(m.PT, c.base, int(c.size/pageSize)); c.name != "unaligned base" && c.name != "unaligned size" && (s != nil || st != ntstatus.InvalidParameter) {
+			t.Errorf("NewSystemPtes %s: %v", c.name, st)
+		}
+	}
+	if s, st := va.NewSystemPtes(m.PT, layout.SystemPtesStart+8, 4); s != nil || st != ntstatus.InvalidParameter {
+		t.Errorf("NewSystemPtes unaligned: %v", st)
+	}
 }

@@ -61,12 +61,13 @@ type SystemPtes struct {
 }
 
 // NewSystemPtes manages pages pages from base (the system PTE region, in
-// the kernel), mapping through pt.
-func NewSystemPtes(pt *pte.PageTables, base uintptr, pages int) *SystemPtes {
-	if base&pageMask != 0 || pages <= 0 || !pte.Mappable(base) || !pte.Mappable(base+uintptr(pages)*pageSize-1) {
-		panic("va: system PTE range not aligned or not mappable")
+// the kernel), mapping through pt. The range must be page-aligned, non-empty
+// and mappable, else STATUS_INVALID_PARAMETER.
+func NewSystemPtes(pt *pte.PageTables, base uintptr, pages int) (*SystemPtes, ntstatus.Status) {
+	if base&pageMask != 0 || pages <= 0 || !mappableRange(base, uintptr(pages)*pageSize) {
+		return nil, ntstatus.InvalidParameter
 	}
-	return &SystemPtes{pt: pt, base: base, total: pages, free: []run{{0, pages}}, used: map[int]int{}, nfree: pages}
+	return &SystemPtes{pt: pt, base: base, total: pages, free: []run{{0, pages}}, used: map[int]int{}, nfree: pages}, ntstatus.Success
 }
 
 // Free is the number of free pages (guard pages of allocated runs count as

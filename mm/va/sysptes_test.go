@@ -16,7 +16,11 @@ const sysBase = layout.SystemPtesStart
 func newSysPtes(t *testing.T, pages int) (*ptesim.Machine, *va.SystemPtes) {
 	m := ptesim.New(256)
 	t.Cleanup(m.Close)
-	return m, va.NewSystemPtes(m.PT, sysBase, pages)
+	s, st := va.NewSystemPtes(m.PT, sysBase, pages)
+	if st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	return m, s
 }
 
 func TestSystemPtesRunsAndGuards(t *testing.T) {

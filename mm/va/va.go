@@ -46,7 +46,10 @@
 // Nothing in this package locks by itself.
 package va
 
-import "ntgo/mm/physmem"
+import (
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+)
 
 // PageSource supplies zeroed frames for demand-zero faults and takes back
 // the frames of decommitted pages. The fault path calls AllocZeroedPage in
@@ -64,3 +67,12 @@ const pageMask = uintptr(physmem.PageMask)
 
 // roundUp rounds n up to a multiple of the power of two align.
 func roundUp(n, align uintptr) uintptr { return (n + align - 1) &^ (align - 1) }
+
+// mappableRange reports whether [base, base+size) is non-empty and every
+// page of it may be mapped: both ends mappable and no PTE space or
+// non-canonical hole between them.
+func mappableRange(base, size uintptr) bool {
+	last := base + size - 1
+	return size != 0 && last > base && pte.Mappable(base) && pte.Mappable(last) &&
+		(base >= pte.PteSpaceEnd || last < pte.PteBase) && base>>63 == last>>63
+}
