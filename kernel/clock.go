@@ -67,17 +67,17 @@ type pvclockTime struct {
 
 var pvclock pvclockTime
 
-// PIT channel 2 (gated through port 0x61) counts at 1.193182 MHz.
+// The PIT counts at 1.193182 MHz. Channel 0 is read directly (latched)
+// rather than through channel 2's gate on port 0x61, which microvm lacks.
 const (
-	pitHz       = 1193182
-	pitChannel2 = 0x42
-	pitCommand  = 0x43
-	pitGatePort = 0x61
-	pitGateOn   = 1 << 0
-	pitSpeaker  = 1 << 1
-	pitOut2     = 1 << 5
-	pitCh2Mode0 = 0xB0 // channel 2, lobyte/hibyte, mode 0, binary
-	pitCalibHz  = 200  // calibrate over 1/200 s
+	pitHz          = 1193182
+	pitChannel0    = 0x40
+	pitCommand     = 0x43
+	pitCh0Mode2    = 0x34 // channel 0, lobyte/hibyte, rate generator, binary
+	pitLatchCh0    = 0x00
+	pitCalibTicks  = pitHz / 200 // calibrate over 5 ms
+	pitStuckReads  = 100000      // a counter that never moves: no PIT
+	pitCounterSpan = 1 << 16
 )
 
 //go:nosplit
@@ -88,8 +88,14 @@ func calibrateClock() {
 		setTSCHz(hz)
 		return
 	}
-	clockSrc = "PIT"
-	setTSCHz(pitTSCHz())
+	if hz := pitTSCHz(); hz != 0 {
+		clockSrc = "PIT"
+		setTSCHz(hz)
+		return
+	}
+	// No time reference: assume 1 GHz so time still moves forward.
+	clockSrc = "none (TSC assumed 1 GHz)"
+	setTSCHz(1_000_000_000)
 }
 
 //go:nosplit
@@ -123,17 +129,35 @@ func kvmclockTSCHz() uint64 {
 }
 
 //go:nosplit
+func pitRead() uint32 {
+	arch.Out8(pitCommand, pitLatchCh0)
+	lo := arch.In8(pitChannel0)
+	hi := arch.In8(pitChannel0)
+	return uint32(hi)<<8 | uint32(lo)
+}
+
+// pitTSCHz counts TSC ticks across pitCalibTicks of PIT channel 0, or
+// returns 0 when no PIT answers.
+//
+//go:nosplit
 func pitTSCHz() uint64 {
-	gate := arch.In8(pitGatePort)
-	arch.Out8(pitGatePort, gate&^pitSpeaker|pitGateOn)
-	arch.Out8(pitCommand, pitCh2Mode0)
-	count := uint16(pitHz / pitCalibHz)
-	arch.Out8(pitChannel2, uint8(count))
-	arch.Out8(pitChannel2, uint8(count>>8))
+	arch.Out8(pitCommand, pitCh0Mode2)
+	arch.Out8(pitChannel0, 0xFF)
+	arch.Out8(pitChannel0, 0xFF)
+	prev := pitRead()
+	for i := 0; pitRead() == prev; i++ {
+		if i == pitStuckReads {
+			return 0
+		}
+	}
+	prev = pitRead()
 	t0 := arch.RDTSC()
-	for arch.In8(pitGatePort)&pitOut2 == 0 {
+	elapsed := uint32(0)
+	for elapsed < pitCalibTicks {
+		cur := pitRead()
+		elapsed += (prev - cur) % pitCounterSpan
+		prev = cur
 	}
 	t1 := arch.RDTSC()
-	arch.Out8(pitGatePort, gate)
-	return (t1 - t0) * pitCalibHz
+	return (t1 - t0) * pitHz / uint64(elapsed)
 }

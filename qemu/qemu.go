@@ -146,6 +146,9 @@ func (c Config) QEMUArgs() []string {
 	if machine == "" {
 		machine = DefaultMachine
 	}
+	if machine == "microvm" {
+		machine += ",pit=on,rtc=on" // the kernel calibrates the TSC with the PIT
+	}
 	mem := c.Memory
 	if mem == "" {
 		mem = DefaultMemory
