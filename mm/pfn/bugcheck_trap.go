@@ -21,8 +21,10 @@
 //	      Bad frame at the head of the free list). P2 the frame, P3 0, P4 0.
 //	0x99  the frame is not in a state the operation accepts (freeing a free
 //	      frame, reclaiming a zeroed one, releasing one frame of a contiguous
-//	      run), or it is not RAM the database manages: beyond the database or
-//	      Reserved, reported as state Reserved. P2 the frame, P3 its state, P4 0.
+//	      run, freeing a run from its middle or while a frame of it has an
+//	      extra share), or it is not RAM the database manages: beyond the
+//	      database or Reserved, reported as state Reserved. P2 the frame, P3
+//	      its state, P4 0.
 //	0x9A  a frame still locked for I/O is being freed (FreeContiguous of a
 //	      frame with extra references). P2 the frame, P3 its state, P4 its
 //	      reference count.

@@ -43,11 +43,12 @@
 // # Locking and context
 //
 // One lock (lock_trap.go) guards every entry, list and count; each exported
-// method takes it once and calls no other exported method. The operations on
+// method that touches them takes it (ZeroSome once per frame) and calls no
+// other that does. The operations on
 // single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
 // no Go pointer stores) and live in *_trap.go files: AllocateZeroed,
-// AllocateAny, Reclaim, Free, Unmap, AddShare, Reference, Dereference,
-// ZeroSome, and Stats. Their only dynamic calls are Memory.ZeroFrame and the
+// AllocateAny, Reclaim, Free, Unmap, AddShare, Reference, Dereference and
+// ZeroSome. Their only dynamic calls are Memory.ZeroFrame and the
 // TransitionHook, which in the kernel must be trap-safe as well. Init,
 // AllocateContiguous and FreeContiguous (they scan), the explicit moves of
 // transition.go, Decode/String and Check are for goroutines.

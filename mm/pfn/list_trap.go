@@ -109,7 +109,7 @@ func (db *Database) linkedBack(p, n, end uint32, back bool) bool {
 func (db *Database) removeHead(s State) (uint32, bool) {
 	h := &db.lists[s]
 	if (h.first == noLink) != (db.count[s] == 0) {
-		db.fail(bugcheck.PfnListCorrupt, ListHeadCorrupt, uintptr(h.first), uintptr(db.available()), 0)
+		db.fail(bugcheck.PfnListCorrupt, ListHeadCorrupt, uintptr(h.first), uintptr(available(&db.count)), 0)
 	}
 	p := h.first
 	if p == noLink {
@@ -139,9 +139,10 @@ func (db *Database) repurpose(p uint32) {
 //go:nosplit
 func (db *Database) highest() uintptr { return uintptr(len(db.entries)) - 1 }
 
-// available is the number of frames an allocation can take.
+// available is the number of frames an allocation can take, given the
+// per-state counts (NT's MmAvailablePages).
 //
 //go:nosplit
-func (db *Database) available() uint64 {
-	return db.count[StateZeroed] + db.count[StateFree] + db.count[StateStandby]
+func available(count *[NumStates]uint64) uint64 {
+	return count[StateZeroed] + count[StateFree] + count[StateStandby]
 }

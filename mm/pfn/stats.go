@@ -32,9 +32,7 @@ func (db *Database) Stats() Stats {
 
 // Available is the number of frames an allocation can take (NT's
 // MmAvailablePages): zeroed, free and standby.
-func (s Stats) Available() uint64 {
-	return s.ByState[StateZeroed] + s.ByState[StateFree] + s.ByState[StateStandby]
-}
+func (s Stats) Available() uint64 { return available(&s.ByState) }
 
 // String is a !memusage-style table of frames and kilobytes per state.
 func (s Stats) String() string {
