@@ -202,7 +202,7 @@ func TestLargePageFault(t *testing.T) {
 }
 
 func TestResultNames(t *testing.T) {
-	if va.WriteToReadonly.String() != "write to read-only" || va.Result(99).String() != "Result(99)" {
+	if va.WriteToReadonly.String() != "write to read-only" || va.Result(99).String() != "unknown result" {
 		t.Fatal(va.WriteToReadonly.String())
 	}
 }

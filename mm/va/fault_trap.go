@@ -27,7 +27,12 @@
 // A denied access is reported the same way whether the page is resident or
 // not yet: a write to a read-only demand-zero page is as much a write to
 // read-only memory as one to a resident page. What the kernel does with a
-// result is fault.go's Bugcheck and Exception.
+// result is disposition_trap.go's Bugcheck and Exception.
+//
+// Trap-context safe, in this package: ResolveFault, Fault.Bugcheck,
+// Fault.Exception, Result.String. In mm/pte: PageTables.Leaf, Replace and
+// FlushPage, FlushBatch, the PTE accessors and constructors marked nosplit,
+// SelfMap and CPUFlusher. Nothing else in either package is.
 
 package va
 
@@ -135,4 +140,15 @@ func denied(p pte.Protection, a pte.Access) Result {
 		return ExecuteNoExecute
 	}
 	return NotPresent
+}
+
+var resultNames = [...]string{"resolved", "spurious", "guard page", "not present",
+	"write to read-only", "execute of no-execute", "no memory", "corrupt PTE"}
+
+//go:nosplit
+func (r Result) String() string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return "unknown result"
 }

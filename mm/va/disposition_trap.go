@@ -1,5 +1,9 @@
 // What the kernel does with a Fault.
 //
+// Trap-context file: everything here is //go:nosplit, allocates nothing from
+// the Go heap and stores no Go pointers; the #PF handler calls it on the
+// per-CPU stack.
+//
 // ResolveFault decides; the kernel acts, so that the trap-context core never
 // calls KeBugCheckEx (which allocates) or raises. For a result other than
 // Resolved and Spurious the kernel's #PF handler:
@@ -26,8 +30,6 @@
 package va
 
 import (
-	"fmt"
-
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pte"
@@ -42,6 +44,8 @@ const (
 
 // Bugcheck is the bugcheck for f, given the faulting instruction's address,
 // or false if f is not fatal by itself (Resolved, Spurious, GuardPage).
+//
+//go:nosplit
 func (f Fault) Bugcheck(rip uintptr) (bugcheck.Code, [4]uintptr, bool) {
 	switch f.Result {
 	case NotPresent:
@@ -67,6 +71,8 @@ func (f Fault) Bugcheck(rip uintptr) (bugcheck.Code, [4]uintptr, bool) {
 
 // Exception is the status to raise when f happened inside a Try, or false
 // if f is no exception (resolved, or fatal regardless of handlers).
+//
+//go:nosplit
 func (f Fault) Exception() (ntstatus.Status, bool) {
 	switch f.Result {
 	case GuardPage:
@@ -75,14 +81,4 @@ func (f Fault) Exception() (ntstatus.Status, bool) {
 		return ntstatus.AccessViolation, true
 	}
 	return 0, false
-}
-
-var resultNames = [...]string{"resolved", "spurious", "guard page", "not present",
-	"write to read-only", "execute of no-execute", "no memory", "corrupt PTE"}
-
-func (r Result) String() string {
-	if int(r) < len(resultNames) {
-		return resultNames[r]
-	}
-	return fmt.Sprintf("Result(%d)", uint8(r))
 }
