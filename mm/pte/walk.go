@@ -33,9 +33,10 @@
 //
 // Misuse. Addresses that are not canonical or lie in PTE space (writing
 // there would rewrite the tables themselves) get STATUS_INVALID_ADDRESS; a
-// large page in the way, STATUS_CONFLICTING_ADDRESSES. A used count that
-// would go below zero means the tables are corrupt: MEMORY_MANAGEMENT (0x1A)
-// subtype 0x411 with the entry's self-map address and contents.
+// large page in the way, STATUS_CONFLICTING_ADDRESSES. Damage is
+// MEMORY_MANAGEMENT (0x1A) subtype 0x411 with the entry's self-map address
+// and contents: a used count that would go below zero, a leaf Protect cannot
+// decode (an encoding ntgo never writes), a Replace of or with a zero leaf.
 //
 // Locking: see the package comment; the caller serializes all calls.
 
