@@ -119,7 +119,7 @@ func makeValid(pt *pte.PageTables, pages PageSource, va uintptr, e pte.PTE, a pt
 		pt.Replace(va, pte.NewValid(e.Frame(), p, e.Cache()), nil)
 		return Resolved
 	}
-	f, ok := pages.AllocZeroedPage()
+	f, ok := pages.AllocZeroedPage(pte.PteAddress(va), e)
 	if !ok {
 		return NoMemory
 	}

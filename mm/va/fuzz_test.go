@@ -356,16 +356,19 @@ func (m *vaModel) check(from, to int) error {
 			return
 		}
 		pg := m.pages[p]
-		var ok bool
+		// A resident page's frame points back at its PTE.
+		ok := !pg.resident || m.e.m.Frames.BackPointer(e.Frame()) == pte.PteAddress(addr)
 		switch {
 		case pg.state == stReserved:
-			ok = e == pte.Reserved
+			ok = ok && e == pte.Reserved
 		case pg.state == stCommitted && !pg.resident:
-			ok = e == pte.DemandZero(pg.prot)
+			ok = ok && e == pte.DemandZero(pg.prot)
 		case pg.state == stCommitted && pg.mapped:
-			ok = e.Kind() == pte.KindValid && e.Protection() == pg.prot && m.e.m.Frames.Use(e.Frame()) == ptesim.Page
+			ok = ok && e.Kind() == pte.KindValid && e.Protection() == pg.prot && m.e.m.Frames.Use(e.Frame()) == ptesim.Page
 		case pg.state == stCommitted:
-			ok = e.Kind() == pte.KindTransition && e.Protection() == pg.prot && m.e.m.Frames.Use(e.Frame()) == ptesim.Page
+			ok = ok && e.Kind() == pte.KindTransition && e.Protection() == pg.prot && m.e.m.Frames.Use(e.Frame()) == ptesim.Page
+		default:
+			ok = false
 		}
 		if !ok && bad == nil {
 			bad = fmt.Errorf("page %d: PTE %v, model %+v", p, e, pg)

@@ -177,7 +177,11 @@ func (s *Space) Free(base, size uintptr, typ AllocationType) (uintptr, uintptr, 
 // back the frames of resident and transition pages after the flush.
 func (s *Space) clear(start, end uintptr, to pte.PTE) {
 	var b pte.FlushBatch
-	var frames []physmem.PFN
+	type owned struct {
+		frame physmem.PFN
+		va    uintptr
+	}
+	var frames []owned
 	for va := start; va < end; va += pageSize {
 		old, st := s.pt.Leaf(va)
 		if st != ntstatus.Success || old == to {
@@ -185,12 +189,12 @@ func (s *Space) clear(start, end uintptr, to pte.PTE) {
 		}
 		s.pt.Swap(va, to, &b)
 		if k := old.Kind(); k == pte.KindValid || k == pte.KindTransition {
-			frames = append(frames, old.Frame())
+			frames = append(frames, owned{old.Frame(), va})
 		}
 	}
 	s.pt.Flush(&b)
 	for _, f := range frames {
-		s.pages.FreePage(f)
+		s.pages.FreePage(f.frame, pte.PteAddress(f.va))
 	}
 }
 

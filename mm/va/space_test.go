@@ -136,6 +136,9 @@ func TestReserveCommitTouch(t *testing.T) {
 	if l := e.leaf(base); l.Kind() != pte.KindValid || l.Protection() != pte.ProtReadWrite || l.Cache() != pte.Cached {
 		t.Fatalf("resolved PTE %v", l)
 	}
+	if bp := e.m.Frames.BackPointer(physmem.FrameOf(pa)); bp != pte.PteAddress(base) {
+		t.Fatalf("frame's PTE back-pointer %#x, PTE at %#x", bp, pte.PteAddress(base))
+	}
 	e.check()
 }
 

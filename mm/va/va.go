@@ -52,11 +52,15 @@ import (
 )
 
 // PageSource supplies zeroed frames for demand-zero faults and takes back
-// the frames of decommitted pages. The fault path calls AllocZeroedPage in
-// trap context, so in the kernel both must be nosplit and allocation-free.
+// the frames of decommitted pages. Both name the PTE that maps the frame by
+// its self-map address, so the PFN database can keep NT's PteAddress
+// back-pointer (and check it on free); original is the software PTE the page
+// had before the fault, NT's OriginalPte. The shape is mm/pfn's
+// AllocateZeroed and Free. The fault path calls AllocZeroedPage in trap
+// context, so in the kernel both must be nosplit and allocation-free.
 type PageSource interface {
-	AllocZeroedPage() (physmem.PFN, bool)
-	FreePage(physmem.PFN)
+	AllocZeroedPage(pteAddr uintptr, original pte.PTE) (physmem.PFN, bool)
+	FreePage(p physmem.PFN, pteAddr uintptr)
 }
 
 // pageSize as a uintptr, for address arithmetic.

@@ -3,7 +3,9 @@
 // Frames hands out frames of the simulated memory from a LIFO free list and
 // records each frame's use, so that tests can account for every frame the
 // page tables and the VA manager hold. It zeroes each frame it hands out,
-// as the PFN database's zeroed list would.
+// as the PFN database's zeroed list would, and keeps each page frame's PTE
+// back-pointer as the PFN database does, refusing a free that names another
+// PTE.
 
 package ptesim
 
@@ -36,6 +38,7 @@ type Frames struct {
 	mem  *physmem.Sim
 	free []physmem.PFN
 	use  []Use
+	back []uintptr      // page frames: the self-map address of the mapping PTE
 	n    [Fixed + 1]int // frames per use
 	// Limit, if positive, makes allocation fail once this many frames are
 	// handed out (tables and pages together): resource-exhaustion tests.
@@ -44,7 +47,7 @@ type Frames struct {
 
 // NewFrames returns a frame source owning all of mem but frame 0.
 func NewFrames(mem *physmem.Sim) *Frames {
-	f := &Frames{mem: mem, use: make([]Use, mem.Frames)}
+	f := &Frames{mem: mem, use: make([]Use, mem.Frames), back: make([]uintptr, mem.Frames)}
 	f.use[0] = Fixed
 	f.n[Fixed] = 1
 	for p := mem.Frames - 1; p > 0; p-- {
@@ -85,11 +88,29 @@ func (f *Frames) AllocTable() (physmem.PFN, bool) { return f.alloc(Table) }
 // FreeTable takes back a table frame; freeing any other frame panics.
 func (f *Frames) FreeTable(p physmem.PFN) { f.release(p, Table) }
 
-// AllocZeroedPage hands out a zeroed frame for a page.
-func (f *Frames) AllocZeroedPage() (physmem.PFN, bool) { return f.alloc(Page) }
+// AllocZeroedPage hands out a zeroed frame for the page whose PTE is at
+// pteAddr. The original PTE is not kept: nothing here takes frames back
+// from their PTEs.
+func (f *Frames) AllocZeroedPage(pteAddr uintptr, _ pte.PTE) (physmem.PFN, bool) {
+	p, ok := f.alloc(Page)
+	if ok {
+		f.back[p] = pteAddr
+	}
+	return p, ok
+}
 
-// FreePage takes back a page frame; freeing any other frame panics.
-func (f *Frames) FreePage(p physmem.PFN) { f.release(p, Page) }
+// FreePage takes back a page frame from the PTE at pteAddr; freeing any
+// other frame, or naming another PTE, panics.
+func (f *Frames) FreePage(p physmem.PFN, pteAddr uintptr) {
+	if p < physmem.PFN(len(f.back)) && f.use[p] == Page && f.back[p] != pteAddr {
+		panic(fmt.Sprintf("ptesim: frame %#x freed by the PTE at %#x, mapped by the one at %#x", p, pteAddr, f.back[p]))
+	}
+	f.release(p, Page)
+}
+
+// BackPointer is the self-map address of the PTE page frame p was handed
+// out for.
+func (f *Frames) BackPointer(p physmem.PFN) uintptr { return f.back[p] }
 
 // Use is frame p's use.
 func (f *Frames) Use(p physmem.PFN) Use { return f.use[p] }

@@ -150,7 +150,7 @@ func TestFrames(t *testing.T) {
 	mem.Store64(physmem.PFN(1).Addr(), 0xdead)
 	var got []physmem.PFN
 	for {
-		p, ok := f.AllocZeroedPage()
+		p, ok := f.AllocZeroedPage(uintptr(0x1000+len(got)*8), 0)
 		if !ok {
 			break
 		}
@@ -162,7 +162,18 @@ func TestFrames(t *testing.T) {
 	if len(got) != 7 || f.Count(Page) != 7 {
 		t.Fatalf("handed out %d", len(got))
 	}
-	f.FreePage(got[0])
+	if f.BackPointer(got[3]) != 0x1018 {
+		t.Fatalf("back-pointer %#x", f.BackPointer(got[3]))
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(r.(string), "mapped by the one at 0x1000") {
+				t.Fatalf("freeing from the wrong PTE: %v", r)
+			}
+		}()
+		f.FreePage(got[0], 0x1008)
+	}()
+	f.FreePage(got[0], 0x1000)
 	f.Limit = 6
 	if _, ok := f.AllocTable(); ok {
 		t.Fatal("Limit ignored")
