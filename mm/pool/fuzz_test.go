@@ -197,7 +197,7 @@ func patternWord(seed uint64, i uintptr) uint64 { return seed*0x9E3779B97F4A7C15
 
 // fillSeed writes the pattern of seed into the n bytes at va (16-aligned).
 func fillSeed(va, n uintptr, seed uint64) {
-	words := unsafe.Slice((*uint64)(at(va)), n/8)
+	words := unsafe.Slice((*uint64)(Ptr(va)), n/8)
 	for i := range words {
 		words[i] = patternWord(seed, uintptr(i))
 	}
@@ -208,7 +208,7 @@ func fillSeed(va, n uintptr, seed uint64) {
 }
 
 func checkSeed(va, n uintptr, seed uint64) bool {
-	words := unsafe.Slice((*uint64)(at(va)), n/8)
+	words := unsafe.Slice((*uint64)(Ptr(va)), n/8)
 	w0 := patternWord(seed, 0)
 	for i, w := range words {
 		if w != w0+uint64(i) {

@@ -101,7 +101,7 @@ func setPrev(e uintptr, units uint8) { store8(e+offPreviousSize, units) }
 // succeed, and so that it composes with a concurrent byte store to
 // PreviousSize by a neighbour's split.
 func setState(e uintptr, old, new uint8) bool {
-	w := (*uint32)(at(e))
+	w := (*uint32)(Ptr(e))
 	for {
 		v := atomic.LoadUint32(w)
 		typ := uint8(v >> (8 * offPoolType))

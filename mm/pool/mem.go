@@ -14,18 +14,18 @@ package pool
 
 import "unsafe"
 
-// at is the pointer for foreign address a.
-func at(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
+// Ptr is the pointer for pool address a (what mm/ex hands drivers).
+func Ptr(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
 
-func load8(a uintptr) uint8       { return *(*uint8)(at(a)) }
-func store8(a uintptr, v uint8)   { *(*uint8)(at(a)) = v }
-func load32(a uintptr) uint32     { return *(*uint32)(at(a)) }
-func store32(a uintptr, v uint32) { *(*uint32)(at(a)) = v }
-func load64(a uintptr) uint64     { return *(*uint64)(at(a)) }
-func store64(a uintptr, v uint64) { *(*uint64)(at(a)) = v }
+func load8(a uintptr) uint8       { return *(*uint8)(Ptr(a)) }
+func store8(a uintptr, v uint8)   { *(*uint8)(Ptr(a)) = v }
+func load32(a uintptr) uint32     { return *(*uint32)(Ptr(a)) }
+func store32(a uintptr, v uint32) { *(*uint32)(Ptr(a)) = v }
+func load64(a uintptr) uint64     { return *(*uint64)(Ptr(a)) }
+func store64(a uintptr, v uint64) { *(*uint64)(Ptr(a)) = v }
 
-func loadPtr(a uintptr) uintptr     { return *(*uintptr)(at(a)) }
-func storePtr(a uintptr, v uintptr) { *(*uintptr)(at(a)) = v }
+func loadPtr(a uintptr) uintptr     { return *(*uintptr)(Ptr(a)) }
+func storePtr(a uintptr, v uintptr) { *(*uintptr)(Ptr(a)) = v }
 
 // bytesAt is the n bytes of foreign memory at a.
-func bytesAt(a, n uintptr) []byte { return unsafe.Slice((*byte)(at(a)), n) }
+func bytesAt(a, n uintptr) []byte { return unsafe.Slice((*byte)(Ptr(a)), n) }

@@ -60,14 +60,18 @@ const (
 
 // region counts the pages taken from one source against its maximum.
 type region struct {
-	src      PageSource
-	maxPages int64
-	used     atomic.Int64
+	src        PageSource
+	base, size uintptr // src.Region(), fixed for the source's life
+	maxPages   int64
+	used       atomic.Int64
 }
 
 func newRegion(src PageSource, maxBytes uintptr) *region {
-	return &region{src: src, maxPages: int64(maxBytes >> pageShift)}
+	base, size := src.Region()
+	return &region{src: src, base: base, size: size, maxPages: int64(maxBytes >> pageShift)}
 }
+
+func (r *region) holds(va uintptr) bool { return va >= r.base && va-r.base < r.size }
 
 // ceiling is the page count priority p may fill the region up to.
 func (r *region) ceiling(p Priority) int64 {

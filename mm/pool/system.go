@@ -49,8 +49,8 @@ import (
 
 // Config is what the kernel (or a test) supplies to New.
 type Config struct {
-	// NonPaged backs both nonpaged descriptors, Paged the paged one; they
-	// must be distinct sources. The maxima bound the pages the pool takes
+	// NonPaged backs both nonpaged descriptors, Paged the paged one; their
+	// regions must not overlap. The maxima bound the pages the pool takes
 	// from each (the kernel derives them from RAM).
 	NonPaged, Paged                 PageSource
 	MaxNonPagedBytes, MaxPagedBytes uintptr
@@ -95,15 +95,19 @@ type System struct {
 
 // New builds a System over c's page sources.
 func New(c Config) (*System, error) {
-	if c.NonPaged == nil || c.Paged == nil || c.NonPaged == c.Paged {
-		return nil, errors.New("pool: need distinct nonpaged and paged page sources")
+	if c.NonPaged == nil || c.Paged == nil {
+		return nil, errors.New("pool: need nonpaged and paged page sources")
 	}
 	if c.MaxNonPagedBytes < pageSize || c.MaxPagedBytes < pageSize {
 		return nil, errors.New("pool: maximum pool sizes must be at least a page")
 	}
+	np, pg := newRegion(c.NonPaged, c.MaxNonPagedBytes), newRegion(c.Paged, c.MaxPagedBytes)
+	if np.base < pg.base+pg.size && pg.base < np.base+np.size {
+		return nil, errors.New("pool: nonpaged and paged page sources overlap")
+	}
 	s := &System{
-		nonPaged:    newRegion(c.NonPaged, c.MaxNonPagedBytes),
-		paged:       newRegion(c.Paged, c.MaxPagedBytes),
+		nonPaged:    np,
+		paged:       pg,
 		tags:        newTagTable(),
 		cookie:      cookie(c.Cookie),
 		irql:        c.IRQL,
@@ -330,10 +334,11 @@ func (s *System) locate(va uintptr) block {
 
 // regionOf is the region whose address range holds va, or nil.
 func (s *System) regionOf(va uintptr) *region {
-	for _, r := range [...]*region{s.nonPaged, s.paged} {
-		if base, size := r.src.Region(); va >= base && va-base < size {
-			return r
-		}
+	switch {
+	case s.nonPaged.holds(va):
+		return s.nonPaged
+	case s.paged.holds(va):
+		return s.paged
 	}
 	return nil
 }
@@ -342,8 +347,7 @@ func (s *System) regionOf(va uintptr) *region {
 // live big allocation.
 func (s *System) notAllocated(r *region, va uintptr) {
 	if r == s.paged {
-		base, size := r.src.Region()
-		badPoolCaller(CallerPagedNotAllocated, va, (va-base)>>pageShift, size)
+		badPoolCaller(CallerPagedNotAllocated, va, (va-r.base)>>pageShift, r.size)
 	}
 	badPoolCaller(CallerNonPagedNotAllocated, va, 0, 0)
 }
