@@ -1,0 +1,182 @@
+// Package ex is the driver-facing pool API: NT's ExAllocatePool* and
+// ExFreePool* routines under Go names, each documented with its WDK name.
+//
+// Structure. Init builds the system's pools (a pool.System over the page
+// sources and size limits the kernel derives from RAM; host tests pass
+// arenas) and records the function that gives the current quota owner.
+// Every allocation routine funnels into allocate, which charges quota when
+// asked, calls the pool core and reports a status; the routine then returns
+// nil or raises, as NT's routine of that name does. Frees and
+// ExQueryPoolBlockSize go straight to the core, which validates the block
+// and stops the system on misuse (BAD_POOL_CALLER and friends, see
+// mm/pool).
+//
+// Failure conventions, as in NT:
+//   - ExAllocatePool, ExAllocatePoolWithTag, ...Zero, ...Uninitialized,
+//     ...WithTagPriority: nil, unless the pool type has
+//     POOL_RAISE_IF_ALLOCATION_FAILURE, then STATUS_INSUFFICIENT_RESOURCES
+//     is raised;
+//   - ExAllocatePoolWithQuota[Tag]: raise (STATUS_QUOTA_EXCEEDED or
+//     STATUS_INSUFFICIENT_RESOURCES) unless POOL_QUOTA_FAIL_INSTEAD_OF_RAISE;
+//   - ExAllocatePool2/3: nil, unless POOL_FLAG_RAISE_ON_FAILURE (flags.go).
+//
+// A raise is ntstatus.Raise: a panic with *ntstatus.Exception that
+// ntstatus.Try catches.
+//
+// Returned memory is outside the Go heap: drivers may convert the pointer
+// to a struct pointer, but must not store Go pointers in it.
+package ex
+
+import (
+	"errors"
+	"sync/atomic"
+	"unsafe"
+
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/pool"
+)
+
+// Config is what the kernel hands Init.
+type Config struct {
+	// Pool configures the pools; Init sets its ReturnQuota.
+	Pool pool.Config
+	// QuotaOwner is the current quota owner (the current process); nil, or
+	// a nil result, means the system, which is not charged.
+	QuotaOwner func() *QuotaBlock
+}
+
+type system struct {
+	pools      *pool.System
+	quotaOwner func() *QuotaBlock
+}
+
+var current atomic.Pointer[system]
+
+// Init builds the system's pools; it replaces any earlier ones.
+func Init(c Config) (*pool.System, error) {
+	c.Pool.ReturnQuota = returnQuota
+	p, err := pool.New(c.Pool)
+	if err != nil {
+		return nil, err
+	}
+	owner := c.QuotaOwner
+	if owner == nil {
+		owner = func() *QuotaBlock { return nil }
+	}
+	current.Store(&system{pools: p, quotaOwner: owner})
+	return p, nil
+}
+
+// Pools is the system's pool.System (for the debugger views and statistics).
+func Pools() *pool.System { return sys().pools }
+
+var errNotInitialized = errors.New("ex: pool used before ex.Init")
+
+func sys() *system {
+	s := current.Load()
+	if s == nil {
+		panic(errNotInitialized)
+	}
+	return s
+}
+
+// allocate charges quota if asked, then allocates; it reports why it failed.
+func allocate(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, quota bool) (unsafe.Pointer, ntstatus.Status) {
+	s := sys()
+	var q *QuotaBlock
+	var owner, charge uintptr
+	k := pool.KindOf(t)
+	if quota {
+		if q = s.quotaOwner(); q != nil {
+			charge = pool.ChargeSize(t, n)
+			if !q.charge(k, charge) {
+				return nil, ntstatus.QuotaExceeded
+			}
+			owner = q.owner()
+		}
+	}
+	va := s.pools.Allocate(t, n, tag, prio, owner)
+	if va == 0 {
+		if q != nil {
+			q.release(k, charge)
+		}
+		return nil, ntstatus.InsufficientResources
+	}
+	return pool.Ptr(va), ntstatus.Success
+}
+
+// allocateTyped is the legacy routines' path: the raise bit is a calling
+// convention, not something the core serves.
+func allocateTyped(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority) unsafe.Pointer {
+	raise := t&pool.PoolRaiseIfAllocationFailure != 0
+	p, st := allocate(t&^pool.PoolRaiseIfAllocationFailure, n, tag, prio, false)
+	if p == nil && raise {
+		ntstatus.Raise(st)
+	}
+	return p
+}
+
+// AllocatePool is ExAllocatePool (deprecated): ExAllocatePoolWithTag with
+// the tag "None".
+func AllocatePool(t pool.PoolType, n uintptr) unsafe.Pointer {
+	return AllocatePoolWithTag(t, n, pool.TagNone)
+}
+
+// AllocatePoolWithTag is ExAllocatePoolWithTag: n bytes of pool type t,
+// not zeroed (unless t has POOL_ZERO_ALLOCATION); nil on failure, or a raise
+// of STATUS_INSUFFICIENT_RESOURCES if t has POOL_RAISE_IF_ALLOCATION_FAILURE.
+func AllocatePoolWithTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
+	return allocateTyped(t, n, tag, pool.NormalPoolPriority)
+}
+
+// AllocatePoolZero is ExAllocatePoolZero: ExAllocatePoolWithTag with the
+// memory zeroed.
+func AllocatePoolZero(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
+	return allocateTyped(t|pool.PoolZeroAllocation, n, tag, pool.NormalPoolPriority)
+}
+
+// AllocatePoolUninitialized is ExAllocatePoolUninitialized:
+// ExAllocatePoolWithTag, named to say the memory is not zeroed.
+func AllocatePoolUninitialized(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
+	return AllocatePoolWithTag(t, n, tag)
+}
+
+// AllocatePoolWithTagPriority is ExAllocatePoolWithTagPriority: under pool
+// pressure LowPoolPriority fails first, NormalPoolPriority next, and
+// HighPoolPriority may use the reserve (see mm/pool's region ceilings).
+func AllocatePoolWithTagPriority(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority) unsafe.Pointer {
+	return allocateTyped(t, n, tag, prio)
+}
+
+// AllocatePoolWithQuota is ExAllocatePoolWithQuota (deprecated):
+// ExAllocatePoolWithQuotaTag with the tag "None".
+func AllocatePoolWithQuota(t pool.PoolType, n uintptr) unsafe.Pointer {
+	return AllocatePoolWithQuotaTag(t, n, pool.TagNone)
+}
+
+// AllocatePoolWithQuotaTag is ExAllocatePoolWithQuotaTag: the allocation is
+// charged to the current quota owner. On failure it raises
+// STATUS_QUOTA_EXCEEDED or STATUS_INSUFFICIENT_RESOURCES, or returns nil if
+// t has POOL_QUOTA_FAIL_INSTEAD_OF_RAISE.
+func AllocatePoolWithQuotaTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
+	failInstead := t&pool.PoolQuotaFailInsteadOfRaise != 0
+	t &^= pool.PoolQuotaFailInsteadOfRaise | pool.PoolRaiseIfAllocationFailure
+	p, st := allocate(t, n, tag, pool.NormalPoolPriority, true)
+	if p == nil && !failInstead {
+		ntstatus.Raise(st)
+	}
+	return p
+}
+
+// FreePool is ExFreePool.
+func FreePool(p unsafe.Pointer) { sys().pools.Free(uintptr(p), 0) }
+
+// FreePoolWithTag is ExFreePoolWithTag: the block's tag must be tag
+// (BAD_POOL_CALLER 0xA otherwise).
+func FreePoolWithTag(p unsafe.Pointer, tag pool.Tag) { sys().pools.Free(uintptr(p), tag) }
+
+// QueryPoolBlockSize is ExQueryPoolBlockSize: the usable size of the block
+// at p and whether quota was charged for it.
+func QueryPoolBlockSize(p unsafe.Pointer) (size uintptr, quotaCharged bool) {
+	return sys().pools.BlockSize(uintptr(p))
+}

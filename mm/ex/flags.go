@@ -1,0 +1,200 @@
+package ex
+
+// ExAllocatePool2, ExAllocatePool3 and ExFreePool2: POOL_FLAGS and extended
+// parameters.
+//
+// POOL_FLAGS splits into required flags (bits 0..31), which the allocator
+// must recognize and satisfy or fail the call, and optional flags (bits
+// 32..63), which it may ignore. ntgo knows every required flag NT defines;
+// RESERVED1-3 and any required bit above POOL_FLAG_LAST_KNOWN_REQUIRED fail
+// the call, as does POOL_FLAG_SESSION (ntgo has no session space). Of the
+// optional flags, SPECIAL_POOL is ignored (no special pool) and unknown ones
+// are ignored too. Exactly one of NON_PAGED, NON_PAGED_EXECUTE and PAGED
+// names the pool. Memory is zeroed unless UNINITIALIZED.
+//
+// Extended parameters (ExAllocatePool3) each carry an Optional bit: a
+// parameter that cannot be satisfied fails the call if it is required and
+// is ignored if optional. ntgo has one NUMA node (0) and no secure pool
+// (no VBS). A parameter type given twice, or an unknown required one, fails.
+//
+// A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
+// the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
+// STATUS_QUOTA_EXCEEDED for quota, STATUS_INVALID_PARAMETER for flags or
+// parameters ntgo does not accept, STATUS_NOT_SUPPORTED for secure pool.
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/pool"
+)
+
+// PoolFlags is POOL_FLAGS.
+type PoolFlags uint64
+
+// POOL_FLAG_* values.
+const (
+	PoolFlagRequiredStart     PoolFlags = 0x0000000000000001
+	PoolFlagUseQuota          PoolFlags = 0x0000000000000001
+	PoolFlagUninitialized     PoolFlags = 0x0000000000000002
+	PoolFlagSession           PoolFlags = 0x0000000000000004
+	PoolFlagCacheAligned      PoolFlags = 0x0000000000000008
+	PoolFlagReserved1         PoolFlags = 0x0000000000000010
+	PoolFlagRaiseOnFailure    PoolFlags = 0x0000000000000020
+	PoolFlagNonPaged          PoolFlags = 0x0000000000000040
+	PoolFlagNonPagedExecute   PoolFlags = 0x0000000000000080
+	PoolFlagPaged             PoolFlags = 0x0000000000000100
+	PoolFlagReserved2         PoolFlags = 0x0000000000000200
+	PoolFlagReserved3         PoolFlags = 0x0000000000000400
+	PoolFlagLastKnownRequired PoolFlags = PoolFlagReserved3
+	PoolFlagRequiredEnd       PoolFlags = 0x0000000080000000
+	PoolFlagOptionalStart     PoolFlags = 0x0000000100000000
+	PoolFlagSpecialPool       PoolFlags = 0x0000000100000000
+	PoolFlagOptionalEnd       PoolFlags = 0x8000000000000000
+)
+
+const (
+	requiredFlags = PoolFlagRequiredEnd<<1 - PoolFlagRequiredStart // bits 0..31
+	knownRequired = PoolFlagLastKnownRequired<<1 - PoolFlagRequiredStart
+	reservedFlags = PoolFlagReserved1 | PoolFlagReserved2 | PoolFlagReserved3
+	poolKindFlags = PoolFlagNonPaged | PoolFlagNonPagedExecute | PoolFlagPaged
+)
+
+// PoolExtendedParameterType is POOL_EXTENDED_PARAMETER_TYPE.
+type PoolExtendedParameterType uint8
+
+const (
+	PoolExtendedParameterInvalidType PoolExtendedParameterType = iota
+	PoolExtendedParameterPriority
+	PoolExtendedParameterSecurePool
+	PoolExtendedParameterNumaNode
+	PoolExtendedParameterMax
+)
+
+// MmAnyNodeOK is MM_ANY_NODE_OK: a POOL_NODE_REQUIREMENT any node satisfies.
+const MmAnyNodeOK = 0x80000000
+
+// PoolExtendedParameter is POOL_EXTENDED_PARAMETER. NT's value is a union
+// selected by Type; here the field Type names is the one read.
+type PoolExtendedParameter struct {
+	Type             PoolExtendedParameterType
+	Optional         bool
+	Priority         pool.Priority                 // PoolExtendedParameterPriority
+	SecurePoolParams *PoolExtendedParamsSecurePool // PoolExtendedParameterSecurePool
+	PreferredNode    uint32                        // PoolExtendedParameterNumaNode (POOL_NODE_REQUIREMENT)
+}
+
+// PoolExtendedParamsSecurePool is POOL_EXTENDED_PARAMS_SECURE_POOL.
+type PoolExtendedParamsSecurePool struct {
+	SecurePoolHandle uintptr
+	Buffer           unsafe.Pointer
+	Cookie           uintptr
+	SecurePoolFlags  uint32
+}
+
+// request is a decoded ExAllocatePool2/3 call.
+type request struct {
+	t     pool.PoolType
+	prio  pool.Priority
+	quota bool
+}
+
+// decodeFlags maps POOL_FLAGS onto a pool type.
+func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
+	r := request{prio: pool.NormalPoolPriority, quota: f&PoolFlagUseQuota != 0}
+	switch {
+	case f&requiredFlags&^knownRequired != 0 || f&reservedFlags != 0:
+		return r, ntstatus.InvalidParameter
+	case f&PoolFlagSession != 0:
+		return r, ntstatus.NotSupported
+	}
+	switch f & poolKindFlags {
+	case PoolFlagNonPaged:
+		r.t = pool.NonPagedPoolNx
+	case PoolFlagNonPagedExecute:
+		r.t = pool.NonPagedPoolExecute
+	case PoolFlagPaged:
+		r.t = pool.PagedPool
+	default:
+		return r, ntstatus.InvalidParameter
+	}
+	if f&PoolFlagCacheAligned != 0 {
+		r.t |= pool.CacheAlignedPoolTypeMask
+	}
+	if f&PoolFlagUninitialized == 0 {
+		r.t |= pool.PoolZeroAllocation
+	}
+	return r, ntstatus.Success
+}
+
+// applyParameters folds ExAllocatePool3's extended parameters into r.
+func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status {
+	var seen [PoolExtendedParameterMax]bool
+	for _, p := range params {
+		if p.Type == PoolExtendedParameterInvalidType || p.Type >= PoolExtendedParameterMax {
+			if p.Optional {
+				continue
+			}
+			return ntstatus.InvalidParameter
+		}
+		if seen[p.Type] {
+			return ntstatus.InvalidParameter
+		}
+		seen[p.Type] = true
+		st := ntstatus.Success
+		switch p.Type {
+		case PoolExtendedParameterPriority:
+			if p.Priority.Valid() {
+				r.prio = p.Priority
+			} else {
+				st = ntstatus.InvalidParameter
+			}
+		case PoolExtendedParameterSecurePool:
+			st = ntstatus.NotSupported
+		case PoolExtendedParameterNumaNode:
+			if p.PreferredNode != 0 && p.PreferredNode != MmAnyNodeOK {
+				st = ntstatus.InvalidParameter
+			}
+		}
+		if st != ntstatus.Success && !p.Optional {
+			return st
+		}
+	}
+	return ntstatus.Success
+}
+
+// AllocatePool2 is ExAllocatePool2.
+func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
+	return AllocatePool3(f, n, tag, nil)
+}
+
+// AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
+// parameters.
+func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedParameter) unsafe.Pointer {
+	r, st := decodeFlags(f)
+	if st == ntstatus.Success {
+		st = applyParameters(&r, params)
+	}
+	var p unsafe.Pointer
+	if st == ntstatus.Success {
+		p, st = allocate(r.t, n, tag, r.prio, r.quota)
+	}
+	if p == nil && f&PoolFlagRaiseOnFailure != 0 {
+		ntstatus.Raise(st)
+	}
+	return p
+}
+
+// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag. A
+// required secure-pool parameter claims p came from a secure pool, which
+// ntgo never creates: BAD_POOL_CALLER CallerInvalidAddress. Other
+// parameters are ignored.
+func FreePool2(p unsafe.Pointer, tag pool.Tag, params []PoolExtendedParameter) {
+	for _, x := range params {
+		if x.Type == PoolExtendedParameterSecurePool && !x.Optional {
+			bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerInvalidAddress, uintptr(p), 0, 0)
+		}
+	}
+	FreePoolWithTag(p, tag)
+}

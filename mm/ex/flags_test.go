@@ -1,0 +1,177 @@
+package ex
+
+import (
+	"testing"
+	"unsafe"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/pool"
+)
+
+func TestPoolFlagValues(t *testing.T) {
+	for got, want := range map[PoolFlags]uint64{
+		PoolFlagUseQuota: 0x1, PoolFlagUninitialized: 0x2, PoolFlagSession: 0x4, PoolFlagCacheAligned: 0x8,
+		PoolFlagReserved1: 0x10, PoolFlagRaiseOnFailure: 0x20, PoolFlagNonPaged: 0x40,
+		PoolFlagNonPagedExecute: 0x80, PoolFlagPaged: 0x100, PoolFlagReserved2: 0x200, PoolFlagReserved3: 0x400,
+		PoolFlagRequiredEnd: 0x80000000, PoolFlagSpecialPool: 0x100000000, PoolFlagOptionalEnd: 0x8000000000000000,
+	} {
+		if uint64(got) != want {
+			t.Errorf("flag %#x, want %#x", uint64(got), want)
+		}
+	}
+	if requiredFlags != 0xFFFFFFFF || knownRequired != 0x7FF {
+		t.Errorf("required %#x known %#x", requiredFlags, knownRequired)
+	}
+}
+
+func TestAllocatePool2(t *testing.T) {
+	e := setup(t)
+	for _, c := range []struct {
+		name string
+		f    PoolFlags
+		ok   bool
+		st   ntstatus.Status
+	}{
+		{"non-paged", PoolFlagNonPaged, true, 0},
+		{"non-paged execute", PoolFlagNonPagedExecute, true, 0},
+		{"paged", PoolFlagPaged, true, 0},
+		{"no pool", PoolFlagCacheAligned, false, ntstatus.InvalidParameter},
+		{"two pools", PoolFlagNonPaged | PoolFlagPaged, false, ntstatus.InvalidParameter},
+		{"three pools", PoolFlagNonPaged | PoolFlagPaged | PoolFlagNonPagedExecute, false, ntstatus.InvalidParameter},
+		{"reserved1", PoolFlagPaged | PoolFlagReserved1, false, ntstatus.InvalidParameter},
+		{"reserved3", PoolFlagPaged | PoolFlagReserved3, false, ntstatus.InvalidParameter},
+		{"unknown required", PoolFlagPaged | 1<<20, false, ntstatus.InvalidParameter},
+		{"required end", PoolFlagPaged | PoolFlagRequiredEnd, false, ntstatus.InvalidParameter},
+		{"session", PoolFlagPaged | PoolFlagSession, false, ntstatus.NotSupported},
+		{"special pool (optional, ignored)", PoolFlagPaged | PoolFlagSpecialPool, true, 0},
+		{"unknown optional", PoolFlagNonPaged | 1<<40 | PoolFlagOptionalEnd, true, 0},
+	} {
+		p := AllocatePool2(c.f, 100, tagEx)
+		if (p != nil) != c.ok {
+			t.Errorf("%s: got %v", c.name, p)
+		}
+		if p != nil {
+			FreePool(p)
+			continue
+		}
+		if st := raised(func() { AllocatePool2(c.f|PoolFlagRaiseOnFailure, 100, tagEx) }); st != c.st {
+			t.Errorf("%s with RAISE_ON_FAILURE raised %v, want %v", c.name, st, c.st)
+		}
+	}
+	x := AllocatePool2(PoolFlagNonPagedExecute, 9000, tagEx)
+	nx := AllocatePool2(PoolFlagNonPaged, 9000, tagEx)
+	if !e.np.Executable(uintptr(x)) || e.np.Executable(uintptr(nx)) {
+		t.Fatal("NON_PAGED_EXECUTE / NON_PAGED executability")
+	}
+	a := AllocatePool2(PoolFlagPaged|PoolFlagCacheAligned, 100, tagEx)
+	if uintptr(a)%64 != 0 || !zeroed(a, 100) {
+		t.Fatal("CACHE_ALIGNED block not aligned or not zeroed")
+	}
+	FreePool(x)
+	FreePool(nx)
+	FreePool(a)
+	if st := raised(func() { AllocatePool2(PoolFlagPaged|PoolFlagRaiseOnFailure, (testPages+1)*4096, tagEx) }); st != ntstatus.InsufficientResources {
+		t.Fatalf("exhaustion raised %v", st)
+	}
+	e.owner = NewQuotaBlock(0, 0)
+	if AllocatePool2(PoolFlagPaged|PoolFlagUseQuota, 10, tagEx) != nil {
+		t.Fatal("USE_QUOTA allocated past a zero limit")
+	}
+	if st := raised(func() { AllocatePool2(PoolFlagPaged|PoolFlagUseQuota|PoolFlagRaiseOnFailure, 10, tagEx) }); st != ntstatus.QuotaExceeded {
+		t.Fatalf("quota raised %v", st)
+	}
+}
+
+func TestAllocatePool3(t *testing.T) {
+	setup(t)
+	param := func(ty PoolExtendedParameterType, optional bool) PoolExtendedParameter {
+		return PoolExtendedParameter{Type: ty, Optional: optional}
+	}
+	prio := func(p pool.Priority, optional bool) PoolExtendedParameter {
+		x := param(PoolExtendedParameterPriority, optional)
+		x.Priority = p
+		return x
+	}
+	node := func(n uint32, optional bool) PoolExtendedParameter {
+		x := param(PoolExtendedParameterNumaNode, optional)
+		x.PreferredNode = n
+		return x
+	}
+	for _, c := range []struct {
+		name   string
+		params []PoolExtendedParameter
+		ok     bool
+		st     ntstatus.Status
+	}{
+		{"none", nil, true, 0},
+		{"priority", []PoolExtendedParameter{prio(pool.HighPoolPriority, false)}, true, 0},
+		{"bad priority required", []PoolExtendedParameter{prio(3, false)}, false, ntstatus.InvalidParameter},
+		{"bad priority optional", []PoolExtendedParameter{prio(3, true)}, true, 0},
+		{"secure pool required", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, false)}, false, ntstatus.NotSupported},
+		{"secure pool optional", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, true)}, true, 0},
+		{"node 0", []PoolExtendedParameter{node(0, false)}, true, 0},
+		{"any node", []PoolExtendedParameter{node(MmAnyNodeOK, false)}, true, 0},
+		{"node 1 required", []PoolExtendedParameter{node(1, false)}, false, ntstatus.InvalidParameter},
+		{"node 1 optional", []PoolExtendedParameter{node(1, true)}, true, 0},
+		{"invalid type required", []PoolExtendedParameter{param(PoolExtendedParameterInvalidType, false)}, false, ntstatus.InvalidParameter},
+		{"unknown type optional", []PoolExtendedParameter{param(PoolExtendedParameterMax, true)}, true, 0},
+		{"duplicate", []PoolExtendedParameter{node(0, true), node(0, true)}, false, ntstatus.InvalidParameter},
+	} {
+		p := AllocatePool3(PoolFlagNonPaged, 64, tagEx, c.params)
+		if (p != nil) != c.ok {
+			t.Errorf("%s: got %v", c.name, p)
+		}
+		if p != nil {
+			FreePool(p)
+			continue
+		}
+		if st := raised(func() { AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, c.params) }); st != c.st {
+			t.Errorf("%s with RAISE_ON_FAILURE raised %v, want %v", c.name, st, c.st)
+		}
+	}
+}
+
+// The priority parameter reaches the pool: low fails first under pressure,
+// high uses the reserve.
+func TestAllocatePool3Priority(t *testing.T) {
+	setup(t)
+	low := []PoolExtendedParameter{{Type: PoolExtendedParameterPriority, Priority: pool.LowPoolPriority}}
+	high := []PoolExtendedParameter{{Type: PoolExtendedParameterPriority, Priority: pool.HighPoolPriority}}
+	var held []unsafe.Pointer
+	for {
+		p := AllocatePool2(PoolFlagNonPaged|PoolFlagUninitialized, 4096, tagEx)
+		if p == nil {
+			break
+		}
+		held = append(held, p)
+	}
+	if len(held) != testPages*95/100 {
+		t.Fatalf("normal priority got %d pages", len(held))
+	}
+	if AllocatePool3(PoolFlagNonPaged, 4096, tagEx, low) != nil {
+		t.Fatal("low priority allocated")
+	}
+	p := AllocatePool3(PoolFlagNonPaged, 4096, tagEx, high)
+	if p == nil {
+		t.Fatal("high priority could not use the reserve")
+	}
+	for _, p := range append(held, p) {
+		FreePool(p)
+	}
+}
+
+func TestFreePool2(t *testing.T) {
+	setup(t)
+	p := AllocatePool2(PoolFlagPaged, 10, tagEx)
+	FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, Optional: true}})
+	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
+	FreePool2(p, 0, nil)
+	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
+	rec := bugcheck.Catch(func() {
+		FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, SecurePoolParams: &PoolExtendedParamsSecurePool{}}})
+	})
+	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{pool.CallerInvalidAddress, uintptr(p), 0, 0} {
+		t.Fatalf("secure free: %+v", rec)
+	}
+}
