@@ -106,7 +106,8 @@ func badPoolHeader(sub, p2, p3, p4 uintptr) {
 // was overwritten: p1 the address the link held, p2 IRQL, p3 read, p4 the
 // code address that was about to follow it.
 func (s *System) corruptedExpool(link uintptr) {
+	const skipToCaller = 2 // runtime.Callers and corruptedExpool itself
 	var pc [1]uintptr
-	runtime.Callers(2, pc[:])
+	runtime.Callers(skipToCaller, pc[:])
 	bugcheck.KeBugCheckEx(bugcheck.DriverCorruptedExpool, link, uintptr(s.irql()), expoolRead, pc[0])
 }

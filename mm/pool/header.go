@@ -43,7 +43,7 @@ const (
 	BlockShift      = 4 // log2 of the 16-byte block unit
 	BlockUnit       = 1 << BlockShift
 	pageUnits       = pageSize >> BlockShift // 256 units in a page
-	maxBlockUnits   = 1<<8 - 1               // BlockSize is 8 bits
+	maxBlockUnits   = byteMask               // BlockSize is 8 bits
 	minBlockUnits   = 2                      // header + one list link
 	headerUnits     = HeaderSize >> BlockShift
 	MaxSmallRequest = maxBlockUnits<<BlockShift - HeaderSize // 4064 = PAGE_SIZE-32
@@ -104,12 +104,12 @@ func setState(e uintptr, old, new uint8) bool {
 	w := (*uint32)(Ptr(e))
 	for {
 		v := atomic.LoadUint32(w)
-		typ := uint8(v >> (8 * offPoolType))
+		typ := uint8(v >> (byteBits * offPoolType))
 		if typ&typeStateMask != old {
 			return false
 		}
 		typ = typ&^typeStateMask | new
-		nv := v&^(0xFF<<(8*offPoolType)) | uint32(typ)<<(8*offPoolType)
+		nv := v&^(byteMask<<(byteBits*offPoolType)) | uint32(typ)<<(byteBits*offPoolType)
 		if atomic.CompareAndSwapUint32(w, v, nv) {
 			return true
 		}

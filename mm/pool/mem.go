@@ -14,6 +14,12 @@ package pool
 
 import "unsafe"
 
+// Bits in a byte, and the mask of one byte, for fields packed in words.
+const (
+	byteBits = 8
+	byteMask = 1<<byteBits - 1
+)
+
 // Ptr is the pointer for pool address a (what mm/ex hands drivers).
 func Ptr(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
 

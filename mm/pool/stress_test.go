@@ -3,7 +3,11 @@ package pool
 // Stress tests: large, deterministic workloads meant to run on the host and,
 // unchanged, inside the kernel.
 
-import "testing"
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
 
 func TestStress42Bytes(t *testing.T) {
 	const n = 100_000
@@ -66,6 +70,67 @@ func TestStressPageSizeUntilRefused(t *testing.T) {
 			after.RegionPages != before.RegionPages || after.RunningAllocs-before.RunningAllocs != uint64(len(vas)) ||
 			after.RunningDeAllocs-before.RunningDeAllocs != uint64(len(vas)) {
 			t.Fatalf("%#x: before %+v after %+v", pt, before, after)
+		}
+	}
+	tp.idle(t)
+}
+
+// Goroutines allocating and freeing at once share the lookaside lists,
+// PendingFrees and descriptors; every block keeps its contents and all
+// pages come back.
+func TestStressConcurrent(t *testing.T) {
+	const (
+		workers = 4
+		ops     = 20_000
+		maxLive = 64
+	)
+	tp := newTestPool(t, poolOpts{pages: 8192})
+	types := [...]PoolType{NonPagedPool, NonPagedPoolExecute, PagedPool, NonPagedPoolNxCacheAligned}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 99))
+			tag := Tag(w + 1)
+			type live struct{ va, n uintptr }
+			var blocks []live
+			for range ops {
+				if len(blocks) < maxLive && r.IntN(2) == 0 {
+					n := uintptr(r.IntN(600)) + 1
+					if r.IntN(20) == 0 {
+						n += uintptr(r.IntN(12000))
+					}
+					va := tp.Allocate(types[r.IntN(len(types))], n, tag, NormalPoolPriority, 0)
+					if va == 0 {
+						t.Error("allocation failed")
+						return
+					}
+					fillSeed(va, n, uint64(va))
+					blocks = append(blocks, live{va, n})
+					continue
+				}
+				if len(blocks) == 0 {
+					continue
+				}
+				i := r.IntN(len(blocks))
+				if !checkSeed(blocks[i].va, blocks[i].n, uint64(blocks[i].va)) {
+					t.Errorf("block %#x lost its contents", blocks[i].va)
+					return
+				}
+				tp.Free(blocks[i].va, tag)
+				blocks[i] = blocks[len(blocks)-1]
+				blocks = blocks[:len(blocks)-1]
+			}
+			for _, b := range blocks {
+				tp.Free(b.va, tag)
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		if st, _ := tp.PoolUsed(Tag(w + 1)); st.Outstanding() != 0 || st.Bytes() != 0 {
+			t.Errorf("tag %d: %+v", w+1, st)
 		}
 	}
 	tp.idle(t)

@@ -118,8 +118,10 @@ const (
 	HighPoolPrioritySpecialPoolOverrun    Priority = 40
 	HighPoolPrioritySpecialPoolUnderrun   Priority = 41
 
-	// prioritySpecialPoolBits are the overrun (8) and underrun (1) bits.
-	prioritySpecialPoolBits Priority = 9
+	// Offsets of the special-pool variants from their base priority.
+	prioritySpecialPoolOverrun  Priority = 8
+	prioritySpecialPoolUnderrun Priority = 9
+	prioritySpecialPoolBits              = prioritySpecialPoolOverrun | prioritySpecialPoolUnderrun
 )
 
 // Base strips the special-pool bits.
@@ -128,8 +130,9 @@ func (p Priority) Base() Priority { return p &^ prioritySpecialPoolBits }
 // Valid reports whether p is one of the EX_POOL_PRIORITY values.
 func (p Priority) Valid() bool {
 	b := p.Base()
+	off := p - b
 	return (b == LowPoolPriority || b == NormalPoolPriority || b == HighPoolPriority) &&
-		(p-b == 0 || p-b == 8 || p-b == 9)
+		(off == 0 || off == prioritySpecialPoolOverrun || off == prioritySpecialPoolUnderrun)
 }
 
 // Tag is a pool tag: four characters stored in memory order, so the tag
@@ -149,7 +152,7 @@ func MakeTag(s string) Tag {
 		if i < len(s) {
 			c = s[i]
 		}
-		t = t<<8 | Tag(c)
+		t = t<<byteBits | Tag(c)
 	}
 	return t
 }
@@ -158,7 +161,7 @@ func MakeTag(s string) Tag {
 func (t Tag) String() string {
 	var b strings.Builder
 	for i := 0; i < tagLen; i++ {
-		c := byte(t >> (8 * i))
+		c := byte(t >> (byteBits * i))
 		if c < ' ' || c > '~' {
 			c = '.'
 		}
