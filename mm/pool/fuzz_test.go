@@ -9,8 +9,9 @@ import (
 // FuzzPool runs random allocation, free and write sequences over every pool
 // type and sizes up to 64 KiB. After every step: no two live blocks
 // (headers included) overlap, every live block still holds the pattern last
-// written into it, and the tag counters agree with a shadow model. At the
-// end everything is freed and every page must have gone back.
+// written into it, the tag counters agree with a shadow model, and every
+// pool page is soundly tiled (tp.structure). At the end everything is freed
+// and every page must have gone back.
 func FuzzPool(f *testing.F) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 8 {
@@ -176,6 +177,7 @@ func (fz *fuzzState) free(t *testing.T, i int, withTag bool) {
 }
 
 func (fz *fuzzState) verify(t *testing.T) {
+	fz.tp.structure(t)
 	for _, bl := range fz.live {
 		if !checkSeed(bl.va, bl.n, bl.seed) {
 			t.Fatalf("live block %#x (%d bytes, %#x) lost its contents", bl.va, bl.n, bl.pt)

@@ -66,6 +66,7 @@ func (tp *testPool) alloc(t testing.TB, pt PoolType, n uintptr, tag Tag) uintptr
 func (tp *testPool) idle(t testing.TB) {
 	t.Helper()
 	tp.Flush()
+	tp.structure(t)
 	if got := tp.np.InUse(); got != tp.baseNP {
 		t.Errorf("nonpaged arena: %d pages in use, want %d", got, tp.baseNP)
 	}
@@ -93,3 +94,39 @@ func wantBugcheck(t testing.TB, code bugcheck.Code, params [4]uintptr, f func())
 }
 
 var tagTest = MakeTag("Test")
+
+// structure walks every pool page and checks the invariants: headers
+// sound, no two free blocks adjacent, pages tiled exactly, and the bytes in
+// allocated blocks and big runs equal to each descriptor's TotalBytes.
+func (tp *testPool) structure(t testing.TB) {
+	t.Helper()
+	var allocated [NumKinds]int64
+	tp.big.each(func(e bigEntry) { allocated[e.kind] += int64(e.pages << pageShift) })
+	for k := range tp.desc {
+		d := &tp.desc[k]
+		d.mu.Lock()
+		for page := range d.pages {
+			end, prevFree := page, false
+			d.walkPage(page, func(bl BlockInfo) {
+				if bl.Damage != "" {
+					t.Errorf("%v page %#x: block %#x: %s", d.kind, page, bl.Header, bl.Damage)
+				}
+				free := bl.State == StateFree
+				if free && prevFree {
+					t.Errorf("%v page %#x: adjacent free blocks at %#x", d.kind, page, bl.Header)
+				}
+				if bl.State == StateAllocated {
+					allocated[k] += int64(bl.Bytes)
+				}
+				prevFree, end = free, bl.Header+bl.Bytes
+			})
+			if end != page+pageSize {
+				t.Errorf("%v page %#x: blocks end at %#x", d.kind, page, end)
+			}
+		}
+		d.mu.Unlock()
+		if got := d.totalBytes.Load(); got != allocated[k] {
+			t.Errorf("%v: TotalBytes %d, blocks hold %d", d.kind, got, allocated[k])
+		}
+	}
+}
