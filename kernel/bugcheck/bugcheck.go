@@ -72,7 +72,7 @@ var table = map[Code]Info{
 	AttemptedWriteToReadonlyMemory: {"ATTEMPTED_WRITE_TO_READONLY_MEMORY", [4]string{
 		"virtual address of the attempted write", "PTE contents", "reserved", "reserved"}},
 	BadPoolCaller: {"BAD_POOL_CALLER", [4]string{
-		"subtype: 7 = double free or not allocated, 8/9 = bad IRQL, 0xA = tag mismatch, 0xD = free of an address that is not a pool block, 0x99 = freed with wrong pool type",
+		"subtype: 7 = double free or not allocated, 8/9 = allocate/free at bad IRQL, 0xA = tag mismatch, 0xD = bad quota owner, 0x42/0x44/0x46 = address is not a pool block, 0x99 = invalid address or corrupt header",
 		"subtype parameter", "subtype parameter", "subtype parameter"}},
 	DriverCorruptedExpool: {"DRIVER_CORRUPTED_EXPOOL", [4]string{
 		"memory referenced", "IRQL at time of reference", "0: read, 1: write", "address which referenced memory"}},
