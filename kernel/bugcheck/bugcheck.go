@@ -18,6 +18,7 @@ type Code uint32
 
 // The bugcheck codes ntgo raises, with NT's values.
 const (
+	IrqlNotGreaterOrEqual             Code = 0x09
 	IrqlNotLessOrEqual                Code = 0x0A
 	KmodeExceptionNotHandled          Code = 0x1E
 	MemoryManagement                  Code = 0x1A
@@ -50,6 +51,8 @@ type Info struct {
 }
 
 var table = map[Code]Info{
+	IrqlNotGreaterOrEqual: {"IRQL_NOT_GREATER_OR_EQUAL", [4]string{
+		"current IRQL", "IRQL requested (lower than the current one)", "0", "0"}},
 	IrqlNotLessOrEqual: {"IRQL_NOT_LESS_OR_EQUAL", [4]string{
 		"memory referenced", "IRQL at time of reference", "0: read, 1: write, 8: execute", "address which referenced memory"}},
 	KmodeExceptionNotHandled: {"KMODE_EXCEPTION_NOT_HANDLED", [4]string{

@@ -32,7 +32,7 @@ var (
 //
 //go:nosplit
 func (db *Database) AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	p, from, ok := db.take(&zeroedOrder)
 	if ok {
 		if from != StateZeroed {
@@ -40,7 +40,7 @@ func (db *Database) AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN
 		}
 		db.activate(p, pte, originalPte)
 	}
-	db.lock.release()
+	db.lock.Release()
 	return physmem.PFN(p), ok
 }
 
@@ -49,12 +49,12 @@ func (db *Database) AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN
 //
 //go:nosplit
 func (db *Database) AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	p, _, ok := db.take(&anyOrder)
 	if ok {
 		db.activate(p, pte, originalPte)
 	}
-	db.lock.release()
+	db.lock.Release()
 	return physmem.PFN(p), ok
 }
 
@@ -93,7 +93,7 @@ func (db *Database) activate(p uint32, pte uintptr, originalPte uint64) {
 //
 //go:nosplit
 func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	switch e.state {
 	case StateStandby, StateModified, StateModifiedNoWrite:
@@ -114,7 +114,7 @@ func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 	}
 	e.shareCount = 1
 	db.setState(e, StateActive)
-	db.lock.release()
+	db.lock.Release()
 }
 
 // checkOwner bugchecks unless pte is the PTE entry e records for frame p.

@@ -139,7 +139,7 @@ func TestMisuseBugchecks(t *testing.T) {
 			f := newFixture(t, smallMap)
 			op, w := tc.run(f)
 			wantBugcheck(t, op, w.code, w.params...)
-			if f.db.lock.held.Load() != 0 {
+			if f.db.lock.Held() {
 				t.Fatal("lock still held after the bugcheck")
 			}
 			f.check()

@@ -65,7 +65,7 @@ const (
 //
 //go:nosplit
 func (db *Database) fail(code bugcheck.Code, p1, p2, p3, p4 uintptr) {
-	db.lock.release()
+	db.lock.Release()
 	bugcheck.KeBugCheckEx(code, p1, p2, p3, p4)
 }
 

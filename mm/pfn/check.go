@@ -23,8 +23,8 @@ import (
 
 // Check returns an error describing the first broken invariant, or nil.
 func (db *Database) Check() error {
-	db.lock.acquire()
-	defer db.lock.release()
+	db.lock.Acquire()
+	defer db.lock.Release()
 	var seen [NumStates]uint64
 	for p := range db.entries {
 		e := &db.entries[p]
@@ -115,8 +115,8 @@ func (db *Database) checkList(s State) error {
 // CheckZeroed returns an error unless every frame on the zeroed list reads
 // as zeros. It reads every word of them, so it is for tests only.
 func (db *Database) CheckZeroed() error {
-	db.lock.acquire()
-	defer db.lock.release()
+	db.lock.Acquire()
+	defer db.lock.Release()
 	p := db.lists[StateZeroed].first
 	for range db.count[StateZeroed] {
 		if p >= uint32(len(db.entries)) {

@@ -41,7 +41,7 @@ func TestCorruptionBugchecks(t *testing.T) {
 				t.Error("Check missed the corruption")
 			}
 			wantBugcheck(t, func() { tc.op(f.db) }, bugcheck.PfnListCorrupt, tc.params...)
-			if f.db.lock.held.Load() != 0 {
+			if f.db.lock.Held() {
 				t.Fatal("lock still held after the bugcheck")
 			}
 		})

@@ -37,10 +37,10 @@ func (db *Database) AllocateContiguous(n, lowest, highest, boundary physmem.PFN,
 	if n == 0 || c >= NotMapped || boundary != 0 && (bits.OnesCount64(uint64(boundary)) != 1 || boundary < n) {
 		return 0, ntstatus.InvalidParameter
 	}
-	db.lock.acquire()
+	db.lock.Acquire()
 	start, ok := db.findRun(n, lowest, min(highest, db.Frames()-1), boundary)
 	if !ok {
-		db.lock.release()
+		db.lock.Release()
 		return 0, ntstatus.InsufficientResources
 	}
 	for p := start; p < start+n; p++ {
@@ -54,7 +54,7 @@ func (db *Database) AllocateContiguous(n, lowest, highest, boundary physmem.PFN,
 		e.flags |= flagContiguous
 	}
 	db.entries[start].flags |= flagStartOfRun
-	db.lock.release()
+	db.lock.Release()
 	return start, ntstatus.Success
 }
 
@@ -89,7 +89,7 @@ func (db *Database) findRun(n, lowest, top, boundary physmem.PFN) (physmem.PFN, 
 // returns its length in frames. Every frame must still have exactly the one
 // reference and one share the allocation gave it.
 func (db *Database) FreeContiguous(base physmem.PFN) physmem.PFN {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(base)
 	if e.state != StateActive || e.flags&flagStartOfRun == 0 {
 		db.badState(base, e.state)
@@ -113,6 +113,6 @@ func (db *Database) FreeContiguous(base physmem.PFN) physmem.PFN {
 		e.refCount, e.shareCount = 0, 0
 		db.place(uint32(p))
 	}
-	db.lock.release()
+	db.lock.Release()
 	return end - base
 }

@@ -42,7 +42,7 @@
 //
 // # Locking and context
 //
-// One lock (lock_trap.go) guards every entry, list and count; each exported
+// One lock (ke.SpinLock, the PFN lock) guards every entry, list and count; each exported
 // method that touches them takes it (ZeroSome once per frame) and calls no
 // other that does. The operations on
 // single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
@@ -63,6 +63,7 @@ package pfn
 import (
 	"unsafe"
 
+	"ntgo/kernel/ke"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 )
@@ -96,7 +97,7 @@ type TransitionHook func(p physmem.PFN, pte uintptr, originalPte uint64)
 
 // Database is the PFN database. Its zero value is unusable; call Init.
 type Database struct {
-	lock    spinLock
+	lock    ke.SpinLock
 	entries []Entry
 	lists   [numLists]listHead
 	count   [NumStates]uint64
@@ -214,9 +215,9 @@ func (db *Database) mark(r Range) {
 // still names is taken from its owner. Without a hook such frames are simply
 // reused (host tests that have no page tables).
 func (db *Database) SetTransitionHook(h TransitionHook) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	db.hook = h
-	db.lock.release()
+	db.lock.Release()
 }
 
 // Frames is the number of entries: the highest frame plus one.

@@ -32,12 +32,12 @@ import (
 //
 //go:nosplit
 func (db *Database) Free(p physmem.PFN, pte uintptr) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.mappedEntry(p)
 	db.checkOwner(p, e, pte)
 	e.pte, e.originalPte = 0, 0
 	db.dropShare(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // Unmap drops one share of Active frame p whose PTE becomes a transition
@@ -47,7 +47,7 @@ func (db *Database) Free(p physmem.PFN, pte uintptr) {
 //
 //go:nosplit
 func (db *Database) Unmap(p physmem.PFN, dirty, noWrite bool) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.mappedEntry(p)
 	if dirty {
 		e.flags |= flagModified
@@ -56,7 +56,7 @@ func (db *Database) Unmap(p physmem.PFN, dirty, noWrite bool) {
 		e.flags |= flagNoWrite
 	}
 	db.dropShare(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // mappedEntry returns the entry of Active frame p that is not part of a
@@ -75,7 +75,7 @@ func (db *Database) mappedEntry(p physmem.PFN) *Entry {
 //
 //go:nosplit
 func (db *Database) AddShare(p physmem.PFN) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	if e.state != StateActive {
 		db.badState(p, e.state)
@@ -84,7 +84,7 @@ func (db *Database) AddShare(p physmem.PFN) {
 		db.fail(bugcheck.MemoryManagement, ShareOverflow, uintptr(p), uintptr(e.shareCount), 0)
 	}
 	e.shareCount++
-	db.lock.release()
+	db.lock.Release()
 }
 
 // Reference locks Active or Transition frame p (an MDL probe, I/O): it
@@ -94,7 +94,7 @@ func (db *Database) AddShare(p physmem.PFN) {
 //
 //go:nosplit
 func (db *Database) Reference(p physmem.PFN) bool {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	if e.state != StateActive && e.state != StateTransition {
 		db.badState(p, e.state)
@@ -103,7 +103,7 @@ func (db *Database) Reference(p physmem.PFN) bool {
 	if ok {
 		e.refCount++
 	}
-	db.lock.release()
+	db.lock.Release()
 	return ok
 }
 
@@ -112,7 +112,7 @@ func (db *Database) Reference(p physmem.PFN) bool {
 //
 //go:nosplit
 func (db *Database) Dereference(p physmem.PFN) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	// An Active frame's last reference belongs to its shares, not a lock.
 	locked := e.state == StateActive && e.refCount > 1 || e.state == StateTransition
@@ -120,7 +120,7 @@ func (db *Database) Dereference(p physmem.PFN) {
 		db.fail(bugcheck.PfnListCorrupt, UnlockedTooOften, uintptr(p), uintptr(e.shareCount), 0)
 	}
 	db.deref(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // dropShare removes one share of Active frame p; the last one takes the

@@ -24,9 +24,9 @@ type Stats struct {
 
 // Stats returns the current counts.
 func (db *Database) Stats() Stats {
-	db.lock.acquire()
+	db.lock.Acquire()
 	s := Stats{Frames: uint64(len(db.entries)), ByState: db.count}
-	db.lock.release()
+	db.lock.Release()
 	return s
 }
 
@@ -71,9 +71,9 @@ func (db *Database) Decode(p physmem.PFN) (Info, bool) {
 	if p >= db.Frames() {
 		return Info{}, false
 	}
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entries[p]
-	db.lock.release()
+	db.lock.Release()
 	return Info{
 		Frame:            p,
 		State:            e.state,

@@ -16,7 +16,7 @@ import "ntgo/mm/physmem"
 // locked) is no longer wanted and goes to the free list, at once or when
 // its last lock is dropped. The owner is not called back.
 func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	switch e.state {
 	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
@@ -33,17 +33,17 @@ func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
 		db.unlink(uint32(p))
 		db.place(uint32(p))
 	}
-	db.lock.release()
+	db.lock.Release()
 }
 
 // AllowWrite moves ModifiedNoWrite frame p to the modified list: whatever
 // had to reach disk before its contents (a log) has.
 func (db *Database) AllowWrite(p physmem.PFN) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.listedEntry(p, StateModifiedNoWrite)
 	e.flags &^= flagNoWrite
 	db.place(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // ModifiedToStandby completes the modified page writer's write of Modified
@@ -51,21 +51,21 @@ func (db *Database) AllowWrite(p physmem.PFN) {
 // on the standby list (or goes to the bad list if its removal was requested
 // while it waited, its owner told through the TransitionHook).
 func (db *Database) ModifiedToStandby(p physmem.PFN) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.listedEntry(p, StateModified)
 	e.flags &^= flagModified
 	db.place(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // StandbyToFree takes Standby frame p from its owner, whose transition PTE
 // the TransitionHook restores, and frees it.
 func (db *Database) StandbyToFree(p physmem.PFN) {
-	db.lock.acquire()
+	db.lock.Acquire()
 	db.listedEntry(p, StateStandby)
 	db.repurpose(uint32(p))
 	db.place(uint32(p))
-	db.lock.release()
+	db.lock.Release()
 }
 
 // MarkBad retires frame p. An unused frame (Zeroed, Free, Standby — its
@@ -74,7 +74,7 @@ func (db *Database) StandbyToFree(p physmem.PFN) {
 // or holding unwritten data (Active, Transition, Modified, ModifiedNoWrite)
 // is flagged and goes to the bad list when released; MarkBad returns false.
 func (db *Database) MarkBad(p physmem.PFN) bool {
-	db.lock.acquire()
+	db.lock.Acquire()
 	e := db.entry(p)
 	now := true
 	switch e.state {
@@ -87,7 +87,7 @@ func (db *Database) MarkBad(p physmem.PFN) bool {
 		e.flags |= flagRemovalRequested
 		now = false
 	}
-	db.lock.release()
+	db.lock.Release()
 	return now
 }
 

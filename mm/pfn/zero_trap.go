@@ -23,15 +23,15 @@ import "ntgo/mm/physmem"
 func (db *Database) ZeroSome(max int) int {
 	n := 0
 	for ; n < max; n++ {
-		db.lock.acquire()
+		db.lock.Acquire()
 		p, ok := db.removeHead(StateFree)
 		if !ok {
-			db.lock.release()
+			db.lock.Release()
 			break
 		}
 		db.mem.ZeroFrame(physmem.PFN(p))
 		db.insert(p, StateZeroed)
-		db.lock.release()
+		db.lock.Release()
 	}
 	return n
 }

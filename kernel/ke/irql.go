@@ -1,0 +1,98 @@
+// Package ke is the part of NT's kernel layer the memory manager needs: the
+// interrupt request level (IRQL) and spin locks.
+//
+// IRQL. On x86-64 NT keeps the current IRQL in CR8 (the task-priority
+// register): the local APIC then holds back every interrupt whose priority
+// class (vector >> 4) is not above it. ntgo does the same on bare metal, so
+// KeRaiseIrql to DISPATCH_LEVEL really defers the timer (vector class above
+// DISPATCH_LEVEL would not be deferred; ntgo's timer and serial vectors are
+// above it, as NT's device interrupts are, so raising to DISPATCH_LEVEL
+// alone does not stop them: spin locks also clear RFLAGS.IF, see
+// spinlock_trap.go). On the host, where CR8 cannot be written, the level is
+// a variable, enough for unit tests of IRQL rules.
+//
+// Misuse stops the system as NT does: KeRaiseIrql to a lower level is
+// IRQL_NOT_GREATER_OR_EQUAL (0x09), KeLowerIrql to a higher level
+// IRQL_NOT_LESS_OR_EQUAL (0x0A).
+package ke
+
+import (
+	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
+)
+
+// KIRQL is an interrupt request level.
+type KIRQL uint8
+
+// The levels NT defines on x64 that ntgo uses.
+const (
+	PassiveLevel  KIRQL = 0  // PASSIVE_LEVEL: threads
+	ApcLevel      KIRQL = 1  // APC_LEVEL
+	DispatchLevel KIRQL = 2  // DISPATCH_LEVEL: no thread switches
+	ClockLevel    KIRQL = 13 // CLOCK_LEVEL
+	HighLevel     KIRQL = 15 // HIGH_LEVEL: everything masked
+
+	// cr8Mask is the bits of CR8 that hold the task priority.
+	cr8Mask = 0xF
+)
+
+// hostIRQL stands in for CR8 when not on bare metal.
+var hostIRQL KIRQL
+
+// KeGetCurrentIrql returns the current IRQL.
+//
+//go:nosplit
+func KeGetCurrentIrql() KIRQL {
+	if arch.Bare() {
+		return KIRQL(arch.ReadCR8() & cr8Mask)
+	}
+	return hostIRQL
+}
+
+//go:nosplit
+func setIrql(l KIRQL) {
+	if arch.Bare() {
+		arch.WriteCR8(uintptr(l))
+		return
+	}
+	hostIRQL = l
+}
+
+// KeRaiseIrql raises the IRQL to newIrql and returns the old level, for
+// KeLowerIrql. newIrql below the current level bugchecks
+// IRQL_NOT_GREATER_OR_EQUAL (current level, requested level).
+func KeRaiseIrql(newIrql KIRQL) (old KIRQL) {
+	old = KeGetCurrentIrql()
+	if newIrql < old || newIrql > HighLevel {
+		bugcheck.KeBugCheckEx(bugcheck.IrqlNotGreaterOrEqual, uintptr(old), uintptr(newIrql), 0, 0)
+	}
+	setIrql(newIrql)
+	return old
+}
+
+// KeLowerIrql returns to newIrql, which must not be above the current level
+// (IRQL_NOT_LESS_OR_EQUAL: requested level, current level, 0 read, caller).
+func KeLowerIrql(newIrql KIRQL) {
+	cur := KeGetCurrentIrql()
+	if newIrql > cur {
+		bugcheck.KeBugCheckEx(bugcheck.IrqlNotLessOrEqual, uintptr(newIrql), uintptr(cur), 0, 0)
+	}
+	setIrql(newIrql)
+}
+
+// String is the level's NT name.
+func (l KIRQL) String() string {
+	switch l {
+	case PassiveLevel:
+		return "PASSIVE_LEVEL"
+	case ApcLevel:
+		return "APC_LEVEL"
+	case DispatchLevel:
+		return "DISPATCH_LEVEL"
+	case ClockLevel:
+		return "CLOCK_LEVEL"
+	case HighLevel:
+		return "HIGH_LEVEL"
+	}
+	return "DIRQL"
+}
