@@ -90,13 +90,11 @@ var (
 	info      kernel.BootInfo
 )
 
-// Image bounds from the linker.
+// The start of the kernel's text, from the linker: the ELF header is in the
+// page before it.
 //
 //go:linkname runtimeText runtime.text
 var runtimeText byte
-
-//go:linkname runtimeEnd runtime.end
-var runtimeEnd byte
 
 // at turns a physical (identity-mapped) address into a pointer. The
 // indirection keeps vet's unsafe.Pointer check quiet for addresses that never
@@ -138,8 +136,7 @@ func early() uintptr {
 			p += uintptr(u32(p+mmapEntrySize)) + 4
 		}
 	}
-	info.ImageStart = uintptr(unsafe.Pointer(&runtimeText)) &^ (pageSize - 1)
-	info.ImageEnd = (uintptr(unsafe.Pointer(&runtimeEnd)) + pageSize - 1) &^ (pageSize - 1)
+	imageSegments(uintptr(unsafe.Pointer(&runtimeText)))
 	kernel.Start(&info)
 	kernel.Random(atRandomB[:])
 	sp := buildProcessStack()

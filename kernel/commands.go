@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"ntgo/kernel/console"
+	"ntgo/mm/physmem"
 )
 
 func init() {
@@ -22,7 +23,7 @@ func cmdVer(w io.Writer, _ []string) error {
 	fmt.Fprintf(w, "Go %s %s/%s, GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "CPU: %s (hypervisor %s), 1 processor\n", CPUBrand(), Hypervisor())
 	fmt.Fprintf(w, "clock: %s, TSC %d.%03d MHz; random: %s\n", src, hz/1_000_000, hz/1000%1000, RandomSource())
-	fmt.Fprintf(w, "memory: %d KiB physical, %d KiB free\n", total*pageSize/1024, free*pageSize/1024)
+	fmt.Fprintf(w, "memory: %d KiB physical, %d KiB free\n", total*physmem.PageSize/1024, free*physmem.PageSize/1024)
 	return nil
 }
 

@@ -60,6 +60,7 @@ func serialWrite(b []byte) {
 }
 
 //go:nosplit
+//go:noinline
 func serialWriteString(s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\n' {

@@ -8,6 +8,7 @@ import (
 	"github.com/usbarmory/tamago/soc/intel/rtc"
 
 	"ntgo/kernel/arch"
+	"ntgo/mm"
 )
 
 func init() {
@@ -67,9 +68,8 @@ func RandomSource() string {
 
 // MemoryInfo returns physical frames in the allocator and free.
 func MemoryInfo() (total, free uint64) {
-	flags := arch.DisableInterrupts()
-	defer arch.RestoreInterrupts(flags)
-	return framesTotal, framesFree
+	s := mm.PFN.Stats()
+	return s.RAM(), s.Available()
 }
 
 // BuildRevision is the VCS revision the kernel was built from, if known.

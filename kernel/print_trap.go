@@ -3,29 +3,41 @@ package kernel
 // Trap context: nosplit, no allocation. Number printing for messages that
 // must work when the Go runtime cannot (early boot, fatal traps).
 
+// Hexadecimal digits per value width.
+const (
+	hexDigits64 = 16
+	hexDigits32 = 8
+)
+
 //go:nosplit
-func printHex(v uint64) {
-	const digits = "0123456789abcdef"
-	var buf [18]byte
-	buf[0], buf[1] = '0', 'x'
-	for i := 0; i < 16; i++ {
-		buf[17-i] = digits[v&0xF]
-		v >>= 4
+func printHex(v uint64) { printHexDigits(v, hexDigits64) }
+
+//go:nosplit
+func printHex32(v uint32) { printHexDigits(uint64(v), hexDigits32) }
+
+// printHexDigits prints the low n hex digits of v, 0x-prefixed, upper case
+// as NT's bugcheck screen does. No buffer and no indexing that needs a
+// bounds check: the fault path's nosplit chain is near its limit.
+//
+//go:nosplit
+//go:noinline
+func printHexDigits(v uint64, n int) {
+	const digits = "0123456789ABCDEF"
+	serialWriteString("0x")
+	for shift := 4 * (n - 1); shift >= 0; shift -= 4 {
+		com1.Tx(digits[(v>>uint(shift))&0xF])
 	}
-	serialWrite(buf[:])
 }
 
 //go:nosplit
+//go:noinline
 func printDec(v uint64) {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+	const base = 10
+	d := uint64(1)
+	for v/d >= base {
+		d *= base
 	}
-	serialWrite(buf[i:])
+	for ; d > 0; d /= base {
+		com1.Tx(byte('0' + v/d%base))
+	}
 }

@@ -4,16 +4,23 @@ import (
 	"unsafe"
 
 	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
+	"ntgo/mm"
+	"ntgo/mm/pfn"
 )
 
-// BootInfo is what the boot entry hands the kernel: the physical memory map,
-// the command line, and where the kernel image lies.
+// BootInfo is what the boot entry hands the kernel: the physical memory map
+// and the kernel image's loaded segments.
 type BootInfo struct {
-	Ranges     [maxMemRanges]MemRange
-	NRanges    int
-	ImageStart uintptr
-	ImageEnd   uintptr
+	Ranges  [maxMemRanges]MemRange
+	NRanges int
+	Image   [MaxImageSegments]mm.ImageSegment
+	NImage  int
 }
+
+// MaxImageSegments bounds the kernel ELF's PT_LOAD segments (Go's linker
+// writes three: text, read-only data, data and bss).
+const MaxImageSegments = 4
 
 // MemRange is one entry of the physical memory map.
 type MemRange struct {
@@ -32,10 +39,6 @@ const (
 	maxMemRanges = 64
 )
 
-// lowMemoryEnd: frames below 1 MiB belong to firmware and the boot page
-// tables; the kernel never hands them out.
-const lowMemoryEnd = 1 << 20
-
 var bootInfo BootInfo
 
 // Start prepares the CPU and the system-call layer so the Go runtime can
@@ -49,22 +52,16 @@ func Start(info *BootInfo) {
 	initDescriptorTables()
 	initSyscalls()
 	initFPUTemplate()
+	bugcheck.SetTrapStop(stopInTrap)
 	for i := 0; i < info.NRanges; i++ {
 		r := &info.Ranges[i]
-		if r.Type != MemUsable {
-			continue
+		t := pfn.RangeReserved
+		if r.Type == MemUsable {
+			t = pfn.RangeFree
 		}
-		start, end := r.Base, r.Base+r.Length
-		start = max(start, lowMemoryEnd)
-		img0, img1 := uint64(info.ImageStart), uint64(info.ImageEnd)
-		if start < img1 && img0 < end { // split around the image
-			addFreeFrames((start+pageSize-1)>>pageShift, img0>>pageShift)
-			start = img1
-		}
-		if start < end {
-			addFreeFrames((start+pageSize-1)>>pageShift, end>>pageShift)
-		}
+		mm.AddBootRange(r.Base, r.Length, t)
 	}
+	mm.Boot(info.Image[:info.NImage])
 	calibrateClock()
 	_, _, ecx, _ := arch.CPUID(cpuidFeatures, 0)
 	hasRDRAND = ecx&cpuidRDRAND != 0
@@ -102,7 +99,21 @@ func initFPUTemplate() {
 	fpuTemplate[fxMXCSROffset+1] = byte(mxcsrDefault >> 8)
 }
 
-// idleWork runs on the idle thread between halts.
+// zeroBatch is how many free frames the idle thread zeroes between checks
+// for other work (NT's zero page thread, at idle priority).
+const zeroBatch = 8
+
+// idleWork runs on the idle thread, interrupts off, before each halt: the
+// zero-page thread's work. Between batches it lets pending interrupts in
+// (EnableInterrupts returns through STI's one-instruction shadow), so a
+// thread that becomes ready preempts the zeroing at once.
 //
 //go:nosplit
-func idleWork() {}
+func idleWork() {
+	for mm.ZeroPages(zeroBatch) == zeroBatch {
+		arch.EnableInterrupts()
+		arch.DisableInterrupts()
+	}
+}
+
+func init() { runtimeStarted = true }

@@ -131,6 +131,8 @@ func syscallTrap(f *TrapFrame) {
 
 const bootThreadTID = 1
 
+const bitsPerWord = 64
+
 var unknownLogged [maxSyscall / bitsPerWord]uint64
 
 //go:nosplit

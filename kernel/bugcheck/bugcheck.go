@@ -38,6 +38,7 @@ const (
 	KernelSecurityCheckFailure        Code = 0x139
 	DriverVerifierDetectedViolation   Code = 0xC4
 	NoMoreSystemPtes                  Code = 0x3F
+	Phase0InitializationFailed        Code = 0x31
 	SystemPteMisuse                   Code = 0xDA
 	InstallMoreMemory                 Code = 0x7D
 	KernelDataInpageError             Code = 0x7A
@@ -50,11 +51,13 @@ type Info struct {
 	Params [4]string
 }
 
-var table = map[Code]Info{
+var table = map[Code]*Info{
 	IrqlNotGreaterOrEqual: {"IRQL_NOT_GREATER_OR_EQUAL", [4]string{
 		"current IRQL", "IRQL requested (lower than the current one)", "0", "0"}},
 	IrqlNotLessOrEqual: {"IRQL_NOT_LESS_OR_EQUAL", [4]string{
 		"memory referenced", "IRQL at time of reference", "0: read, 1: write, 8: execute", "address which referenced memory"}},
+	Phase0InitializationFailed: {"PHASE0_INITIALIZATION_FAILED", [4]string{
+		"NTSTATUS of the failing step", "address concerned", "0", "0"}},
 	KmodeExceptionNotHandled: {"KMODE_EXCEPTION_NOT_HANDLED", [4]string{
 		"exception code", "address where the exception occurred", "exception parameter 0", "exception parameter 1"}},
 	MemoryManagement: {"MEMORY_MANAGEMENT", [4]string{
@@ -106,8 +109,8 @@ var table = map[Code]Info{
 
 // Lookup returns what is known about c; unknown codes get a generic entry.
 func Lookup(c Code) Info {
-	if i, ok := table[c]; ok {
-		return i
+	if i := Describe(c); i != nil {
+		return *i
 	}
 	return Info{Name: fmt.Sprintf("BUGCHECK_%X", uint32(c)), Params: [4]string{"parameter 1", "parameter 2", "parameter 3", "parameter 4"}}
 }
@@ -143,9 +146,29 @@ func SetHandler(h Handler) Handler {
 	return *old
 }
 
+// trapStop is the kernel's stop for trap context (see SetTrapStop).
+var trapStop func(code Code, p1, p2, p3, p4 uintptr) bool
+
+// SetTrapStop installs the kernel's trap-context stop. KeBugCheckEx calls it
+// first, before anything that allocates: if the caller is in trap context
+// (a fault, interrupt or system call, or the boot before the Go runtime),
+// where the Go heap must not be touched, stop prints the screen without
+// the runtime's help and never returns; otherwise it returns false and the
+// handler runs. Set once, at boot, before the runtime starts.
+//
+//go:nosplit
+func SetTrapStop(stop func(code Code, p1, p2, p3, p4 uintptr) bool) { trapStop = stop }
+
+// Describe is Lookup for trap context: no allocation and no copy, nil for
+// a code the table does not know. The Info must not be modified.
+func Describe(c Code) *Info { return table[c] }
+
 // KeBugCheckEx stops the system with code and its four parameters. With no
 // handler installed (host tests) it panics with the *Record.
 func KeBugCheckEx(code Code, p1, p2, p3, p4 uintptr) {
+	if trapStop != nil && trapStop(code, p1, p2, p3, p4) {
+		return // not reached: a trap-context stop powers off
+	}
 	r := &Record{Code: code, Params: [4]uintptr{p1, p2, p3, p4}, PC: callerPC()}
 	if h := handler.Load(); h != nil && *h != nil {
 		(*h)(r)

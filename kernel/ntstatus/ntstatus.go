@@ -57,6 +57,9 @@ const (
 	PrivilegedInstruction   Status = 0xC0000096
 	ArrayBoundsExceeded     Status = 0xC000008C
 	NonContinuableException Status = 0xC0000025
+	Breakpoint              Status = 0x80000003
+	SingleStep              Status = 0x80000004
+	FloatMultipleTraps      Status = 0xC00002B5
 )
 
 var names = map[Status]string{
@@ -64,6 +67,9 @@ var names = map[Status]string{
 	Unsuccessful:            "STATUS_UNSUCCESSFUL",
 	NotImplemented:          "STATUS_NOT_IMPLEMENTED",
 	AccessViolation:         "STATUS_ACCESS_VIOLATION",
+	Breakpoint:              "STATUS_BREAKPOINT",
+	SingleStep:              "STATUS_SINGLE_STEP",
+	FloatMultipleTraps:      "STATUS_FLOAT_MULTIPLE_TRAPS",
 	InvalidParameter:        "STATUS_INVALID_PARAMETER",
 	NoMemory:                "STATUS_NO_MEMORY",
 	ConflictingAddresses:    "STATUS_CONFLICTING_ADDRESSES",

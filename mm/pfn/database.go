@@ -220,5 +220,18 @@ func (db *Database) SetTransitionHook(h TransitionHook) {
 	db.lock.Release()
 }
 
+// Move tells the database that its entries are now reached at storage (the
+// same memory under a new mapping: the kernel moves them from the boot
+// identity map to the PFN-database region) and frame contents through mem.
+// Entries link by index, so nothing inside them changes.
+//
+//go:nosplit
+func (db *Database) Move(storage []Entry, mem physmem.Memory) {
+	db.lock.Acquire()
+	db.entries = storage[:len(db.entries)]
+	db.mem = mem
+	db.lock.Release()
+}
+
 // Frames is the number of entries: the highest frame plus one.
 func (db *Database) Frames() physmem.PFN { return physmem.PFN(len(db.entries)) }

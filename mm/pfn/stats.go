@@ -30,6 +30,9 @@ func (db *Database) Stats() Stats {
 	return s
 }
 
+// RAM is the number of frames of RAM: every frame but the reserved ones.
+func (s Stats) RAM() uint64 { return s.Frames - s.ByState[StateReserved] }
+
 // Available is the number of frames an allocation can take (NT's
 // MmAvailablePages): zeroed, free and standby.
 func (s Stats) Available() uint64 { return available(&s.ByState) }

@@ -69,8 +69,8 @@ type FlushBatch struct {
 //
 //go:nosplit
 func (b *FlushBatch) Add(va uintptr) {
-	if b.n < len(b.vas) {
-		b.vas[b.n] = va
+	if i := uint(b.n); i < uint(len(b.vas)) { // unsigned: no bounds check on the fault path
+		b.vas[i] = va
 	}
 	b.n++
 }

@@ -63,7 +63,18 @@ type PageTables struct {
 // frames and flushing through f. The PML4 with its self-map entry must
 // already be in place.
 func New(t Tables, frames FrameSource, f Flusher) *PageTables {
-	return &PageTables{tables: t, frames: frames, flush: f}
+	p := new(PageTables)
+	p.Init(t, frames, f)
+	return p
+}
+
+// Init is New in place, for the kernel's walker, which is built before the
+// Go heap exists. It also switches a walker to other Tables (the kernel's
+// boot walker moves from physical access to the self-map).
+//
+//go:nosplit
+func (p *PageTables) Init(t Tables, frames FrameSource, f Flusher) {
+	*p = PageTables{tables: t, frames: frames, flush: f}
 }
 
 // Flush flushes b through the walker's Flusher.

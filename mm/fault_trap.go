@@ -1,0 +1,40 @@
+// The page-fault handler's memory-manager half.
+//
+// Trap-context file: everything here is //go:nosplit, allocates nothing from
+// the Go heap and stores no Go pointers; the kernel's #PF handler calls it
+// with interrupts off on the page-fault stack.
+//
+// PageFault resolves what can be resolved (demand-zero, transition,
+// spurious, guard) through mm/va's ResolveFault under the page-table lock and
+// classifies the rest; the kernel then raises or bugchecks as the Fault's
+// Exception and Bugcheck say. A fault taken while the page-table lock is
+// already held is the memory manager faulting on itself: TableLockHeld lets
+// the kernel stop before it would spin on that lock.
+
+package mm
+
+import (
+	"ntgo/mm/pte"
+	"ntgo/mm/va"
+)
+
+// PageFault handles a kernel page fault at addr with #PF error code code.
+//
+//go:nosplit
+func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
+	tableLock.Acquire()
+	f := va.ResolveFault(&Tables, pageSource, addr, code)
+	tableLock.Release()
+	return f
+}
+
+// TableLockHeld reports whether the page-table lock is taken.
+//
+//go:nosplit
+func TableLockHeld() bool { return tableLock.Held() }
+
+// ZeroPages is the zero-page thread's step, run from the idle loop: it
+// zeroes up to max free frames onto the zeroed list.
+//
+//go:nosplit
+func ZeroPages(max int) int { return PFN.ZeroSome(max) }

@@ -1,0 +1,215 @@
+// The Go runtime's anonymous memory: mmap, munmap and madvise.
+//
+// Trap-context file: the kernel's system-call layer calls these with
+// interrupts off on the syscall stack; nothing here allocates from the Go
+// heap or stores Go pointers. The three entry points are deliberately not
+// //go:nosplit: below them the walker and the PFN database go deeper than
+// the linker's nosplit budget allows on top of the syscall path. That is
+// safe because trap context runs on the trap g, whose stack guard is zero:
+// a function prologue's check never calls morestack there. Their helpers
+// are nosplit as usual.
+//
+// The runtime lives in the lower half of the address space, where NT would
+// put user space: its heap hints (0xc000000000...) are there, and
+// mmap(NULL) places regions upward from runtimeBase. Its requests map onto
+// NT's reserve/commit model:
+//
+//	mmap PROT_NONE      reserve: the range is remembered, no PTE is written
+//	mmap with access    commit: every page gets a demand-zero PTE with the
+//	                    protection; the first touch faults in a zeroed frame
+//	munmap              release: frames go back, PTEs and emptied tables go
+//	madvise(DONTNEED)   the frames go back, the pages stay committed and
+//	                    read as zeros again (decommit-and-recommit in one)
+//
+// Unlike mm/va's Spaces, reserved-only pages here have zero PTEs, not the
+// reserved encoding: the runtime reserves over a gigabyte of sparse index
+// space at start-up, and writing a PTE per reserved page would cost
+// megabytes of tables for nothing. A fault on such a page finds no PTE and
+// stops with PAGE_FAULT_IN_NONPAGED_AREA, which is what NT does for a
+// kernel touch of reserved memory.
+//
+// The reservation list only serves placement (honouring hints without
+// overlap); like NT's fault path, ours never reads it. Commit is charged
+// per page (committedPages) but, as on Linux, not refused: the runtime
+// commits sparse tables it never touches.
+
+package mm
+
+import (
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+)
+
+// The runtime's region.
+const (
+	runtimeBase            = 0x7000_0000_0000      // mmap(NULL) placement starts here
+	runtimeLimit           = 0x7F00_0000_0000      // and stays below here
+	lowerHalfEnd           = 0x0000_8000_0000_0000 // hints and fixed mappings: anywhere below
+	page                   = uintptr(physmem.PageSize)
+	maxRuntimeReservations = 512
+)
+
+type reservation struct{ start, end uintptr }
+
+var (
+	runtimeNext  uintptr = runtimeBase
+	reservations [maxRuntimeReservations]reservation
+	nreserved    int
+)
+
+//go:nosplit
+func reserved(start, end uintptr) bool {
+	for i := 0; i < nreserved; i++ {
+		if start < reservations[i].end && reservations[i].start < end {
+			return true
+		}
+	}
+	return false
+}
+
+// remember records [start, end), merged with a reservation it touches.
+//
+//go:nosplit
+func remember(start, end uintptr) {
+	for i := 0; i < nreserved; i++ {
+		r := &reservations[i]
+		if start <= r.end && r.start <= end {
+			r.start = min(r.start, start)
+			r.end = max(r.end, end)
+			return
+		}
+	}
+	if nreserved < len(reservations) {
+		reservations[nreserved] = reservation{start, end}
+		nreserved++
+	}
+}
+
+// RuntimeMap serves an anonymous private mmap of length bytes: at addr if
+// fixed, at the hint addr if it is free, else where mmap(NULL) places
+// regions. prot 0 reserves (PROT_NONE); otherwise the pages are committed
+// demand-zero with prot. It returns the address.
+//
+func RuntimeMap(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr, ntstatus.Status) {
+	length = (length + page - 1) &^ (page - 1)
+	if length == 0 || addr&(page-1) != 0 {
+		return 0, ntstatus.InvalidParameter
+	}
+	tableLock.Acquire()
+	defer tableLock.Release()
+	switch {
+	case fixed:
+		if addr+length > lowerHalfEnd || addr+length < addr {
+			return 0, ntstatus.NoMemory
+		}
+	case addr != 0 && addr+length <= lowerHalfEnd && addr+length > addr && !reserved(addr, addr+length):
+		// the hint is free: use it
+	default:
+		addr = runtimeNext
+		if addr+length > runtimeLimit {
+			return 0, ntstatus.NoMemory
+		}
+		runtimeNext += length + page // a guard gap between regions
+	}
+	remember(addr, addr+length)
+	var e pte.PTE
+	if prot != 0 {
+		e = pte.DemandZero(prot)
+	}
+	return addr, setRange(addr, addr+length, e)
+}
+
+// RuntimeUnmap serves munmap: the pages' frames go back and their PTEs are
+// cleared.
+//
+func RuntimeUnmap(addr, length uintptr) ntstatus.Status {
+	if addr&(page-1) != 0 || addr+length < addr {
+		return ntstatus.InvalidParameter
+	}
+	tableLock.Acquire()
+	defer tableLock.Release()
+	return setRange(addr, addr+(length+page-1)&^(page-1), 0)
+}
+
+// RuntimeDiscard serves madvise(MADV_DONTNEED): resident pages in the range
+// give their frames back and read as zeros at their next touch.
+//
+func RuntimeDiscard(addr, length uintptr) {
+	tableLock.Acquire()
+	defer tableLock.Release()
+	end := addr + length
+	for va := addr &^ (page - 1); va < end; {
+		if next, empty := skipEmpty(va); empty {
+			va = next
+			continue
+		}
+		if old, st := Tables.Leaf(va); st == ntstatus.Success && old.Kind() == pte.KindValid {
+			Tables.Replace(va, pte.DemandZero(old.Protection()), nil)
+			PFN.Free(old.Frame(), pte.PteAddress(va))
+		}
+		va += page
+	}
+}
+
+// setRange gives every page of [start, end) the leaf e (demand-zero, or 0
+// to drop the page), returning frames of resident pages once their
+// translation is flushed and keeping the commit charge.
+//
+//go:nosplit
+func setRange(start, end uintptr, e pte.PTE) ntstatus.Status {
+	for va := start; va < end; {
+		if e == 0 {
+			if next, empty := skipEmpty(va); empty {
+				va = next
+				continue
+			}
+		}
+		old, st := Tables.Swap(va, e, nil)
+		if st != ntstatus.Success {
+			return st
+		}
+		switch old.Kind() {
+		case pte.KindValid, pte.KindTransition:
+			PFN.Free(old.Frame(), pte.PteAddress(va))
+		}
+		committedPages.Add(commitDelta(old, e))
+		va += page
+	}
+	return ntstatus.Success
+}
+
+// commitDelta is the change in commit charge when a leaf goes from old to e.
+//
+//go:nosplit
+func commitDelta(old, e pte.PTE) int64 {
+	return committed(e) - committed(old)
+}
+
+//go:nosplit
+func committed(e pte.PTE) int64 {
+	switch e.Kind() {
+	case pte.KindValid, pte.KindTransition, pte.KindDemandZero:
+		return 1
+	}
+	return 0
+}
+
+// skipEmpty reports whether va lies under a missing table, and if so the
+// end of the range that table would have mapped.
+//
+//go:nosplit
+func skipEmpty(va uintptr) (uintptr, bool) {
+	if !pte.Mappable(va) {
+		return va + page, false
+	}
+	for l := pte.PML4; l > pte.PT; l-- {
+		if !selfMap.Load(l, va).Valid() {
+			span := uintptr(1) << (l.Shift())
+			return (va + span) &^ (span - 1), true
+		}
+	}
+	return va, false
+}
+
+var selfMap pte.SelfMap
