@@ -90,7 +90,6 @@ func remember(start, end uintptr) {
 // fixed, at the hint addr if it is free, else where mmap(NULL) places
 // regions. prot 0 reserves (PROT_NONE); otherwise the pages are committed
 // demand-zero with prot. It returns the address.
-//
 func RuntimeMap(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr, ntstatus.Status) {
 	length = (length + page - 1) &^ (page - 1)
 	if length == 0 || addr&(page-1) != 0 {
@@ -122,7 +121,6 @@ func RuntimeMap(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr,
 
 // RuntimeUnmap serves munmap: the pages' frames go back and their PTEs are
 // cleared.
-//
 func RuntimeUnmap(addr, length uintptr) ntstatus.Status {
 	if addr&(page-1) != 0 || addr+length < addr {
 		return ntstatus.InvalidParameter
@@ -134,7 +132,6 @@ func RuntimeUnmap(addr, length uintptr) ntstatus.Status {
 
 // RuntimeDiscard serves madvise(MADV_DONTNEED): resident pages in the range
 // give their frames back and read as zeros at their next touch.
-//
 func RuntimeDiscard(addr, length uintptr) {
 	tableLock.Acquire()
 	defer tableLock.Release()
