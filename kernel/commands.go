@@ -6,8 +6,12 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
+	"unsafe"
 
+	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
+	"ntgo/mm"
 	"ntgo/mm/physmem"
 )
 
@@ -43,3 +47,73 @@ func cmdPoweroff(w io.Writer, args []string) error {
 	os.Exit(code)
 	return nil
 }
+
+func init() {
+	console.Register(console.Command{Name: "bugcheck", Args: "<code> [p1 [p2 [p3 [p4]]]]", Help: "stop the system with KeBugCheckEx (hex numbers)", Run: cmdBugcheck})
+	console.Register(console.Command{Name: ".crash", Help: "stop with MANUALLY_INITIATED_CRASH (0xE2), as WinDbg's .crash", Run: cmdCrash})
+	console.Register(console.Command{Name: "touch", Args: "read|write|exec <va>", Help: "access va on purpose (to see the page-fault handler's verdict)", Run: cmdTouch})
+	console.Register(console.Command{Name: "panic", Args: "[message]", Help: "raise a Go panic in the console goroutine", Run: cmdPanic})
+}
+
+func cmdBugcheck(w io.Writer, args []string) error {
+	if len(args) < 1 || len(args) > 5 {
+		return console.ErrUsage
+	}
+	var v [5]uintptr
+	for i, a := range args {
+		n, err := mm.ParseAddress(a)
+		if err != nil {
+			return err
+		}
+		v[i] = n
+	}
+	bugcheck.KeBugCheckEx(bugcheck.Code(v[0]), v[1], v[2], v[3], v[4])
+	return nil
+}
+
+func cmdCrash(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	bugcheck.KeBugCheckEx(bugcheck.ManuallyInitiatedCrash, 0, 0, 0, 0)
+	return nil
+}
+
+// touch accesses memory the way its first argument says. The execute case
+// calls the address as a function with no arguments.
+func cmdTouch(w io.Writer, args []string) error {
+	if len(args) != 2 {
+		return console.ErrUsage
+	}
+	addr, err := mm.ParseAddress(args[1])
+	if err != nil {
+		return err
+	}
+	p := (*byte)(unsafePointerAt(addr))
+	switch args[0] {
+	case "read":
+		fmt.Fprintf(w, "%#x: %#02x\n", addr, *p)
+	case "write":
+		storeByte(p, *p)
+		fmt.Fprintf(w, "%#x: written\n", addr)
+	case "exec":
+		// A func value points at a closure whose first word is the code
+		// address: build one that holds addr.
+		closure := &addr
+		fn := *(*func())(unsafe.Pointer(&closure))
+		fn()
+	default:
+		return console.ErrUsage
+	}
+	return nil
+}
+
+func cmdPanic(w io.Writer, args []string) error {
+	panic("console: " + strings.Join(args, " "))
+}
+
+// storeByte writes v at p; a call the compiler cannot see through, so a
+// store of the value already there is not optimized away.
+//
+//go:noinline
+func storeByte(p *byte, v byte) { *p = v }

@@ -22,14 +22,22 @@
 //
 // # Who edits page tables
 //
-// One walker (Tables) over the live hierarchy. Edits come from goroutines
-// (SystemPtes, contiguous memory, console commands' reads do not edit), from
-// the system-call layer (the runtime's mmap/munmap/madvise, runtime_trap.go)
-// and from the page-fault handler (fault_trap.go). All of them hold
-// tableLock, an interrupt-disabling spin lock, for the whole edit: on one
-// CPU that makes every edit atomic with respect to faults and to the
-// scheduler. The PFN lock nests inside it (frames for pages and tables).
-// Nothing that could block or allocate from the Go heap runs under it.
+// One walker (Tables) over the live hierarchy, edited from three places
+// that never touch the same table:
+//   - the system-call layer edits the lower half, where the Go runtime's
+//     memory is (runtime_trap.go), in trap context with interrupts off;
+//   - goroutines edit kernel regions of the upper half (system PTEs,
+//     contiguous memory, pool pages), serialized by kernelSpace, a mutex,
+//     since those edits may allocate bookkeeping from the Go heap;
+//   - the page-fault handler (fault_trap.go) only rewrites an existing,
+//     non-zero leaf (demand-zero to valid, guard off). It never creates or
+//     frees a table, and a table holding a non-zero leaf is never freed, so
+//     it cannot race a goroutine's edit of a neighbouring leaf even when it
+//     preempts one half way.
+// tableLock, an interrupt-disabling spin lock, serializes the two
+// trap-context editors (on SMP a fault and a system call of two CPUs), and
+// a fault taken while it is held is the memory manager faulting on itself
+// (see TableLockHeld). The PFN lock nests inside both locks.
 //
 // # Frame contents
 //
@@ -40,6 +48,7 @@
 package mm
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"ntgo/kernel/ke"
@@ -53,8 +62,10 @@ var (
 	// Tables is the walker over the live page tables.
 	Tables pte.PageTables
 
-	// tableLock serializes page-table edits (see the package comment).
-	tableLock ke.SpinLock
+	// tableLock serializes trap-context page-table edits, kernelSpace
+	// goroutine edits of kernel regions (see the package comment).
+	tableLock   ke.SpinLock
+	kernelSpace sync.Mutex
 
 	// committedPages is the commit charge: pages committed by the Go
 	// runtime's mappings and by Spaces, resident or not.

@@ -118,6 +118,16 @@ func (s *SystemPtes) reserve(n int, orBugcheck bool) (uintptr, ntstatus.Status) 
 	return 0, ntstatus.InsufficientResources
 }
 
+// Pages is how many pages the run Reserve returned at va holds, or false
+// if va is not the start of one.
+func (s *SystemPtes) Pages(va uintptr) (int, bool) {
+	if va < s.base || va&pageMask != 0 {
+		return 0, false
+	}
+	n, ok := s.used[int((va-s.base)/pageSize)]
+	return n, ok
+}
+
 func (s *SystemPtes) address(i int) uintptr { return s.base + uintptr(i)*pageSize }
 
 // Release gives back the n pages at va that Reserve returned, unmapping any
