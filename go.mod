@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/hugelgupf/vmtest v0.0.0-20240307030256-5d9f3d34a58d
 	github.com/usbarmory/tamago v1.26.0
+	golang.org/x/arch v0.32.0
 )
 
 require (

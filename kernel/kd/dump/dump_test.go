@@ -1,0 +1,231 @@
+package dump
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/kd"
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/pfn"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pool"
+	"ntgo/mm/pte"
+	"ntgo/mm/pte/ptesim"
+)
+
+// simFrames reads frames of a ptesim machine's memory.
+type simFrames struct{ mem *physmem.Sim }
+
+func (s simFrames) ReadFrame(p physmem.PFN, b *[physmem.PageSize]byte) bool {
+	*b = *s.mem.Frame(p)
+	return true
+}
+
+const (
+	simFrameCount = 256
+	mappedVA      = 0xFFFFF80000200000 // a kernel address with a 4 KiB mapping
+	unmappedVA    = 0xFFFFF80000400000
+	kernelCS      = 0x08
+)
+
+// live is the host simulation a dump is taken of.
+type live struct {
+	crash   *Crash
+	db      *pfn.Database
+	machine *ptesim.Machine
+	pool    *pool.System
+}
+
+func newLive(t *testing.T) *live {
+	t.Helper()
+	m := []pfn.Range{{Base: 0, Length: simFrameCount * physmem.PageSize, Type: pfn.RangeFree}}
+	n, _, _ := pfn.Size(m)
+	sim := physmem.NewSim(n)
+	t.Cleanup(sim.Close)
+	db := new(pfn.Database)
+	if st := db.Init(make([]pfn.Entry, n), m, sim); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	for i := range 5 {
+		if _, ok := db.AllocateZeroed(pte.PteAddress(mappedVA)+uintptr(i)*8, 0); !ok {
+			t.Fatal("AllocateZeroed failed")
+		}
+	}
+
+	machine := ptesim.New(simFrameCount)
+	t.Cleanup(machine.Close)
+	if st := machine.PT.Map(mappedVA, 7, pte.ProtReadWrite, pte.Cached); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+
+	np, pg := pool.NewArena(64), pool.NewArena(64)
+	t.Cleanup(func() { np.Close(); pg.Close() })
+	ps, err := pool.New(pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: 64 * physmem.PageSize, MaxPagedBytes: 64 * physmem.PageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagA, tagB := pool.MakeTag("Dmp1"), pool.MakeTag("Dmp2")
+	for range 3 {
+		ps.Allocate(pool.NonPagedPool, 100, tagA, pool.NormalPoolPriority, 0)
+	}
+	ps.Free(ps.Allocate(pool.PagedPool, 5000, tagB, pool.NormalPoolPriority, 0), tagB)
+	ps.Allocate(pool.PagedPool, 40, tagB, pool.NormalPoolPriority, 0)
+
+	regs := kd.Registers{RAX: 0xa, RIP: 0x401234, RSP: 0xfffff80000001000, CS: kernelCS, CR3: uint64(machine.PML4.Addr()), CR2: unmappedVA}
+	return &live{
+		crash: &Crash{
+			Record:   bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
+			Context:  kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
+			PFN:      db,
+			Frames:   simFrames{machine.Mem},
+			PoolTags: ps.PoolMon(),
+		},
+		db: db, machine: machine, pool: ps,
+	}
+}
+
+func writeRead(t *testing.T, c *Crash) *Dump {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Read(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+// view runs a viewer command line over d.
+func view(t *testing.T, d *Dump, line string) string {
+	t.Helper()
+	fields := strings.Fields(line)
+	for _, c := range d.Commands() {
+		if c.Name == fields[0] {
+			var out bytes.Buffer
+			if err := c.Run(&out, fields[1:]); err != nil {
+				fmt.Fprintf(&out, "error: %v", err)
+			}
+			return out.String()
+		}
+	}
+	t.Fatalf("no command %s", fields[0])
+	return ""
+}
+
+func TestRoundTripMatchesLiveViews(t *testing.T) {
+	l := newLive(t)
+	d := writeRead(t, l.crash)
+	if d.Record != l.crash.Record {
+		t.Errorf("record %+v, want %+v", d.Record, l.crash.Record)
+	}
+	if d.Context.Registers != l.crash.Context.Registers || fmt.Sprint(d.Context.Stack) != fmt.Sprint(l.crash.Context.Stack) {
+		t.Errorf("context %+v, want %+v", d.Context, l.crash.Context)
+	}
+	for p := physmem.PFN(0); p < l.db.Frames(); p++ {
+		info, _ := l.db.Decode(p)
+		if got := view(t, d, fmt.Sprintf("!pfn %x", uint64(p))); got != info.String()+"\n" {
+			t.Fatalf("!pfn %x: %q, want %q", p, got, info)
+		}
+	}
+	if got, want := view(t, d, "!memusage"), l.db.Stats().String(); got != want {
+		t.Errorf("!memusage:\n%s\nwant\n%s", got, want)
+	}
+	for _, va := range []uintptr{mappedVA, unmappedVA, pte.PteAddress(mappedVA), 0x1000} {
+		if got, want := view(t, d, fmt.Sprintf("!pte %x", va)), l.machine.PT.Lookup(va).String(); got != want {
+			t.Errorf("!pte %x:\n%s\nwant\n%s", va, got, want)
+		}
+	}
+	if !strings.Contains(view(t, d, fmt.Sprintf("!pte %x", uintptr(mappedVA))), "pfn 7 P|W|NX READWRITE") {
+		t.Error("!pte of the mapped address does not show its protection")
+	}
+	if got := view(t, d, "!pte @cr2"); got != l.machine.PT.Lookup(unmappedVA).String() {
+		t.Errorf("!pte @cr2: %q", got)
+	}
+	var regs strings.Builder
+	l.crash.Context.Registers.Write(&regs)
+	if got := view(t, d, "r"); got != regs.String() {
+		t.Errorf("r:\n%s\nwant\n%s", got, regs.String())
+	}
+	if got := view(t, d, "k"); got != " # Call Site\n00 00000000`00401300\n01 00000000`00401400\n" {
+		t.Errorf("k: %q", got)
+	}
+	if got := view(t, d, "db @rsp"); !strings.Contains(got, "is not mapped") {
+		t.Errorf("db in a dump without memory: %q", got)
+	}
+}
+
+func TestPoolMonFromDump(t *testing.T) {
+	l := newLive(t)
+	d := writeRead(t, l.crash)
+	out := view(t, d, "poolmon")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := map[string][3]int64{}
+	for _, s := range l.pool.PoolMon() {
+		for k, c := range s.Kinds {
+			if c.Allocs != 0 || c.Frees != 0 {
+				want[s.Tag.String()+" "+pool.Kind(k).String()] = [3]int64{int64(c.Allocs), int64(c.Frees), c.Bytes}
+			}
+		}
+	}
+	if len(lines)-1 != len(want) || len(want) < 2 {
+		t.Fatalf("poolmon has %d rows, the live pool %d:\n%s", len(lines)-1, len(want), out)
+	}
+	for _, l := range lines[1:] {
+		var tag, kind string
+		var allocs, frees, diff, bytes int64
+		if _, err := fmt.Sscan(l, &tag, &kind, &allocs, &frees, &diff, &bytes); err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		if w := want[tag+" "+kind]; w != [3]int64{allocs, frees, bytes} || diff != allocs-frees {
+			t.Errorf("row %q, want %v", l, w)
+		}
+	}
+	if !strings.Contains(out, "Dmp1") || !strings.Contains(out, "Dmp2") {
+		t.Errorf("poolmon lacks the test tags:\n%s", out)
+	}
+}
+
+func TestPartialDump(t *testing.T) {
+	l := newLive(t)
+	c := *l.crash
+	c.PFN, c.Frames, c.PoolTags = nil, nil, nil
+	d := writeRead(t, &c)
+	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon"} {
+		if got := view(t, d, cmd); got != "error: "+errMissing.Error() {
+			t.Errorf("%s on a dump without it: %q", cmd, got)
+		}
+	}
+}
+
+func TestReadRefusesDamage(t *testing.T) {
+	l := newLive(t)
+	var b bytes.Buffer
+	if err := Write(&b, l.crash); err != nil {
+		t.Fatal(err)
+	}
+	good := b.Bytes()
+	flipped := bytes.Clone(good)
+	flipped[len(magic)+4+sectionHeaderBytes] ^= 1 // first byte of the record payload
+	for name, c := range map[string]struct {
+		b    []byte
+		want error
+	}{
+		"not a dump":  {[]byte("ELF..."), ErrNotDump},
+		"bit flipped": {flipped, ErrDamaged},
+		"version":     {append([]byte(magic), 9, 0, 0, 0), ErrVersion},
+	} {
+		if _, err := Read(bytes.NewReader(c.b)); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	if _, err := Read(bytes.NewReader(good[:len(good)-1])); err == nil {
+		t.Error("a dump without its end marker was accepted")
+	}
+}

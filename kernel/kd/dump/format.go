@@ -1,0 +1,121 @@
+// Package dump is ntgo's crash dump: what the kernel writes on a bugcheck
+// to its second serial port (COM2, 0x2F8; QEMU -serial file:dump.bin), and
+// the reader the host viewer (cmd/ntgo-dump) rebuilds the debugger's views
+// from, with the memory manager's own decoding code.
+//
+// Format (little-endian):
+//
+//	header   magic "NTGODUMP", version uint32
+//	section  type uint32, length uint64, CRC-32 (IEEE) of the payload uint32, payload
+//	...      one section per kind of data, in any order
+//	end      a section of type sectionEnd with no payload
+//
+// The framing lets a reader find damage (a short write, a noisy line) per
+// section, skip section types it does not know, and use the sections that
+// arrived whole. Payloads are described where they are written (write.go).
+package dump
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// magic opens every dump.
+const magic = "NTGODUMP"
+
+// version changes when a payload's layout does.
+const version = 1
+
+// Section is a section type.
+type Section uint32
+
+const (
+	sectionEnd        Section = iota
+	SectionRecord             // the bugcheck record
+	SectionContext            // registers and stack of the stopped thread
+	SectionPFN                // the PFN database (pfn.AppendDump)
+	SectionPageTables         // every page-table frame reachable from CR3
+	SectionPoolTags           // the pool's tag counters (poolmon)
+)
+
+// Sizes of the encoding's integers, and the section header they make.
+const (
+	u32Bytes           = 4
+	u64Bytes           = 8
+	versionBytes       = u32Bytes
+	sectionHeaderBytes = u32Bytes + u64Bytes + u32Bytes // type, length, CRC
+
+	sectionTypeOffset   = 0
+	sectionLengthOffset = sectionTypeOffset + u32Bytes
+	sectionCRCOffset    = sectionLengthOffset + u64Bytes
+)
+
+// maxSectionBytes bounds a section a reader accepts, so that a damaged
+// length does not make it allocate without limit.
+const maxSectionBytes = 1 << 32
+
+// writeHeader writes the dump header.
+func writeHeader(w io.Writer) error {
+	b := binary.LittleEndian.AppendUint32([]byte(magic), version)
+	_, err := w.Write(b)
+	return err
+}
+
+// writeSection frames payload as a section of type s.
+func writeSection(w io.Writer, s Section, payload []byte) error {
+	var h [sectionHeaderBytes]byte
+	binary.LittleEndian.PutUint32(h[sectionTypeOffset:], uint32(s))
+	binary.LittleEndian.PutUint64(h[sectionLengthOffset:], uint64(len(payload)))
+	binary.LittleEndian.PutUint32(h[sectionCRCOffset:], crc32.ChecksumIEEE(payload))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// Errors a reader returns.
+var (
+	ErrNotDump  = errors.New("dump: not an ntgo crash dump")
+	ErrVersion  = errors.New("dump: unknown version")
+	ErrDamaged  = errors.New("dump: section damaged (CRC mismatch)")
+	ErrTooLarge = errors.New("dump: section length beyond any dump")
+)
+
+// readSections reads the header and every section up to the end marker,
+// returning the payloads by type.
+func readSections(r io.Reader) (map[Section][]byte, error) {
+	var h [len(magic) + versionBytes]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:len(magic)]) != magic {
+		return nil, ErrNotDump
+	}
+	if v := binary.LittleEndian.Uint32(h[len(magic):]); v != version {
+		return nil, fmt.Errorf("%w %d", ErrVersion, v)
+	}
+	out := map[Section][]byte{}
+	for {
+		var sh [sectionHeaderBytes]byte
+		if _, err := io.ReadFull(r, sh[:]); err != nil {
+			return out, fmt.Errorf("dump: truncated before the end marker: %w", err)
+		}
+		s := Section(binary.LittleEndian.Uint32(sh[sectionTypeOffset:]))
+		n := binary.LittleEndian.Uint64(sh[sectionLengthOffset:])
+		if n > maxSectionBytes {
+			return out, ErrTooLarge
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return out, fmt.Errorf("dump: section %d truncated: %w", s, err)
+		}
+		if crc32.ChecksumIEEE(payload) != binary.LittleEndian.Uint32(sh[sectionCRCOffset:]) {
+			return out, fmt.Errorf("%w: section %d", ErrDamaged, s)
+		}
+		if s == sectionEnd {
+			return out, nil
+		}
+		out[s] = payload
+	}
+}

@@ -1,0 +1,83 @@
+// The database in a crash dump, and a read-only database over a dump's
+// copy, so that a host viewer answers !pfn and !memusage with this
+// package's own Decode and Stats.
+//
+// AppendDump runs on the bugcheck path: it copies the entries, list heads
+// and counts without the lock, which the failing code may hold, so a dump
+// taken in the middle of an operation can show that operation half done —
+// that is what a crash dump is for. It allocates the copy from the Go heap
+// (goroutine context only).
+//
+// Encoding, little-endian: the entry size, the entry count, the raw
+// entries, then per list its first and last frame, then the per-state
+// counts. Raw entries tie a dump to this Entry layout, which the size
+// field guards: a viewer built from other sources refuses the dump.
+//
+// OpenDump's database has no memory behind its frames and no lock holder:
+// only the read side (Decode, Stats, Check, Frames) may be used on it.
+
+package pfn
+
+import (
+	"encoding/binary"
+	"errors"
+	"unsafe"
+)
+
+const entrySize = unsafe.Sizeof(Entry{})
+
+// dumpHeaderWords are the entry size and the entry count.
+const dumpHeaderWords = 2
+
+// wordBytes is the size of each integer of the encoding.
+const wordBytes = 8
+
+// AppendDump appends the database's encoding to b.
+func (db *Database) AppendDump(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(entrySize))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(db.entries)))
+	if len(db.entries) > 0 {
+		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(len(db.entries))*entrySize)...)
+	}
+	for _, h := range db.lists {
+		b = binary.LittleEndian.AppendUint64(b, uint64(h.first))
+		b = binary.LittleEndian.AppendUint64(b, uint64(h.last))
+	}
+	for _, c := range db.count {
+		b = binary.LittleEndian.AppendUint64(b, c)
+	}
+	return b
+}
+
+// ErrBadDump is returned by OpenDump for an encoding it cannot use.
+var ErrBadDump = errors.New("pfn: dump is truncated or from another Entry layout")
+
+// OpenDump returns a read-only database over a copy of the encoding in b.
+func OpenDump(b []byte) (*Database, error) {
+	if len(b) < dumpHeaderWords*wordBytes || binary.LittleEndian.Uint64(b) != uint64(entrySize) {
+		return nil, ErrBadDump
+	}
+	n := binary.LittleEndian.Uint64(b[wordBytes:])
+	rest := b[dumpHeaderWords*wordBytes:]
+	tail := uint64(numLists*2+NumStates) * wordBytes
+	if n > uint64(noLink) || uint64(len(rest)) != n*uint64(entrySize)+tail {
+		return nil, ErrBadDump
+	}
+	db := &Database{entries: make([]Entry, n)}
+	if n > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(n)*entrySize), rest)
+	}
+	rest = rest[n*uint64(entrySize):]
+	word := func() uint64 {
+		v := binary.LittleEndian.Uint64(rest)
+		rest = rest[wordBytes:]
+		return v
+	}
+	for i := range db.lists {
+		db.lists[i] = listHead{first: uint32(word()), last: uint32(word())}
+	}
+	for i := range db.count {
+		db.count[i] = word()
+	}
+	return db, nil
+}
