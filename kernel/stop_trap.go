@@ -14,7 +14,7 @@ import (
 // printed without the Go runtime's help (its symbol lookups may allocate)
 // from the code, the parameters with their meaning, the trap frame when
 // there is one, and the control registers; then the machine powers off
-// with the bugcheck's exit status (stopStatus).
+// with the bugcheck's exit status (bugcheck.Code.ExitStatus).
 //
 // Exceptions become NT's bugchecks: those NT turns into an exception record
 // give KMODE_EXCEPTION_NOT_HANDLED (0x1E) with the exception code and the
@@ -86,7 +86,7 @@ func stop(f *TrapFrame, code bugcheck.Code, p1, p2, p3, p4 uintptr) {
 	}
 	dumpControlRegisters()
 	serialFlush()
-	powerOff(StopStatus(code))
+	powerOff(code.ExitStatus())
 }
 
 // printStopLine prints "*** STOP: 0x00000050 (0x..., 0x..., 0x..., 0x...)".
@@ -153,20 +153,6 @@ func printTrapFrame(f *TrapFrame) {
 	dumpRegisters(f)
 }
 
-// StopStatus is the QEMU exit status of a bugcheck: the code's low byte
-// (isa-debug-exit carries one byte), so 0x50 exits 0x50 and 0x139 exits
-// 0x39. A code whose low byte is 0 exits 0xFF rather than look like
-// success.
-//
-//go:nosplit
-func StopStatus(code bugcheck.Code) uint8 {
-	if s := uint8(code); s != 0 {
-		return s
-	}
-	return noLowByteStatus
-}
-
-const noLowByteStatus = 0xFF
 
 //go:nosplit
 func dumpRegisters(f *TrapFrame) {

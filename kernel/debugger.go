@@ -1,0 +1,75 @@
+package kernel
+
+// The kernel debugger's view of this machine (package kd): memory that
+// refuses unmapped pages, this binary's symbols, and the registers and stack
+// of the thread that asks. The bugcheck handler prints kd's screen with
+// the same Target.
+
+import (
+	"runtime"
+	"unsafe"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/kd"
+	"ntgo/mm"
+	"ntgo/mm/physmem"
+)
+
+// liveMemory is kd.Memory over the running kernel's page tables.
+type liveMemory struct{}
+
+// Read copies the bytes at addr if every page they touch is present. The
+// check and the copy run with interrupts off, so no thread unmaps a page
+// in between.
+func (liveMemory) Read(addr uintptr, b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	rflags := arch.DisableInterrupts()
+	defer arch.RestoreInterrupts(rflags)
+	last := addr + uintptr(len(b)) - 1
+	if last < addr {
+		return false
+	}
+	for page := addr &^ physmem.PageMask; ; page += physmem.PageSize {
+		if !mm.Readable(page) {
+			return false
+		}
+		if page == last&^physmem.PageMask {
+			break
+		}
+	}
+	copy(b, unsafe.Slice((*byte)(unsafePointerAt(addr)), len(b)))
+	return true
+}
+
+// debugTarget is the Target of the console commands and the screen.
+var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext}
+
+func init() {
+	if arch.Bare() {
+		kd.Register(debugTarget)
+	}
+}
+
+// captureRegisters stores the caller's general registers, RIP, RSP, RBP,
+// RFLAGS, CS and SS into r (asm).
+func captureRegisters(r *kd.Registers)
+
+// maxContextFrames bounds the stack a context records.
+const maxContextFrames = 64
+
+// currentContext is the calling thread's registers and Go stack.
+func currentContext() (kd.Context, bool) {
+	var c kd.Context
+	captureRegisters(&c.Registers)
+	readControlRegisters(&c.Registers)
+	pcs := make([]uintptr, maxContextFrames)
+	c.Stack = pcs[:runtime.Callers(2, pcs)]
+	return c, true
+}
+
+func readControlRegisters(r *kd.Registers) {
+	r.CR0, r.CR2, r.CR3 = uint64(arch.ReadCR0()), uint64(arch.ReadCR2()), uint64(arch.ReadCR3())
+	r.CR4, r.CR8 = uint64(arch.ReadCR4()), uint64(arch.ReadCR8())
+}
