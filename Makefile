@@ -65,9 +65,10 @@ gdb: deps kernel $(RUNNER)
 ktest: deps $(RUNNER)
 	$(GO) test -count=1 -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)
 
-# In-kernel benchmarks, then the host-side boot-time benchmark.
+# In-kernel benchmarks, then the host-side boot-time benchmark; -p 1 so
+# that no other package's QEMU competes for the CPU with the one measuring.
 bench: deps kernel $(RUNNER)
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
+	$(GO) test -count=1 -p 1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
 	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -run '^$$' -bench Boot -benchtime $(BOOTS)x ./qemu
 
 # Kernel ELF size, loaded image span and the smallest -m that boots.
