@@ -27,6 +27,7 @@ const (
 	poweroffCommand = "poweroff 0\n"
 	// outputTail is how much of the console a failed boot's error quotes.
 	outputTail = 2 << 10
+	readChunk  = 4 << 10 // console bytes read at a time
 )
 
 // ErrNoPrompt means QEMU ended, or the timeout passed, before the prompt.
@@ -81,7 +82,7 @@ func (c Config) BootToPrompt(timeout time.Duration) (time.Duration, error) {
 // readUntil copies r to w until want has appeared, returning how long after
 // start it did; false if r ended first.
 func readUntil(r io.Reader, w *bytes.Buffer, want []byte, start time.Time) (time.Duration, bool) {
-	buf := make([]byte, outputTail)
+	buf := make([]byte, readChunk)
 	for {
 		n, err := r.Read(buf)
 		w.Write(buf[:n])
