@@ -215,6 +215,9 @@ func Status(waitErr error) (int, error) {
 			return 0, waitErr
 		}
 		code = ee.ExitCode()
+		if code < 0 { // killed by a signal: no exit code at all
+			return 0, fmt.Errorf("%w (QEMU %v)", ErrNoDebugExit, ee)
+		}
 	}
 	if code&1 == 0 {
 		return 0, fmt.Errorf("%w (QEMU exit code %d)", ErrNoDebugExit, code)
