@@ -153,7 +153,6 @@ func printTrapFrame(f *TrapFrame) {
 	dumpRegisters(f)
 }
 
-
 //go:nosplit
 func dumpRegisters(f *TrapFrame) {
 	printReg("rax", f.RAX, ' ')

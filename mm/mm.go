@@ -34,6 +34,7 @@
 //     frees a table, and a table holding a non-zero leaf is never freed, so
 //     it cannot race a goroutine's edit of a neighbouring leaf even when it
 //     preempts one half way.
+//
 // tableLock, an interrupt-disabling spin lock, serializes the two
 // trap-context editors (on SMP a fault and a system call of two CPUs), and
 // a fault taken while it is held is the memory manager faulting on itself
