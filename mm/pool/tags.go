@@ -19,6 +19,8 @@ package pool
 
 import (
 	"cmp"
+	"fmt"
+	"io"
 	"slices"
 	"sync/atomic"
 )
@@ -187,4 +189,19 @@ func (s *System) Leaks(tags ...Tag) []TagStat {
 		}
 	}
 	return out
+}
+
+// WritePoolMon prints stats as PoolMon does: one row per tag and pool with
+// allocations, frees, their difference and bytes in use, in the order
+// given (PoolMon's is by bytes, descending).
+func WritePoolMon(w io.Writer, stats []TagStat) {
+	fmt.Fprintf(w, "%-4s %-18s %10s %10s %10s %12s\n", "Tag", "Pool", "Allocs", "Frees", "Diff", "Bytes")
+	for _, t := range stats {
+		for k, c := range t.Kinds {
+			if c.Allocs == 0 && c.Frees == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "%-4v %-18v %10d %10d %10d %12d\n", t.Tag, Kind(k), c.Allocs, c.Frees, int64(c.Allocs-c.Frees), c.Bytes)
+		}
+	}
 }

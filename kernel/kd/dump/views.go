@@ -101,14 +101,6 @@ func (d *Dump) poolMon(w io.Writer, args []string) error {
 	if d.PoolTags == nil {
 		return errMissing
 	}
-	fmt.Fprintf(w, "%-4s %-18s %10s %10s %10s %12s\n", "Tag", "Pool", "Allocs", "Frees", "Diff", "Bytes")
-	for _, t := range d.PoolTags {
-		for k, c := range t.Kinds {
-			if c.Allocs == 0 && c.Frees == 0 {
-				continue
-			}
-			fmt.Fprintf(w, "%-4v %-18v %10d %10d %10d %12d\n", t.Tag, pool.Kind(k), c.Allocs, c.Frees, int64(c.Allocs-c.Frees), c.Bytes)
-		}
-	}
+	pool.WritePoolMon(w, d.PoolTags)
 	return nil
 }

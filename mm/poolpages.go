@@ -1,0 +1,161 @@
+// Pool pages: the page sources behind the executive pools (mm/pool).
+//
+// Each pool region of NT's layout (non-paged pool, paged pool) is a
+// PoolPages: a bitmap of its first maxPages pages, handed out in runs,
+// first fit from a roving cursor. What a page is backed by differs:
+//
+//	non-paged  a frame from the PFN database at once, mapped valid: pool
+//	           memory that may be touched at any IRQL never faults
+//	paged      a demand-zero PTE: the first touch faults in a zeroed frame
+//	           (at DISPATCH_LEVEL that fault is IRQL_NOT_LESS_OR_EQUAL, as
+//	           in NT); ntgo has no paging file, so a resident page stays
+//
+// Freeing clears the PTEs and returns the frames after the flush. Frames of
+// both carry NT's PteAddress. Pool pages count in the commit charge.
+//
+// Locking: runs are carved and mapped under kernelSpace; the bitmap words
+// are also read atomically so Mapped, which the pool asks on every free,
+// takes no lock.
+
+package mm
+
+import (
+	"math/bits"
+	"sync/atomic"
+
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+)
+
+// PoolPages is a pool.PageSource over one pool region.
+type PoolPages struct {
+	base   uintptr
+	pages  int
+	paged  bool
+	inUse  []atomic.Uint64 // bit per page, set while handed out
+	cursor int
+}
+
+const wordBits = 64
+
+// NewPoolPages manages maxBytes of the region at base.
+func NewPoolPages(base, maxBytes uintptr, paged bool) *PoolPages {
+	n := int(maxBytes / physmem.PageSize)
+	return &PoolPages{base: base, pages: n, paged: paged, inUse: make([]atomic.Uint64, (n+wordBits-1)/wordBits)}
+}
+
+// Region is the range pages come from.
+func (s *PoolPages) Region() (uintptr, uintptr) { return s.base, uintptr(s.pages) * physmem.PageSize }
+
+func (s *PoolPages) used(i int) bool { return s.inUse[i/wordBits].Load()&(1<<(i%wordBits)) != 0 }
+
+func (s *PoolPages) mark(i, n int, on bool) {
+	for p := i; p < i+n; p++ {
+		w, bit := &s.inUse[p/wordBits], uint64(1)<<(p%wordBits)
+		if on {
+			w.Or(bit)
+		} else {
+			w.And(^bit)
+		}
+	}
+}
+
+// Mapped reports whether the page holding va is handed out.
+func (s *PoolPages) Mapped(va uintptr) bool {
+	if va < s.base || va-s.base >= uintptr(s.pages)*physmem.PageSize {
+		return false
+	}
+	return s.used(int((va - s.base) / physmem.PageSize))
+}
+
+// find returns the first free run of n pages at or after the cursor,
+// then from the start.
+func (s *PoolPages) find(n int) (int, bool) {
+	for _, start := range [...]int{s.cursor, 0} {
+		run := 0
+		for i := start; i < s.pages; i++ {
+			if s.used(i) {
+				run = 0
+				continue
+			}
+			if run++; run == n {
+				return i - n + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// AllocPages hands out n pages, executable or not.
+func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
+	kernelSpace.Lock()
+	defer kernelSpace.Unlock()
+	i, ok := s.find(n)
+	if !ok {
+		return 0, false
+	}
+	va := s.base + uintptr(i)*physmem.PageSize
+	prot := pte.ProtReadWrite
+	if executable {
+		prot = pte.ProtExecuteReadWrite
+	}
+	for p := 0; p < n; p++ {
+		if !s.back(va+uintptr(p)*physmem.PageSize, prot) {
+			s.unback(va, p)
+			return 0, false
+		}
+	}
+	s.mark(i, n, true)
+	s.cursor = i + n
+	committedPages.Add(int64(n))
+	return va, true
+}
+
+// back gives the page at va its PTE (and frame, for non-paged pool).
+func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
+	e := pte.DemandZero(prot)
+	if !s.paged {
+		f, ok := PFN.AllocateZeroed(pte.PteAddress(va), 0)
+		if !ok {
+			return false
+		}
+		e = pte.NewValid(f, prot, pte.Cached)
+	}
+	if _, st := Tables.Swap(va, e, nil); st != ntstatus.Success {
+		if e.Valid() {
+			PFN.Free(e.Frame(), pte.PteAddress(va))
+		}
+		return false
+	}
+	return true
+}
+
+// unback clears n pages from va and returns their frames.
+func (s *PoolPages) unback(va uintptr, n int) {
+	for p := 0; p < n; p++ {
+		a := va + uintptr(p)*physmem.PageSize
+		old, st := Tables.Swap(a, 0, nil)
+		if st == ntstatus.Success && old.Valid() {
+			PFN.Free(old.Frame(), pte.PteAddress(a))
+		}
+	}
+}
+
+// FreePages takes back a run AllocPages handed out.
+func (s *PoolPages) FreePages(va uintptr, n int) {
+	kernelSpace.Lock()
+	defer kernelSpace.Unlock()
+	s.unback(va, n)
+	s.mark(int((va-s.base)/physmem.PageSize), n, false)
+	committedPages.Add(-int64(n))
+}
+
+// InUse is how many pages are handed out.
+func (s *PoolPages) InUse() int {
+	n := 0
+	for i := range s.inUse {
+		n += bits.OnesCount64(s.inUse[i].Load())
+	}
+	return n
+}
