@@ -12,10 +12,13 @@ import (
 //
 // The #PF handler. The memory manager resolves the fault or says what it
 // is (mm.PageFault); the kernel stops on the rest with the bugcheck mm/va
-// chose, with NT's parameters. A fault at DISPATCH_LEVEL or above, or with
-// the page-table lock held (the memory manager faulting on itself), is
-// IRQL_NOT_LESS_OR_EQUAL before anything is looked at, as in NT, where
-// such a fault cannot wait for a page.
+// chose, with NT's parameters. A fault on kernel address space (the upper
+// half) at DISPATCH_LEVEL or above, or any fault with the page-table lock
+// held (the memory manager faulting on itself), is IRQL_NOT_LESS_OR_EQUAL
+// before anything is looked at, as in NT, where such a fault cannot wait
+// for a page. The Go runtime's memory (the lower half) is exempt: it plays
+// the part of NT's non-paged kernel stacks and heap, which never fault, and
+// only its first touch of a page faults here, which needs no waiting.
 
 // Access codes of IRQL_NOT_LESS_OR_EQUAL's third parameter.
 const (
@@ -44,7 +47,7 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 //go:noinline
 func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 	irql := ke.KeGetCurrentIrql()
-	if irql < ke.DispatchLevel && !mm.TableLockHeld() {
+	if (irql < ke.DispatchLevel || mm.RuntimeAddress(cr2)) && !mm.TableLockHeld() {
 		return
 	}
 	access := uintptr(irqlAccessRead)

@@ -38,3 +38,9 @@ func TableLockHeld() bool { return tableLock.Held() }
 //
 //go:nosplit
 func ZeroPages(max int) int { return PFN.ZeroSome(max) }
+
+// RuntimeAddress reports whether va is in the Go runtime's half of the
+// address space.
+//
+//go:nosplit
+func RuntimeAddress(va uintptr) bool { return va < lowerHalfEnd }

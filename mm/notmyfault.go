@@ -1,0 +1,97 @@
+// notmyfault: break the rules on purpose, as Sysinternals' NotMyFault does
+// on Windows, to see each class of bugcheck: pool misuse and corruption,
+// IRQL violations, PFN database misuse and bad memory accesses. Console
+// tests use it to check the screen's code, parameters and exit status.
+
+package mm
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"ntgo/kernel/console"
+	"ntgo/kernel/ke"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
+	"ntgo/mm/pool"
+)
+
+// notMyFaultTag tags the pool blocks notmyfault misuses.
+var notMyFaultTag = pool.MakeTag("NMyF")
+
+// The misuses: each stops the system with the bugcheck in its description.
+var notMyFaults = map[string]struct {
+	help string
+	run  func()
+}{
+	"double-free": {"BAD_POOL_CALLER 7: free a pool block twice", func() {
+		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
+		ex.FreePool(p)
+		ex.FreePool(p)
+	}},
+	"tag-mismatch": {"BAD_POOL_CALLER 0xA: ExFreePoolWithTag with the wrong tag", func() {
+		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
+		ex.FreePoolWithTag(p, pool.MakeTag("Oops"))
+	}},
+	"not-pool": {"BAD_POOL_CALLER: free an address that is no pool block", func() {
+		ex.FreePool(unsafe.Pointer(&notMyFaultTag))
+	}},
+	"overrun": {"BAD_POOL_HEADER: write past a block into its neighbour's header, then free", func() {
+		a := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
+		b := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
+		const past = 32 // beyond a's 64 bytes, into whatever follows
+		clear(unsafe.Slice((*byte)(a), 64+past))
+		ex.FreePool(b)
+		ex.FreePool(a)
+	}},
+	"paged-at-dispatch": {"BAD_POOL_CALLER 8: allocate paged pool at DISPATCH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.DispatchLevel)
+		ex.AllocatePoolWithTag(pool.PagedPool, 64, notMyFaultTag)
+	}},
+	"irql": {"IRQL_NOT_LESS_OR_EQUAL: touch a not yet resident paged-pool page at DISPATCH_LEVEL", func() {
+		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*pageBytes, notMyFaultTag))
+		ke.KeRaiseIrql(ke.DispatchLevel)
+		*p = 1
+	}},
+	"pfn": {"PFN_LIST_CORRUPT: free a page frame twice", func() {
+		f, _ := PFN.AllocateZeroed(0, 0)
+		PFN.Free(f, 0)
+		PFN.Free(f, 0)
+	}},
+	"fault": {"PAGE_FAULT_IN_NONPAGED_AREA: read unmapped session space", func() {
+		loadByte((*byte)(virtual(layout.SessionSpaceStart)))
+	}},
+}
+
+const pageBytes = uintptr(page)
+
+func init() {
+	var names []string
+	for n := range notMyFaults {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	console.Register(console.Command{Name: "notmyfault", Args: strings.Join(names, "|"),
+		Help: "stop the system on purpose with one class of bugcheck (notmyfault ? lists them)", Run: cmdNotMyFault})
+}
+
+func cmdNotMyFault(w io.Writer, args []string) error {
+	if len(args) == 1 {
+		if f, ok := notMyFaults[args[0]]; ok {
+			f.run()
+			return fmt.Errorf("%s did not stop the system", args[0])
+		}
+	}
+	for n, f := range notMyFaults {
+		fmt.Fprintf(w, "  %-18s %s\n", n, f.help)
+	}
+	return console.ErrUsage
+}
+
+// loadByte reads *p; a call the compiler cannot drop.
+//
+//go:noinline
+func loadByte(p *byte) byte { return *p }
