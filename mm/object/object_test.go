@@ -10,25 +10,13 @@ import (
 	"ntgo/kernel/list"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
+	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
 )
 
-const testPages = 256
-
 var tagObj = pool.MakeTag("ObTs")
 
-// setup gives mm/ex fresh pools over host arenas (mm/ex is a singleton).
-func setup(t testing.TB) *pool.System {
-	t.Helper()
-	np, pg := pool.NewArena(2*testPages), pool.NewArena(2*testPages)
-	t.Cleanup(func() { np.Close(); pg.Close() })
-	p, err := ex.Init(ex.Config{Pool: pool.Config{NonPaged: np, Paged: pg,
-		MaxNonPagedBytes: testPages * 4096, MaxPagedBytes: testPages * 4096}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func setup(tb testing.TB) *pool.System { return extest.Setup(tb) }
 
 func outstanding(p *pool.System, tag pool.Tag) int64 {
 	st, _ := p.PoolUsed(tag)
@@ -145,7 +133,7 @@ func TestZeroing(t *testing.T) {
 
 func TestNewFailure(t *testing.T) {
 	setup(t)
-	type huge struct{ pages [testPages + 1][4096]byte }
+	type huge struct{ pages [extest.Pages + 1][4096]byte }
 	if New[huge](pool.NonPagedPool, tagObj) != nil {
 		t.Fatal("impossible New succeeded")
 	}
