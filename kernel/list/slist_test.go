@@ -156,3 +156,14 @@ func TestSListStress(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSListPushPop is an InterlockedPushEntrySList and
+// InterlockedPopEntrySList pair, uncontended.
+func BenchmarkSListPushPop(b *testing.B) {
+	var h SListHeader
+	n := new(node)
+	for b.Loop() {
+		InterlockedPushEntrySList(&h, &n.Entry)
+		InterlockedPopEntrySList(&h)
+	}
+}

@@ -130,9 +130,21 @@ func TestProbeForWriteTouchesEveryPage(t *testing.T) {
 			t.Fatalf("byte %d changed to %d", i, mem[i])
 		}
 	}
-	// A read-only page in the range faults, which the kernel turns into an
-	// access violation; on the host the runtime reports it as a fault panic
-	// once SetPanicOnFault is on.
+}
+
+// A read-only page in the range faults, which the kernel turns into an
+// access violation; on the host the runtime reports it as a fault panic
+// once SetPanicOnFault is on.
+func TestProbeForWriteFaultsOnReadOnlyPage(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race atomics run in the race runtime's C code, where a fault cannot become a Go panic")
+	}
+	const pages = 3
+	mem, err := syscall.Mmap(-1, 0, pages*pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
 	if err := syscall.Mprotect(mem[pageSize:2*pageSize], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}

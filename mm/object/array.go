@@ -86,8 +86,11 @@ func DeleteArray[T any](s []T) {
 	}
 	info := infoOf[T]()
 	first := unsafe.Pointer(unsafe.SliceData(s))
-	mem := unsafe.Add(first, -int(arrayHeaderSize))
-	size, _ := ex.QueryPoolBlockSize(mem) // stops if mem is no pool block
+	// The header's address is validated as a uintptr before it becomes a
+	// pointer: for a slice the pool never made it lies outside any block.
+	header := uintptr(first) - arrayHeaderSize
+	size, _ := ex.Pools().BlockSize(header) // ExQueryPoolBlockSize: stops if header is no pool block
+	mem := pool.Ptr(header)
 	h := (*arrayHeader)(mem)
 	fits := sizeOf[T]() == 0 || h.count <= uint64((size-arrayHeaderSize)/sizeOf[T]())
 	if h.check != h.seal(uintptr(first)) || !fits {
