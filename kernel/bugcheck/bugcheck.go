@@ -45,6 +45,13 @@ const (
 	DriverLeftLockedPagesInProcess    Code = 0xCB
 )
 
+// KERNEL_SECURITY_CHECK_FAILURE parameter 1: NT's fast-fail codes.
+const (
+	// FastFailCorruptListEntry (FAST_FAIL_CORRUPT_LIST_ENTRY): a LIST_ENTRY's
+	// neighbours do not point back at it.
+	FastFailCorruptListEntry = 3
+)
+
 // Info is what the bugcheck screen says about a code.
 type Info struct {
 	Name   string
@@ -87,7 +94,9 @@ var table = map[Code]*Info{
 	AttemptedExecuteOfNoexecuteMemory: {"ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY", [4]string{
 		"virtual address whose execution was attempted", "PTE contents", "reserved", "reserved"}},
 	KernelSecurityCheckFailure: {"KERNEL_SECURITY_CHECK_FAILURE", [4]string{
-		"type of corruption: 3 = LIST_ENTRY corrupted", "trap frame", "exception record", "reserved"}},
+		"type of corruption (FAST_FAIL_*): 3 = LIST_ENTRY corrupted (e.g. double remove)",
+		"NT: trap frame; ntgo for type 3: the LIST_ENTRY whose neighbours disagree",
+		"NT: exception record; ntgo for type 3: the link that should point back at it", "reserved"}},
 	DriverVerifierDetectedViolation: {"DRIVER_VERIFIER_DETECTED_VIOLATION", [4]string{
 		"violation subtype", "subtype parameter", "subtype parameter", "subtype parameter"}},
 	NoMoreSystemPtes: {"NO_MORE_SYSTEM_PTES", [4]string{

@@ -22,7 +22,7 @@ type env struct {
 	owner  *QuotaBlock
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	e := &env{np: pool.NewArena(2 * testPages), pg: pool.NewArena(2 * testPages)}
 	t.Cleanup(func() { e.np.Close(); e.pg.Close() })

@@ -102,11 +102,12 @@ func badPoolHeader(sub, p2, p3, p4 uintptr) {
 	bugcheck.KeBugCheckEx(bugcheck.BadPoolHeader, sub, p2, p3, p4)
 }
 
-// corruptedExpool stops for a free-list link that leads outside the pool or
+// CorruptedExpool stops for a free-list link that leads outside the pool or
 // was overwritten: p1 the address the link held, p2 IRQL, p3 read, p4 the
-// code address that was about to follow it.
-func (s *System) corruptedExpool(link uintptr) {
-	const skipToCaller = 2 // runtime.Callers and corruptedExpool itself
+// code address that was about to follow it. mm/ex calls it for the cached
+// blocks of drivers' lookaside lists, which are pool blocks too.
+func (s *System) CorruptedExpool(link uintptr) {
+	const skipToCaller = 2 // runtime.Callers and CorruptedExpool itself
 	var pc [1]uintptr
 	runtime.Callers(skipToCaller, pc[:])
 	bugcheck.KeBugCheckEx(bugcheck.DriverCorruptedExpool, link, uintptr(s.irql()), expoolRead, pc[0])

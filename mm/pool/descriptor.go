@@ -248,7 +248,7 @@ func (d *descriptor) releaseChain(e uintptr) {
 	for e != 0 {
 		next, ok := SListNext(e)
 		if !ok {
-			d.sys.corruptedExpool(next)
+			d.sys.CorruptedExpool(next)
 		}
 		b := e - HeaderSize
 		d.checkCached(b, 0)

@@ -56,7 +56,7 @@ func (l *freeLists) head(u uintptr) uintptr { return l.heads + (u-1)*listEntrySi
 // head at the page start (blocks of one unit) is never used.
 func (l *freeLists) follow(link uintptr) uintptr {
 	if link&(listEntrySize-1) != 0 || link&pageMask == 0 || !l.src.Mapped(link) {
-		l.sys.corruptedExpool(link)
+		l.sys.CorruptedExpool(link)
 	}
 	return link
 }

@@ -15,10 +15,18 @@ package pool
 // entry needs SListEntrySize bytes.
 //
 // NT pops and pushes with a 16-byte compare-and-swap over head, depth and a
-// sequence number (to defeat ABA). Go's sync/atomic has no 16-byte CAS, so a
-// mutex guards the head and depth; it is held for a handful of instructions
-// and never across a call out. SList holds no Go pointers, so it may itself
-// live in pool memory (a driver's lookaside list in a device extension).
+// sequence number (to defeat ABA); kernel/list has that SLIST, over
+// CMPXCHG16B. SList does not use it, for two reasons. Its entries carry the
+// guarded link above, and a pop must validate the link before it swaps
+// (a mismatch seen by a lock-free pop may be another processor's pop in
+// progress, so it would have to re-read the header to tell damage from a
+// race), which InterlockedPopEntrySList does not do. And Lookaside takes
+// this lock to keep its counters exact and to admit a push only below the
+// depth; on the lock-free list those become approximate, as NT's are. The
+// mutex is held for a handful of instructions and never across a call out,
+// and a per-processor list is contended only when a thread migrates
+// mid-operation. SList holds no Go pointers, so it may itself live in pool
+// memory (a driver's lookaside list in a device extension).
 
 import (
 	"math/rand/v2"

@@ -228,7 +228,7 @@ func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner u
 func (s *System) fromLookaside(d *descriptor, u uintptr) uintptr {
 	e, badLink, ok := s.cpu().list(d.kind, u).Allocate()
 	if !ok {
-		s.corruptedExpool(badLink)
+		s.CorruptedExpool(badLink)
 	}
 	if e == 0 {
 		return 0
@@ -427,6 +427,13 @@ func (s *System) cpu() *PerCPU { return s.cpus[s.cpuNumber()] }
 
 // CPU is processor n's caches, for statistics.
 func (s *System) CPU(n int) *PerCPU { return s.cpus[n] }
+
+// CPUs is the number of processors with caches.
+func (s *System) CPUs() int { return len(s.cpus) }
+
+// IRQL is the current IRQL as Config.IRQL reports it, for callers that
+// apply the pool's IRQL rules themselves (mm/ex's paged lookaside lists).
+func (s *System) IRQL() uint8 { return s.irql() }
 
 // reclaim releases every cached block of the pools that share k's region:
 // all processors' lookaside lists and PendingFrees.

@@ -1,0 +1,153 @@
+package ramdisk
+
+// The ramdisk console command: load, write, read, stat, leak and unload
+// one disk, the way a driver is exercised from a test harness.
+//
+// The loaded disk is a package variable guarded by loadedMu; the console
+// runs commands one at a time, but tests may call Execute from several
+// goroutines.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"ntgo/kernel/console"
+	"ntgo/mm/pool"
+)
+
+// defaultSize is the disk size `ramdisk load` uses without an argument.
+const defaultSize = 1 << 20
+
+var (
+	loadedMu sync.Mutex
+	loaded   *Disk
+)
+
+var (
+	errNotLoaded = errors.New("not loaded (ramdisk load)")
+	errLoaded    = errors.New("already loaded")
+)
+
+func init() {
+	console.Register(console.Command{Name: "ramdisk",
+		Args: "load [bytes] | write <off> <text> | read <off> <n> | stat | leak [bytes] | unload",
+		Help: "sample driver: a RAM disk behind a request queue",
+		Run:  run})
+}
+
+// number parses a decimal or 0x-prefixed size or offset.
+func number(s string) (uintptr, error) {
+	v, err := strconv.ParseUint(s, 0, 64)
+	return uintptr(v), err
+}
+
+func run(w io.Writer, args []string) error {
+	if len(args) == 0 {
+		return console.ErrUsage
+	}
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	if args[0] == "load" {
+		return load(w, args[1:])
+	}
+	if loaded == nil {
+		return errNotLoaded
+	}
+	switch {
+	case args[0] == "write" && len(args) >= 3:
+		off, err := number(args[1])
+		if err != nil {
+			return err
+		}
+		text := strings.Join(args[2:], " ")
+		if st := loaded.Write(off, []byte(text)); st.IsError() {
+			return st
+		}
+		fmt.Fprintf(w, "wrote %d bytes at %#x\n", len(text), off)
+	case args[0] == "read" && len(args) == 3:
+		off, err1 := number(args[1])
+		n, err2 := number(args[2])
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		data, st := loaded.Read(off, n)
+		if st.IsError() {
+			return st
+		}
+		fmt.Fprintf(w, "%q\n", data)
+	case args[0] == "stat" && len(args) == 1:
+		writeStats(w, loaded.Stat())
+	case args[0] == "leak" && len(args) <= 2:
+		n := uintptr(defaultLeak)
+		if len(args) == 2 {
+			var err error
+			if n, err = number(args[1]); err != nil {
+				return err
+			}
+		}
+		if !loaded.Leak(n) {
+			return errors.New("leak: allocation failed")
+		}
+		fmt.Fprintf(w, "leaked %d bytes under tag %v\n", n, tagData)
+	case args[0] == "unload" && len(args) == 1:
+		leaks := loaded.Unload()
+		loaded = nil
+		writeLeaks(w, leaks)
+	default:
+		return console.ErrUsage
+	}
+	return nil
+}
+
+// defaultLeak is what `ramdisk leak` leaks without an argument.
+const defaultLeak = 100
+
+func load(w io.Writer, args []string) error {
+	if loaded != nil {
+		return errLoaded
+	}
+	size := uintptr(defaultSize)
+	switch len(args) {
+	case 0:
+	case 1:
+		var err error
+		if size, err = number(args[0]); err != nil {
+			return err
+		}
+	default:
+		return console.ErrUsage
+	}
+	d, st := Load(size)
+	if st.IsError() {
+		return st
+	}
+	loaded = d
+	fmt.Fprintf(w, "ramdisk loaded: %d bytes\n", d.Stat().Size)
+	return nil
+}
+
+func writeStats(w io.Writer, s Stats) {
+	fmt.Fprintf(w, "size %d, extents %d (%d bytes), reads %d, writes %d, errors %d\n",
+		s.Size, s.Extents, s.StorageBytes, s.Reads, s.Writes, s.Errors)
+	r := s.Requests
+	fmt.Fprintf(w, "request lookaside: allocates %d, misses %d, frees %d, free misses %d, depth %d/%d\n",
+		r.TotalAllocates, r.AllocateMisses, r.TotalFrees, r.FreeMisses, r.Depth, r.MaximumDepth)
+	for _, tag := range Tags {
+		fmt.Fprintf(w, "  %v %8d bytes\n", tag, s.BytesByTag[tag])
+	}
+}
+
+func writeLeaks(w io.Writer, leaks []pool.TagStat) {
+	if len(leaks) == 0 {
+		fmt.Fprintln(w, "ramdisk unloaded: no leaks")
+		return
+	}
+	fmt.Fprintln(w, "ramdisk unloaded: LEAKS")
+	for _, l := range leaks {
+		fmt.Fprintf(w, "  %v %d allocations, %d bytes outstanding\n", l.Tag, l.Outstanding(), l.Bytes())
+	}
+}

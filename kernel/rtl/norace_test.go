@@ -1,0 +1,5 @@
+//go:build !race
+
+package rtl
+
+const raceEnabled = false
