@@ -60,7 +60,7 @@ func init() {
 	Pools = p
 	go func() {
 		for range time.Tick(lookasideAdjustPeriod) {
-			Pools.AdjustLookasideDepths()
+			ex.AdjustLookasideDepths()
 		}
 	}()
 	AddVMReport(writePoolUsage)

@@ -1,0 +1,5 @@
+package rtl_test
+
+// Linking the boot package makes this test binary bootable, so the tests
+// also run inside the kernel (make ktest PKG=./kernel/rtl).
+import _ "ntgo/boot"
