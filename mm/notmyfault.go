@@ -42,9 +42,11 @@ var notMyFaults = map[string]struct {
 	"overrun": {"BAD_POOL_HEADER: write past a block into its neighbour's header, then free", func() {
 		a := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
 		b := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
-		const past = 32 // beyond a's 64 bytes, into whatever follows
+		if uintptr(b) < uintptr(a) { // blocks are carved from a free block's tail
+			a = b
+		}
+		const past = 32 // beyond the lower block's 64 bytes, into its neighbour's header
 		clear(unsafe.Slice((*byte)(a), 64+past))
-		ex.FreePool(b)
 		ex.FreePool(a)
 	}},
 	"paged-at-dispatch": {"BAD_POOL_CALLER 8: allocate paged pool at DISPATCH_LEVEL", func() {

@@ -1,0 +1,90 @@
+package consoletest
+
+import (
+	"fmt"
+	"testing"
+
+	"ntgo/kernel/bugcheck"
+)
+
+// Each class of bugcheck, provoked on purpose (notmyfault, touch, bugcheck):
+// the screen must show NT's code and name and the parameters that identify
+// the misuse, and the VM must exit with the code's status.
+func TestBugchecks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		code   bugcheck.Code
+		show   []string // lines or fragments the screen must print, in order
+	}{
+		{"fault", "touch read fffff900`00000000", bugcheck.PageFaultInNonpagedArea,
+			[]string{"*** STOP: 0x00000050 (0xFFFFF90000000000, 0x0000000000000000,", "PAGE_FAULT_IN_NONPAGED_AREA", "trap 14 (#PF page fault)"}},
+		{"write-readonly", "touch write 401000", bugcheck.AttemptedWriteToReadonlyMemory,
+			[]string{"*** STOP: 0x000000BE (0x0000000000401000,", "ATTEMPTED_WRITE_TO_READONLY_MEMORY"}},
+		{"pool-double-free", "notmyfault double-free", bugcheck.BadPoolCaller,
+			[]string{"*** STOP: 0x000000C2 (0x0000000000000007,", "BAD_POOL_CALLER", "FAULTING_IP:", "=> "}},
+		{"pool-tag-mismatch", "notmyfault tag-mismatch", bugcheck.BadPoolCaller,
+			[]string{"*** STOP: 0x000000C2 (0x000000000000000A,", "0x0000000046794D4E,0x0000000073706F4F) BAD_POOL_CALLER"}},
+		{"pool-header", "notmyfault overrun", bugcheck.BadPoolHeader,
+			[]string{"*** STOP: 0x00000019 (0x0000000000000020,", "BAD_POOL_HEADER"}},
+		{"pool-irql", "notmyfault paged-at-dispatch", bugcheck.BadPoolCaller,
+			[]string{"*** STOP: 0x000000C2 (0x0000000000000008,0x0000000000000002,", "BAD_POOL_CALLER"}},
+		{"irql-fault", "notmyfault irql", bugcheck.IrqlNotLessOrEqual,
+			[]string{"*** STOP: 0x0000000A (0xFFFFF8A0", "0x0000000000000002, 0x0000000000000001,", "IRQL_NOT_LESS_OR_EQUAL"}},
+		{"pfn", "notmyfault pfn", bugcheck.PfnListCorrupt,
+			[]string{"*** STOP: 0x0000004E (0x0000000000000099,", "PFN_LIST_CORRUPT"}},
+		{"explicit", "bugcheck e2 1 2 3 4", bugcheck.ManuallyInitiatedCrash,
+			[]string{"*** STOP: 0x000000E2 (0x0000000000000001,0x0000000000000002,0x0000000000000003,0x0000000000000004) MANUALLY_INITIATED_CRASH",
+				"ntgo/kernel.cmdBugcheck", "DISASSEMBLY:", "=> ", "CALL ntgo/kernel/bugcheck.KeBugCheckEx"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vm := startVM(t, "run="+tc.script)
+			for _, s := range tc.show {
+				expect(t, vm, s)
+			}
+			if got, want := exitStatus(t, vm), int(tc.code.ExitStatus()); got != want {
+				t.Fatalf("exit status %d, want %d (%v)", got, want, tc.code)
+			}
+		})
+	}
+}
+
+// A Go panic in kernel code prints the runtime's panic report and exits
+// with the runtime's status 2.
+func TestPanic(t *testing.T) {
+	vm := startVM(t, "run=panic on purpose")
+	expect(t, vm, "panic: console: on purpose")
+	expect(t, vm, "ntgo/kernel.cmdPanic")
+	if got := exitStatus(t, vm); got != 2 {
+		t.Fatalf("exit status %d, want 2", got)
+	}
+}
+
+// The memory manager's views: lists that add up to the frames, a PTE
+// decoded through all four levels, the pools' own tags.
+func TestMemoryCommands(t *testing.T) {
+	vm := startVM(t, "run=!vm; !pte 401000; poolmon; !address fffffa80`00000000; poweroff 0")
+	expect(t, vm, "Physical memory:")
+	expect(t, vm, "Commit charge:")
+	expect(t, vm, "PFN database:")
+	expect(t, vm, "PTE at fffff68000002008")
+	expect(t, vm, "EXECUTE_READ cached")
+	expect(t, vm, "RdEx NonPagedNx")
+	expect(t, vm, "PFN Database")
+	if got := exitStatus(t, vm); got != 0 {
+		t.Fatalf("exit status %d", got)
+	}
+}
+
+// The sample driver: load at boot, I/O, a deliberate leak found at unload.
+func TestRamdiskLeakCheck(t *testing.T) {
+	vm := startVM(t, "run=ramdisk write 10 ntgo; ramdisk read 10 4; ramdisk leak; !lookaside; ramdisk unload; poweroff 0")
+	expect(t, vm, `"ntgo"`)
+	expect(t, vm, "leaked")
+	expect(t, vm, "RdRq")
+	expect(t, vm, "ramdisk unloaded: LEAKS")
+	expect(t, vm, fmt.Sprintf("RdDt %d allocations", 1))
+	if got := exitStatus(t, vm); got != 0 {
+		t.Fatalf("exit status %d", got)
+	}
+}
