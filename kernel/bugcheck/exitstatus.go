@@ -31,8 +31,8 @@ package bugcheck
 //	0x62    0xE2 MANUALLY_INITIATED_CRASH
 //	0x7C    0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
 //
-// Every other code of the table exits with its own value (0x0A, 0x19, 0x1A,
-// 0x1E, 0x3F, 0x50, 0x77, 0x7A, 0x7D, 0x7E, 0x7F). exitstatus_test.go checks
+// Every other code of the table exits with its own value (0x09, 0x0A, 0x19, 0x1A,
+// 0x1E, 0x31, 0x3F, 0x50, 0x77, 0x7A, 0x7D, 0x7E, 0x7F). exitstatus_test.go checks
 // this table against the codes and that no two codes ntgo raises collide.
 
 // Statuses that are not bugchecks.
