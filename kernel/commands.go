@@ -11,7 +11,7 @@ import (
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
-	"ntgo/mm"
+	"ntgo/kernel/kd"
 	"ntgo/mm/physmem"
 )
 
@@ -61,11 +61,11 @@ func cmdBugcheck(w io.Writer, args []string) error {
 	}
 	var v [5]uintptr
 	for i, a := range args {
-		n, err := mm.ParseAddress(a)
+		n, err := kd.Evaluate(a, nil)
 		if err != nil {
 			return err
 		}
-		v[i] = n
+		v[i] = uintptr(n)
 	}
 	bugcheck.KeBugCheckEx(bugcheck.Code(v[0]), v[1], v[2], v[3], v[4])
 	return nil
@@ -85,11 +85,11 @@ func cmdTouch(w io.Writer, args []string) error {
 	if len(args) != 2 {
 		return console.ErrUsage
 	}
-	addr, err := mm.ParseAddress(args[1])
+	addr, err := kd.Evaluate(args[1], nil)
 	if err != nil {
 		return err
 	}
-	p := (*byte)(unsafePointerAt(addr))
+	p := (*byte)(unsafePointerAt(uintptr(addr)))
 	switch args[0] {
 	case "read":
 		fmt.Fprintf(w, "%#x: %#02x\n", addr, *p)

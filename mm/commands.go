@@ -11,12 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 	"unsafe"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/kd"
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
@@ -35,15 +34,11 @@ func init() {
 	}
 }
 
-// ParseAddress reads a debugger number: hexadecimal, with or without 0x,
-// with WinDbg's ` separator allowed (fffff680`00000000).
-func ParseAddress(s string) (uintptr, error) {
-	s = strings.TrimPrefix(strings.ReplaceAll(s, "`", ""), "0x")
-	v, err := strconv.ParseUint(s, 16, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad address %q", s)
-	}
-	return uintptr(v), nil
+// parseAddress reads a debugger expression (kd's syntax: hex with or
+// without 0x, ` separators, 0n decimal, + and -).
+func parseAddress(s string) (uintptr, error) {
+	v, err := kd.Evaluate(s, nil)
+	return uintptr(v), err
 }
 
 // vmReports are extra sections of !vm that other packages add (the pools).
@@ -105,7 +100,7 @@ func cmdPfn(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	p, err := ParseAddress(args[0])
+	p, err := parseAddress(args[0])
 	if err != nil {
 		return err
 	}
@@ -132,7 +127,7 @@ func cmdPte(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	va, err := ParseAddress(args[0])
+	va, err := parseAddress(args[0])
 	if err != nil {
 		return err
 	}
@@ -144,7 +139,7 @@ func cmdAddress(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	va, err := ParseAddress(args[0])
+	va, err := parseAddress(args[0])
 	if err != nil {
 		return err
 	}

@@ -35,11 +35,8 @@ const (
 	lookasideAdjustPeriod = time.Second
 )
 
-var (
-	// Pools is the running system's pools.
-	Pools                     *pool.System
-	nonPagedPages, pagedPages *PoolPages
-)
+// The pools' page sources; the pools themselves are ex.Pools().
+var nonPagedPages, pagedPages *PoolPages
 
 func init() {
 	if !arch.Bare() {
@@ -49,7 +46,7 @@ func init() {
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
 	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
-	p, err := ex.Init(ex.Config{Pool: pool.Config{
+	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
 		IRQL: func() uint8 { return uint8(ke.KeGetCurrentIrql()) },
@@ -57,7 +54,6 @@ func init() {
 	if err != nil {
 		panic("mm: pools: " + err.Error())
 	}
-	Pools = p
 	go func() {
 		for range time.Tick(lookasideAdjustPeriod) {
 			ex.AdjustLookasideDepths()
@@ -76,7 +72,7 @@ func init() {
 
 func writePoolUsage(w io.Writer) {
 	for k := pool.Kind(0); k < pool.NumKinds; k++ {
-		u := Pools.Usage(k)
+		u := ex.Pools().Usage(k)
 		fmt.Fprintf(w, "%-18s %6d pages + %6d big pages: %10d bytes allocated, %8d cached, %8d free\n",
 			k.String()+":", u.Pages, u.BigPages, u.Allocated, u.Cached, u.Free)
 	}
@@ -90,7 +86,7 @@ const poolmonRefreshes = 3
 func cmdPoolmon(w io.Writer, args []string) error {
 	switch len(args) {
 	case 0:
-		pool.WritePoolMon(w, Pools.PoolMon())
+		pool.WritePoolMon(w, ex.Pools().PoolMon())
 		return nil
 	case 1:
 		secs, err := strconv.Atoi(args[0])
@@ -101,7 +97,7 @@ func cmdPoolmon(w io.Writer, args []string) error {
 			if i > 0 {
 				time.Sleep(time.Duration(secs) * time.Second)
 			}
-			pool.WritePoolMon(w, Pools.PoolMon())
+			pool.WritePoolMon(w, ex.Pools().PoolMon())
 		}
 		return nil
 	}
@@ -111,9 +107,9 @@ func cmdPoolmon(w io.Writer, args []string) error {
 func cmdPoolused(w io.Writer, args []string) error {
 	switch len(args) {
 	case 0:
-		pool.WritePoolMon(w, Pools.PoolMon())
+		pool.WritePoolMon(w, ex.Pools().PoolMon())
 	case 1:
-		t, ok := Pools.PoolUsed(pool.MakeTag(args[0]))
+		t, ok := ex.Pools().PoolUsed(pool.MakeTag(args[0]))
 		if !ok {
 			return fmt.Errorf("no allocations with tag %q", args[0])
 		}
@@ -128,11 +124,11 @@ func cmdPool(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	addr, err := ParseAddress(args[0])
+	addr, err := parseAddress(args[0])
 	if err != nil {
 		return err
 	}
-	r, ok := Pools.Inspect(addr)
+	r, ok := ex.Pools().Inspect(addr)
 	if !ok {
 		return errors.New("not in a pool page")
 	}
@@ -144,7 +140,7 @@ func cmdPoolfind(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	blocks := Pools.Find(pool.MakeTag(args[0]))
+	blocks := ex.Pools().Find(pool.MakeTag(args[0]))
 	for _, b := range blocks {
 		fmt.Fprintf(w, "%016x  size %6d  %v  %v\n", b.Addr, b.Bytes, b.Tag, b.State)
 	}
