@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"unsafe"
 
 	"ntgo/kernel/console"
@@ -41,19 +40,6 @@ func parseAddress(s string) (uintptr, error) {
 	return uintptr(v), err
 }
 
-// vmReports are extra sections of !vm that other packages add (the pools).
-var (
-	vmReportsMu sync.Mutex
-	vmReports   []func(io.Writer)
-)
-
-// AddVMReport adds a section to !vm.
-func AddVMReport(f func(io.Writer)) {
-	vmReportsMu.Lock()
-	vmReports = append(vmReports, f)
-	vmReportsMu.Unlock()
-}
-
 func kib(pages uint64) uint64 { return pages * physmem.PageSize / 1024 }
 
 func cmdVM(w io.Writer, args []string) error {
@@ -79,11 +65,8 @@ func cmdVM(w io.Writer, args []string) error {
 		kernelSpace.Unlock()
 		fmt.Fprintf(w, "System PTEs:       %8d free of %d\n", free, total)
 	}
-	vmReportsMu.Lock()
-	reports := vmReports
-	vmReportsMu.Unlock()
-	for _, r := range reports {
-		r(w)
+	if nonPagedPages != nil {
+		writePoolUsage(w)
 	}
 	return nil
 }

@@ -59,7 +59,6 @@ func init() {
 			ex.AdjustLookasideDepths()
 		}
 	}()
-	AddVMReport(writePoolUsage)
 	for _, c := range []console.Command{
 		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (refresh every seconds, 3 times)", Run: cmdPoolmon},
 		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: cmdPoolused},
