@@ -19,6 +19,9 @@ import (
 // for a page. The Go runtime's memory (the lower half) is exempt: it plays
 // the part of NT's non-paged kernel stacks and heap, which never fault, and
 // only its first touch of a page faults here, which needs no waiting.
+//
+// What is left after that goes to the faulting goroutine (dispatch_trap.go):
+// a raise if it is inside a Try, else a bugcheck screen with its Go stack.
 
 // Access codes of IRQL_NOT_LESS_OR_EQUAL's third parameter.
 const (
@@ -33,10 +36,10 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 	checkFaultIrql(f, cr2, code)
 	fault := mm.PageFault(cr2, code)
 	switch fault.Result {
-	case va.Resolved, va.Spurious, va.GuardPage:
+	case va.Resolved, va.Spurious:
 		return
 	}
-	stopOnFault(f, &fault)
+	finishFault(f, &fault)
 }
 
 // checkFaultIrql stops if the fault came at DISPATCH_LEVEL or above, or from
@@ -57,15 +60,32 @@ func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 	case pte.AccessExecute:
 		access = irqlAccessExecute
 	}
-	stop(f, bugcheck.IrqlNotLessOrEqual, cr2, uintptr(irql), access, uintptr(f.RIP))
+	p := [4]uintptr{cr2, uintptr(irql), access, uintptr(f.RIP)}
+	if !mm.TableLockHeld() && dispatchFault(f, bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
+		return
+	}
+	stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
 }
 
-// stopOnFault stops with the bugcheck mm/va chose for an unresolved fault.
+// finishFault raises an unresolved fault into its goroutine's Try or stops
+// with the bugcheck mm/va chose. A guard page outside any Try needs
+// neither: its guard is gone and the access is retried.
 //
 //go:nosplit
 //go:noinline
-func stopOnFault(f *TrapFrame, fault *va.Fault) {
-	if c, p, ok := fault.Bugcheck(uintptr(f.RIP)); ok {
-		stop(f, c, p[0], p[1], p[2], p[3])
+func finishFault(f *TrapFrame, fault *va.Fault) {
+	status, catchable := fault.Exception()
+	// NT raises for its user range (here the runtime's half) and for guard
+	// pages; an invalid system address is a bugcheck even inside Try.
+	catchable = catchable && (fault.Result == va.GuardPage || mm.RuntimeAddress(fault.VA))
+	code, p, fatal := fault.Bugcheck(uintptr(f.RIP))
+	if !fatal {
+		if g := faultingGoroutine(f); g == 0 || !inTry(g) {
+			return
+		}
 	}
+	if dispatchFault(f, code, p, status, fault.VA, catchable) || !fatal {
+		return
+	}
+	stop(f, code, p[0], p[1], p[2], p[3])
 }

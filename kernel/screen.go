@@ -6,8 +6,9 @@ package kernel
 // call, an explicit bugcheck) reaches this handler with the Go runtime fully
 // usable, so the screen adds what trap context cannot give: the function,
 // file and line that called KeBugCheckEx, the Go stack of the goroutine and
-// the disassembly around the call (kd.WriteStopScreen).
-// Interrupts are disabled first so no other thread runs while the screen
+// the disassembly around the call (kd.WriteStopScreen). A fault dispatched
+// to its goroutine (dispatch.go) arrives here too, with the registers at the
+// fault, and the screen marks the faulting instruction instead. Interrupts are disabled first so no other thread runs while the screen
 // is printed; the machine then powers off with the code's ExitStatus.
 //
 // In-kernel test binaries (os.Args carries -test. flags) keep the host's
@@ -42,8 +43,12 @@ func testBinary() bool {
 
 func bugcheckScreen(r *bugcheck.Record) {
 	arch.DisableInterrupts()
+	stopping.Store(true)
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = 0 // no trap: the screen marks the call at r.PC
+	if fault := faultContext.Load(); fault != nil {
+		ctx = *fault // a fault: the screen marks the faulting instruction
+	}
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)
 	serialWriteString(b.String())

@@ -16,7 +16,9 @@ import (
 // there is one, and the control registers; then the machine powers off
 // with the bugcheck's exit status (bugcheck.Code.ExitStatus).
 //
-// Exceptions become NT's bugchecks: those NT turns into an exception record
+// Exceptions a goroutine takes are dispatched to it (dispatch_trap.go), so
+// that a Try catches them and the screen of an uncaught one shows Go's
+// view; the rest stop here. Exceptions become NT's bugchecks: those NT turns into an exception record
 // give KMODE_EXCEPTION_NOT_HANDLED (0x1E) with the exception code and the
 // faulting address; the rest UNEXPECTED_KERNEL_MODE_TRAP (0x7F) with the
 // vector, as NT reports a double fault or machine check.
@@ -49,7 +51,12 @@ var exceptionStatus = [...]ntstatus.Status{
 //go:nosplit
 func exception(f *TrapFrame) {
 	if f.Vector < uint64(len(exceptionStatus)) && exceptionStatus[f.Vector] != 0 {
-		stop(f, bugcheck.KmodeExceptionNotHandled, uintptr(exceptionStatus[f.Vector]), uintptr(f.RIP), 0, 0)
+		status := exceptionStatus[f.Vector]
+		p := [4]uintptr{uintptr(status), uintptr(f.RIP), 0, 0}
+		if dispatchFault(f, bugcheck.KmodeExceptionNotHandled, p, status, 0, true) {
+			return
+		}
+		stop(f, bugcheck.KmodeExceptionNotHandled, p[0], p[1], p[2], p[3])
 	}
 	stop(f, bugcheck.UnexpectedKernelModeTrap, uintptr(f.Vector), 0, 0, 0)
 }

@@ -23,7 +23,7 @@ const (
 	sysOpen           = 2
 	sysClose          = 3
 	nrMmap            = 9
-	sysMprotect       = 10
+	nrMprotect        = 10
 	nrMunmap          = 11
 	sysRtSigaction    = 13
 	sysRtSigprocmask  = 14
@@ -75,6 +75,8 @@ func syscallTrap(f *TrapFrame) {
 		r = sysMunmap(a0, a1)
 	case nrMadvise:
 		r = sysMadvise(a0, a1, a2)
+	case nrMprotect:
+		r = sysMprotect(a0, a1, a2)
 	case sysRtSigaction:
 		r = sysSigaction(a0, a1, a2)
 	case sysRtSigprocmask:

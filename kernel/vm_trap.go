@@ -10,7 +10,7 @@ import (
 
 // Trap context: nosplit, no allocation.
 //
-// The Go runtime's mmap, munmap and madvise, translated from Linux's
+// The Go runtime's mmap, munmap, mprotect and madvise, translated from Linux's
 // arguments to the memory manager's (mm/runtime_trap.go), which owns the
 // address space, the page tables and the frames.
 
@@ -72,6 +72,14 @@ func sysMmap(addr, length, prot, flags uintptr, fd int32) uintptr {
 //go:nosplit
 func sysMunmap(addr, length uintptr) uintptr {
 	if st := mm.RuntimeUnmap(addr, length); st != ntstatus.Success {
+		return statusErrno(st)
+	}
+	return 0
+}
+
+//go:nosplit
+func sysMprotect(addr, length, prot uintptr) uintptr {
+	if st := mm.RuntimeProtect(addr, length, protection(prot)); st != ntstatus.Success {
 		return statusErrno(st)
 	}
 	return 0

@@ -20,6 +20,8 @@
 //	munmap              release: frames go back, PTEs and emptied tables go
 //	madvise(DONTNEED)   the frames go back, the pages stay committed and
 //	                    read as zeros again (decommit-and-recommit in one)
+//	mprotect            the committed pages take the new protection (NT's
+//	                    protect); PROT_NONE keeps their contents
 //
 // Unlike mm/va's Spaces, reserved-only pages here have zero PTEs, not the
 // reserved encoding: the runtime reserves over a gigabyte of sparse index
@@ -128,6 +130,31 @@ func RuntimeUnmap(addr, length uintptr) ntstatus.Status {
 	tableLock.Acquire()
 	defer tableLock.Release()
 	return setRange(addr, addr+(length+page-1)&^(page-1), 0)
+}
+
+// RuntimeProtect serves mprotect: every page of the range, which must be
+// committed, takes prot (0 for PROT_NONE: no access, contents kept).
+func RuntimeProtect(addr, length uintptr, prot pte.Protection) ntstatus.Status {
+	end := (addr + length + page - 1) &^ (page - 1)
+	if addr&(page-1) != 0 || end < addr {
+		return ntstatus.InvalidParameter
+	}
+	if prot == 0 {
+		prot = pte.ProtNoAccess
+	}
+	tableLock.Acquire()
+	defer tableLock.Release()
+	for va := addr; va < end; va += page {
+		if e, st := Tables.Leaf(va); st != ntstatus.Success || e.Protection() == 0 {
+			return ntstatus.NotCommitted
+		}
+	}
+	var b pte.FlushBatch
+	for va := addr; va < end; va += page {
+		Tables.Protect(va, prot, &b)
+	}
+	Tables.Flush(&b)
+	return ntstatus.Success
 }
 
 // RuntimeDiscard serves madvise(MADV_DONTNEED): resident pages in the range

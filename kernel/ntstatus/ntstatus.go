@@ -6,7 +6,11 @@
 // Try is the __try/__except pair that catches it.
 package ntstatus
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
 
 // Status is an NTSTATUS. The top two bits are the severity.
 type Status uint32
@@ -129,6 +133,15 @@ type Exception struct {
 	Address uintptr
 }
 
+// RuntimeError and Addr make an Exception what the Go runtime promises a
+// goroutine that set debug.SetPanicOnFault: a runtime.Error with the
+// faulting address. The kernel's fault dispatch raises an Exception for
+// such a goroutine whether or not it is inside Try.
+func (e *Exception) RuntimeError() {}
+
+// Addr is the faulting data address (see RuntimeError).
+func (e *Exception) Addr() uintptr { return e.Address }
+
 func (e *Exception) Error() string {
 	if e.Address != 0 {
 		return fmt.Sprintf("%v at %#x", e.Status, e.Address)
@@ -146,24 +159,64 @@ func RaiseAt(s Status, addr uintptr) {
 	panic(&Exception{Status: s, Address: addr})
 }
 
-// Try runs body as a __try block. An Exception raised inside it (and, on bare
-// metal, a page fault that the fault handler turns into an access violation,
-// see kernel.Try) is passed to except; any other panic propagates unchanged.
-// It reports whether body completed without raising.
+// Try runs body as a __try block and reports whether it completed without
+// raising. An Exception raised inside it is passed to except (which may be
+// nil); any other panic propagates unchanged.
+//
+// A memory fault inside body is raised too, as NT raises it: body runs with
+// the runtime's panic-on-fault flag set (debug.SetPanicOnFault), which the
+// kernel's fault dispatch reads to raise STATUS_ACCESS_VIOLATION into the
+// goroutine instead of bugchecking, and which on a host makes the Go
+// runtime panic with an error carrying the address (turned into the same
+// Exception here). As in NT, the kernel raises only for the user half of the
+// address space (the Go runtime's, here) and for guard pages: an invalid
+// system-space address is a bugcheck even inside Try.
+//
+// except runs after the flag is restored, so a fault inside except itself
+// goes to an outer Try or stops the system.
 func Try(body func(), except func(*Exception)) (ok bool) {
+	e := catch(body)
+	if e == nil {
+		return true
+	}
+	if except != nil {
+		except(e)
+	}
+	return false
+}
+
+// catch runs body with faults raised and returns what it raised.
+func catch(body func()) (raised *Exception) {
+	old := debug.SetPanicOnFault(true)
 	defer func() {
-		if ok {
-			return
-		}
-		r := recover()
-		e, isExc := r.(*Exception)
-		if !isExc {
-			panic(r)
-		}
-		if except != nil {
-			except(e)
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			if raised = asException(r); raised == nil {
+				panic(r)
+			}
 		}
 	}()
 	body()
-	return true
+	return nil
+}
+
+// nilDereference is the Go runtime's message for a fault below its
+// nil-check limit, which it reports without an address.
+const nilDereference = "runtime error: invalid memory address or nil pointer dereference"
+
+// asException is the Exception a recovered panic value stands for, or nil:
+// an Exception itself, or the Go runtime's panic for a memory fault (on a
+// host), an access violation.
+func asException(r any) *Exception {
+	switch v := r.(type) {
+	case *Exception:
+		return v
+	case interface{ Addr() uintptr }:
+		return &Exception{Status: AccessViolation, Address: v.Addr()}
+	case runtime.Error:
+		if v.Error() == nilDereference {
+			return &Exception{Status: AccessViolation}
+		}
+	}
+	return nil
 }

@@ -1,9 +1,6 @@
 package rtl
 
 import (
-	"ntgo/kernel/arch"
-
-	"runtime/debug"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -134,15 +131,12 @@ func TestProbeForWriteTouchesEveryPage(t *testing.T) {
 	}
 }
 
-// A read-only page in the range faults, which the kernel turns into an
-// access violation; on the host the runtime reports it as a fault panic
-// once SetPanicOnFault is on.
+// A read-only page in the range faults, and the fault is a caught access
+// violation at that page: the kernel's fault dispatch raises it into Try,
+// as the Go runtime does on a host.
 func TestProbeForWriteFaultsOnReadOnlyPage(t *testing.T) {
 	if raceEnabled {
 		t.Skip("under -race atomics run in the race runtime's C code, where a fault cannot become a Go panic")
-	}
-	if arch.Bare() {
-		t.Skip("in the kernel a fault inside a probe is a bugcheck until the #PF handler raises into Try regions")
 	}
 	const pages = 3
 	mem, err := syscall.Mmap(-1, 0, pages*pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
@@ -153,27 +147,14 @@ func TestProbeForWriteFaultsOnReadOnlyPage(t *testing.T) {
 	if err := syscall.Mprotect(mem[pageSize:2*pageSize], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
-	if !faults(func() { ProbeForWrite(ptr(mem[10:]), 2*pageSize, 1) }) {
+	var av *ntstatus.Exception
+	if ntstatus.Try(func() { ProbeForWrite(ptr(mem[10:]), 2*pageSize, 1) }, func(e *ntstatus.Exception) { av = e }) {
 		t.Fatal("probe of a read-only page did not fault")
 	}
-	if faults(func() { ProbeForRead(ptr(mem[10:]), 2*pageSize, 1) }) {
+	if av.Status != ntstatus.AccessViolation || av.Address != uintptr(ptr(mem[pageSize:])) {
+		t.Fatalf("probe raised %v, want an access violation at %p", av, ptr(mem[pageSize:]))
+	}
+	if !ntstatus.Try(func() { ProbeForRead(ptr(mem[10:]), 2*pageSize, 1) }, nil) {
 		t.Fatal("ProbeForRead touched memory")
 	}
-}
-
-// faults reports whether f hit a memory fault (the host's stand-in for the
-// page fault the kernel's handler would turn into an access violation).
-func faults(f func()) (faulted bool) {
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		if r := recover(); r != nil {
-			_, faulted = r.(interface{ Addr() uintptr })
-			if !faulted {
-				panic(r)
-			}
-		}
-	}()
-	f()
-	return false
 }

@@ -9,7 +9,9 @@ import (
 
 // Each class of bugcheck, provoked on purpose (notmyfault, touch, bugcheck):
 // the screen must show NT's code and name and the parameters that identify
-// the misuse, and the VM must exit with the code's status.
+// the misuse, and the VM must exit with the code's status. Faults taken by
+// a goroutine show the same screen as explicit bugchecks: the faulting
+// function, the Go stack and the faulting instruction marked.
 func TestBugchecks(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -18,9 +20,11 @@ func TestBugchecks(t *testing.T) {
 		show   []string // lines or fragments the screen must print, in order
 	}{
 		{"fault", "touch read fffff900`00000000", bugcheck.PageFaultInNonpagedArea,
-			[]string{"*** STOP: 0x00000050 (0xFFFFF90000000000, 0x0000000000000000,", "PAGE_FAULT_IN_NONPAGED_AREA", "trap 14 (#PF page fault)"}},
+			[]string{"*** STOP: 0x00000050 (0xFFFFF90000000000,0x0000000000000000,", "PAGE_FAULT_IN_NONPAGED_AREA",
+				"FAULTING_IP:", "ntgo/kernel.cmdTouch", "STACK_TEXT:", "ntgo/kernel/console.Execute",
+				"cr2=fffff90000000000", "DISASSEMBLY:", "=> "}},
 		{"write-readonly", "touch write 401000", bugcheck.AttemptedWriteToReadonlyMemory,
-			[]string{"*** STOP: 0x000000BE (0x0000000000401000,", "ATTEMPTED_WRITE_TO_READONLY_MEMORY"}},
+			[]string{"*** STOP: 0x000000BE (0x0000000000401000,", "ATTEMPTED_WRITE_TO_READONLY_MEMORY", "=> "}},
 		{"pool-double-free", "notmyfault double-free", bugcheck.BadPoolCaller,
 			[]string{"*** STOP: 0x000000C2 (0x0000000000000007,", "BAD_POOL_CALLER", "FAULTING_IP:", "=> "}},
 		{"pool-tag-mismatch", "notmyfault tag-mismatch", bugcheck.BadPoolCaller,
@@ -30,7 +34,7 @@ func TestBugchecks(t *testing.T) {
 		{"pool-irql", "notmyfault paged-at-dispatch", bugcheck.BadPoolCaller,
 			[]string{"*** STOP: 0x000000C2 (0x0000000000000008,0x0000000000000002,", "BAD_POOL_CALLER"}},
 		{"irql-fault", "notmyfault irql", bugcheck.IrqlNotLessOrEqual,
-			[]string{"*** STOP: 0x0000000A (0xFFFFF8A0", "0x0000000000000002, 0x0000000000000001,", "IRQL_NOT_LESS_OR_EQUAL"}},
+			[]string{"*** STOP: 0x0000000A (0xFFFFF8A0", "0x0000000000000002,0x0000000000000001,", "IRQL_NOT_LESS_OR_EQUAL"}},
 		{"pfn", "notmyfault pfn", bugcheck.PfnListCorrupt,
 			[]string{"*** STOP: 0x0000004E (0x0000000000000099,", "PFN_LIST_CORRUPT"}},
 		{"explicit", "bugcheck e2 1 2 3 4", bugcheck.ManuallyInitiatedCrash,
