@@ -47,8 +47,10 @@ $(MKBOOT): FORCE | $(BUILD)
 $(RUNNER): FORCE | $(BUILD)
 	$(GO) build -o $@ ./qemu/cmd/ntgo-qemu
 
+# -buildvcs=auto stamps the git revision `ver` prints even where GOFLAGS
+# turns stamping off, and skips it quietly outside a checkout.
 kernel: $(MKBOOT) | $(BUILD)
-	$(GO) build -o $(BUILD)/kernel.linked ./cmd/ntgo
+	$(GO) build -buildvcs=auto -o $(BUILD)/kernel.linked ./cmd/ntgo
 	$(MKBOOT) -in $(BUILD)/kernel.linked -out $(KERNEL)
 
 qemu: deps kernel $(RUNNER)
