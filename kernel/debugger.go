@@ -11,6 +11,7 @@ import (
 
 	"ntgo/kernel/arch"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
 	"ntgo/mm"
 	"ntgo/mm/physmem"
 )
@@ -49,7 +50,21 @@ var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext}
 func init() {
 	if arch.Bare() {
 		kd.Register(debugTarget)
+		ldr.Load(kernelModule())
 	}
+}
+
+// kernelModule is the kernel image's entry in the loaded-module list: the
+// span of its loaded segments.
+func kernelModule() ldr.Module {
+	m := ldr.Module{Name: "ntgo", Package: "ntgo/kernel"}
+	for _, s := range bootInfo.Image[:bootInfo.NImage] {
+		if m.Start == 0 || s.Start < m.Start {
+			m.Start = s.Start
+		}
+		m.End = max(m.End, s.End)
+	}
+	return m
 }
 
 // captureRegisters stores the caller's general registers, RIP, RSP, RBP,

@@ -1,7 +1,10 @@
 package ramdisk
 
 // The ramdisk console command: load, write, read, stat, leak and unload
-// one disk, the way a driver is exercised from a test harness.
+// one disk, the way a driver is exercised from a test harness. Loading and
+// unloading also enter and leave the loaded-module list (kernel/ldr), as
+// starting and stopping a driver service does on NT, so `lm` shows the
+// driver and its tags.
 //
 // The loaded disk is a package variable guarded by loadedMu; the console
 // runs commands one at a time, but tests may call Execute from several
@@ -16,7 +19,14 @@ import (
 	"sync"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/ldr"
 	"ntgo/mm/pool"
+)
+
+// The driver's entry in the loaded-module list.
+const (
+	moduleName    = "ramdisk"
+	modulePackage = "ntgo/drivers/ramdisk"
 )
 
 // defaultSize is the disk size `ramdisk load` uses without an argument.
@@ -96,6 +106,7 @@ func run(w io.Writer, args []string) error {
 	case args[0] == "unload" && len(args) == 1:
 		leaks := loaded.Unload()
 		loaded = nil
+		ldr.Unload(moduleName)
 		writeLeaks(w, leaks)
 	default:
 		return console.ErrUsage
@@ -123,6 +134,10 @@ func load(w io.Writer, args []string) error {
 	}
 	d, st := Load(size)
 	if st.IsError() {
+		return st
+	}
+	if st := ldr.Load(ldr.Module{Name: moduleName, Package: modulePackage, Tags: Tags}); st.IsError() {
+		d.Unload()
 		return st
 	}
 	loaded = d

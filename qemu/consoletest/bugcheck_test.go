@@ -2,6 +2,7 @@ package consoletest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"ntgo/kernel/bugcheck"
@@ -80,14 +81,40 @@ func TestMemoryCommands(t *testing.T) {
 	}
 }
 
-// The sample driver: load at boot, I/O, a deliberate leak found at unload.
+// The sample driver: load at boot, I/O, a deliberate leak seen in lm's tag
+// usage and found at unload, then gone from lm.
 func TestRamdiskLeakCheck(t *testing.T) {
-	vm := startVM(t, "run=ramdisk write 10 ntgo; ramdisk read 10 4; ramdisk leak; !lookaside; ramdisk unload; poweroff 0")
+	vm := startVM(t, "run=ramdisk write 10 ntgo; ramdisk read 10 4; ramdisk leak; !lookaside; lm; ramdisk unload; lm; poweroff 0")
 	expect(t, vm, `"ntgo"`)
 	expect(t, vm, "leaked")
 	expect(t, vm, "RdRq")
+	expect(t, vm, "kd> lm")
+	expect(t, vm, "ramdisk    ntgo/drivers/ramdisk   RdEx 1/")
+	expect(t, vm, "RdDt 2/") // the written extent and the leak
 	expect(t, vm, "ramdisk unloaded: LEAKS")
 	expect(t, vm, fmt.Sprintf("RdDt %d allocations", 1))
+	expect(t, vm, "kd> lm")
+	expect(t, vm, "ntgo       ntgo/kernel")
+	if out := expect(t, vm, "kd> poweroff 0"); strings.Contains(out, "ntgo/drivers/ramdisk") {
+		t.Fatalf("lm lists the unloaded driver:\n%s", out)
+	}
+	if got := exitStatus(t, vm); got != 0 {
+		t.Fatalf("exit status %d", got)
+	}
+}
+
+// The processor and thread views: IRQL, the KPCR, the thread table with the
+// console's own thread running and the runtime's own threads.
+func TestProcessorCommands(t *testing.T) {
+	vm := startVM(t, "run=!irql; !pcr; !thread; poweroff 0")
+	expect(t, vm, "Current IRQL -- 0 (PASSIVE_LEVEL)")
+	expect(t, vm, "KPCR for Processor 0 at ")
+	expect(t, vm, "CurrentThread:  1 (TID 1)")
+	expect(t, vm, "PageFaults:")
+	expect(t, vm, "ntgo/kernel.idleLoop idle")
+	expect(t, vm, "RUNNING")
+	expect(t, vm, "(this console command)")
+	expect(t, vm, "\n2    2 ") // the runtime's first thread of its own (an M)
 	if got := exitStatus(t, vm); got != 0 {
 		t.Fatalf("exit status %d", got)
 	}

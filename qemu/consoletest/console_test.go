@@ -47,11 +47,15 @@ func exitStatus(t *testing.T, vm *qemu.VM) int {
 	return status
 }
 
-func expect(t *testing.T, vm *qemu.VM, s string) {
+// expect waits for s on the console and returns what was printed up to
+// and including it.
+func expect(t *testing.T, vm *qemu.VM, s string) string {
 	t.Helper()
-	if _, err := vm.Console.ExpectString(s); err != nil {
+	out, err := vm.Console.ExpectString(s)
+	if err != nil {
 		t.Fatalf("waiting for %q: %v", s, err)
 	}
+	return out
 }
 
 func TestPromptAndCommands(t *testing.T) {

@@ -1,0 +1,124 @@
+package kernel
+
+// The debugger's views of the processor and its threads: !irql, !pcr and
+// !thread. The KPCR and the thread table belong to trap context, so each
+// command copies what it shows with interrupts off (on one CPU nothing else
+// then changes them) and formats the copy afterwards.
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/console"
+	"ntgo/kernel/kd"
+	"ntgo/kernel/ke"
+)
+
+func init() {
+	console.Register(console.Command{Name: "!irql", Help: "the current IRQL of this processor", Run: cmdIrql})
+	console.Register(console.Command{Name: "!pcr", Help: "this processor's KPCR: current thread, IRQL, trap nesting, counters", Run: cmdPcr})
+	console.Register(console.Command{Name: "!thread", Help: "kernel threads: state, what each waits on, CPU time, where it stopped", Run: cmdThread})
+}
+
+func cmdIrql(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	irql := ke.KeGetCurrentIrql()
+	fmt.Fprintf(w, "Current IRQL -- %d (%v)\n", irql, irql)
+	return nil
+}
+
+func cmdPcr(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	rflags := arch.DisableInterrupts()
+	pcr := kpcr0
+	current := threads[pcr.Current].TID
+	arch.RestoreInterrupts(rflags)
+	irql := ke.KeGetCurrentIrql()
+	fmt.Fprintf(w, "KPCR for Processor %d at %s:\n", pcr.Number, kd.FormatAddress(uint64(pcr.Self)))
+	fmt.Fprintf(w, "    CurrentThread:  %d (TID %d)\n", pcr.Current, current)
+	fmt.Fprintf(w, "    Irql:           %d (%v)\n", irql, irql)
+	fmt.Fprintf(w, "    TrapDepth:      %d\n", pcr.TrapDepth)
+	fmt.Fprintf(w, "    SyscallStack:   %s\n", kd.FormatAddress(uint64(pcr.SyscallStack)))
+	fmt.Fprintf(w, "    TrapTLS:        %s\n", kd.FormatAddress(uint64(pcr.TrapTLS)))
+	fmt.Fprintf(w, "    ThreadFSBase:   %s\n", kd.FormatAddress(uint64(pcr.ThreadFSBase)))
+	fmt.Fprintf(w, "    Interrupts:     %d\n", pcr.Interrupts)
+	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
+	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
+	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
+	return nil
+}
+
+// threadView is what !thread shows of one thread.
+type threadView struct {
+	index           int
+	tid             int32
+	state           threadState
+	wait            waitReason
+	waitAddr        uintptr
+	deadline        int64
+	cpuTime         int64
+	switches        uint64
+	rip             uint64
+	runningThisCall bool
+}
+
+var stateNames = [...]string{threadFree: "free", threadReady: "READY", threadRunning: "RUNNING", threadBlocked: "WAIT"}
+
+func cmdThread(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	var views [maxThreads]threadView
+	n := 0
+	rflags := arch.DisableInterrupts()
+	now := nanotime()
+	for i := range threads {
+		th := &threads[i]
+		if th.State == threadFree && i != idleThread {
+			continue
+		}
+		views[n] = threadView{
+			index: i, tid: th.TID, state: th.State, wait: th.Wait, waitAddr: th.WaitAddr,
+			deadline: th.Deadline, cpuTime: th.CPUTime, switches: th.Switches,
+			rip: th.Frame.RIP, runningThisCall: int32(i) == kpcr0.Current,
+		}
+		n++
+	}
+	arch.RestoreInterrupts(rflags)
+
+	fmt.Fprintf(w, "%-4s %-5s %-8s %-30s %12s %9s  %s\n", "THRD", "TID", "STATE", "WAIT", "CPU", "SWITCHES", "RIP")
+	for _, v := range views[:n] {
+		where := kd.Symbolize(kd.RuntimeSymbols{}, uintptr(v.rip))
+		if v.runningThisCall {
+			where = "(this console command)"
+		}
+		name := ""
+		if v.index == idleThread {
+			name = " idle"
+		}
+		fmt.Fprintf(w, "%-4d %-5d %-8s %-30s %12v %9d  %s%s\n", v.index, v.tid, stateNames[v.state],
+			waitText(v, now), time.Duration(v.cpuTime).Round(time.Microsecond), v.switches, where, name)
+	}
+	return nil
+}
+
+// waitText says what a blocked thread waits for and until when.
+func waitText(v threadView, now int64) string {
+	if v.state != threadBlocked || v.index == idleThread {
+		return "-"
+	}
+	s := waitNames[v.wait]
+	if v.waitAddr != 0 {
+		s += " " + kd.FormatAddress(uint64(v.waitAddr))
+	}
+	if v.deadline != 0 {
+		s += fmt.Sprintf(" (%v)", time.Duration(v.deadline-now).Round(time.Microsecond))
+	}
+	return s
+}
