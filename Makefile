@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 
 # Packages whose tests also run inside the kernel (they link ntgo/boot in an
 # external test file, see qemu/README.md).
-KPKGS   ?= ./kernel ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
+KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
 # Packages with benchmarks to run inside the kernel.
 BPKGS   ?= $(KPKGS)
 PKG     ?= ./kernel/ntstatus
