@@ -49,6 +49,14 @@ var notMyFaults = map[string]struct {
 		clear(unsafe.Slice((*byte)(a), 64+past))
 		ex.FreePool(a)
 	}},
+	"use-after-free": {"DRIVER_CORRUPTED_EXPOOL: write into a freed block's lookaside link, then allocate", func() {
+		keep := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, useAfterFreeBytes, notMyFaultTag)
+		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, useAfterFreeBytes, notMyFaultTag)
+		ex.FreePool(keep)
+		ex.FreePool(p)
+		*(*uintptr)(p) = useAfterFreeLink // the free block's first word is its list link
+		ex.AllocatePoolWithTag(pool.NonPagedPoolNx, useAfterFreeBytes, notMyFaultTag)
+	}},
 	"paged-at-dispatch": {"BAD_POOL_CALLER 8: allocate paged pool at DISPATCH_LEVEL", func() {
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		ex.AllocatePoolWithTag(pool.PagedPool, 64, notMyFaultTag)
@@ -69,6 +77,13 @@ var notMyFaults = map[string]struct {
 }
 
 const pageBytes = uintptr(page)
+
+// use-after-free's block size (one few others use, so its lookaside holds
+// only notmyfault's blocks) and the value it leaves in the freed link.
+const (
+	useAfterFreeBytes = 232
+	useAfterFreeLink  = 0xBAD0
+)
 
 func init() {
 	var names []string
