@@ -1,7 +1,6 @@
 package consoletest
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -48,12 +47,8 @@ func TestBugchecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vm := startVM(t, "run="+tc.script)
-			for _, s := range tc.show {
-				expect(t, vm, s)
-			}
-			if got, want := exitStatus(t, vm), int(tc.code.ExitStatus()); got != want {
-				t.Fatalf("exit status %d, want %d (%v)", got, want, tc.code)
-			}
+			expect(t, vm, tc.show[0], tc.show[1:]...)
+			expectExit(t, vm, int(tc.code.ExitStatus()))
 		})
 	}
 }
@@ -62,64 +57,56 @@ func TestBugchecks(t *testing.T) {
 // with the runtime's status 2.
 func TestPanic(t *testing.T) {
 	vm := startVM(t, "run=panic on purpose")
-	expect(t, vm, "panic: console: on purpose")
-	expect(t, vm, "ntgo/kernel.cmdPanic")
-	if got := exitStatus(t, vm); got != 2 {
-		t.Fatalf("exit status %d, want 2", got)
-	}
+	expect(t, vm, "panic: console: on purpose",
+		"ntgo/kernel.cmdPanic")
+	expectExit(t, vm, 2)
 }
 
 // The memory manager's views: lists that add up to the frames, a PTE
 // decoded through all four levels, the pools' own tags.
 func TestMemoryCommands(t *testing.T) {
 	vm := startVM(t, "run=!vm; !pte 401000; poolmon; !address fffffa80`00000000; poweroff 0")
-	expect(t, vm, "Physical memory:")
-	expect(t, vm, "Commit charge:")
-	expect(t, vm, "PFN database:")
-	expect(t, vm, "PTE at fffff68000002008")
-	expect(t, vm, "EXECUTE_READ cached")
-	expect(t, vm, "RdEx NonPagedNx")
-	expect(t, vm, "PFN Database")
-	if got := exitStatus(t, vm); got != 0 {
-		t.Fatalf("exit status %d", got)
-	}
+	expect(t, vm, "Physical memory:",
+		"Commit charge:",
+		"PFN database:",
+		"PTE at fffff68000002008",
+		"EXECUTE_READ cached",
+		"RdEx NonPagedNx",
+		"PFN Database")
+	expectExit(t, vm, 0)
 }
 
 // The sample driver: load at boot, I/O, a deliberate leak seen in lm's tag
 // usage and found at unload, then gone from lm.
 func TestRamdiskLeakCheck(t *testing.T) {
 	vm := startVM(t, "run=ramdisk write 10 ntgo; ramdisk read 10 4; ramdisk leak; !lookaside; lm; ramdisk unload; lm; poweroff 0")
-	expect(t, vm, `"ntgo"`)
-	expect(t, vm, "leaked")
-	expect(t, vm, "RdRq")
-	expect(t, vm, "kd> lm")
-	expect(t, vm, "ramdisk    ntgo/drivers/ramdisk   RdEx 1/")
+	expect(t, vm, `"ntgo"`,
+		"leaked",
+		"RdRq",
+		"kd> lm",
+		"ramdisk    ntgo/drivers/ramdisk   RdEx 1/")
 	expect(t, vm, "RdDt 2/") // the written extent and the leak
-	expect(t, vm, "ramdisk unloaded: LEAKS")
-	expect(t, vm, fmt.Sprintf("RdDt %d allocations", 1))
-	expect(t, vm, "kd> lm")
-	expect(t, vm, "ntgo       ntgo/kernel")
+	expect(t, vm, "ramdisk unloaded: LEAKS",
+		"RdDt 1 allocations",
+		"kd> lm",
+		"ntgo       ntgo/kernel")
 	if out := expect(t, vm, "kd> poweroff 0"); strings.Contains(out, "ntgo/drivers/ramdisk") {
 		t.Fatalf("lm lists the unloaded driver:\n%s", out)
 	}
-	if got := exitStatus(t, vm); got != 0 {
-		t.Fatalf("exit status %d", got)
-	}
+	expectExit(t, vm, 0)
 }
 
 // The processor and thread views: IRQL, the KPCR, the thread table with the
 // console's own thread running and the runtime's own threads.
 func TestProcessorCommands(t *testing.T) {
 	vm := startVM(t, "run=!irql; !pcr; !thread; poweroff 0")
-	expect(t, vm, "Current IRQL -- 0 (PASSIVE_LEVEL)")
-	expect(t, vm, "KPCR for Processor 0 at ")
-	expect(t, vm, "CurrentThread:  1 (TID 1)")
-	expect(t, vm, "PageFaults:")
-	expect(t, vm, "ntgo/kernel.idleLoop idle")
-	expect(t, vm, "RUNNING")
-	expect(t, vm, "(this console command)")
+	expect(t, vm, "Current IRQL -- 0 (PASSIVE_LEVEL)",
+		"KPCR for Processor 0 at ",
+		"CurrentThread:  1 (TID 1)",
+		"PageFaults:",
+		"ntgo/kernel.idleLoop idle",
+		"RUNNING",
+		"(this console command)")
 	expect(t, vm, "\n2    2 ") // the runtime's first thread of its own (an M)
-	if got := exitStatus(t, vm); got != 0 {
-		t.Fatalf("exit status %d", got)
-	}
+	expectExit(t, vm, 0)
 }

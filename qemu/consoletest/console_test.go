@@ -47,13 +47,24 @@ func exitStatus(t *testing.T, vm *qemu.VM) int {
 	return status
 }
 
-// expect waits for s on the console and returns what was printed up to
-// and including it.
-func expect(t *testing.T, vm *qemu.VM, s string) string {
+// expectExit waits for the VM and checks the kernel's exit status.
+func expectExit(t *testing.T, vm *qemu.VM, want int) {
 	t.Helper()
-	out, err := vm.Console.ExpectString(s)
-	if err != nil {
-		t.Fatalf("waiting for %q: %v", s, err)
+	if got := exitStatus(t, vm); got != want {
+		t.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// expect waits for each string in turn on the console and returns what was
+// printed since the one before the last, up to and including the last.
+func expect(t *testing.T, vm *qemu.VM, s string, more ...string) string {
+	t.Helper()
+	var out string
+	for _, want := range append([]string{s}, more...) {
+		var err error
+		if out, err = vm.Console.ExpectString(want); err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
 	}
 	return out
 }
@@ -75,9 +86,7 @@ func TestPromptAndCommands(t *testing.T) {
 	vm.Console.SendLine("nosuchcommand")
 	expect(t, vm, "nosuchcommand: unknown command")
 	vm.Console.SendLine("poweroff 7")
-	if got := exitStatus(t, vm); got != 7 {
-		t.Fatalf("exit status %d, want 7", got)
-	}
+	expectExit(t, vm, 7)
 }
 
 func TestBootScript(t *testing.T) {
@@ -85,7 +94,5 @@ func TestBootScript(t *testing.T) {
 	expect(t, vm, "kd> ver")
 	expect(t, vm, "ntgo kernel, build")
 	expect(t, vm, "kd> poweroff 3")
-	if got := exitStatus(t, vm); got != 3 {
-		t.Fatalf("exit status %d, want 3", got)
-	}
+	expectExit(t, vm, 3)
 }
