@@ -59,9 +59,12 @@ qemu: deps kernel $(RUNNER)
 run: deps kernel $(RUNNER)
 	$(RUNNER) -machine $(MACHINE) $(KERNEL) 'run=$(CMD)' </dev/null
 
-# The VM ends with gdb: the launcher is killed (and passes that on to QEMU).
+# gdb owns the terminal, so the console takes no input: CMD (none unless
+# given) is the boot script, for breakpoints to catch. The VM ends with gdb:
+# the launcher is killed (and passes that on to QEMU).
+gdb: CMD =
 gdb: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) </dev/null & vm=$$!; \
+	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) 'run=$(CMD)' </dev/null & vm=$$!; \
 	gdb -q -x qemu/gdbinit -ex 'target remote 127.0.0.1:$(GDBPORT)' $(BUILD)/kernel.linked; \
 	kill $$vm 2>/dev/null; wait $$vm 2>/dev/null; true
 
