@@ -54,7 +54,7 @@ func TestGDB(t *testing.T) {
 	if _, err := exec.LookPath("gdb"); err != nil {
 		t.Skip("gdb is not installed (make deps installs it)")
 	}
-	kernel := testKernel(t)
+	kernel := testKernel(t) // also gdb's symbols: mkboot keeps the DWARF
 	port := freePort(t)
 	script := fmt.Sprintf("run=!pte %x; !pfn %x; !memusage", kernelTextVA, kernelTextFrame)
 	vm := bootVM(t, ntqemu.Config{Args: []string{script}, GDB: true, GDBPort: port, Halted: true})
