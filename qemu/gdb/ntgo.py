@@ -12,15 +12,16 @@
 # and pretty-printers for ntgo/mm/pte.PTE and ntgo/mm/pfn.Entry, so `print`
 # shows either decoded wherever one appears (locals, fields, arrays).
 #
-# Where the numbers come from. Go writes every package-level constant into
-# DWARF, so the PTE bits, the self-map bases, the pool header's field offsets
-# and type bits, and the PFN states and flags are read by name from the
-# kernel being debugged (_go_const below); structures (pfn.Database,
-# pfn.Entry, pool.System and its big-page table) are read through their
-# DWARF types, field by name; and the names printed come from the kernel's
-# own tables where it keeps them in arrays (pte.hardwareBits, pfn.stateNames,
-# pool.kindNames, ...). A constant or table the kernel renames makes loading
-# fail instead of decoding wrongly. What this file holds itself is the
+# Where the numbers come from. Go writes the package-level constants of each
+# package with code in the binary into DWARF, so the PTE bits, the self-map
+# bases, the pool header's field offsets and type bits, and the PFN states
+# and flags are read by name from the kernel being debugged (_go_const
+# below); structures (pfn.Database, pfn.Entry, pool.System and its big-page
+# table) are read through their DWARF types, field by name; and the names
+# printed come from the kernel's own tables where it keeps them in arrays
+# (pte.hardwareBits, pfn.stateNames, pool.kindNames, ...). A constant the
+# kernel renames makes loading fail, a renamed table the command that reads
+# it, rather than decoding wrongly. What this file holds itself is the
 # decoding logic of the Go methods it names, so that the helpers print what
 # the kernel's kd commands print; qemu/consoletest's gdb test compares the
 # two line for line.
