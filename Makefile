@@ -18,6 +18,8 @@ PKG     ?= ./kernel/ntstatus
 BOOTS   ?= 10
 CMD     ?= ver; poweroff 0
 MACHINE ?= microvm
+# The port `make gdb` runs QEMU's gdb stub on.
+GDBPORT ?= 1234
 
 .PHONY: all kernel qemu run gdb ktest bench figures test host-test kernel-test console-test deps clean
 
@@ -59,10 +61,14 @@ qemu: deps kernel $(RUNNER)
 run: deps kernel $(RUNNER)
 	$(RUNNER) -machine $(MACHINE) $(KERNEL) 'run=$(CMD)' </dev/null
 
+# gdb owns the terminal, so the console takes no input: CMD (none unless
+# given) is the boot script, for breakpoints to catch. The VM ends with gdb:
+# the launcher is killed (and passes that on to QEMU).
+gdb: CMD =
 gdb: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) -gdb $(KERNEL) </dev/null & \
-	gdb -q -ex 'set pagination off' -x qemu/gdbinit $(BUILD)/kernel.linked; \
-	kill %1 2>/dev/null; true
+	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) 'run=$(CMD)' </dev/null & vm=$$!; \
+	gdb -q -x qemu/gdbinit -ex 'target remote 127.0.0.1:$(GDBPORT)' $(BUILD)/kernel.linked; \
+	kill $$vm 2>/dev/null; wait $$vm 2>/dev/null; true
 
 ktest: deps $(RUNNER)
 	$(GO) test -count=1 -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)

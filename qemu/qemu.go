@@ -28,6 +28,12 @@ const (
 	// Named CPU model: with KVM here, -cpu host and -cpu max fail to start.
 	DefaultCPU    = "qemu64,+rdrand"
 	debugExitPort = "0xf4"
+	// DefaultGDBPort is the gdb stub's port unless Config.GDBPort says
+	// otherwise: QEMU's own default (-s), where `make gdb` attaches.
+	DefaultGDBPort = 1234
+	// gdbHost is where the stub listens: this machine only, since the stub
+	// gives whoever connects the whole VM.
+	gdbHost = "127.0.0.1"
 )
 
 // Config describes one VM.
@@ -37,7 +43,8 @@ type Config struct {
 	Machine string   // "microvm" (default) or "pc"
 	Memory  string   // -m value; DefaultMemory if empty
 	Accel   string   // "kvm", "tcg", or "" to pick
-	GDB     bool     // gdb stub on :1234 (-s)
+	GDB     bool     // gdb stub on GDBPort of 127.0.0.1
+	GDBPort int      // the stub's TCP port; DefaultGDBPort if 0
 	Halted  bool     // start with the CPU stopped (-S), for gdb
 	Extra   []string // more QEMU arguments
 }
@@ -162,7 +169,11 @@ func (c Config) QEMUArgs() []string {
 		"-device", "isa-debug-exit,iobase=" + debugExitPort + ",iosize=0x04",
 	}
 	if c.GDB {
-		a = append(a, "-s")
+		port := c.GDBPort
+		if port == 0 {
+			port = DefaultGDBPort
+		}
+		a = append(a, "-gdb", fmt.Sprintf("tcp:%s:%d", gdbHost, port))
 	}
 	if c.Halted {
 		a = append(a, "-S")

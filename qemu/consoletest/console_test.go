@@ -19,11 +19,23 @@ const bootTimeout = 60 * time.Second
 // startVM boots the kernel with the given command-line words.
 func startVM(t *testing.T, args ...string) *qemu.VM {
 	t.Helper()
+	return bootVM(t, ntqemu.Config{Args: args})
+}
+
+// testKernel is the kernel `make console-test` built, or a skip.
+func testKernel(t *testing.T) string {
+	t.Helper()
 	kernel := os.Getenv("NTGO_KERNEL")
 	if kernel == "" {
 		t.Skip("NTGO_KERNEL not set: run through `make console-test`")
 	}
-	cfg := ntqemu.Config{Kernel: kernel, Args: args}
+	return kernel
+}
+
+// bootVM boots cfg with the test kernel.
+func bootVM(t *testing.T, cfg ntqemu.Config) *qemu.VM {
+	t.Helper()
+	cfg.Kernel = testKernel(t)
 	qargs := cfg.QEMUArgs()
 	vm, err := qemu.Start(qemu.ArchAMD64,
 		qemu.WithQEMUCommand(ntqemu.Binary()),

@@ -1,32 +1,44 @@
 // Command ntgo-qemu boots an ntgo kernel or in-kernel test binary under QEMU.
 //
-//	ntgo-qemu [-machine pc] [-gdb] kernel.elf [kernel args...]
+//	ntgo-qemu [-machine pc] [-gdb [-gdbport N]] kernel.elf [kernel args...]
 //	    boots the (already bootable) kernel with the serial console on this
-//	    terminal, and exits with the kernel's status.
+//	    terminal, and exits with the kernel's status. With -gdb the CPU
+//	    starts halted and QEMU's gdb stub listens on 127.0.0.1:N.
 //	ntgo-qemu -test pkg.test [-test.v ...]
 //	    the `go test -exec` runner: makes a copy of the test binary bootable,
 //	    boots it with the test flags as its command line, streams its output
 //	    and exits with its status.
+//
+// SIGTERM is passed on to QEMU, so that killing the launcher ends the VM
+// (`make gdb` does when gdb quits) instead of leaving QEMU running.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 
 	"ntgo/boot/image"
 	"ntgo/qemu"
 )
 
+// exitTerminated is the status after a SIGTERM, as a shell reports a
+// process that signal ended: 128 + the signal number.
+const exitTerminated = 128 + int(syscall.SIGTERM)
+
 func main() {
 	machine := flag.String("machine", qemu.DefaultMachine, "QEMU machine: microvm or pc")
 	mem := flag.String("m", qemu.DefaultMemory, "guest memory")
-	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on :1234")
+	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
+	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
 	test := flag.Bool("test", false, "run a Go test binary (go test -exec mode)")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-gdb] [-test] kernel [args...]")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-gdb [-gdbport N]] [-test] kernel [args...]")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -42,14 +54,30 @@ func main() {
 		}
 		kernel = boot
 	}
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, Halted: *gdb}
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb}
 	cmd := cfg.Command()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if *test {
 		fmt.Fprintf(os.Stderr, "ntgo-qemu: booting %s in QEMU (%s, %s)\n", filepath.Base(kernel), *machine, cfg.QEMUArgs()[3])
 		cmd.Stdin = nil
 	}
-	status, err := qemu.Status(cmd.Run())
+	if err := cmd.Start(); err != nil {
+		fatal(err)
+	}
+	var terminated atomic.Bool
+	terminate := make(chan os.Signal, 1)
+	signal.Notify(terminate, syscall.SIGTERM)
+	go func() {
+		for sig := range terminate {
+			terminated.Store(true)
+			cmd.Process.Signal(sig)
+		}
+	}()
+	waitErr := cmd.Wait()
+	if terminated.Load() {
+		os.Exit(exitTerminated) // asked to end: no kernel status to report
+	}
+	status, err := qemu.Status(waitErr)
 	if err != nil {
 		fatal(err)
 	}
