@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unsafe"
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
@@ -55,10 +54,8 @@ func cmdVM(w io.Writer, args []string) error {
 	}
 	charge := uint64(committedPages.Load())
 	fmt.Fprintf(w, "Commit charge:     %8d pages (%d KiB), limit %d pages (physical memory, no paging file)\n", charge, kib(charge), ram)
-	entry := uint64(unsafe.Sizeof(pfn.Entry{}))
-	dbBytes := s.Frames * entry
 	fmt.Fprintf(w, "PFN database:      %8d entries x %d bytes = %d KiB at %#x (%.2f%% of RAM)\n",
-		s.Frames, entry, dbBytes/1024, layout.PfnDatabaseStart, float64(dbBytes)*100/float64(ram*physmem.PageSize))
+		s.Frames, pfn.EntrySize, s.DatabaseBytes()/1024, layout.PfnDatabaseStart, s.DatabasePercentOfRAM())
 	if SystemPtes != nil {
 		kernelSpace.Lock()
 		free, total := SystemPtes.Free(), SystemPtes.Total()

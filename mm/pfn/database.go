@@ -61,8 +61,6 @@
 package pfn
 
 import (
-	"unsafe"
-
 	"ntgo/kernel/ke"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
@@ -127,7 +125,7 @@ func Size(m []Range) (frames physmem.PFN, bytes uintptr, st ntstatus.Status) {
 	if frames > noLink {
 		return 0, 0, ntstatus.NotSupported
 	}
-	return frames, uintptr(frames) * unsafe.Sizeof(Entry{}), ntstatus.Success
+	return frames, uintptr(frames) * EntrySize, ntstatus.Success
 }
 
 // frames is the frame range [first, end) that r covers: only whole frames of

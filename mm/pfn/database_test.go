@@ -40,6 +40,18 @@ func TestSize(t *testing.T) {
 	}
 }
 
+// The database's cost counts every entry, holes included, against RAM only.
+func TestDatabaseCost(t *testing.T) {
+	s := newFixture(t, testMap).db.Stats()
+	if got, want := s.DatabaseBytes(), uint64(testFrames)*uint64(unsafe.Sizeof(Entry{})); got != want {
+		t.Errorf("DatabaseBytes = %d, want %d", got, want)
+	}
+	ramBytes := float64((testFree + testInUse) * page)
+	if got, want := s.DatabasePercentOfRAM(), float64(s.DatabaseBytes())*100/ramBytes; got != want {
+		t.Errorf("DatabasePercentOfRAM = %v, want %v", got, want)
+	}
+}
+
 func TestInit(t *testing.T) {
 	f := newFixture(t, testMap)
 	if got := f.db.Frames(); got != testFrames {

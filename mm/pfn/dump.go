@@ -24,8 +24,6 @@ import (
 	"unsafe"
 )
 
-const entrySize = unsafe.Sizeof(Entry{})
-
 // dumpHeaderWords are the entry size and the entry count.
 const dumpHeaderWords = 2
 
@@ -34,10 +32,10 @@ const wordBytes = 8
 
 // AppendDump appends the database's encoding to b.
 func (db *Database) AppendDump(b []byte) []byte {
-	b = binary.LittleEndian.AppendUint64(b, uint64(entrySize))
+	b = binary.LittleEndian.AppendUint64(b, uint64(EntrySize))
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(db.entries)))
 	if len(db.entries) > 0 {
-		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(len(db.entries))*entrySize)...)
+		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(len(db.entries))*EntrySize)...)
 	}
 	for _, h := range db.lists {
 		b = binary.LittleEndian.AppendUint64(b, uint64(h.first))
@@ -54,20 +52,20 @@ var ErrBadDump = errors.New("pfn: dump is truncated or from another Entry layout
 
 // OpenDump returns a read-only database over a copy of the encoding in b.
 func OpenDump(b []byte) (*Database, error) {
-	if len(b) < dumpHeaderWords*wordBytes || binary.LittleEndian.Uint64(b) != uint64(entrySize) {
+	if len(b) < dumpHeaderWords*wordBytes || binary.LittleEndian.Uint64(b) != uint64(EntrySize) {
 		return nil, ErrBadDump
 	}
 	n := binary.LittleEndian.Uint64(b[wordBytes:])
 	rest := b[dumpHeaderWords*wordBytes:]
 	tail := uint64(numLists*2+NumStates) * wordBytes
-	if n > uint64(noLink) || uint64(len(rest)) != n*uint64(entrySize)+tail {
+	if n > uint64(noLink) || uint64(len(rest)) != n*uint64(EntrySize)+tail {
 		return nil, ErrBadDump
 	}
 	db := &Database{entries: make([]Entry, n)}
 	if n > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(n)*entrySize), rest)
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(n)*EntrySize), rest)
 	}
-	rest = rest[n*uint64(entrySize):]
+	rest = rest[n*uint64(EntrySize):]
 	word := func() uint64 {
 		v := binary.LittleEndian.Uint64(rest)
 		rest = rest[wordBytes:]

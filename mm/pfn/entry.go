@@ -47,7 +47,10 @@
 
 package pfn
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // State is a frame's page location. The values of the list states and of
 // Active and Transition are NT's MMLISTS numbers, so they read the same as in
@@ -134,6 +137,10 @@ type Entry struct {
 	state        State
 	flags        uint8
 }
+
+// EntrySize is the bytes of one Entry: what each frame up to the highest
+// RAM frame costs the database.
+const EntrySize = unsafe.Sizeof(Entry{})
 
 // refLimit caps refCount below the field's maximum, leaving room for the one
 // reference a reclaimed Transition frame gains when it is mapped again.

@@ -37,6 +37,17 @@ func (s Stats) RAM() uint64 { return s.Frames - s.ByState[StateReserved] }
 // MmAvailablePages): zeroed, free and standby.
 func (s Stats) Available() uint64 { return available(&s.ByState) }
 
+// DatabaseBytes is the size of the database's entries: one per frame up to
+// the highest RAM frame, holes included.
+func (s Stats) DatabaseBytes() uint64 { return s.Frames * uint64(EntrySize) }
+
+// DatabasePercentOfRAM is what the database costs, in percent of RAM.
+func (s Stats) DatabasePercentOfRAM() float64 {
+	return float64(s.DatabaseBytes()) * percent / float64(s.RAM()*physmem.PageSize)
+}
+
+const percent = 100
+
 // String is a !memusage-style table of frames and kilobytes per state.
 func (s Stats) String() string {
 	var b strings.Builder
