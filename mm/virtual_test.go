@@ -12,7 +12,6 @@ import (
 
 	_ "ntgo/boot" // bootable: `make ktest PKG=./mm`
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
@@ -23,13 +22,6 @@ import (
 )
 
 const page = uintptr(physmem.PageSize)
-
-func requireBare(t *testing.T) {
-	t.Helper()
-	if !arch.Bare() {
-		t.Skip("needs the kernel's own page tables and PFN database: run with `make ktest PKG=./mm`")
-	}
-}
 
 // at turns an address that never was a Go pointer into one.
 func at(addr uintptr) *uint64 { return *(**uint64)(unsafe.Pointer(&addr)) }

@@ -1,0 +1,31 @@
+package mm_test
+
+// What the tests of the memory manager on the machine share.
+
+import (
+	"testing"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/ke"
+)
+
+// requireBare skips tb unless it runs inside the kernel: on the host mm
+// has no page tables, PFN database or pools.
+func requireBare(tb testing.TB) {
+	tb.Helper()
+	if !arch.Bare() {
+		tb.Skip("needs the kernel's own page tables, PFN database and pools: run with `make ktest PKG=./mm`")
+	}
+}
+
+// uninterrupted runs f at HIGH_LEVEL. The kernel has one CPU and HIGH_LEVEL
+// masks every interrupt, so nothing else runs until f returns (no other
+// goroutine, no zero-page thread): counts f reads from the PFN database
+// change only by what f does. f must not allocate from the Go heap, which
+// could wait for the collector; faults on the runtime's memory are served
+// at any IRQL.
+func uninterrupted(f func()) {
+	old := ke.KeRaiseIrql(ke.HighLevel)
+	f()
+	ke.KeLowerIrql(old)
+}
