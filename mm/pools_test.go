@@ -40,17 +40,19 @@ func allocatePool(t *testing.T, flags ex.PoolFlags, n uintptr) unsafe.Pointer {
 
 func bytesAt(p unsafe.Pointer, n uintptr) []byte { return unsafe.Slice((*byte)(p), n) }
 
-// fill writes a pattern that depends on seed and the offset; filled checks
-// it.
+// pattern is the byte fill writes at offset i, and filled checks: it
+// differs between neighbouring offsets and between seeds.
+func pattern(i int, seed uintptr) byte { return byte(uintptr(i)*seed + seed>>8) }
+
 func fill(b []byte, seed uintptr) {
 	for i := range b {
-		b[i] = byte(uintptr(i)*seed + seed>>8)
+		b[i] = pattern(i, seed)
 	}
 }
 
 func filled(b []byte, seed uintptr) bool {
 	for i := range b {
-		if b[i] != byte(uintptr(i)*seed+seed>>8) {
+		if b[i] != pattern(i, seed) {
 			return false
 		}
 	}
@@ -155,7 +157,10 @@ func TestPoolStressPageSizeUntilRefused(t *testing.T) {
 
 // A million random allocations and frees (pooltest's workload, which the
 // host runs over arenas too): the overhead and fragmentation figures of the
-// kernel's pools. Run with -v for the figures.
+// kernel's pools. Run with -v for the figures. They differ a little from
+// the host's, and from run to run: the kernel retunes its lookaside depths
+// every second, which changes what the lists keep and so which blocks are
+// reused.
 func TestPoolFragmentation(t *testing.T) {
 	requireBare(t)
 	t.Log(pooltest.RandomWorkload(t, ex.Pools(), fragmentationOps))
