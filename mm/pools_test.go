@@ -41,8 +41,8 @@ func allocatePool(t *testing.T, flags ex.PoolFlags, n uintptr) unsafe.Pointer {
 func bytesAt(p unsafe.Pointer, n uintptr) []byte { return unsafe.Slice((*byte)(p), n) }
 
 // pattern is the byte fill writes at offset i, and filled checks: it
-// differs between neighbouring offsets and between seeds.
-func pattern(i int, seed uintptr) byte { return byte(uintptr(i)*seed + seed>>8) }
+// differs between neighbouring offsets and shifts with the seed.
+func pattern(i int, seed uintptr) byte { return byte(uintptr(i) + seed) }
 
 func fill(b []byte, seed uintptr) {
 	for i := range b {
