@@ -94,7 +94,7 @@ func Boot(image []ImageSegment) {
 	databaseLen = n
 	databasePA = placeDatabase(uint64(size))
 	AddBootRange(databasePA, uint64(size), pfn.RangeInUse)
-	if st := PFN.Init(unsafe.Slice((*pfn.Entry)(physical(databasePA)), n), memoryMap[:memoryMapN], bootMemory); st != ntstatus.Success {
+	if st := PFN.Init(unsafe.Slice((*pfn.Entry)(physical(databasePA)), n), memoryMap[:memoryMapN], &bootMemory); st != ntstatus.Success {
 		bootFail(st, uintptr(databasePA))
 	}
 
@@ -104,7 +104,7 @@ func Boot(image []ImageSegment) {
 		bootFail(ntstatus.InsufficientResources, 0)
 	}
 	bootWalk.root = root
-	Tables.Init(&bootWalk, tableSource, bootFlushes)
+	Tables.Init(&bootWalk, &tableSource, &bootFlushes)
 	for _, s := range image {
 		for va := s.Start; va < s.End; va += physmem.PageSize {
 			bootMap(va, physmem.FrameOf(uint64(va)), s.Prot, pte.Cached)
@@ -125,8 +125,8 @@ func Boot(image []ImageSegment) {
 
 	(*tablePage)(physical(root.Addr()))[pte.SelfMapSlot] = pte.SelfMapEntry(root)
 	arch.WriteCR3(uintptr(root.Addr()))
-	Tables.Init(pte.SelfMap{}, tableSource, pte.CPUFlusher{})
-	PFN.Move(unsafe.Slice((*pfn.Entry)(virtual(layout.PfnDatabaseStart)), n), hyperspace)
+	Tables.Init(&selfMap, &tableSource, &tlb)
+	PFN.Move(unsafe.Slice((*pfn.Entry)(virtual(layout.PfnDatabaseStart)), n), &hyperspace)
 }
 
 //go:nosplit

@@ -40,16 +40,16 @@ func frameBytes(p physmem.PFN) *[physmem.PageSize]byte {
 type bootMemoryAccess struct{}
 
 //go:nosplit
-func (bootMemoryAccess) ZeroFrame(p physmem.PFN) { clear(frameBytes(p)[:]) }
+func (*bootMemoryAccess) ZeroFrame(p physmem.PFN) { clear(frameBytes(p)[:]) }
 
 //go:nosplit
-func (bootMemoryAccess) CopyFrame(dst, src physmem.PFN) { *frameBytes(dst) = *frameBytes(src) }
+func (*bootMemoryAccess) CopyFrame(dst, src physmem.PFN) { *frameBytes(dst) = *frameBytes(src) }
 
 //go:nosplit
-func (bootMemoryAccess) Load64(pa uint64) uint64 { return *(*uint64)(physical(pa)) }
+func (*bootMemoryAccess) Load64(pa uint64) uint64 { return *(*uint64)(physical(pa)) }
 
 //go:nosplit
-func (bootMemoryAccess) Store64(pa uint64, v uint64) { *(*uint64)(physical(pa)) = v }
+func (*bootMemoryAccess) Store64(pa uint64, v uint64) { *(*uint64)(physical(pa)) = v }
 
 // physicalTables is pte.Tables for a hierarchy reached from its root frame
 // by physical address.
@@ -79,10 +79,10 @@ func (t *physicalTables) Store(l pte.Level, va uintptr, e pte.PTE) { *t.entry(l,
 type bootFlusher struct{}
 
 //go:nosplit
-func (bootFlusher) FlushPage(uintptr) {}
+func (*bootFlusher) FlushPage(uintptr) {}
 
 //go:nosplit
-func (bootFlusher) FlushAll() {}
+func (*bootFlusher) FlushAll() {}
 
 var (
 	bootMemory  bootMemoryAccess

@@ -23,7 +23,7 @@ import (
 //go:nosplit
 func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
 	tableLock.Acquire()
-	f := va.ResolveFault(&Tables, pageSource, addr, code)
+	f := va.ResolveFault(&Tables, &pageSource, addr, code)
 	tableLock.Release()
 	return f
 }

@@ -17,22 +17,22 @@ import (
 type tableFrames struct{}
 
 //go:nosplit
-func (tableFrames) AllocTable() (physmem.PFN, bool) { return PFN.AllocateZeroed(0, 0) }
+func (*tableFrames) AllocTable() (physmem.PFN, bool) { return PFN.AllocateZeroed(0, 0) }
 
 //go:nosplit
-func (tableFrames) FreeTable(p physmem.PFN) { PFN.Free(p, 0) }
+func (*tableFrames) FreeTable(p physmem.PFN) { PFN.Free(p, 0) }
 
 // pageFrames gives mm/va its page frames from the PFN database, keeping
 // NT's PteAddress and OriginalPte.
 type pageFrames struct{}
 
 //go:nosplit
-func (pageFrames) AllocZeroedPage(pteAddr uintptr, original pte.PTE) (physmem.PFN, bool) {
+func (*pageFrames) AllocZeroedPage(pteAddr uintptr, original pte.PTE) (physmem.PFN, bool) {
 	return PFN.AllocateZeroed(pteAddr, uint64(original))
 }
 
 //go:nosplit
-func (pageFrames) FreePage(p physmem.PFN, pteAddr uintptr) { PFN.Free(p, pteAddr) }
+func (*pageFrames) FreePage(p physmem.PFN, pteAddr uintptr) { PFN.Free(p, pteAddr) }
 
 var (
 	tableSource tableFrames

@@ -32,7 +32,8 @@ const (
 	hyperSlots      = 2
 )
 
-// hyperspaceMemory is physmem.Memory through hyperspace.
+// hyperspaceMemory is physmem.Memory through hyperspace; its methods are on
+// the pointer (see the package comment's "Interfaces in trap context").
 type hyperspaceMemory struct{}
 
 var hyperspace hyperspaceMemory
@@ -57,27 +58,27 @@ func hyperMap(slot uintptr, p physmem.PFN) *[physmem.PageSize]byte {
 func hyperUnmap(slot uintptr) { Tables.Replace(slot, pte.Reserved, nil) }
 
 //go:nosplit
-func (hyperspaceMemory) ZeroFrame(p physmem.PFN) {
+func (*hyperspaceMemory) ZeroFrame(p physmem.PFN) {
 	clear(hyperMap(hyperSlotTarget, p)[:])
 	hyperUnmap(hyperSlotTarget)
 }
 
 //go:nosplit
-func (hyperspaceMemory) CopyFrame(dst, src physmem.PFN) {
+func (*hyperspaceMemory) CopyFrame(dst, src physmem.PFN) {
 	*hyperMap(hyperSlotTarget, dst) = *hyperMap(hyperSlotSource, src)
 	hyperUnmap(hyperSlotSource)
 	hyperUnmap(hyperSlotTarget)
 }
 
 //go:nosplit
-func (hyperspaceMemory) Load64(pa uint64) uint64 {
+func (*hyperspaceMemory) Load64(pa uint64) uint64 {
 	v := *(*uint64)(unsafe.Pointer(&hyperMap(hyperSlotTarget, physmem.FrameOf(pa))[pa&physmem.PageMask]))
 	hyperUnmap(hyperSlotTarget)
 	return v
 }
 
 //go:nosplit
-func (hyperspaceMemory) Store64(pa uint64, v uint64) {
+func (*hyperspaceMemory) Store64(pa uint64, v uint64) {
 	*(*uint64)(unsafe.Pointer(&hyperMap(hyperSlotTarget, physmem.FrameOf(pa))[pa&physmem.PageMask])) = v
 	hyperUnmap(hyperSlotTarget)
 }

@@ -235,5 +235,3 @@ func skipEmpty(va uintptr) (uintptr, bool) {
 	}
 	return va, false
 }
-
-var selfMap pte.SelfMap

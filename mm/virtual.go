@@ -36,7 +36,7 @@ func init() {
 	if !arch.Bare() {
 		return
 	}
-	s, st := va.NewSpace(&Tables, pageSource, layout.DynamicVAStart, dynamicVASize)
+	s, st := va.NewSpace(&Tables, &pageSource, layout.DynamicVAStart, dynamicVASize)
 	if st != ntstatus.Success {
 		panic("mm: dynamic kernel VA: " + st.String())
 	}

@@ -39,17 +39,18 @@ type Flusher interface {
 
 // CPUFlusher flushes the real TLB. On the host there is no TLB of ours to
 // flush and the privileged instructions would fault, so it does nothing.
+// Its methods are on the pointer, as SelfMap's are.
 type CPUFlusher struct{}
 
 //go:nosplit
-func (CPUFlusher) FlushPage(va uintptr) {
+func (*CPUFlusher) FlushPage(va uintptr) {
 	if arch.Bare() {
 		arch.Invlpg(va)
 	}
 }
 
 //go:nosplit
-func (CPUFlusher) FlushAll() {
+func (*CPUFlusher) FlushAll() {
 	if arch.Bare() {
 		arch.FlushTLB()
 	}

@@ -23,7 +23,12 @@ type Walk struct {
 	Entries [PML4 + 1]PTE
 }
 
-// Lookup decodes va's translation.
+// Lookup decodes va's translation. It is nosplit, as is all it calls: the
+// kernel's debugger view runs it in a goroutine holding the interrupt-
+// disabling page-table lock, where a stack check could yield to a
+// preemption request with the lock held.
+//
+//go:nosplit
 func (p *PageTables) Lookup(va uintptr) Walk {
 	w := Walk{VA: va}
 	if !IsCanonical(va) {

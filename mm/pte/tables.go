@@ -40,7 +40,9 @@ type FrameSource interface {
 
 // SelfMap reaches the live page tables through the self-map. Only the
 // kernel, running on the tables that CR3 points to, may use it: on the host
-// the self-map range is not mapped.
+// the self-map range is not mapped. Its methods are on the pointer so that
+// a PageTables over it calls them, nosplit, without a wrapper (see
+// leaf_trap.go).
 type SelfMap struct{}
 
 // entryPointer turns a self-map address into a pointer. The address is not
@@ -50,7 +52,7 @@ type SelfMap struct{}
 func entryPointer(addr uintptr) *PTE { return (*PTE)(unsafe.Add(unsafe.Pointer(nil), addr)) }
 
 //go:nosplit
-func (SelfMap) Load(l Level, va uintptr) PTE { return *entryPointer(EntryAddress(l, va)) }
+func (*SelfMap) Load(l Level, va uintptr) PTE { return *entryPointer(EntryAddress(l, va)) }
 
 //go:nosplit
-func (SelfMap) Store(l Level, va uintptr, e PTE) { *entryPointer(EntryAddress(l, va)) = e }
+func (*SelfMap) Store(l Level, va uintptr, e PTE) { *entryPointer(EntryAddress(l, va)) = e }
