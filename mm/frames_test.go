@@ -11,7 +11,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
@@ -138,9 +137,10 @@ func TestDemandZeroPagesReadZero(t *testing.T) {
 	}
 }
 
-// Unmapping touched pages returns exactly their frames to the free list.
-// The first and last page stay mapped, so every page table the unmapped
-// pages use keeps an entry and no table frame is freed with them.
+// Unmapping touched pages (munmap, served in trap context by
+// mm.RuntimeUnmap) returns exactly their frames to the free list. The first
+// and last page stay mapped, so every page table the unmapped pages use
+// keeps an entry and no table frame is freed with them.
 func TestUnmapReturnsFrames(t *testing.T) {
 	requireBare(t)
 	const anchors = 2
@@ -160,17 +160,17 @@ func TestUnmapReturnsFrames(t *testing.T) {
 	}
 	var before, after pfn.Stats
 	infos := make([]pfn.Info, len(frames))
-	st := ntstatus.Success
+	var errno syscall.Errno
 	uninterrupted(func() {
 		before = mm.PFN.Stats()
-		st = mm.RuntimeUnmap(middle, demandZeroPages*page)
+		_, _, errno = syscall.RawSyscall(syscall.SYS_MUNMAP, middle, demandZeroPages*page, 0)
 		after = mm.PFN.Stats()
 		for i, f := range frames {
 			infos[i], _ = mm.PFN.Decode(f)
 		}
 	})
-	if st != ntstatus.Success {
-		t.Fatalf("RuntimeUnmap: %v", st)
+	if errno != 0 {
+		t.Fatalf("munmap: %v", errno)
 	}
 	want := before
 	want.ByState[pfn.StateActive] -= demandZeroPages

@@ -3,6 +3,7 @@ package mm_test
 // What the tests of the memory manager on the machine share.
 
 import (
+	"runtime"
 	"testing"
 
 	"ntgo/kernel/arch"
@@ -23,8 +24,11 @@ func requireBare(tb testing.TB) {
 // goroutine, no zero-page thread): counts f reads from the PFN database
 // change only by what f does. f must not allocate from the Go heap, which
 // could wait for the collector; faults on the runtime's memory are served
-// at any IRQL.
+// at any IRQL. A preemption request made before would still make f's first
+// stack check yield to another goroutine: rescheduling first clears it, and
+// with interrupts masked nobody can make a new one.
 func uninterrupted(f func()) {
+	runtime.Gosched()
 	old := ke.KeRaiseIrql(ke.HighLevel)
 	f()
 	ke.KeLowerIrql(old)
