@@ -3,8 +3,9 @@ package dump
 // The viewer's commands over a Dump, as kd> console commands so that the
 // host viewer runs them through the same registry and dispatcher as the
 // kernel's console: !pfn and !memusage from the reopened PFN database,
-// !pte from the dumped page tables, poolmon from the tag counters, and kd's
-// own r and k over the dumped thread context.
+// !pte from the dumped page tables, poolmon from the tag counters, !pool
+// and !vm from the pool image and the counters, db/dw/dd/dq over the
+// dump's raw pages, and kd's own r and k over the dumped thread context.
 
 import (
 	"errors"
@@ -20,11 +21,21 @@ import (
 // errMissing is returned by a command whose data the dump does not hold.
 var errMissing = errors.New("the dump does not hold this")
 
-// noMemory is the dump's address space: it holds no memory contents, so
-// every read is refused and memory commands say so.
-type noMemory struct{}
+// pageMemory is the dump's address space: the raw pages it holds, by
+// address; every other read is refused and memory commands say so.
+type pageMemory map[uintptr]*[physmem.PageSize]byte
 
-func (noMemory) Read(uintptr, []byte) bool { return false }
+func (m pageMemory) Read(addr uintptr, b []byte) bool {
+	for off := 0; off < len(b); {
+		a := addr + uintptr(off)
+		page, ok := m[a&^physmem.PageMask]
+		if !ok {
+			return false
+		}
+		off += copy(b[off:], page[a&physmem.PageMask:])
+	}
+	return true
+}
 
 // noSymbols: the dump carries no symbol table, and the viewer's own
 // (kd.RuntimeSymbols) would name the viewer's functions, not the kernel's.
@@ -34,7 +45,7 @@ func (noSymbols) Frames(uintptr) []kd.Frame { return nil }
 
 // Target is the debugger's view of the dump.
 func (d *Dump) Target() *kd.Target {
-	return &kd.Target{Memory: noMemory{}, Symbols: noSymbols{},
+	return &kd.Target{Memory: d.memory, Symbols: noSymbols{},
 		Context: func() (kd.Context, bool) { return d.Context, true }}
 }
 
@@ -45,6 +56,8 @@ func (d *Dump) Commands() []console.Command {
 		console.Command{Name: "!pfn", Args: "<frame>", Help: "PFN database entry of a frame (hex)", Run: d.pfnEntry},
 		console.Command{Name: "!memusage", Help: "frames per page list", Run: d.memUsage},
 		console.Command{Name: "!pte", Args: "<va>", Help: "page-table entries on the path of va", Run: d.pteWalk},
+		console.Command{Name: "!vm", Help: "physical memory, page lists, commit charge, system PTEs, pools", Run: d.vm},
+		console.Command{Name: "!pool", Args: "<addr>", Help: "the pool page holding addr: every block header", Run: d.poolPage},
 		console.Command{Name: "poolmon", Help: "pool usage per tag", Run: d.poolMon},
 	)
 }
@@ -83,14 +96,45 @@ func (d *Dump) pteWalk(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	if d.Tables == nil {
+	if d.PageTables == nil {
 		return errMissing
 	}
 	va, err := kd.Evaluate(args[0], &d.Context.Registers)
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(w, d.Tables.Lookup(uintptr(va)))
+	fmt.Fprint(w, d.PageTables.Lookup(uintptr(va)))
+	return nil
+}
+
+func (d *Dump) vm(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	r, ok := d.VMReport()
+	if !ok {
+		return errMissing
+	}
+	r.Write(w)
+	return nil
+}
+
+func (d *Dump) poolPage(w io.Writer, args []string) error {
+	if len(args) != 1 {
+		return console.ErrUsage
+	}
+	if d.Pool == nil {
+		return errMissing
+	}
+	addr, err := kd.Evaluate(args[0], &d.Context.Registers)
+	if err != nil {
+		return err
+	}
+	r, ok := d.Pool.Inspect(uintptr(addr))
+	if !ok {
+		return errors.New("not in a pool page")
+	}
+	fmt.Fprint(w, r)
 	return nil
 }
 
