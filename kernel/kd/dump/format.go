@@ -26,6 +26,13 @@ import (
 	"ntgo/mm/physmem"
 )
 
+// The kernel command-line word that enables dumps, crashdump=com2, which
+// the launcher adds along with the serial port COM2 writes to.
+const (
+	KernelVar  = "crashdump"
+	KernelCOM2 = "com2"
+)
+
 // magic opens every dump.
 const magic = "NTGODUMP"
 
