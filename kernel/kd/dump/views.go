@@ -62,14 +62,32 @@ func (d *Dump) Commands() []console.Command {
 	)
 }
 
-func (d *Dump) pfnEntry(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
+// addressArg is the one argument of a command that takes an address (or
+// a frame number), over data the dump may lack (held false).
+func (d *Dump) addressArg(args []string, held bool) (uint64, error) {
+	switch {
+	case len(args) != 1:
+		return 0, console.ErrUsage
+	case !held:
+		return 0, errMissing
 	}
-	if d.PFN == nil {
+	return kd.Evaluate(args[0], &d.Context.Registers)
+}
+
+// noArgs checks a command that takes no argument, over data the dump may
+// lack (held false).
+func noArgs(args []string, held bool) error {
+	switch {
+	case len(args) != 0:
+		return console.ErrUsage
+	case !held:
 		return errMissing
 	}
-	p, err := kd.Evaluate(args[0], &d.Context.Registers)
+	return nil
+}
+
+func (d *Dump) pfnEntry(w io.Writer, args []string) error {
+	p, err := d.addressArg(args, d.PFN != nil)
 	if err != nil {
 		return err
 	}
@@ -82,24 +100,15 @@ func (d *Dump) pfnEntry(w io.Writer, args []string) error {
 }
 
 func (d *Dump) memUsage(w io.Writer, args []string) error {
-	if len(args) != 0 {
-		return console.ErrUsage
-	}
-	if d.PFN == nil {
-		return errMissing
+	if err := noArgs(args, d.PFN != nil); err != nil {
+		return err
 	}
 	fmt.Fprint(w, d.PFN.Stats())
 	return nil
 }
 
 func (d *Dump) pteWalk(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
-	}
-	if d.PageTables == nil {
-		return errMissing
-	}
-	va, err := kd.Evaluate(args[0], &d.Context.Registers)
+	va, err := d.addressArg(args, d.PageTables != nil)
 	if err != nil {
 		return err
 	}
@@ -108,25 +117,16 @@ func (d *Dump) pteWalk(w io.Writer, args []string) error {
 }
 
 func (d *Dump) vm(w io.Writer, args []string) error {
-	if len(args) != 0 {
-		return console.ErrUsage
-	}
-	r, ok := d.VMReport()
-	if !ok {
-		return errMissing
+	r, held := d.VMReport()
+	if err := noArgs(args, held); err != nil {
+		return err
 	}
 	r.Write(w)
 	return nil
 }
 
 func (d *Dump) poolPage(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
-	}
-	if d.Pool == nil {
-		return errMissing
-	}
-	addr, err := kd.Evaluate(args[0], &d.Context.Registers)
+	addr, err := d.addressArg(args, d.Pool != nil)
 	if err != nil {
 		return err
 	}
@@ -139,11 +139,8 @@ func (d *Dump) poolPage(w io.Writer, args []string) error {
 }
 
 func (d *Dump) poolMon(w io.Writer, args []string) error {
-	if len(args) != 0 {
-		return console.ErrUsage
-	}
-	if d.PoolTags == nil {
-		return errMissing
+	if err := noArgs(args, d.PoolTags != nil); err != nil {
+		return err
 	}
 	pool.WritePoolMon(w, d.PoolTags)
 	return nil
