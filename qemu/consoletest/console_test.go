@@ -6,6 +6,7 @@ package consoletest
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,11 +20,16 @@ const bootTimeout = 60 * time.Second
 // startVM boots the kernel with the given command-line words.
 func startVM(t *testing.T, args ...string) *qemu.VM {
 	t.Helper()
-	kernel := os.Getenv("NTGO_KERNEL")
-	if kernel == "" {
+	return bootVM(t, ntqemu.Config{Args: args})
+}
+
+// bootVM boots the kernel as cfg says (its Kernel is $NTGO_KERNEL).
+func bootVM(t *testing.T, cfg ntqemu.Config) *qemu.VM {
+	t.Helper()
+	cfg.Kernel = os.Getenv("NTGO_KERNEL")
+	if cfg.Kernel == "" {
 		t.Skip("NTGO_KERNEL not set: run through `make console-test`")
 	}
-	cfg := ntqemu.Config{Kernel: kernel, Args: args}
 	qargs := cfg.QEMUArgs()
 	vm, err := qemu.Start(qemu.ArchAMD64,
 		qemu.WithQEMUCommand(ntqemu.Binary()),
@@ -47,11 +53,15 @@ func exitStatus(t *testing.T, vm *qemu.VM) int {
 	return status
 }
 
-func expect(t *testing.T, vm *qemu.VM, s string) {
+// expect waits for s, which must not span lines, and returns what the
+// console printed up to it, s included, without carriage returns.
+func expect(t *testing.T, vm *qemu.VM, s string) string {
 	t.Helper()
-	if _, err := vm.Console.ExpectString(s); err != nil {
+	out, err := vm.Console.ExpectString(s)
+	if err != nil {
 		t.Fatalf("waiting for %q: %v", s, err)
 	}
+	return strings.ReplaceAll(out, "\r", "")
 }
 
 func TestPromptAndCommands(t *testing.T) {
