@@ -32,12 +32,12 @@ const (
 	ramdiskTag = "RdEx"
 )
 
-// The rows of !vm that the Go runtime's own memory moves between the
-// console's !vm and the stop: its heap grows (demand-zero faults take free
-// frames; new heap is committed) and its scavenger gives frames back, in
-// the kernel's goroutines while the console prints. The screen's !vm, from
-// the dump's own copy, must agree with the viewer's on every row; the
-// console's on the others, and its list rows must still add up.
+// The rows of !vm that move by themselves between the console's !vm and the
+// stop: the idle loop zeroes free frames (Free to Zeroed, kernel/start.go),
+// the Go runtime's heap grows (demand-zero faults take frames into Active;
+// new heap is committed) and its scavenger gives frames back. The screen's
+// !vm, from the dump's own copy, must agree with the viewer's on every
+// row; the console's on the others, and its list rows must still add up.
 var runtimeRows = []string{"Available pages:", "Zeroed:", "Free:", "Active:", "Commit charge:"}
 
 func testCrashDump(t *testing.T, machine string) {
