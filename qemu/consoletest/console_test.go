@@ -6,7 +6,6 @@ package consoletest
 
 import (
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,15 +52,15 @@ func exitStatus(t *testing.T, vm *qemu.VM) int {
 	return status
 }
 
-// expect waits for s, which must not span lines, and returns what the
-// console printed up to it, s included, without carriage returns.
+// expect waits for s and returns what the console printed up to and
+// including it.
 func expect(t *testing.T, vm *qemu.VM, s string) string {
 	t.Helper()
 	out, err := vm.Console.ExpectString(s)
 	if err != nil {
 		t.Fatalf("waiting for %q: %v", s, err)
 	}
-	return strings.ReplaceAll(out, "\r", "")
+	return out
 }
 
 func TestPromptAndCommands(t *testing.T) {

@@ -55,9 +55,9 @@ func testCrashDump(t *testing.T, machine string) {
 
 	vm.Console.SendLine("bugcheck e2 1 2 3 4")
 	expect(t, vm, screenVMHeader)
-	screenVM := strings.TrimPrefix(strings.TrimSuffix(expect(t, vm, writingDump), writingDump), "\n")
+	screenVM := strings.TrimPrefix(strings.TrimSuffix(expectLines(t, vm, writingDump), writingDump), "\n")
 	var written int64
-	if done := expect(t, vm, " bytes"); !scan(done, "done, %d bytes", &written) {
+	if done := expectLines(t, vm, " bytes"); !scan(done, "done, %d bytes", &written) {
 		t.Fatalf("dump line: %q", done)
 	}
 	if got, want := exitStatus(t, vm), int(bugcheck.ManuallyInitiatedCrash.ExitStatus()); got != want {
@@ -161,12 +161,19 @@ func scan(s, format string, args ...any) bool {
 	return n == len(args)
 }
 
+// expectLines is expect for s, which must not span lines, without the
+// carriage returns the console ends lines with.
+func expectLines(t *testing.T, vm *qemu.VM, s string) string {
+	t.Helper()
+	return strings.ReplaceAll(expect(t, vm, s), "\r", "")
+}
+
 // command runs line at the console and returns its output, without the
 // echo and the next prompt.
 func command(t *testing.T, vm *qemu.VM, line string) string {
 	t.Helper()
 	vm.Console.SendLine(line)
-	out := strings.TrimSuffix(expect(t, vm, console.Prompt), console.Prompt)
+	out := strings.TrimSuffix(expectLines(t, vm, console.Prompt), console.Prompt)
 	_, out, _ = strings.Cut(out, line+"\n")
 	return out
 }
