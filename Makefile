@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 
 # Packages whose tests also run inside the kernel (they link ntgo/boot in an
 # external test file, see qemu/README.md).
-KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
+KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/kd/dump ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
 # Packages with benchmarks to run inside the kernel.
 BPKGS   ?= $(KPKGS)
 PKG     ?= ./kernel/ntstatus
@@ -20,6 +20,9 @@ CMD     ?= ver; poweroff 0
 MACHINE ?= microvm
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
+# DUMP=file: a bugcheck writes a crash dump there (go run ./cmd/ntgo-dump file).
+DUMP    ?=
+DUMPARG := $(if $(DUMP),-dump $(DUMP))
 
 .PHONY: all kernel qemu run gdb ktest bench figures test host-test kernel-test console-test deps clean
 
@@ -56,10 +59,10 @@ kernel: $(MKBOOT) | $(BUILD)
 	$(MKBOOT) -in $(BUILD)/kernel.linked -out $(KERNEL)
 
 qemu: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) $(KERNEL)
+	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL)
 
 run: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) $(KERNEL) 'run=$(CMD)' </dev/null
+	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL) 'run=$(CMD)' </dev/null
 
 # gdb owns the terminal, so the console takes no input: CMD (none unless
 # given) is the boot script, for breakpoints to catch. The VM ends with gdb:

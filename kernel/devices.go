@@ -14,6 +14,7 @@ import (
 const (
 	com1Base      = 0x3F8
 	com1IRQ       = 4
+	com2Base      = 0x2F8 // the crash-dump port (crashdump.go), polled
 	lapicBase     = 0xFEE00000
 	ioapicBase    = 0xFEC00000
 	debugExitPort = 0xF4 // QEMU isa-debug-exit: exits with status (v<<1)|1
@@ -22,10 +23,14 @@ const (
 	picMaskAll    = 0xFF
 )
 
-// 16550 registers beyond tamago's uart: interrupt enable.
+// 16550 registers beyond tamago's uart: interrupt enable, and the scratch
+// register, which keeps what is written to it where a UART answers (an
+// absent port reads back all ones).
 const (
 	uartIER        = 1
 	uartIERRxAvail = 1 << 0
+	uartSCR        = 7
+	uartSCRProbe   = 0x5A
 )
 
 // LAPIC timer registers beyond tamago's lapic.
@@ -40,6 +45,7 @@ const (
 
 var (
 	com1  = uart.UART{Index: 1, Base: com1Base}
+	com2  = uart.UART{Index: 2, Base: com2Base}
 	apic  = lapic.LAPIC{Base: lapicBase}
 	ioapc = ioapic.IOAPIC{Index: 0, Base: ioapicBase}
 )
@@ -68,6 +74,12 @@ func serialWriteString(s string) {
 		}
 		com1.Tx(s[i])
 	}
+}
+
+// uartPresent reports whether a 16550 answers at base.
+func uartPresent(base uint16) bool {
+	arch.Out8(base+uartSCR, uartSCRProbe)
+	return arch.In8(base+uartSCR) == uartSCRProbe
 }
 
 //go:nosplit

@@ -9,7 +9,9 @@ package kernel
 // the disassembly around the call (kd.WriteStopScreen). A fault dispatched
 // to its goroutine (dispatch.go) arrives here too, with the registers at the
 // fault, and the screen marks the faulting instruction instead. Interrupts are disabled first so no other thread runs while the screen
-// is printed; the machine then powers off with the code's ExitStatus.
+// is printed; with crash dumps enabled, the dump is captured before the
+// screen and written after it (crashdump.go); the machine then powers off
+// with the code's ExitStatus.
 //
 // In-kernel test binaries (os.Args carries -test. flags) keep the host's
 // behaviour instead: the handler returns, KeBugCheckEx panics with the
@@ -44,6 +46,7 @@ func testBinary() bool {
 func bugcheckScreen(r *bugcheck.Record) {
 	arch.DisableInterrupts()
 	stopping.Store(true)
+	crash := captureCrash(r) // first: before anything here allocates (crashdump.go)
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = 0 // no trap: the screen marks the call at r.PC
 	if fault := faultContext.Load(); fault != nil {
@@ -52,5 +55,9 @@ func bugcheckScreen(r *bugcheck.Record) {
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)
 	serialWriteString(b.String())
+	if crash != nil {
+		crash.Context = ctx
+		writeCrashDump(crash)
+	}
 	PowerOff(r.Code.ExitStatus())
 }

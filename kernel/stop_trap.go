@@ -14,7 +14,8 @@ import (
 // printed without the Go runtime's help (its symbol lookups may allocate)
 // from the code, the parameters with their meaning, the trap frame when
 // there is one, and the control registers; then the machine powers off
-// with the bugcheck's exit status (bugcheck.Code.ExitStatus).
+// with the bugcheck's exit status (bugcheck.Code.ExitStatus). It writes no
+// crash dump: capturing one allocates (crashdump.go).
 //
 // Exceptions a goroutine takes are dispatched to it (dispatch_trap.go), so
 // that a Try catches them and the screen of an uncaught one shows Go's

@@ -3,7 +3,8 @@
 // Each copies what it shows under the lock that guards it (the PFN lock
 // inside Stats and Decode; kernelSpace and tableLock around a page-table
 // walk, so no table is freed under it) and formats afterwards, so nothing
-// allocates with interrupts off.
+// allocates with interrupts off. !vm's own counters are single words read
+// without a lock, as the bugcheck path reads them for a crash dump.
 
 package mm
 
@@ -15,9 +16,9 @@ import (
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/mm/layout"
-	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
 )
 
 func init() {
@@ -39,33 +40,24 @@ func parseAddress(s string) (uintptr, error) {
 	return uintptr(v), err
 }
 
-func kib(pages uint64) uint64 { return pages * physmem.PageSize / 1024 }
-
 func cmdVM(w io.Writer, args []string) error {
 	if len(args) != 0 {
 		return console.ErrUsage
 	}
-	s := PFN.Stats()
-	ram := s.RAM()
-	fmt.Fprintf(w, "Physical memory:   %8d pages (%d KiB)\n", ram, kib(ram))
-	fmt.Fprintf(w, "Available pages:   %8d (%d KiB)\n", s.Available(), kib(s.Available()))
-	for st := pfn.State(0); st < pfn.NumStates; st++ {
-		fmt.Fprintf(w, "  %-16s %8d\n", st.String()+":", s.ByState[st])
-	}
-	charge := uint64(committedPages.Load())
-	fmt.Fprintf(w, "Commit charge:     %8d pages (%d KiB), limit %d pages (physical memory, no paging file)\n", charge, kib(charge), ram)
-	fmt.Fprintf(w, "PFN database:      %8d entries x %d bytes = %d KiB at %#x (%.2f%% of RAM)\n",
-		s.Frames, pfn.EntrySize, s.DatabaseBytes()/1024, layout.PfnDatabaseStart, s.DatabasePercentOfRAM())
-	if SystemPtes != nil {
-		kernelSpace.Lock()
-		free, total := SystemPtes.Free(), SystemPtes.Total()
-		kernelSpace.Unlock()
-		fmt.Fprintf(w, "System PTEs:       %8d free of %d\n", free, total)
-	}
-	if nonPagedPages != nil {
-		writePoolUsage(w)
-	}
+	r := vmstat.Report{PFN: PFN.Stats(), Counters: vmCounters(), Pools: poolSummary()}
+	r.Write(w)
 	return nil
+}
+
+// vmCounters reads !vm's counters without a lock, for the bugcheck path,
+// which may run with kernelSpace held: each is one word (the system PTE
+// total is fixed at boot), so a racing edit shows whole or not at all.
+func vmCounters() vmstat.Counters {
+	c := vmstat.Counters{CommittedPages: uint64(committedPages.Load())}
+	if SystemPtes != nil {
+		c.SystemPtesFree, c.SystemPtesTotal = uint64(SystemPtes.Free()), uint64(SystemPtes.Total())
+	}
+	return c
 }
 
 func cmdMemusage(w io.Writer, args []string) error {

@@ -26,6 +26,7 @@ import (
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
 )
 
 // PoolPages is a pool.PageSource over one pool region.
@@ -149,6 +150,11 @@ func (s *PoolPages) FreePages(va uintptr, n int) {
 	s.unback(va, n)
 	s.mark(int((va-s.base)/physmem.PageSize), n, false)
 	committedPages.Add(-int64(n))
+}
+
+// summary is !vm's line for the region: pages handed out, of the maximum.
+func (s *PoolPages) summary() vmstat.PoolPages {
+	return vmstat.PoolPages{InUse: uint64(s.InUse()), Max: uint64(s.pages)}
 }
 
 // InUse is how many pages are handed out.

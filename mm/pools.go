@@ -24,6 +24,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/vmstat"
 )
 
 // Pool sizing, in parts of RAM.
@@ -69,14 +70,12 @@ func init() {
 	}
 }
 
-func writePoolUsage(w io.Writer) {
-	for k := pool.Kind(0); k < pool.NumKinds; k++ {
-		u := ex.Pools().Usage(k)
-		fmt.Fprintf(w, "%-18s %6d pages + %6d big pages: %10d bytes allocated, %8d cached, %8d free\n",
-			k.String()+":", u.Pages, u.BigPages, u.Allocated, u.Cached, u.Free)
+// poolSummary is !vm's pool section, nil before the pools exist.
+func poolSummary() *vmstat.Pools {
+	if nonPagedPages == nil {
+		return nil
 	}
-	fmt.Fprintf(w, "Pool pages:        non-paged %d of %d, paged %d of %d\n",
-		nonPagedPages.InUse(), nonPagedPages.pages, pagedPages.InUse(), pagedPages.pages)
+	return vmstat.NewPools(ex.Pools(), nonPagedPages.summary(), pagedPages.summary())
 }
 
 // poolmonRefreshes is how many tables a refreshing poolmon prints.

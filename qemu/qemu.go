@@ -15,10 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"ntgo/kernel/kd/dump"
 )
 
 // Defaults for the VMs the tools and tests start.
@@ -34,6 +37,10 @@ const (
 	// gdbHost is where the stub listens: this machine only, since the stub
 	// gives whoever connects the whole VM.
 	gdbHost = "127.0.0.1"
+	// The crash-dump port, COM2, which microvm does not create for a
+	// second -serial: it is added as a device.
+	dumpPortBase = "0x2f8"
+	dumpPortIRQ  = "3"
 )
 
 // Config describes one VM.
@@ -46,6 +53,7 @@ type Config struct {
 	GDB     bool     // gdb stub on GDBPort of 127.0.0.1
 	GDBPort int      // the stub's TCP port; DefaultGDBPort if 0
 	Halted  bool     // start with the CPU stopped (-S), for gdb
+	Dump    string   // file COM2 writes to; enables crash dumps (crashdump=com2)
 	Extra   []string // more QEMU arguments
 }
 
@@ -147,7 +155,9 @@ func probeKVM(c Config) bool {
 }
 
 // QEMUArgs returns the QEMU command line (without the binary) for c, serial
-// console on stdio.
+// console on stdio. The console's serial port is named although
+// -nographic implies it, because a serial device added for the dump would
+// otherwise take its place.
 func (c Config) QEMUArgs() []string {
 	machine := c.Machine
 	if machine == "" {
@@ -165,8 +175,16 @@ func (c Config) QEMUArgs() []string {
 		"-accel", c.accel(),
 		"-cpu", DefaultCPU,
 		"-m", mem,
-		"-nographic", "-no-reboot",
+		"-nographic", "-no-reboot", "-serial", "mon:stdio",
 		"-device", "isa-debug-exit,iobase=" + debugExitPort + ",iosize=0x04",
+	}
+	args := c.Args
+	if c.Dump != "" {
+		// QEMU option values double their commas.
+		path := strings.ReplaceAll(c.Dump, ",", ",,")
+		a = append(a, "-chardev", "file,id=crashdump,path="+path,
+			"-device", "isa-serial,chardev=crashdump,iobase="+dumpPortBase+",irq="+dumpPortIRQ)
+		args = append(slices.Clip(args), dump.KernelVar+"="+dump.KernelCOM2)
 	}
 	if c.GDB {
 		port := c.GDBPort
@@ -180,7 +198,7 @@ func (c Config) QEMUArgs() []string {
 	}
 	a = append(a, c.Extra...)
 	a = append(a, "-kernel", c.Kernel)
-	if cmdline := CommandLine(c.Args); cmdline != "" {
+	if cmdline := CommandLine(args); cmdline != "" {
 		a = append(a, "-append", cmdline)
 	}
 	return a

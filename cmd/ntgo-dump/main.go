@@ -1,15 +1,17 @@
 // Command ntgo-dump reads a crash dump written by the kernel on a bugcheck
-// (kernel/kd/dump) and runs debugger commands over it, offline:
+// (kernel/kd/dump; make run DUMP=build/crash.dmp, or ntgo-qemu -dump) and
+// runs debugger commands over it, offline:
 //
-//	go run ./cmd/ntgo-dump dump.bin                   the bugcheck screen
-//	go run ./cmd/ntgo-dump dump.bin '!pfn 123' '!memusage' '!pte fffff680`00000000' poolmon r k
-//	go run ./cmd/ntgo-dump dump.bin help              the commands
+//	go run ./cmd/ntgo-dump crash.dmp                   the bugcheck screen
+//	go run ./cmd/ntgo-dump crash.dmp '!vm' poolmon '!pool fffffa80`00001010' '!pfn 123' '!pte 401000' r k
+//	go run ./cmd/ntgo-dump crash.dmp help              the commands
 //
 // Each argument after the file is one command line, run through the same
 // console registry and dispatcher as the kernel's kd> prompt. The views are
 // the memory manager's own code over the dumped data (see
-// kernel/kd/dump/read.go). The dump holds no symbol table, so addresses
-// print bare; resolve them with `go tool addr2line build/kernel.linked`.
+// kernel/kd/dump/read.go); db/dw/dd/dq read the pool pages the dump holds.
+// The dump holds no symbol table, so addresses print bare; resolve them
+// with `go tool addr2line build/kernel.linked`.
 package main
 
 import (

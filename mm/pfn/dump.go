@@ -13,8 +13,15 @@
 // counts. Raw entries tie a dump to this Entry layout, which the size
 // field guards: a viewer built from other sources refuses the dump.
 //
-// OpenDump's database has no memory behind its frames and no lock holder:
-// only the read side (Decode, Stats, Check, Frames) may be used on it.
+// The bugcheck path copies the database first, before anything it does
+// allocates: Snapshot into a copy made at boot by NewSnapshot, whose memory
+// is already resident, is one memmove with no allocation and no page
+// fault, so the copy's counts are the machine's at the stop, not after the
+// bugcheck path's own heap growth took frames.
+//
+// OpenDump's and NewSnapshot's databases have no memory behind their
+// frames and no lock holder: only the read side (Decode, Stats, Check,
+// Frames, AppendDump) may be used on them.
 
 package pfn
 
@@ -45,6 +52,21 @@ func (db *Database) AppendDump(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint64(b, c)
 	}
 	return b
+}
+
+// NewSnapshot returns a database the size of db for Snapshot to copy
+// into, filled once so that its memory is resident.
+func (db *Database) NewSnapshot() *Database {
+	s := &Database{entries: make([]Entry, len(db.entries))}
+	db.Snapshot(s)
+	return s
+}
+
+// Snapshot copies db's entries, list heads and counts into s, a database
+// from db.NewSnapshot, without the lock and without allocating.
+func (db *Database) Snapshot(s *Database) {
+	copy(s.entries, db.entries)
+	s.lists, s.count = db.lists, db.count
 }
 
 // ErrBadDump is returned by OpenDump for an encoding it cannot use.

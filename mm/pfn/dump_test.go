@@ -40,6 +40,30 @@ func TestDumpRoundTrip(t *testing.T) {
 	}
 }
 
+// A snapshot reads as the database did when it was taken, and Snapshot
+// allocates nothing (the bugcheck path calls it before anything else).
+func TestSnapshot(t *testing.T) {
+	f := newFixture(t, testMap)
+	snap := f.db.NewSnapshot()
+	a := f.alloc(true)
+	f.db.Free(f.alloc(false), testPte(2))
+	if allocs := testing.AllocsPerRun(10, func() { f.db.Snapshot(snap) }); allocs != 0 {
+		t.Fatalf("Snapshot allocates %v times", allocs)
+	}
+	if got, want := snap.Stats(), f.db.Stats(); got != want {
+		t.Fatalf("Stats: %v, want %v", got, want)
+	}
+	for p := physmem.PFN(0); p < testFrames; p++ {
+		if got, _ := snap.Decode(p); got != f.info(p) {
+			t.Fatalf("frame %#x: %v, want %v", p, got, f.info(p))
+		}
+	}
+	f.db.Unmap(a, true, false)
+	if got, _ := snap.Decode(a); got.State != StateActive {
+		t.Fatalf("the snapshot follows the database: frame %#x %v", a, got.State)
+	}
+}
+
 func TestOpenDumpRefusesDamage(t *testing.T) {
 	f := newFixture(t, testMap)
 	good := f.db.AppendDump(nil)

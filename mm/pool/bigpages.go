@@ -124,6 +124,21 @@ func (t *bigTable) remove(va uintptr) (bigEntry, bool) {
 func (t *bigTable) each(f func(bigEntry)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.visit(f)
+}
+
+// tryEach is each if the lock is free; it reports whether it was.
+func (t *bigTable) tryEach(f func(bigEntry)) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	defer t.mu.Unlock()
+	t.visit(f)
+	return true
+}
+
+// visit calls f on every live entry. The lock is held.
+func (t *bigTable) visit(f func(bigEntry)) {
 	for _, e := range t.slots {
 		if e.va != 0 && e.va != bigDeleted {
 			f(e)

@@ -78,26 +78,20 @@ func (r PageReport) String() string {
 // Inspect is !pool addr: the blocks of the page holding addr, with the
 // block containing addr marked. ok is false if addr is in no pool page.
 func (s *System) Inspect(addr uintptr) (r PageReport, ok bool) {
-	var found *bigEntry
 	s.big.each(func(e bigEntry) {
-		if addr >= e.va && addr-e.va < e.pages<<pageShift {
-			found = &e
+		if a := e.allocation(); a.holds(addr) {
+			r, ok = a.report(addr), true
 		}
 	})
-	if found != nil {
-		return PageReport{Page: addr &^ pageMask, Kind: found.kind, Blocks: []BlockInfo{found.info(addr)}}, true
+	if ok {
+		return r, true
 	}
 	page := addr &^ pageMask
 	for k := range s.desc {
 		d := &s.desc[k]
 		d.mu.Lock()
 		if _, held := d.pages[page]; held {
-			r = PageReport{Page: page, Kind: d.kind}
-			d.walkPage(page, func(bl BlockInfo) {
-				bl.Contains = addr >= bl.Header && addr < bl.Header+bl.Bytes
-				r.Blocks = append(r.Blocks, bl)
-			})
-			ok = true
+			r, ok = inspectPage(page, pageAt(page), d.kind, s.cookie, addr), true
 		}
 		d.mu.Unlock()
 		if ok {
@@ -107,9 +101,41 @@ func (s *System) Inspect(addr uintptr) (r PageReport, ok bool) {
 	return PageReport{}, false
 }
 
-func (e bigEntry) info(addr uintptr) BlockInfo {
-	return BlockInfo{Addr: e.va, Bytes: e.pages << pageShift, Tag: e.tag, State: StateBig,
-		Quota: e.owner != 0, Contains: addr >= e.va && addr-e.va < e.pages<<pageShift}
+// inspectPage is !pool addr for the small-block page at page of
+// descriptor k, whose contents are mem.
+func inspectPage(page uintptr, mem *[pageSize]byte, k Kind, c cookie, addr uintptr) PageReport {
+	r := PageReport{Page: page, Kind: k}
+	walkBlocks(page, mem, k, c, func(bl BlockInfo) {
+		bl.Contains = addr >= bl.Header && addr < bl.Header+bl.Bytes
+		r.Blocks = append(r.Blocks, bl)
+	})
+	return r
+}
+
+// BigAllocation is a live big allocation as the debugger shows it.
+type BigAllocation struct {
+	VA, Pages uint64
+	Tag       Tag
+	Kind      Kind
+	Quota     bool // a quota owner was charged
+}
+
+func (e bigEntry) allocation() BigAllocation {
+	return BigAllocation{VA: uint64(e.va), Pages: uint64(e.pages), Tag: e.tag, Kind: e.kind, Quota: e.owner != 0}
+}
+
+func (a BigAllocation) holds(addr uintptr) bool {
+	return uint64(addr) >= a.VA && uint64(addr)-a.VA < a.Pages<<pageShift
+}
+
+func (a BigAllocation) info(addr uintptr) BlockInfo {
+	return BlockInfo{Addr: uintptr(a.VA), Bytes: uintptr(a.Pages) << pageShift, Tag: a.Tag, State: StateBig,
+		Quota: a.Quota, Contains: a.holds(addr)}
+}
+
+// report is !pool addr for an address inside a.
+func (a BigAllocation) report(addr uintptr) PageReport {
+	return PageReport{Page: addr &^ pageMask, Kind: a.Kind, Blocks: []BlockInfo{a.info(addr)}}
 }
 
 // Find is !poolfind tag: every live allocation with tag, by address.
@@ -141,19 +167,8 @@ type Usage struct {
 func (s *System) Usage(k Kind) Usage {
 	var u Usage
 	s.eachBlock(func(bk Kind, bl BlockInfo) {
-		if bk != k {
-			return
-		}
-		switch bl.State {
-		case StateBig:
-			u.BigPages += int64(bl.Bytes >> pageShift)
-			u.Allocated += bl.Bytes
-		case StateAllocated:
-			u.Allocated += bl.Bytes
-		case StateCached:
-			u.Cached += bl.Bytes
-		case StateFree:
-			u.Free += bl.Bytes
+		if bk == k {
+			u.add(bl)
 		}
 	})
 	d := &s.desc[k]
@@ -163,9 +178,24 @@ func (s *System) Usage(k Kind) Usage {
 	return u
 }
 
+// add counts bl's bytes where its state says they go.
+func (u *Usage) add(bl BlockInfo) {
+	switch bl.State {
+	case StateBig:
+		u.BigPages += int64(bl.Bytes >> pageShift)
+		u.Allocated += bl.Bytes
+	case StateAllocated:
+		u.Allocated += bl.Bytes
+	case StateCached:
+		u.Cached += bl.Bytes
+	case StateFree:
+		u.Free += bl.Bytes
+	}
+}
+
 // eachBlock visits every block of every pool page.
 func (s *System) eachBlock(f func(Kind, BlockInfo)) {
-	s.big.each(func(e bigEntry) { f(e.kind, e.info(0)) })
+	s.big.each(func(e bigEntry) { f(e.kind, e.allocation().info(0)) })
 	for k := range s.desc {
 		d := &s.desc[k]
 		d.mu.Lock()
@@ -176,26 +206,34 @@ func (s *System) eachBlock(f func(Kind, BlockInfo)) {
 	}
 }
 
-// walkPage decodes the headers of a small-block page in order. The lock is
-// held.
+// walkPage decodes the headers of a small-block page of d in order. The
+// lock is held.
 func (d *descriptor) walkPage(page uintptr, f func(BlockInfo)) {
+	walkBlocks(page, pageAt(page), d.kind, d.sys.cookie, f)
+}
+
+// walkBlocks decodes, in order, the headers of the small-block page at page
+// of descriptor k, whose contents are mem: the page itself, or a crash
+// dump's copy of it (Image).
+func walkBlocks(page uintptr, mem *[pageSize]byte, k Kind, c cookie, f func(BlockInfo)) {
 	prev := uint8(0)
-	for b := page; b < page+pageSize; {
-		h := readHeader(b)
+	for off := uintptr(0); off < pageSize; {
+		b := page + off
+		h := decodeHeader((*[HeaderSize]byte)(mem[off:]))
 		bl := BlockInfo{Header: b, Addr: b + HeaderSize, Bytes: uintptr(h.size) << BlockShift,
 			PreviousSize: h.prev, PoolIndex: h.index, BlockSize: h.size, PoolType: h.typ,
 			Tag: h.tag, Quota: h.typ&typeQuota != 0}
 		bl.State = [...]BlockState{StateFree, StateAllocated, StateCached, StateInvalid}[h.state()]
 		chained := true
-		switch owner := d.sys.cookie.open(b, h.check); {
+		switch owner := c.open(b, h.check); {
 		case h.size == 0:
 			bl.Damage, chained = "BlockSize is 0", false
-		case b+bl.Bytes > page+pageSize:
+		case off+bl.Bytes > pageSize:
 			bl.Damage, chained = "BlockSize runs past the page", false
 		case h.prev != prev:
 			bl.Damage = fmt.Sprintf("PreviousSize %#x, but the previous block is %#x units", h.prev, prev)
-		case h.index != uint8(d.kind):
-			bl.Damage = fmt.Sprintf("PoolIndex %d in a %v page", h.index, d.kind)
+		case h.index != uint8(k):
+			bl.Damage = fmt.Sprintf("PoolIndex %d in a %v page", h.index, k)
 		case bl.State == StateInvalid:
 			bl.Damage = "PoolType has both allocated and cached bits"
 		case owner != 0 && !(bl.Quota && bl.State == StateAllocated):
@@ -206,6 +244,6 @@ func (d *descriptor) walkPage(page uintptr, f func(BlockInfo)) {
 			return
 		}
 		prev = h.size
-		b += bl.Bytes
+		off += bl.Bytes
 	}
 }

@@ -35,7 +35,10 @@ package pool
 // the descriptor lock by a neighbour's split while its owner may be flipping
 // the PoolType byte without the lock (see setState).
 
-import "sync/atomic"
+import (
+	"encoding/binary"
+	"sync/atomic"
+)
 
 // Header geometry.
 const (
@@ -76,14 +79,19 @@ type header struct {
 	check                  uint64
 }
 
-func readHeader(e uintptr) header {
+// readHeader decodes the header at e in pool memory.
+func readHeader(e uintptr) header { return decodeHeader((*[HeaderSize]byte)(Ptr(e))) }
+
+// decodeHeader decodes a header from its bytes: in pool memory, or in a
+// crash dump's copy of a pool page (Image).
+func decodeHeader(b *[HeaderSize]byte) header {
 	return header{
-		prev:  load8(e + offPreviousSize),
-		index: load8(e + offPoolIndex),
-		size:  load8(e + offBlockSize),
-		typ:   load8(e + offPoolType),
-		tag:   Tag(load32(e + offPoolTag)),
-		check: load64(e + offCheck),
+		prev:  b[offPreviousSize],
+		index: b[offPoolIndex],
+		size:  b[offBlockSize],
+		typ:   b[offPoolType],
+		tag:   Tag(binary.LittleEndian.Uint32(b[offPoolTag:])),
+		check: binary.LittleEndian.Uint64(b[offCheck:]),
 	}
 }
 

@@ -35,3 +35,6 @@ func storePtr(a uintptr, v uintptr) { *(*uintptr)(Ptr(a)) = v }
 
 // bytesAt is the n bytes of foreign memory at a.
 func bytesAt(a, n uintptr) []byte { return unsafe.Slice((*byte)(Ptr(a)), n) }
+
+// pageAt is the page of foreign memory at a, which must be page-aligned.
+func pageAt(a uintptr) *[pageSize]byte { return (*[pageSize]byte)(Ptr(a)) }

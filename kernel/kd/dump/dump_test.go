@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
@@ -15,13 +16,28 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/mm/vmstat"
 )
 
-// simFrames reads frames of a ptesim machine's memory.
-type simFrames struct{ mem *physmem.Sim }
+// mmuMemory reads a ptesim machine's address space through its MMU, as
+// the kernel's debugger memory reads the live one.
+type mmuMemory struct{ m *ptesim.Machine }
 
-func (s simFrames) ReadFrame(p physmem.PFN, b *[physmem.PageSize]byte) bool {
-	*b = *s.mem.Frame(p)
+func (mm mmuMemory) Read(addr uintptr, b []byte) bool {
+	for off := 0; off < len(b); {
+		a := addr + uintptr(off)
+		pa, _, ok := mm.m.MMU.Translate(a, pte.AccessRead)
+		if !ok {
+			return false
+		}
+		off += copy(b[off:], mm.m.Mem.Frame(physmem.FrameOf(pa))[pa&physmem.PageMask:])
+	}
+	return true
+}
+
+// hostMemory reads the pool's arenas, which are host memory.
+func hostMemory(addr uintptr, b []byte) bool {
+	copy(b, unsafe.Slice((*byte)(pool.Ptr(addr)), len(b)))
 	return true
 }
 
@@ -30,6 +46,9 @@ const (
 	mappedVA      = 0xFFFFF80000200000 // a kernel address with a 4 KiB mapping
 	unmappedVA    = 0xFFFFF80000400000
 	kernelCS      = 0x08
+	arenaPages    = 64
+	// blockMarkBytes of each live pool block hold its number, for db.
+	blockMarkBytes = 8
 )
 
 // live is the host simulation a dump is taken of.
@@ -38,6 +57,8 @@ type live struct {
 	db      *pfn.Database
 	machine *ptesim.Machine
 	pool    *pool.System
+	arenas  [2]*pool.Arena // nonpaged, paged
+	blocks  []uintptr      // live pool allocations
 }
 
 func newLive(t *testing.T) *live {
@@ -62,30 +83,50 @@ func newLive(t *testing.T) *live {
 		t.Fatal(st)
 	}
 
-	np, pg := pool.NewArena(64), pool.NewArena(64)
+	np, pg := pool.NewArena(arenaPages), pool.NewArena(arenaPages)
 	t.Cleanup(func() { np.Close(); pg.Close() })
-	ps, err := pool.New(pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: 64 * physmem.PageSize, MaxPagedBytes: 64 * physmem.PageSize})
+	ps, err := pool.New(pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: arenaPages * physmem.PageSize, MaxPagedBytes: arenaPages * physmem.PageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tagA, tagB := pool.MakeTag("Dmp1"), pool.MakeTag("Dmp2")
+	var blocks []uintptr
 	for range 3 {
-		ps.Allocate(pool.NonPagedPool, 100, tagA, pool.NormalPoolPriority, 0)
+		blocks = append(blocks, ps.Allocate(pool.NonPagedPool, 100, tagA, pool.NormalPoolPriority, 0))
 	}
 	ps.Free(ps.Allocate(pool.PagedPool, 5000, tagB, pool.NormalPoolPriority, 0), tagB)
-	ps.Allocate(pool.PagedPool, 40, tagB, pool.NormalPoolPriority, 0)
+	blocks = append(blocks, ps.Allocate(pool.PagedPool, 40, tagB, pool.NormalPoolPriority, 0),
+		ps.Allocate(pool.NonPagedPool, 2*physmem.PageSize, tagB, pool.NormalPoolPriority, 0))
+	for i, b := range blocks { // contents for db to show
+		copy(unsafe.Slice((*byte)(pool.Ptr(b)), blockMarkBytes), fmt.Sprintf("block%03d", i))
+	}
 
 	regs := kd.Registers{RAX: 0xa, RIP: 0x401234, RSP: 0xfffff80000001000, CS: kernelCS, CR3: uint64(machine.PML4.Addr()), CR2: unmappedVA}
 	return &live{
 		crash: &Crash{
 			Record:   bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
 			Context:  kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
-			PFN:      db,
-			Frames:   simFrames{machine.Mem},
+			PFN:      db.NewSnapshot(),
+			Counters: &vmstat.Counters{CommittedPages: 42, SystemPtesFree: 10, SystemPtesTotal: 16},
 			PoolTags: ps.PoolMon(),
+			Pool:     ps.Capture(hostMemory),
+			Tables:   CaptureTables(regs.CR3, mmuMemory{machine}),
 		},
-		db: db, machine: machine, pool: ps,
+		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks,
 	}
+}
+
+// vmReport is !vm of the live simulation.
+func (l *live) vmReport() string {
+	var pages [2]vmstat.PoolPages
+	for i, a := range l.arenas {
+		_, size := a.Region()
+		pages[i] = vmstat.PoolPages{InUse: uint64(a.InUse()), Max: uint64(size / physmem.PageSize)}
+	}
+	r := vmstat.Report{PFN: l.db.Stats(), Counters: *l.crash.Counters, Pools: vmstat.NewPools(l.pool, pages[0], pages[1])}
+	var b strings.Builder
+	r.Write(&b)
+	return b.String()
 }
 
 func writeRead(t *testing.T, c *Crash) *Dump {
@@ -157,7 +198,37 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 		t.Errorf("k: %q", got)
 	}
 	if got := view(t, d, "db @rsp"); !strings.Contains(got, "is not mapped") {
-		t.Errorf("db in a dump without memory: %q", got)
+		t.Errorf("db of memory the dump does not hold: %q", got)
+	}
+}
+
+// !vm, !pool and db over the pool's pages read from the dump as from the
+// live pool.
+func TestPoolViewsFromDump(t *testing.T) {
+	l := newLive(t)
+	d := writeRead(t, l.crash)
+	if got, want := view(t, d, "!vm"), l.vmReport(); got != want {
+		t.Errorf("!vm:\n%s\nlive:\n%s", got, want)
+	}
+	if !strings.Contains(view(t, d, "!vm"), "NonPagedNx:             1 pages +      2 big pages:") {
+		t.Errorf("!vm does not show the pool's pages:\n%s", view(t, d, "!vm"))
+	}
+	for _, a := range l.blocks {
+		live, ok := l.pool.Inspect(a)
+		if !ok {
+			t.Fatalf("the live pool does not hold %#x", a)
+		}
+		if got := view(t, d, fmt.Sprintf("!pool %x", a)); got != live.String() {
+			t.Errorf("!pool %#x:\n%s\nlive:\n%s", a, got, live)
+		}
+		var want [blockMarkBytes]byte
+		hostMemory(a, want[:])
+		if got := view(t, d, fmt.Sprintf("db %x %d", a, blockMarkBytes)); !strings.Contains(got, fmt.Sprintf("% x", want[:])) {
+			t.Errorf("db %#x: %q, want the bytes % x", a, got, want)
+		}
+	}
+	if got := view(t, d, "!pool 1000"); got != "error: not in a pool page" {
+		t.Errorf("!pool of no pool page: %q", got)
 	}
 }
 
@@ -195,9 +266,9 @@ func TestPoolMonFromDump(t *testing.T) {
 func TestPartialDump(t *testing.T) {
 	l := newLive(t)
 	c := *l.crash
-	c.PFN, c.Frames, c.PoolTags = nil, nil, nil
+	c.PFN, c.Tables, c.PoolTags, c.Counters, c.Pool = nil, nil, nil, nil, nil
 	d := writeRead(t, &c)
-	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon"} {
+	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000"} {
 		if got := view(t, d, cmd); got != "error: "+errMissing.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}

@@ -1,5 +1,6 @@
 // Package dump is ntgo's crash dump: what the kernel writes on a bugcheck
-// to its second serial port (COM2, 0x2F8; QEMU -serial file:dump.bin), and
+// (with crashdump=com2 on its command line) to its second serial port
+// (COM2, 0x2F8, which the launcher's -dump flag connects to a file), and
 // the reader the host viewer (cmd/ntgo-dump) rebuilds the debugger's views
 // from, with the memory manager's own decoding code.
 //
@@ -21,13 +22,22 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"ntgo/mm/physmem"
+)
+
+// The kernel command-line word that enables dumps, crashdump=com2, which
+// the launcher adds along with the serial port COM2 writes to.
+const (
+	KernelVar  = "crashdump"
+	KernelCOM2 = "com2"
 )
 
 // magic opens every dump.
 const magic = "NTGODUMP"
 
-// version changes when a payload's layout does.
-const version = 1
+// version changes when a payload's layout does, or a section is added.
+const version = 2
 
 // Section is a section type.
 type Section uint32
@@ -39,6 +49,9 @@ const (
 	SectionPFN                // the PFN database (pfn.AppendDump)
 	SectionPageTables         // every page-table frame reachable from CR3
 	SectionPoolTags           // the pool's tag counters (poolmon)
+	SectionVM                 // the !vm counters the PFN database and pools do not hold
+	SectionPool               // the pool's bookkeeping (pool.ImageInfo, big allocations)
+	SectionMemory             // raw pages with their addresses (the pool's pages)
 )
 
 // Sizes of the encoding's integers, and the section header they make.
@@ -52,6 +65,27 @@ const (
 	sectionLengthOffset = sectionTypeOffset + u32Bytes
 	sectionCRCOffset    = sectionLengthOffset + u64Bytes
 )
+
+// pageRecordBytes is a page record: its frame number or address and its
+// contents (the PageTables and Memory sections).
+const pageRecordBytes = u64Bytes + physmem.PageSize
+
+// pageKey is what page records are keyed by.
+type pageKey interface{ ~uint64 | ~uintptr }
+
+// readPageRecords decodes b, a whole number of page records, by key.
+func readPageRecords[K pageKey](b []byte) (map[K]*[physmem.PageSize]byte, error) {
+	if len(b)%pageRecordBytes != 0 {
+		return nil, fmt.Errorf("dump: %d bytes of page records", len(b))
+	}
+	pages := make(map[K]*[physmem.PageSize]byte, len(b)/pageRecordBytes)
+	for off := 0; off < len(b); off += pageRecordBytes {
+		page := new([physmem.PageSize]byte)
+		copy(page[:], b[off+u64Bytes:])
+		pages[K(binary.LittleEndian.Uint64(b[off:]))] = page
+	}
+	return pages, nil
+}
 
 // maxSectionBytes bounds a section a reader accepts, so that a damaged
 // length does not make it allocate without limit.

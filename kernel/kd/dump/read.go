@@ -1,11 +1,12 @@
 package dump
 
 // Reading a dump back into the memory manager's own types, so the viewer's
-// !pfn, !memusage and !pte print what the live kernel would have printed:
-// the PFN database reopens read-only (pfn.OpenDump), and the page-table
-// frames go back into simulated physical memory at their frame numbers,
-// where ptesim's MMU walks them through the self-map exactly as the CPU
-// did, for pte.PageTables.Lookup.
+// views print what the live kernel would have printed: the PFN database
+// reopens read-only (pfn.OpenDump); the pool image gets its raw pages back,
+// for !pool and the pool lines of !vm; and the page-table frames go back
+// into simulated physical memory at their frame numbers, where ptesim's MMU
+// walks them through the self-map exactly as the CPU did, for
+// pte.PageTables.Lookup.
 
 import (
 	"bytes"
@@ -20,17 +21,18 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/mm/vmstat"
 )
 
-// Dump is a dump read back. Pieces the dump lacks are nil.
+// Dump is a dump read back: the Crash (pieces the dump lacks are nil) and
+// the views built over it.
 type Dump struct {
-	Record   bugcheck.Record
-	Context  kd.Context
-	PFN      *pfn.Database
-	PoolTags []pool.TagStat // in the order the kernel gave them (pool.PoolMon's)
-	// Tables walks the dumped page tables; Close releases its memory.
-	Tables *pte.PageTables
-	tables *physmem.Sim
+	Crash
+	// PageTables walks Crash.Tables; Close releases its memory.
+	PageTables *pte.PageTables
+	tables     *physmem.Sim
+	// memory is the dump's raw pages, by address.
+	memory pageMemory
 }
 
 // Read reads a dump. A damaged or missing record or context is an error;
@@ -74,10 +76,24 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
+	if b, ok := sections[SectionVM]; ok {
+		d.Counters = new(vmstat.Counters)
+		if err := decode(b, d.Counters); err != nil {
+			return nil, err
+		}
+	}
+	if d.memory, err = readPageRecords[uintptr](sections[SectionMemory]); err != nil {
+		return nil, err
+	}
+	if b, ok := sections[SectionPool]; ok {
+		if err := d.readPool(b); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
-// Close releases the simulated memory behind Tables.
+// Close releases the simulated memory behind PageTables.
 func (d *Dump) Close() {
 	if d.tables != nil {
 		d.tables.Close()
@@ -118,26 +134,35 @@ func (d *Dump) readContext(b []byte) error {
 	return nil
 }
 
-// tableRecordBytes is one dumped table frame: its number and contents.
-const tableRecordBytes = u64Bytes + physmem.PageSize
-
 func (d *Dump) readTables(b []byte) error {
-	if len(b) < u64Bytes || (len(b)-u64Bytes)%tableRecordBytes != 0 {
+	if len(b) < u64Bytes {
 		return fmt.Errorf("dump: page-table section of %d bytes", len(b))
 	}
-	root := physmem.PFN(binary.LittleEndian.Uint64(b))
-	records := b[u64Bytes:]
-	highest := root
-	for off := 0; off < len(records); off += tableRecordBytes {
-		highest = max(highest, physmem.PFN(binary.LittleEndian.Uint64(records[off:])))
+	frames, err := readPageRecords[physmem.PFN](b[u64Bytes:])
+	if err != nil {
+		return err
+	}
+	d.Tables = &Tables{Root: physmem.PFN(binary.LittleEndian.Uint64(b)), Frames: frames}
+	highest := d.Tables.Root
+	for p := range frames {
+		highest = max(highest, p)
 	}
 	d.tables = physmem.NewSim(highest + 1)
-	for off := 0; off < len(records); off += tableRecordBytes {
-		p := physmem.PFN(binary.LittleEndian.Uint64(records[off:]))
-		copy(d.tables.Frame(p)[:], records[off+u64Bytes:off+tableRecordBytes])
+	for p, f := range frames {
+		*d.tables.Frame(p) = *f
 	}
 	// A read-only walker: Lookup only loads entries, so it needs no frame
 	// source and no flusher.
-	d.Tables = pte.New(ptesim.Tables{MMU: ptesim.NewMMU(d.tables, root)}, nil, nil)
+	d.PageTables = pte.New(ptesim.Tables{MMU: ptesim.NewMMU(d.tables, d.Tables.Root)}, nil, nil)
 	return nil
+}
+
+// readPool decodes the pool's bookkeeping and gives it the raw pages.
+func (d *Dump) readPool(b []byte) error {
+	infoBytes, bigBytes := binary.Size(pool.ImageInfo{}), binary.Size(pool.BigAllocation{})
+	if len(b) < infoBytes || (len(b)-infoBytes)%bigBytes != 0 {
+		return fmt.Errorf("dump: pool section of %d bytes", len(b))
+	}
+	d.Pool = &pool.Image{Big: make([]pool.BigAllocation, (len(b)-infoBytes)/bigBytes), Pages: d.memory}
+	return decode(b, &d.Pool.Info, d.Pool.Big)
 }

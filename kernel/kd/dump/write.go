@@ -1,12 +1,18 @@
 package dump
 
-// Writing a dump on the bugcheck path.
+// What a dump holds, and writing it on the bugcheck path.
 //
-// Write runs in goroutine context after a fatal error (the kernel calls it
-// after the screen). It takes no memory-manager lock: the PFN database is
-// copied raw (pfn.AppendDump), page-table frames are read through the
-// kernel's FrameReader, and the pool's tag counters are atomics. It
-// allocates each section's payload before writing it.
+// The kernel fills a Crash in goroutine context after a fatal error, when
+// the failing code may hold any memory-manager lock, so every piece is
+// taken without those locks: the PFN database is copied first, before the
+// bugcheck path allocates anything (pfn.Database.Snapshot, into memory
+// reserved at boot), so its counts are the machine's at the stop; then the
+// !vm counters (single words), the pool's tag counters (atomics), the pool
+// (pool.System.Capture: pages and bookkeeping, no descriptor lock) and the
+// page tables (CaptureTables, through the debugger's Memory, which refuses
+// pages that are not present). Those later pieces allocate, so they may
+// also show the Go heap's growth for the bugcheck path itself. Write then
+// encodes the Crash, allocating each section's payload before writing it.
 //
 // Payloads:
 //
@@ -14,15 +20,23 @@ package dump
 //	Context     the Registers fields in declaration order (uint64 each),
 //	            then the stack depth uint64 and the return addresses
 //	PFN         pfn.AppendDump's encoding
-//	PageTables  CR3's frame uint64, then per table frame its number
-//	            uint64 and its 4096 bytes
+//	PageTables  CR3's frame uint64, then per table frame, by number, its
+//	            number uint64 and its 4096 bytes
 //	PoolTags    per tag: tag uint32, then per pool kind allocs uint64,
 //	            frees uint64, bytes int64 (pool.TagStat's layout)
+//	VM          vmstat.Counters' fields (uint64 each)
+//	Pool        pool.ImageInfo's fields in declaration order, then per big
+//	            allocation pool.BigAllocation's (VA, pages uint64, tag
+//	            uint32, kind uint8, quota bool)
+//	Memory      per page, by address: its address uint64 and its 4096
+//	            bytes (the pool's pages)
 
 import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"maps"
+	"slices"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
@@ -30,22 +44,72 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
 )
 
-// FrameReader reads physical frames: in the kernel through its mapping of
-// physical memory, on the host from simulated memory.
-type FrameReader interface {
-	ReadFrame(p physmem.PFN, b *[physmem.PageSize]byte) bool
-}
-
-// Crash is what the kernel hands Write. Nil pieces are left out of the
-// dump.
+// Crash is a dump's contents: what the kernel captures and Write writes,
+// and what Read gives back. Nil pieces are left out of the dump.
 type Crash struct {
 	Record   bugcheck.Record
-	Context  kd.Context     // Registers.CR3 locates the page tables
-	PFN      *pfn.Database  // the PFN database
-	Frames   FrameReader    // reads page-table frames
+	Context  kd.Context
+	PFN      *pfn.Database // a copy: a Snapshot in the kernel, OpenDump's when read
+	Counters *vmstat.Counters
 	PoolTags []pool.TagStat // pool.System.PoolMon()
+	Pool     *pool.Image    // its Pages are the dump's raw memory
+	Tables   *Tables
+}
+
+// Tables are the page-table frames reachable from a root, as the CPU walks
+// them, by frame number.
+type Tables struct {
+	Root   physmem.PFN
+	Frames map[physmem.PFN]*[physmem.PageSize]byte
+}
+
+// CaptureTables reads the page tables of the current address space, whose
+// PML4 is the frame in cr3, through m at their self-map addresses, depth
+// first, each table frame once. A table m refuses is left out: the viewer
+// then shows the entries below it as not present.
+func CaptureTables(cr3 uint64, m kd.Memory) *Tables {
+	t := &Tables{Root: physmem.FrameOf(cr3 &^ physmem.PageMask), Frames: map[physmem.PFN]*[physmem.PageSize]byte{}}
+	t.walk(m, pte.PML4, 0, t.Root)
+	return t
+}
+
+// walk reads the level-l table on va's path, frame p, and the tables below.
+func (t *Tables) walk(m kd.Memory, l pte.Level, va uintptr, p physmem.PFN) {
+	table := new([physmem.PageSize]byte)
+	if _, seen := t.Frames[p]; seen || !m.Read(pte.TableAddress(l, va), table[:]) {
+		return
+	}
+	t.Frames[p] = table
+	if l == pte.PT {
+		return
+	}
+	for i := range pte.EntriesPerTable {
+		e := pte.PTE(binary.LittleEndian.Uint64(table[i*u64Bytes:]))
+		if !e.Valid() || l != pte.PML4 && e.Large() || l == pte.PML4 && i == pte.SelfMapSlot {
+			continue
+		}
+		t.walk(m, l-1, pte.Canonical(va|uintptr(i)<<l.Shift()), e.Frame())
+	}
+}
+
+// VMReport is !vm of the crash; false if the dump lacks the PFN database
+// or the counters.
+func (c *Crash) VMReport() (vmstat.Report, bool) {
+	if c.PFN == nil || c.Counters == nil {
+		return vmstat.Report{}, false
+	}
+	r := vmstat.Report{PFN: c.PFN.Stats(), Counters: *c.Counters}
+	if c.Pool != nil {
+		r.Pools = vmstat.NewPools(c.Pool, regionPages(c.Pool.Info.NonPaged), regionPages(c.Pool.Info.Paged))
+	}
+	return r, true
+}
+
+func regionPages(r pool.RegionInfo) vmstat.PoolPages {
+	return vmstat.PoolPages{InUse: r.InUse, Max: r.Size / physmem.PageSize}
 }
 
 // Write writes c as a dump to w (the COM2 port in the kernel).
@@ -58,8 +122,11 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionRecord, c.recordPayload, true},
 		{SectionContext, c.contextPayload, true},
 		{SectionPFN, func() []byte { return c.PFN.AppendDump(nil) }, c.PFN != nil},
-		{SectionPageTables, c.tablesPayload, c.Frames != nil},
-		{SectionPoolTags, c.poolTagsPayload, c.PoolTags != nil},
+		{SectionPageTables, c.tablesPayload, c.Tables != nil},
+		{SectionPoolTags, func() []byte { return encode(c.PoolTags) }, c.PoolTags != nil},
+		{SectionVM, func() []byte { return encode(c.Counters) }, c.Counters != nil},
+		{SectionPool, func() []byte { return encode(c.Pool.Info, c.Pool.Big) }, c.Pool != nil},
+		{SectionMemory, c.memoryPayload, c.Pool != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
@@ -104,39 +171,19 @@ func u64s(v []uintptr) []uint64 {
 	return out
 }
 
-func (c *Crash) poolTagsPayload() []byte { return encode(c.PoolTags) }
-
-// tablesPayload walks the tables physically from CR3, depth first, and
-// records each table frame once; frames it cannot read are left out (the
-// viewer then shows their entries as not present).
 func (c *Crash) tablesPayload() []byte {
-	root := physmem.FrameOf(c.Context.Registers.CR3 &^ physmem.PageMask)
-	b := binary.LittleEndian.AppendUint64(nil, uint64(root))
-	seen := map[physmem.PFN]bool{}
-	var frame [physmem.PageSize]byte
-	var walk func(p physmem.PFN, l pte.Level)
-	walk = func(p physmem.PFN, l pte.Level) {
-		if seen[p] || !c.Frames.ReadFrame(p, &frame) {
-			return
-		}
-		seen[p] = true
-		b = binary.LittleEndian.AppendUint64(b, uint64(p))
-		b = append(b, frame[:]...)
-		if l == pte.PT {
-			return
-		}
-		var children []physmem.PFN
-		for i := range pte.EntriesPerTable {
-			e := pte.PTE(binary.LittleEndian.Uint64(frame[i*u64Bytes:]))
-			if !e.Valid() || l != pte.PML4 && e.Large() || l == pte.PML4 && i == pte.SelfMapSlot {
-				continue
-			}
-			children = append(children, e.Frame())
-		}
-		for _, child := range children {
-			walk(child, l-1)
-		}
+	b := binary.LittleEndian.AppendUint64(nil, uint64(c.Tables.Root))
+	return appendPageRecords(b, c.Tables.Frames)
+}
+
+func (c *Crash) memoryPayload() []byte { return appendPageRecords(nil, c.Pool.Pages) }
+
+// appendPageRecords appends a page record per page, by key: the key
+// (frame number or address) uint64 and the page's bytes.
+func appendPageRecords[K pageKey](b []byte, pages map[K]*[physmem.PageSize]byte) []byte {
+	for _, k := range slices.Sorted(maps.Keys(pages)) {
+		b = binary.LittleEndian.AppendUint64(b, uint64(k))
+		b = append(b, pages[k][:]...)
 	}
-	walk(root, pte.PML4)
 	return b
 }

@@ -1,9 +1,10 @@
 // Command ntgo-qemu boots an ntgo kernel or in-kernel test binary under QEMU.
 //
-//	ntgo-qemu [-machine pc] [-gdb [-gdbport N]] kernel.elf [kernel args...]
+//	ntgo-qemu [-machine pc] [-gdb [-gdbport N]] [-dump FILE] kernel.elf [kernel args...]
 //	    boots the (already bootable) kernel with the serial console on this
 //	    terminal, and exits with the kernel's status. With -gdb the CPU
-//	    starts halted and QEMU's gdb stub listens on 127.0.0.1:N.
+//	    starts halted and QEMU's gdb stub listens on 127.0.0.1:N; with
+//	    -dump, a bugcheck writes a crash dump to FILE (go run ./cmd/ntgo-dump FILE).
 //	ntgo-qemu -test pkg.test [-test.v ...]
 //	    the `go test -exec` runner: makes a copy of the test binary bootable,
 //	    boots it with the test flags as its command line, streams its output
@@ -35,10 +36,11 @@ func main() {
 	mem := flag.String("m", qemu.DefaultMemory, "guest memory")
 	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
+	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
 	test := flag.Bool("test", false, "run a Go test binary (go test -exec mode)")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-gdb [-gdbport N]] [-test] kernel [args...]")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...]")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -54,7 +56,7 @@ func main() {
 		}
 		kernel = boot
 	}
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb}
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb, Dump: *dumpFile}
 	cmd := cfg.Command()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if *test {
