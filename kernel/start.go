@@ -5,6 +5,7 @@ import (
 
 	"ntgo/kernel/arch"
 	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ke"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 )
@@ -53,6 +54,7 @@ func Start(info *BootInfo) {
 	initSyscalls()
 	initFPUTemplate()
 	bugcheck.SetTrapStop(stopInTrap)
+	ke.SetGoroutineContext(inGoroutine)
 	for i := 0; i < info.NRanges; i++ {
 		r := &info.Ranges[i]
 		t := pfn.RangeReserved
@@ -117,3 +119,12 @@ func idleWork() {
 }
 
 func init() { runtimeStarted = true }
+
+// inGoroutine reports whether a goroutine is running, for ke's spin locks
+// (which pin it): the runtime runs, no trap is being handled, and the
+// running thread has its own TLS (the idle thread runs on the trap's).
+//
+//go:nosplit
+func inGoroutine() bool {
+	return runtimeStarted && kpcr0.TrapDepth == 0 && kpcr0.ThreadFSBase != kpcr0.TrapTLS
+}

@@ -11,6 +11,17 @@
 // word, which on one CPU never waits but is where SMP contention will go. On
 // the host there are no interrupts to mask and it is a plain spin lock.
 //
+// A goroutine that holds the lock must not be descheduled: the Go runtime
+// preempts a goroutine at a function prologue when asked to (a stack check
+// that finds stackguard0 poisoned) and runs another on the same thread, with
+// interrupts still off, and that one, or a fault, would spin on the lock
+// forever. So in goroutine context Acquire also pins the goroutine to its
+// thread the way sync.Pool does (the runtime's procPin: preemption is
+// refused while the thread's lock count is raised) and Release unpins it.
+// Trap context (a fault, an interrupt, a system call, the idle loop, boot)
+// has no goroutine to pin; the kernel says which context is running
+// (SetGoroutineContext).
+//
 // Not recursive. Held reports whether the lock is taken, so a fault handler
 // can stop with a bugcheck instead of spinning on a lock its own CPU holds.
 
@@ -18,9 +29,26 @@ package ke
 
 import (
 	"sync/atomic"
+	_ "unsafe" // for go:linkname
 
 	"ntgo/kernel/arch"
 )
+
+// procPin and procUnpin are the runtime's (sync.Pool's) preemption guard.
+//
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// goroutineContext reports whether a goroutine (not trap context) is
+// running; nil until the kernel sets it, so the host never pins.
+var goroutineContext func() bool
+
+// SetGoroutineContext installs the kernel's test for goroutine context. It
+// must be //go:nosplit and allocation-free.
+func SetGoroutineContext(f func() bool) { goroutineContext = f }
 
 // SpinLock is an interrupt-disabling spin lock. The zero value is unlocked.
 type SpinLock struct {
@@ -28,6 +56,8 @@ type SpinLock struct {
 	// rflags is the holder's RFLAGS from before it disabled interrupts,
 	// restored on release (bare metal only).
 	rflags uintptr
+	// pinned records that the holder is a goroutine Acquire pinned.
+	pinned bool
 }
 
 // Acquire takes the lock.
@@ -38,18 +68,25 @@ func (l *SpinLock) Acquire() {
 	if arch.Bare() {
 		rflags = arch.DisableInterrupts()
 	}
+	pinned := goroutineContext != nil && goroutineContext()
+	if pinned {
+		procPin()
+	}
 	for !l.held.CompareAndSwap(0, 1) {
 		arch.Pause()
 	}
-	l.rflags = rflags
+	l.rflags, l.pinned = rflags, pinned
 }
 
 // Release drops the lock and restores the interrupt state Acquire found.
 //
 //go:nosplit
 func (l *SpinLock) Release() {
-	rflags := l.rflags
+	rflags, pinned := l.rflags, l.pinned
 	l.held.Store(0)
+	if pinned {
+		procUnpin()
+	}
 	if arch.Bare() {
 		arch.RestoreInterrupts(rflags)
 	}
