@@ -49,7 +49,8 @@ func handleFault(slot uintptr) {
 	if rec.Raise {
 		panic(&ntstatus.Exception{Status: rec.Status, Address: rec.Address})
 	}
-	ctx := kd.Context{Registers: rec.Registers, Stack: goroutineStackFrom(uintptr(rec.Registers.RIP) + 1)}
+	ctx := kd.Context{Registers: rec.Registers, Stack: goroutineStackFrom(uintptr(rec.Registers.RIP) + 1),
+		Trap: &kd.Trap{Vector: rec.Vector, Name: vectorName(rec.Vector), ErrorCode: rec.ErrorCode}}
 	faultContext.Store(&ctx)
 	defer faultContext.Store(nil) // in test binaries KeBugCheckEx panics
 	bugcheck.KeBugCheckEx(rec.Code, rec.Params[0], rec.Params[1], rec.Params[2], rec.Params[3])

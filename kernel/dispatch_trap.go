@@ -77,6 +77,8 @@ type faultRecord struct {
 	Status    ntstatus.Status // the exception if raised
 	Address   uintptr         // its data address
 	Raise     bool
+	Vector    uint64 // the CPU exception and its error code
+	ErrorCode uint64
 }
 
 var (
@@ -154,6 +156,7 @@ func dispatchFault(f *TrapFrame, code bugcheck.Code, p [4]uintptr, status ntstat
 	r.Code, r.Params = code, p
 	r.Status, r.Address = status, addr
 	r.Raise = catchable && inTry(g)
+	r.Vector, r.ErrorCode = f.Vector, f.ErrorCode
 	saveRegisters(&r.Registers, f)
 
 	f.RSP -= 8

@@ -49,6 +49,16 @@ var exceptionStatus = [...]ntstatus.Status{
 	vecSIMDError:      ntstatus.FloatMultipleTraps,
 }
 
+// vectorName is the exception's name, "" for a vector without one.
+//
+//go:nosplit
+func vectorName(v uint64) string {
+	if v < uint64(len(vectorNames)) {
+		return vectorNames[v]
+	}
+	return ""
+}
+
 //go:nosplit
 func exception(f *TrapFrame) {
 	if f.Vector < uint64(len(exceptionStatus)) && exceptionStatus[f.Vector] != 0 {
@@ -150,9 +160,9 @@ func printParameter(i int, p uintptr, meaning string) {
 func printTrapFrame(f *TrapFrame) {
 	serialWriteString("trap ")
 	printDec(f.Vector)
-	if f.Vector < uint64(len(vectorNames)) && vectorNames[f.Vector] != "" {
+	if name := vectorName(f.Vector); name != "" {
 		serialWriteString(" (")
-		serialWriteString(vectorNames[f.Vector])
+		serialWriteString(name)
 		serialWriteString(")")
 	}
 	serialWriteString(" error code ")

@@ -29,6 +29,17 @@ type Registers struct {
 type Context struct {
 	Registers Registers
 	Stack     []uintptr
+	// Trap is the CPU exception the registers were saved by, nil for a
+	// thread that stopped by a call (KeBugCheckEx, the console).
+	Trap *Trap
+}
+
+// Trap is a CPU exception: its vector, its name and the error code the CPU
+// pushed (0 for vectors without one).
+type Trap struct {
+	Vector    uint64
+	Name      string
+	ErrorCode uint64
 }
 
 type registerField struct {

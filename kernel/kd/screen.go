@@ -11,7 +11,8 @@ package kd
 //	FAULTING_IP     the faulting address, function (inlined calls
 //	                expanded), file and line
 //	STACK_TEXT      the Go call stack
-//	REGISTERS       r's display plus the control registers
+//	REGISTERS       the trap (vector, name, error code) if there was one,
+//	                r's display plus the control registers
 //	DISASSEMBLY     the code around the faulting address, marked =>
 //	exit status     what QEMU's launcher will report (bugcheck.ExitStatus)
 //
@@ -77,6 +78,9 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 	fmt.Fprintln(w, "\nSTACK_TEXT:")
 	writeStack(w, s, ctx.Stack)
 	fmt.Fprintln(w, "\nREGISTERS:")
+	if t := ctx.Trap; t != nil {
+		fmt.Fprintf(w, "trap %d (%s), error code %#x\n", t.Vector, t.Name, t.ErrorCode)
+	}
 	ctx.Registers.Write(w)
 	fmt.Fprintln(w, "\nDISASSEMBLY:")
 	switch {

@@ -110,7 +110,11 @@ func TestStopScreenMarksTrapRIP(t *testing.T) {
 	rip := code[2].PC
 	rec := &bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{0xdead0000, 0, rip, 0}}
 	var b strings.Builder
-	WriteStopScreen(&b, target, rec, Context{Registers: Registers{RIP: uint64(rip)}})
+	trap := &Trap{Vector: 14, Name: "#PF page fault", ErrorCode: 2}
+	WriteStopScreen(&b, target, rec, Context{Registers: Registers{RIP: uint64(rip)}, Trap: trap})
+	if !strings.Contains(b.String(), "\nREGISTERS:\ntrap 14 (#PF page fault), error code 0x2\n") {
+		t.Fatalf("no trap line before the registers:\n%s", b.String())
+	}
 	dis := section(t, b.String(), "DISASSEMBLY:")
 	marked := markedLine(t, dis)
 	if !strings.Contains(marked, FormatAddress(uint64(rip))) || !strings.HasSuffix(marked, code[2].Text) {
