@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/console/commandtest"
 	"ntgo/mm/physmem"
 )
 
@@ -28,18 +29,7 @@ func patternMemory() pageMemory {
 // kd> prompt does, over the commands of t.
 func run(t *testing.T, target *Target, line string) string {
 	t.Helper()
-	fields := strings.Fields(line)
-	for _, c := range Commands(target) {
-		if c.Name == fields[0] {
-			var out bytes.Buffer
-			if err := c.Run(&out, fields[1:]); err != nil {
-				fmt.Fprintf(&out, "error: %v", err)
-			}
-			return out.String()
-		}
-	}
-	t.Fatalf("no command %s", fields[0])
-	return ""
+	return commandtest.Run(t, Commands(target), line)
 }
 
 func TestDisplayBytes(t *testing.T) {

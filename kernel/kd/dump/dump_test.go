@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/console/commandtest"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pfn"
@@ -146,18 +147,7 @@ func writeRead(t *testing.T, c *Crash) *Dump {
 // view runs a viewer command line over d.
 func view(t *testing.T, d *Dump, line string) string {
 	t.Helper()
-	fields := strings.Fields(line)
-	for _, c := range d.Commands() {
-		if c.Name == fields[0] {
-			var out bytes.Buffer
-			if err := c.Run(&out, fields[1:]); err != nil {
-				fmt.Fprintf(&out, "error: %v", err)
-			}
-			return out.String()
-		}
-	}
-	t.Fatalf("no command %s", fields[0])
-	return ""
+	return commandtest.Run(t, d.Commands(), line)
 }
 
 func TestRoundTripMatchesLiveViews(t *testing.T) {
