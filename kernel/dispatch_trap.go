@@ -130,15 +130,14 @@ func inTry(g uintptr) bool {
 	return panicOnFaultOffset != 0 && *(*bool)(unsafePointerAt(g + panicOnFaultOffset))
 }
 
-// dispatchFault makes the goroutine f interrupted finish the fault in
-// handleFault: raising status at addr if it is inside a Try and catchable,
-// else bugchecking with code and p. It reports false if the fault cannot be
-// dispatched and the caller must stop in trap context.
+// dispatchFault makes goroutine g (faultingGoroutine(f), 0 if none) finish
+// the fault in handleFault: raising status at addr if it is inside a Try and
+// catchable, else bugchecking with code and p. It reports false if the fault
+// cannot be dispatched and the caller must stop in trap context.
 //
 //go:nosplit
 //go:noinline
-func dispatchFault(f *TrapFrame, code bugcheck.Code, p [4]uintptr, status ntstatus.Status, addr uintptr, catchable bool) bool {
-	g := faultingGoroutine(f)
+func dispatchFault(f *TrapFrame, g uintptr, code bugcheck.Code, p [4]uintptr, status ntstatus.Status, addr uintptr, catchable bool) bool {
 	if g == 0 {
 		return false
 	}

@@ -61,7 +61,7 @@ func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 		access = irqlAccessExecute
 	}
 	p := [4]uintptr{cr2, uintptr(irql), access, uintptr(f.RIP)}
-	if !mm.TableLockHeld() && dispatchFault(f, bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
+	if !mm.TableLockHeld() && dispatchFault(f, faultingGoroutine(f), bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
 		return
 	}
 	stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
@@ -79,12 +79,11 @@ func finishFault(f *TrapFrame, fault *va.Fault) {
 	// pages; an invalid system address is a bugcheck even inside Try.
 	catchable = catchable && (fault.Result == va.GuardPage || mm.RuntimeAddress(fault.VA))
 	code, p, fatal := fault.Bugcheck(uintptr(f.RIP))
-	if !fatal {
-		if g := faultingGoroutine(f); g == 0 || !inTry(g) {
-			return
-		}
+	g := faultingGoroutine(f)
+	if !fatal && (g == 0 || !inTry(g)) {
+		return
 	}
-	if dispatchFault(f, code, p, status, fault.VA, catchable) || !fatal {
+	if dispatchFault(f, g, code, p, status, fault.VA, catchable) || !fatal {
 		return
 	}
 	stop(f, code, p[0], p[1], p[2], p[3])

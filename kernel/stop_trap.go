@@ -64,7 +64,7 @@ func exception(f *TrapFrame) {
 	if f.Vector < uint64(len(exceptionStatus)) && exceptionStatus[f.Vector] != 0 {
 		status := exceptionStatus[f.Vector]
 		p := [4]uintptr{uintptr(status), uintptr(f.RIP), 0, 0}
-		if dispatchFault(f, bugcheck.KmodeExceptionNotHandled, p, status, 0, true) {
+		if dispatchFault(f, faultingGoroutine(f), bugcheck.KmodeExceptionNotHandled, p, status, 0, true) {
 			return
 		}
 		stop(f, bugcheck.KmodeExceptionNotHandled, p[0], p[1], p[2], p[3])
