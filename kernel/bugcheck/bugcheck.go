@@ -43,6 +43,7 @@ const (
 	InstallMoreMemory                 Code = 0x7D
 	KernelDataInpageError             Code = 0x7A
 	DriverLeftLockedPagesInProcess    Code = 0xCB
+	InvalidMdlRange                   Code = 0x12E
 )
 
 // KERNEL_SECURITY_CHECK_FAILURE parameter 1: NT's fast-fail codes.
@@ -102,8 +103,8 @@ var table = map[Code]*Info{
 	NoMoreSystemPtes: {"NO_MORE_SYSTEM_PTES", [4]string{
 		"0: system PTE type", "size of the failed request", "total free system PTEs", "total system PTEs"}},
 	SystemPteMisuse: {"SYSTEM_PTE_MISUSE", [4]string{
-		"subtype: 8 = wrong number of PTEs freed, 9 = freed PTEs not allocated, 0xA = zero PTEs requested, 0xD = zero PTEs freed, 0xF = address outside the system PTE range",
-		"first PTE's virtual address", "subtype parameter", "subtype parameter"}},
+		"subtype: 6 = MDL unmapped that it did not map, 8 = wrong number of PTEs freed, 9 = freed PTEs not allocated, 0xA = zero PTEs requested, 0xD = zero PTEs freed, 0xF = address outside the system PTE range",
+		"first PTE's virtual address (6: the MDL)", "subtype parameter", "subtype parameter"}},
 	InstallMoreMemory: {"INSTALL_MORE_MEMORY", [4]string{
 		"number of physical pages found", "lowest physical page", "highest physical page", "0"}},
 	KernelStackInpageError: {"KERNEL_STACK_INPAGE_ERROR", [4]string{
@@ -114,6 +115,8 @@ var table = map[Code]*Info{
 		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
 	DriverLeftLockedPagesInProcess: {"DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS", [4]string{
 		"calling address", "caller of the caller", "MDL", "number of locked pages"}},
+	InvalidMdlRange: {"INVALID_MDL_RANGE", [4]string{
+		"source MDL", "target MDL", "virtual address", "length"}},
 }
 
 // Lookup returns what is known about c; unknown codes get a generic entry.

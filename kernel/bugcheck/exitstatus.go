@@ -19,6 +19,7 @@ package bugcheck
 // (the launcher cannot tell those apart; the console's STOP line can):
 //
 //	status  codes
+//	0x2E    0x12E INVALID_MDL_RANGE
 //	0x39    0x139 KERNEL_SECURITY_CHECK_FAILURE
 //	0x3E    0xBE ATTEMPTED_WRITE_TO_READONLY_MEMORY
 //	0x42    0xC2 BAD_POOL_CALLER

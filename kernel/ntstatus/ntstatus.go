@@ -41,6 +41,7 @@ const (
 	InsufficientResources   Status = 0xC000009A
 	QuotaExceeded           Status = 0xC0000044
 	MemoryNotAllocated      Status = 0xC00000A0
+	WorkingSetQuota         Status = 0xC00000A1
 	NotSupported            Status = 0xC00000BB
 	InvalidAddress          Status = 0xC0000141
 	FreeVMNotAtBase         Status = 0xC000009F
@@ -85,6 +86,7 @@ var names = map[Status]string{
 	InsufficientResources:   "STATUS_INSUFFICIENT_RESOURCES",
 	QuotaExceeded:           "STATUS_QUOTA_EXCEEDED",
 	MemoryNotAllocated:      "STATUS_MEMORY_NOT_ALLOCATED",
+	WorkingSetQuota:         "STATUS_WORKING_SET_QUOTA",
 	NotSupported:            "STATUS_NOT_SUPPORTED",
 	InvalidAddress:          "STATUS_INVALID_ADDRESS",
 	FreeVMNotAtBase:         "STATUS_FREE_VM_NOT_AT_BASE",

@@ -87,6 +87,15 @@ func (db *Database) AddShare(p physmem.PFN) {
 	db.lock.Release()
 }
 
+// Managed reports whether frame p is RAM the database manages, which
+// Reference accepts, rather than a hole, firmware or device memory. A
+// frame's Reserved state never changes, so no lock is needed.
+//
+//go:nosplit
+func (db *Database) Managed(p physmem.PFN) bool {
+	return p < physmem.PFN(len(db.entries)) && db.entries[p].state != StateReserved
+}
+
 // Reference locks Active or Transition frame p (an MDL probe, I/O): it
 // stays off the lists until the matching Dereference. It returns false,
 // changing nothing, if the frame already has as many references as an

@@ -46,6 +46,10 @@ func (p *PageTables) Lookup(va uintptr) Walk {
 
 // Last is the lowest level read and its entry: the leaf of a full walk, the
 // large-page entry, or the entry that was not present. Depth must be > 0.
+// Like Lookup it is nosplit, as are PhysAddr and Protection: the MDL code
+// calls them under the page-table lock.
+//
+//go:nosplit
 func (w Walk) Last() (Level, PTE) {
 	l := PML4 + 1 - Level(w.Depth)
 	return l, w.Entries[l]
@@ -53,6 +57,8 @@ func (w Walk) Last() (Level, PTE) {
 
 // PhysAddr is the physical address va translates to, if a present leaf (of
 // a 4 KiB or large page) maps it.
+//
+//go:nosplit
 func (w Walk) PhysAddr() (uint64, bool) {
 	if w.Depth == 0 {
 		return 0, false
@@ -70,6 +76,8 @@ func (w Walk) PhysAddr() (uint64, bool) {
 // Protection is the effective protection of a translated page: writable
 // only if every level allows writes, executable only if none has NX, as the
 // CPU combines them. Zero if va is not mapped.
+//
+//go:nosplit
 func (w Walk) Protection() Protection {
 	if _, ok := w.PhysAddr(); !ok {
 		return 0

@@ -1,0 +1,56 @@
+// Locking one page of an MDL: the part of MmProbeAndLockPages that runs
+// under the page-table lock.
+//
+// Runs in a goroutine with an interrupt-disabling spin lock held: every
+// function here is //go:nosplit and allocates nothing from the Go heap (see
+// the package comment on interfaces in trap context).
+
+package mm
+
+import (
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+)
+
+// pageLock is what lockPage found.
+type pageLock uint8
+
+const (
+	pageLocked      pageLock = iota // RAM frame, reference taken
+	pageIoSpace                     // valid, but device memory: described, not locked
+	pageNotResident                 // not valid (any more): touch it again
+	pageNotWritable                 // valid, but the write the caller asked for is not allowed
+	pageLockLimit                   // the frame has as many locks as an entry counts
+)
+
+// lockPage takes a lock on the frame that maps va, if va is valid and
+// allows the access asked for. For a write it sets the leaf's dirty bit
+// too: the device or the MDL's system mapping will write the frame behind
+// the CPU's back, and the dirty bit is how the PFN database learns the
+// frame is modified when the mapping goes.
+//
+//go:nosplit
+func lockPage(va uintptr, write bool) (physmem.PFN, pageLock) {
+	tableLock.Acquire()
+	defer tableLock.Release()
+	w := Tables.Lookup(va)
+	pa, ok := w.PhysAddr()
+	switch {
+	case !ok:
+		return 0, pageNotResident
+	case write && !w.Protection().Allows(pte.AccessWrite):
+		return 0, pageNotWritable
+	}
+	f := physmem.FrameOf(pa)
+	if !PFN.Managed(f) {
+		return f, pageIoSpace
+	}
+	if !PFN.Reference(f) {
+		return f, pageLockLimit
+	}
+	if leaf, st := Tables.Leaf(va); write && st == ntstatus.Success && leaf&pte.Dirty == 0 {
+		Tables.Replace(va, leaf|pte.Dirty, nil)
+	}
+	return f, pageLocked
+}
