@@ -33,6 +33,7 @@ const (
 //go:nosplit
 func pageFault(f *TrapFrame, cr2 uintptr) {
 	code := pte.ErrorCode(f.ErrorCode)
+	checkStackOverflow(f, cr2)
 	checkFaultIrql(f, cr2, code)
 	fault := mm.PageFault(cr2, code)
 	switch fault.Result {

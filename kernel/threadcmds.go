@@ -51,6 +51,7 @@ func cmdPcr(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
 	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
 	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
+	writeKernelStacks(w)
 	return nil
 }
 

@@ -342,3 +342,38 @@ func TestMdlMisuseBugchecks(t *testing.T) {
 	mm.UnlockPages(m) // nothing was lost: the MDL still holds its locks
 	mm.FreeMdl(m)
 }
+
+func TestKernelStackRoundTrip(t *testing.T) {
+	requireBare(t)
+	ptesFree := mm.SystemPtes.Free()
+	s, st := mm.CreateKernelStack(3*page - 100)
+	if st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	if s.Size() != 3*page || s.Base != s.Guard+page {
+		t.Fatalf("stack %+v: want 3 pages above the guard", s)
+	}
+	if _, mapped := mm.Tables.Translate(s.Guard); mapped {
+		t.Fatal("guard page mapped")
+	}
+	var frames []physmem.PFN
+	for va := s.Base; va < s.Top; va += page {
+		if *at(va) != 0 || *at(va + page - 8) != 0 {
+			t.Fatalf("stack page %#x not zeroed", va)
+		}
+		pa, _ := mm.Tables.Translate(va)
+		frames = append(frames, physmem.FrameOf(pa))
+		if i, _ := mm.PFN.Decode(physmem.FrameOf(pa)); i.State != pfn.StateActive || i.Pte != pte.PteAddress(va) {
+			t.Fatalf("stack frame: %v, want Active and owned by PTE %#x", i, pte.PteAddress(va))
+		}
+	}
+	mm.DeleteKernelStack(s)
+	if got := mm.SystemPtes.Free(); got != ptesFree {
+		t.Fatalf("system PTEs free %d after delete, %d before", got, ptesFree)
+	}
+	for _, f := range frames {
+		if i, _ := mm.PFN.Decode(f); i.State == pfn.StateActive {
+			t.Fatalf("stack frame %#x still Active after delete", f)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"unsafe"
 
 	"ntgo/kernel/console"
@@ -22,11 +21,13 @@ import (
 // notMyFaultTag tags the pool blocks notmyfault misuses.
 var notMyFaultTag = pool.MakeTag("NMyF")
 
-// The misuses: each stops the system with the bugcheck in its description.
-var notMyFaults = map[string]struct {
+type notMyFault struct {
 	help string
 	run  func()
-}{
+}
+
+// The misuses: each stops the system with the bugcheck in its description.
+var notMyFaults = map[string]notMyFault{
 	"double-free": {"BAD_POOL_CALLER 7: free a pool block twice", func() {
 		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
 		ex.FreePool(p)
@@ -86,13 +87,17 @@ const (
 )
 
 func init() {
-	var names []string
-	for n := range notMyFaults {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	console.Register(console.Command{Name: "notmyfault", Args: strings.Join(names, "|"),
+	console.Register(console.Command{Name: "notmyfault", Args: "<misuse>",
 		Help: "stop the system on purpose with one class of bugcheck (notmyfault ? lists them)", Run: cmdNotMyFault})
+}
+
+// AddNotMyFault adds a misuse that lives outside the memory manager (the
+// kernel's own stacks, say). Call it from package initialization.
+func AddNotMyFault(name, help string, run func()) {
+	if _, dup := notMyFaults[name]; dup {
+		panic("notmyfault: " + name + " added twice")
+	}
+	notMyFaults[name] = notMyFault{help, run}
 }
 
 func cmdNotMyFault(w io.Writer, args []string) error {
@@ -102,8 +107,13 @@ func cmdNotMyFault(w io.Writer, args []string) error {
 			return fmt.Errorf("%s did not stop the system", args[0])
 		}
 	}
-	for n, f := range notMyFaults {
-		fmt.Fprintf(w, "  %-18s %s\n", n, f.help)
+	names := make([]string, 0, len(notMyFaults))
+	for n := range notMyFaults {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, notMyFaults[n].help)
 	}
 	return console.ErrUsage
 }

@@ -78,7 +78,8 @@ var table = map[Code]*Info{
 	PageFaultInNonpagedArea: {"PAGE_FAULT_IN_NONPAGED_AREA", [4]string{
 		"memory referenced", "0: read, 1: write, 10: execute", "address which referenced memory", "reserved"}},
 	UnexpectedKernelModeTrap: {"UNEXPECTED_KERNEL_MODE_TRAP", [4]string{
-		"trap number", "error code", "reserved", "reserved"}},
+		"trap number (8: double fault, also a kernel stack overflow)", "error code",
+		"reserved (ntgo, stack overflow: the guard-page address touched)", "reserved (ntgo, stack overflow: the stack's limit)"}},
 	SystemThreadExceptionNotHandled: {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", [4]string{
 		"exception code", "address where the exception occurred", "exception record", "context record"}},
 	ManuallyInitiatedCrash: {"MANUALLY_INITIATED_CRASH", [4]string{

@@ -44,6 +44,10 @@ func TestBugchecks(t *testing.T) {
 			[]string{"*** STOP: 0x0000000A (0xFFFFF8A0", "0x0000000000000002,0x0000000000000001,", "IRQL_NOT_LESS_OR_EQUAL"}},
 		{"pfn", "notmyfault pfn", bugcheck.PfnListCorrupt,
 			[]string{"*** STOP: 0x0000004E (0x0000000000000099,", "PFN_LIST_CORRUPT"}},
+		{"stack-overflow", "notmyfault stack-overflow", bugcheck.UnexpectedKernelModeTrap,
+			[]string{"KERNEL STACK OVERFLOW: interrupt stack, limit 0xFFFFF880",
+				"*** STOP: 0x0000007F (0x0000000000000008, 0x0000000000000000, 0xFFFFF880", "UNEXPECTED_KERNEL_MODE_TRAP",
+				"trap 14 (#PF page fault) error code 0x0000000000000002", "cr2=0xFFFFF880"}},
 		{"explicit", "bugcheck e2 1 2 3 4", bugcheck.ManuallyInitiatedCrash,
 			[]string{"*** STOP: 0x000000E2 (0x0000000000000001,0x0000000000000002,0x0000000000000003,0x0000000000000004) MANUALLY_INITIATED_CRASH",
 				"ntgo/kernel.cmdBugcheck", "DISASSEMBLY:", "=> ", "CALL ntgo/kernel/bugcheck.KeBugCheckEx"}},
@@ -107,6 +111,7 @@ func TestProcessorCommands(t *testing.T) {
 		"KPCR for Processor 0 at ",
 		"CurrentThread:  ",
 		"PageFaults:",
+		"Stacks:", "interrupt                 fffff880`", "system call               fffff880`",
 		"ntgo/kernel.idleLoop idle")
 	// The console goroutine runs on whichever thread (M) the runtime gave it.
 	threads := expect(t, vm, "kd> poweroff 0")

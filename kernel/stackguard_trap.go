@@ -1,0 +1,30 @@
+package kernel
+
+import "ntgo/kernel/bugcheck"
+
+// Trap context: nosplit, no allocation.
+//
+// Kernel stack overflow: a page fault on the guard page below one of the
+// per-CPU trap stacks (stacks.go). The fault itself arrives on the
+// page-fault IST stack, fresh from its top, so this check runs even when it
+// is the page-fault stack that overflowed (the frames it overwrites there
+// belong to the handler that overflowed, which never resumes).
+
+// checkStackOverflow stops with UNEXPECTED_KERNEL_MODE_TRAP 8 (what NT
+// reports, as a double fault) if cr2 is in a kernel stack's guard page:
+// parameter 3 is the address touched, parameter 4 the stack's limit.
+//
+//go:nosplit
+//go:noinline
+func checkStackOverflow(f *TrapFrame, cr2 uintptr) {
+	for i := range kernelStacks {
+		s := &kernelStacks[i]
+		if s.Guard != 0 && cr2 >= s.Guard && cr2 < s.Base {
+			serialWriteString("\nKERNEL STACK OVERFLOW: ")
+			serialWriteString(s.name)
+			serialWriteString(" stack, limit ")
+			printHex(uint64(s.Base))
+			stop(f, bugcheck.UnexpectedKernelModeTrap, vecDoubleFault, 0, cr2, s.Base)
+		}
+	}
+}
