@@ -18,7 +18,7 @@ import (
 
 func init() {
 	console.Register(console.Command{Name: "!irql", Help: "the current IRQL of this processor", Run: cmdIrql})
-	console.Register(console.Command{Name: "!pcr", Help: "this processor's KPCR: current thread, IRQL, trap nesting, counters", Run: cmdPcr})
+	console.Register(console.Command{Name: "!pcr", Help: "this processor's KPCR: current thread, IRQL, trap nesting, counters, trap stacks", Run: cmdPcr})
 	console.Register(console.Command{Name: "!thread", Help: "kernel threads: state, what each waits on, CPU time, where it stopped", Run: cmdThread})
 }
 
