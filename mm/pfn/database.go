@@ -60,7 +60,8 @@
 // collector, and either can wait on what the one CPU no longer runs (mm's
 // package comment, "Interfaces in trap context"). Their own stack check runs
 // before they take the lock, and what allocates (Check's error, the text of
-// Info and Stats) after they release it.
+// Info and Stats) after they release it. lockheld_test.go holds the package
+// to this, in the sources and in the compiled code.
 //
 // # Errors
 //
