@@ -26,6 +26,7 @@ import (
 	"go/token"
 	"maps"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -306,10 +307,14 @@ func (cs calls) callsTo(target string) bool {
 }
 
 // disassembleWithoutInlining builds this package's test binary with
-// inlining off in the package and returns the calls of all its code.
+// inlining off in the package and returns the calls of all its code. The
+// build ignores GOFLAGS: instrumentation it may ask for (-race, -cover)
+// adds calls the kernel's code does not have.
 func disassembleWithoutInlining(t *testing.T) program {
 	bin := filepath.Join(t.TempDir(), "pfn.test")
-	if out, err := exec.Command("go", "test", "-c", "-o", bin, "-gcflags=-l", ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "test", "-c", "-o", bin, "-gcflags=-l", ".")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building without inlining: %v\n%s", err, out)
 	}
 	cmd := exec.Command("go", "tool", "objdump", bin)
