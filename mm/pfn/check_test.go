@@ -1,6 +1,7 @@
 package pfn
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -48,58 +49,69 @@ func TestCorruptionBugchecks(t *testing.T) {
 	}
 }
 
+// TestCheckFindsBrokenInvariants breaks each invariant and checks the whole
+// message, so that none loses a frame number, state or count it names.
 func TestCheckFindsBrokenInvariants(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		corrupt func(f *fixture)
 		want    string
 	}{
-		{"unknown state", func(f *fixture) { f.db.entries[0].state = NumStates }, "state State(9)"},
-		{"count drift", func(f *fixture) { f.db.count[StateBad]++ }, "Bad: 0 frames, count says 1"},
-		{"linked off the lists", func(f *fixture) { f.db.entries[f.alloc(true)].blink = 3 }, "linked"},
-		{"active without share", func(f *fixture) { f.db.entries[f.alloc(true)].shareCount = 0 }, "active frame needs both"},
+		{"unknown state", func(f *fixture) { f.db.entries[0].state = NumStates }, "pfn: frame 0x0: state State(9)"},
+		{"count drift", func(f *fixture) { f.db.count[StateBad]++ }, "pfn: Bad: 0 frames, count says 1"},
+		{"linked off the lists", func(f *fixture) { f.db.entries[f.alloc(true)].blink = 3 }, "pfn: frame 0x1 (Active): linked (0xffffffff, 0x3) while off the lists"},
+		{"active without share", func(f *fixture) { f.db.entries[f.alloc(true)].shareCount = 0 }, "pfn: frame 0x1 (Active): ref 1 share 0: an active frame needs both"},
 		{"transition still shared", func(f *fixture) {
 			p := f.alloc(true)
 			f.db.Reference(p)
 			f.db.Unmap(p, false, false)
 			f.db.entries[p].shareCount = 1
-		}, "locked and unmapped"},
-		{"free frame referenced", func(f *fixture) { f.db.entries[1].refCount = 1 }, "off the active states"},
+		}, "pfn: frame 0x1 (Transition): ref 1 share 1: a transition frame is locked and unmapped"},
+		{"free frame referenced", func(f *fixture) { f.db.entries[1].refCount = 1 }, "pfn: frame 0x1 (Free): ref 1 share 0 off the active states"},
 		{"standby without owner", func(f *fixture) {
 			p := f.alloc(true)
 			f.db.Unmap(p, false, false)
 			f.db.entries[p].pte = 0
-		}, "no owner PTE"},
-		{"free frame owned", func(f *fixture) { f.db.entries[1].pte = 8 }, "must be unowned"},
-		{"active frame not mappable", func(f *fixture) { f.db.entries[f.alloc(true)].setCache(NotMapped) }, "NotMapped"},
-		{"run flag off a run", func(f *fixture) { f.db.entries[f.alloc(true)].flags |= flagStartOfRun }, "contiguous-run"},
-		{"no-write but clean", func(f *fixture) { f.db.entries[f.alloc(true)].flags |= flagNoWrite }, "no-write"},
+		}, "pfn: frame 0x1 (Standby): no owner PTE"},
+		{"free frame owned", func(f *fixture) { f.db.entries[1].pte = 8 }, "pfn: frame 0x1 (Free): pte 0x8 original 0x0 flags 0x3: must be unowned and clear"},
+		{"active frame not mappable", func(f *fixture) { f.db.entries[f.alloc(true)].setCache(NotMapped) }, "pfn: frame 0x1 (Active): cache attribute NotMapped on a mappable frame"},
+		{"run flag off a run", func(f *fixture) { f.db.entries[f.alloc(true)].flags |= flagStartOfRun }, "pfn: frame 0x1 (Active): contiguous-run flags 0x41"},
+		{"no-write but clean", func(f *fixture) { f.db.entries[f.alloc(true)].flags |= flagNoWrite }, "pfn: frame 0x1 (Active): no-write without modified"},
 		{"modified on standby", func(f *fixture) {
 			p := f.alloc(true)
 			f.db.Unmap(p, false, false)
 			f.db.entries[p].flags |= flagModified
-		}, "do not fit"},
-		{"list cycle", func(f *fixture) { f.db.entries[4].flink = 1 }, "longer than its count"},
-		{"list skips a frame", func(f *fixture) { f.db.entries[1].flink = 3; f.db.entries[3].blink = 1 }, "Free list: 3 frames"},
+		}, "pfn: frame 0x1 (Standby): flags 0x5 do not fit the list"},
+		{"list cycle", func(f *fixture) { f.db.entries[4].flink = 1 }, "pfn: Free list: longer than its count 4"},
+		{"list link beyond the database", func(f *fixture) { f.db.entries[4].flink = 99 }, "pfn: Free list: link to frame 0x63 beyond the database"},
+		{"list skips a frame", func(f *fixture) { f.db.entries[1].flink = 3; f.db.entries[3].blink = 1 }, "pfn: Free list: 3 frames, count says 4"},
 		{"wrong state on a list", func(f *fixture) {
 			f.db.entries[2].state = StateZeroed
 			f.db.count[StateFree]--
 			f.db.count[StateZeroed]++
-		}, "Zeroed list: 0 frames, count says 1"},
+		}, "pfn: Zeroed list: 0 frames, count says 1\npfn: zeroed list links to frame 0xffffffff"},
+		{"frame of another state linked in", func(f *fixture) {
+			f.db.entries[2].state = StateBad
+			f.db.count[StateFree]--
+			f.db.count[StateBad]++
+		}, "pfn: Free list: frame 0x2 is Bad"},
+		{"blink skips a frame", func(f *fixture) { f.db.entries[3].blink = 1 }, "pfn: Free list: frame 0x3: blink 0x1, previous frame 0x2"},
+		{"list head's last is wrong", func(f *fixture) { f.db.lists[StateFree].last = 3 }, "pfn: Free list: last is 0x3, walk ended at 0x4"},
 		{"zeroed frame dirty", func(f *fixture) {
 			f.db.ZeroSome(1)
 			f.fill(1, 5)
-		}, "zeroed frame 0x1 holds"},
+		}, "pfn: zeroed frame 0x1 holds 0x101010101010105 at offset 0x0"},
+		{"zeroed list links beyond the database", func(f *fixture) {
+			f.db.ZeroSome(2)
+			f.db.entries[1].flink = 99
+		}, "pfn: Zeroed list: link to frame 0x63 beyond the database\npfn: zeroed list links to frame 0x63"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, smallMap)
 			tc.corrupt(f)
-			err := f.db.Check()
-			if err == nil {
-				err = f.db.CheckZeroed()
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			err := errors.Join(f.db.Check(), f.db.CheckZeroed())
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %q, want %q", err, tc.want)
 			}
 		})
 	}

@@ -9,7 +9,10 @@
 // restarts below the blocking frame, each entry is examined about once and
 // the scan is O(frames in range). It holds the lock, with interrupts off on
 // bare metal, for that whole scan, so it is for goroutines and is expected
-// to be rare (drivers allocate DMA buffers at start).
+// to be rare (drivers allocate DMA buffers at start). What runs under the
+// lock, the scan and the entry updates, still keeps the trap-context rules
+// (nosplit, no Go-heap allocation; the package comment says why); it stays
+// here rather than in a *_trap.go file because no trap-context code calls it.
 //
 // Every frame of a run is Active with one reference, one share and no PTE,
 // flagged Contiguous; the first is also flagged StartOfRun. The flags let
@@ -60,6 +63,8 @@ func (db *Database) AllocateContiguous(n, lowest, highest, boundary physmem.PFN,
 
 // findRun returns the highest start of n takeable frames in [lowest, top]
 // that do not cross a multiple of boundary.
+//
+//go:nosplit
 func (db *Database) findRun(n, lowest, top, boundary physmem.PFN) (physmem.PFN, bool) {
 	if top >= db.Frames() || lowest > top || n > top-lowest+1 {
 		return 0, false

@@ -53,6 +53,16 @@
 // AllocateContiguous and FreeContiguous (they scan), the explicit moves of
 // transition.go, Decode/String and Check are for goroutines.
 //
+// Those keep the trap-context rule for as long as they hold the lock:
+// everything that runs between Acquire and Release, in any file, is
+// //go:nosplit and allocates nothing from the Go heap. With interrupts off,
+// a stack check may grow the stack and an allocation may assist the garbage
+// collector, and either can wait on what the one CPU no longer runs (mm's
+// package comment, "Interfaces in trap context"). Their own stack check runs
+// before they take the lock, and what allocates (Check's error, the text of
+// Info and Stats) after they release it. lockheld_test.go holds the package
+// to this, in the sources and in the compiled code.
+//
 // # Errors
 //
 // Running out of frames is not an error of the database: allocations report
@@ -232,4 +242,6 @@ func (db *Database) Move(storage []Entry, mem physmem.Memory) {
 }
 
 // Frames is the number of entries: the highest frame plus one.
+//
+//go:nosplit
 func (db *Database) Frames() physmem.PFN { return physmem.PFN(len(db.entries)) }

@@ -137,3 +137,32 @@ func TestInitOverMmapStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Move switches the database to a copy of its entries and to other memory
+// for frame contents, as the kernel does when it leaves the identity map.
+func TestMove(t *testing.T) {
+	f := newFixture(t, testMap)
+	old := f.db.entries
+	moved := make([]Entry, len(old)+1) // storage may be larger than needed
+	copy(moved, old)
+	mem := physmem.NewSim(f.db.Frames())
+	defer mem.Close()
+	p := physmem.PFN(f.db.lists[StateFree].first)
+	mem.Frame(p)[0] = 1
+	f.db.Move(moved, mem)
+	if got, ok := f.db.AllocateZeroed(0, 0); !ok || got != p {
+		t.Fatalf("allocated %#x, %v; want the free list's head %#x", got, ok, p)
+	}
+	if mem.Frame(p)[0] != 0 {
+		t.Error("the frame was not zeroed through the new memory")
+	}
+	if old[p].state != StateFree || moved[p].state != StateActive {
+		t.Errorf("frame %#x is %v in the old storage and %v in the new", p, old[p].state, moved[p].state)
+	}
+	if f.db.Frames() != physmem.PFN(len(old)) {
+		t.Errorf("%d frames after the move, want %d", f.db.Frames(), len(old))
+	}
+	if err := f.db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -94,6 +94,8 @@ func (s State) String() string {
 }
 
 // listed reports whether frames in state s are on a page list.
+//
+//go:nosplit
 func (s State) listed() bool { return s < numLists }
 
 // Cache is a frame's caching attribute, with NT's MI_PFN_CACHE_ATTRIBUTE
@@ -149,6 +151,10 @@ const refLimit = 1<<16 - 2
 // maxShare is the largest share count the field holds.
 const maxShare = 1<<32 - 1
 
+// cache is the entry's cache attribute, setCache changes it.
+//
+//go:nosplit
 func (e *Entry) cache() Cache { return Cache(e.flags & cacheMask) }
 
+//go:nosplit
 func (e *Entry) setCache(c Cache) { e.flags = e.flags&^cacheMask | uint8(c) }

@@ -93,6 +93,8 @@ func (db *Database) MarkBad(p physmem.PFN) bool {
 
 // listedEntry takes frame p, which must be in list state s, off that list
 // and returns its entry.
+//
+//go:nosplit
 func (db *Database) listedEntry(p physmem.PFN, s State) *Entry {
 	e := db.entry(p)
 	if e.state != s {
