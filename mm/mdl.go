@@ -168,6 +168,8 @@ func SizeOfMdl(base unsafe.Pointer, length uintptr) uintptr {
 // nil for a zero length, a buffer of more than maxMdlPages pages, or when
 // non-paged pool is exhausted. (ntgo has no IRPs, secondary buffers or
 // quota, so IoAllocateMdl's last three arguments have no Go counterpart.)
+// The MDL holds the buffer's address, not a Go pointer: a caller describing
+// Go memory keeps it reachable (runtime.KeepAlive) while the MDL is in use.
 func AllocateMdl(base unsafe.Pointer, length uint32) *Mdl {
 	return newMdl(uintptr(base), uintptr(length))
 }
