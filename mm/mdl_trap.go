@@ -33,7 +33,16 @@ const (
 //go:nosplit
 func lockPage(va uintptr, write bool) (physmem.PFN, pageLock) {
 	tableLock.Acquire()
-	defer tableLock.Release()
+	f, got := lockPageLocked(va, write)
+	tableLock.Release()
+	return f, got
+}
+
+// lockPageLocked is lockPage's work under tableLock. (No defer: a deferred
+// release brings the runtime's deferreturn, which has a stack check.)
+//
+//go:nosplit
+func lockPageLocked(va uintptr, write bool) (physmem.PFN, pageLock) {
 	w := Tables.Lookup(va)
 	pa, ok := w.PhysAddr()
 	switch {
