@@ -6,6 +6,7 @@ import (
 	"github.com/usbarmory/tamago/soc/intel/uart"
 
 	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
 )
 
 // The platform devices, at the addresses QEMU's pc and microvm machines use.
@@ -85,16 +86,44 @@ func uartPresent(base uint16) bool {
 //go:nosplit
 func lapicEOI() { apic.ClearInterrupt() }
 
-// powerOff ends the QEMU run with the given status through isa-debug-exit.
-// QEMU reports (status<<1)|1 as its own exit code; qemu/ translates back.
+// powerOff ends the QEMU run with the given status: the exit record on the
+// status channel (bugcheck/channel.go), then isa-debug-exit.
 //
 //go:nosplit
 func powerOff(status uint8) {
-	arch.Out8(debugExitPort, status)
+	powerOffWith(bugcheck.ExitRecord{Status: status})
+}
+
+// powerOffBugcheck ends the run after bugcheck code, with its status.
+//
+//go:nosplit
+func powerOffBugcheck(code bugcheck.Code) {
+	powerOffWith(bugcheck.ExitRecord{Status: code.ExitStatus(), Bugcheck: true, Code: code})
+}
+
+//go:nosplit
+func powerOffWith(rec bugcheck.ExitRecord) {
+	var line [bugcheck.RecordMax]byte
+	n := rec.Encode(&line)
+	for i := 0; i < n && i < len(line); i++ {
+		arch.Out8(bugcheck.ChannelPort, line[i])
+	}
+	// QEMU exits with (status<<1)|1; the launcher reads the record instead.
+	arch.Out8(debugExitPort, rec.Status)
 	// No debug-exit device: stop here.
 	for {
 		arch.DisableInterrupts()
 		haltForever()
+	}
+}
+
+// MarkBooted writes the status channel's boot marker: the boot entry calls
+// it first, before the Go runtime, so the launcher knows the kernel ran.
+//
+//go:nosplit
+func MarkBooted() {
+	for i := 0; i < len(bugcheck.BootMarker); i++ {
+		arch.Out8(bugcheck.ChannelPort, bugcheck.BootMarker[i])
 	}
 }
 
@@ -124,4 +153,12 @@ func initInterrupts() {
 func PowerOff(status uint8) {
 	serialFlush()
 	powerOff(status)
+}
+
+// PowerOffBugcheck ends the run after bugcheck code (see powerOffBugcheck).
+//
+//go:nosplit
+func PowerOffBugcheck(code bugcheck.Code) {
+	serialFlush()
+	powerOffBugcheck(code)
 }

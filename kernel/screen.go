@@ -59,5 +59,5 @@ func bugcheckScreen(r *bugcheck.Record) {
 		crash.Context = ctx
 		writeCrashDump(crash)
 	}
-	PowerOff(r.Code.ExitStatus())
+	PowerOffBugcheck(r.Code)
 }

@@ -104,7 +104,7 @@ func stop(f *TrapFrame, code bugcheck.Code, p1, p2, p3, p4 uintptr) {
 	}
 	dumpControlRegisters()
 	serialFlush()
-	powerOff(code.ExitStatus())
+	powerOffBugcheck(code)
 }
 
 // printStopLine prints "*** STOP: 0x00000050 (0x..., 0x..., 0x..., 0x...)".
