@@ -7,8 +7,8 @@
 // in-kernel test binary do. In a binary started by a host OS the entry is
 // never run and this package does nothing.
 //
-// The kernel command line is split into words as a shell would (double
-// quotes group). As Linux does for init, words of the form key=value become
+// The kernel command line is split into words by ntgo/boot/cmdline (double
+// quotes group, a backslash escapes). As Linux does for init, words of the form key=value become
 // environment variables and the rest become arguments, so
 // `-test.v run="ver; poweroff 0"` gives os.Args[1] = "-test.v" and
 // os.Getenv("run") = "ver; poweroff 0".
@@ -17,6 +17,7 @@ package boot
 import (
 	"unsafe"
 
+	"ntgo/boot/cmdline"
 	"ntgo/kernel"
 )
 
@@ -76,16 +77,10 @@ const (
 	pageSize = 4096
 )
 
-const (
-	maxCmdline = 4096
-	maxArgs    = 128
-	maxEnv     = 64
-)
-
 var (
-	cmdline   [maxCmdline]byte
+	cmdBuf    [cmdline.Max + 1]byte // + the NUL Split ends the last word with
 	cmdlen    int
-	words     [maxArgs + maxEnv]struct{ off, n int }
+	words     [1 + cmdline.MaxArgs + cmdline.MaxEnv]cmdline.Span // the path, then the words
 	atRandomB [16]byte
 	info      kernel.BootInfo
 )
@@ -114,6 +109,7 @@ func u64(p uintptr) uint64 { return *(*uint64)(at(p)) }
 //
 //go:nosplit
 func early() uintptr {
+	kernel.MarkBooted()
 	if multibootMagic != multibootOK {
 		for {
 		}
@@ -122,8 +118,8 @@ func early() uintptr {
 	flags := u32(mbi + mbiFlags)
 	if flags&mbiFlagCmdline != 0 {
 		p := uintptr(u32(mbi + mbiCmdline))
-		for cmdlen < maxCmdline-1 && *(*byte)(at(p + uintptr(cmdlen))) != 0 {
-			cmdline[cmdlen] = *(*byte)(at(p + uintptr(cmdlen)))
+		for cmdlen < cmdline.Max && *(*byte)(at(p + uintptr(cmdlen))) != 0 {
+			cmdBuf[cmdlen] = *(*byte)(at(p + uintptr(cmdlen)))
 			cmdlen++
 		}
 	}
@@ -159,68 +155,29 @@ var probed bool
 //go:nosplit
 func isProbeWord(i int) bool {
 	wd := words[i]
-	if wd.n != len(probeWord) {
+	if wd.N != len(probeWord) {
 		return false
 	}
 	for j := range probeWord {
-		if cmdline[wd.off+j] != probeWord[j] {
+		if cmdBuf[wd.Off+j] != probeWord[j] {
 			return false
 		}
 	}
 	return true
 }
 
-// splitWords splits the command line in place: quotes are removed and each
-// word is NUL-terminated, so argv and envp can point into cmdline.
+// word returns word i of the split command line, in place.
 //
 //go:nosplit
-func splitWords() int {
-	n, w, r := 0, 0, 0
-	for r < cmdlen && n < len(words) {
-		for r < cmdlen && cmdline[r] == ' ' {
-			r++
-		}
-		if r == cmdlen {
-			break
-		}
-		start := w
-		quoted := false
-		for r < cmdlen && (quoted || cmdline[r] != ' ') {
-			if cmdline[r] == '"' {
-				quoted = !quoted
-			} else {
-				cmdline[w] = cmdline[r]
-				w++
-			}
-			r++
-		}
-		words[n] = struct{ off, n int }{start, w - start}
-		n++
-		cmdline[w] = 0
-		w++
-		r++
-	}
-	return n
-}
+func word(i int) string { return unsafe.String(&cmdBuf[words[i].Off], words[i].N) }
 
 //go:nosplit
-func isEnvWord(i int) bool {
-	wd := words[i]
-	if wd.n == 0 || cmdline[wd.off] == '-' {
-		return false
-	}
-	for j := 0; j < wd.n; j++ {
-		if cmdline[wd.off+j] == '=' {
-			return true
-		}
-	}
-	return false
-}
+func isEnvWord(i int) bool { return cmdline.IsEnv(word(i)) }
 
 var argv0 = [...]byte{'n', 't', 'g', 'o', 0}
 
 // vec is the process vector being built (static: early's frames are small).
-var vec [1 + 1 + maxArgs + 1 + maxEnv + 1 + 10]uintptr
+var vec [1 + 1 + cmdline.MaxArgs + 1 + cmdline.MaxEnv + 1 + 10]uintptr
 
 // buildProcessStack lays out argc, argv, envp and auxv at the top of the
 // boot stack as Linux does for a new process. The first word of a Multiboot
@@ -229,7 +186,7 @@ var vec [1 + 1 + maxArgs + 1 + maxEnv + 1 + 10]uintptr
 //
 //go:nosplit
 func buildProcessStack() uintptr {
-	n := splitWords()
+	n := cmdline.Split(cmdBuf[:], cmdlen, words[:])
 	k := 0
 	vec[k] = 0 // argc, filled below
 	k++
@@ -240,8 +197,8 @@ func buildProcessStack() uintptr {
 		if isProbeWord(i) {
 			probed = true
 		}
-		if !isEnvWord(i) {
-			vec[k] = uintptr(unsafe.Pointer(&cmdline[words[i].off]))
+		if !isEnvWord(i) && argc <= cmdline.MaxArgs {
+			vec[k] = uintptr(unsafe.Pointer(&cmdBuf[words[i].Off]))
 			k++
 			argc++
 		}
@@ -249,9 +206,10 @@ func buildProcessStack() uintptr {
 	vec[0] = uintptr(argc)
 	vec[k] = 0
 	k++
-	for i := 1; i < n; i++ {
-		if isEnvWord(i) {
-			vec[k] = uintptr(unsafe.Pointer(&cmdline[words[i].off]))
+	for i, env := 1, 0; i < n; i++ {
+		if isEnvWord(i) && env < cmdline.MaxEnv {
+			env++
+			vec[k] = uintptr(unsafe.Pointer(&cmdBuf[words[i].Off]))
 			k++
 		}
 	}
