@@ -17,7 +17,7 @@ import (
 
 func init() {
 	console.Register(console.Command{Name: "ver", Help: "build, Go version, CPU, memory", Run: cmdVer})
-	console.Register(console.Command{Name: "poweroff", Args: "[code]", Help: "power off with exit status code (default 0)", Run: cmdPoweroff})
+	console.Register(console.Command{Name: "poweroff", Args: "[status]", Help: "power off: the launcher exits with status 0..255 (default 0)", Run: cmdPoweroff})
 }
 
 func cmdVer(w io.Writer, _ []string) error {

@@ -1,6 +1,12 @@
 // Command ntgo is the kernel: booted by QEMU (make qemu), it runs the
 // command-line script (run="cmd; cmd") and then the kd> console on the
 // serial port.
+//
+// A script stops at its first failing command, saying which and why. In a
+// batch boot (batch=1 on the command line: ntgo-qemu -batch, make run) nobody
+// is at the console, so the kernel then powers off instead of prompting:
+// with bugcheck.StatusScriptFailed after a failing command, and with
+// bugcheck.StatusScriptUnfinished when the script ends without poweroff.
 package main
 
 import (
@@ -9,8 +15,10 @@ import (
 	"runtime"
 
 	_ "ntgo/boot"
+	"ntgo/boot/cmdline"
 	_ "ntgo/drivers/ramdisk"
 	"ntgo/kernel"
+	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 )
 
@@ -24,8 +32,19 @@ func main() {
 	for _, d := range bootDrivers {
 		console.Execute(os.Stdout, d)
 	}
+	inBatch := os.Getenv(cmdline.BatchKey) != ""
 	if script := os.Getenv("run"); script != "" {
-		console.RunScript(os.Stdout, script)
+		if err := console.RunScript(os.Stdout, script); err != nil {
+			fmt.Printf("ntgo: run= script stopped: %v\n", err)
+			if inBatch {
+				fmt.Printf("ntgo: batch boot: powering off with status %d\n", bugcheck.StatusScriptFailed)
+				kernel.PowerOff(bugcheck.StatusScriptFailed)
+			}
+		}
+	}
+	if inBatch {
+		fmt.Printf("ntgo: batch boot: the run= script ended without poweroff; powering off with status %d\n", bugcheck.StatusScriptUnfinished)
+		kernel.PowerOff(bugcheck.StatusScriptUnfinished)
 	}
 	console.Serve(os.Stdin, os.Stdout)
 }

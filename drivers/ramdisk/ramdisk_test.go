@@ -134,8 +134,16 @@ func TestConsoleCommand(t *testing.T) {
 	extest.Setup(t)
 	var out strings.Builder
 	script := "ramdisk load 0x4000; ramdisk write 4090 hello world; ramdisk read 4090 11; ramdisk stat; " +
-		"ramdisk leak; ramdisk unload; ramdisk read 0 1; ramdisk"
-	console.RunScript(&out, script)
+		"ramdisk leak; ramdisk unload"
+	if err := console.RunScript(&out, script); err != nil {
+		t.Fatal(err)
+	}
+	// Refused commands: each fails, so each gets its own Execute.
+	for _, refused := range []string{"ramdisk read 0 1", "ramdisk"} {
+		if err := console.Execute(&out, refused); err == nil {
+			t.Errorf("%s: no error", refused)
+		}
+	}
 	for _, want := range []string{
 		"ramdisk loaded: 16384 bytes",
 		"wrote 11 bytes at 0xffa",

@@ -2,6 +2,14 @@
 // line editing, a registry of commands that other packages extend, and the
 // boot-time script from the kernel command line's run= key.
 //
+// A command line is split into words by Fields and a script into command
+// lines at `;` by SplitScript, both quote-aware: double quotes group (the
+// quotes are removed), a backslash makes the next character literal, so
+// `ramdisk write 0 "a; b"` is one command with the words ramdisk, write, 0
+// and `a; b`. Execute reports a failing command (unknown, usage, or the
+// command's own error) by printing why and returning it; RunScript stops
+// at the first failure.
+//
 // Commands run in an ordinary goroutine (not trap context), so they may
 // allocate, print with fmt and block.
 package console
@@ -58,39 +66,151 @@ func Commands() []Command {
 // prints the command's synopsis.
 var ErrUsage = errors.New("usage")
 
-// Execute runs one command line (a command and its arguments).
-func Execute(w io.Writer, line string) {
-	fields := strings.Fields(line)
+var (
+	// ErrUnknownCommand is Execute's error for a name no command has.
+	ErrUnknownCommand = errors.New("unknown command (try help)")
+	// ErrUnterminatedQuote is Fields' and SplitScript's error for a line
+	// whose double quote is not closed.
+	ErrUnterminatedQuote = errors.New("unterminated quote")
+)
+
+// What scan found at one byte of a line.
+type part int
+
+const (
+	plain     part = iota // may separate: a space, a ;
+	literal               // quoted or escaped: never separates
+	quoteMark             // a double quote, removed
+)
+
+// scan walks line with the quoting rules (package comment), calling each
+// with the index of every byte but the escaping backslashes.
+func scan(line string, each func(i int, p part)) error {
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line):
+			i++
+			each(i, literal)
+		case c == '"':
+			quoted = !quoted
+			each(i, quoteMark)
+		case quoted:
+			each(i, literal)
+		default:
+			each(i, plain)
+		}
+	}
+	if quoted {
+		return ErrUnterminatedQuote
+	}
+	return nil
+}
+
+// Fields splits a command line into words at spaces and tabs outside
+// quotes, removing quotes and escapes (`""` is an empty word).
+func Fields(line string) ([]string, error) {
+	var words []string
+	var word []byte
+	inWord := false
+	err := scan(line, func(i int, p part) {
+		switch {
+		case p == quoteMark:
+			inWord = true
+		case p == plain && (line[i] == ' ' || line[i] == '\t'):
+			if inWord {
+				words = append(words, string(word))
+			}
+			word, inWord = word[:0], false
+		default:
+			word, inWord = append(word, line[i]), true
+		}
+	})
+	if inWord {
+		words = append(words, string(word))
+	}
+	return words, err
+}
+
+// SplitScript splits a script into command lines at each `;` outside
+// quotes, keeping the quotes for Fields; the lines are trimmed, empty ones
+// dropped.
+func SplitScript(script string) ([]string, error) {
+	var lines []string
+	start := 0
+	add := func(end int) {
+		if l := strings.TrimSpace(script[start:end]); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	err := scan(script, func(i int, p part) {
+		if p == plain && script[i] == ';' {
+			add(i)
+			start = i + 1
+		}
+	})
+	add(len(script))
+	return lines, err
+}
+
+// Execute runs one command line (a command and its arguments). When the
+// command fails it prints why (the synopsis, for a usage error) and returns
+// the error; an empty line does nothing.
+func Execute(w io.Writer, line string) error {
+	fields, err := Fields(line)
+	if err != nil {
+		fmt.Fprintf(w, "%v\n", err)
+		return err
+	}
 	if len(fields) == 0 {
-		return
+		return nil
 	}
 	mu.Lock()
 	c, ok := commands[fields[0]]
 	mu.Unlock()
 	if !ok {
-		fmt.Fprintf(w, "%s: unknown command (try help)\n", fields[0])
-		return
+		fmt.Fprintf(w, "%s: %v\n", fields[0], ErrUnknownCommand)
+		return fmt.Errorf("%s: %w", fields[0], ErrUnknownCommand)
 	}
 	if err := c.Run(w, fields[1:]); err != nil {
 		if errors.Is(err, ErrUsage) {
 			fmt.Fprintf(w, "usage: %s %s\n", c.Name, c.Args)
-			return
+			return fmt.Errorf("%w: %s %s", ErrUsage, c.Name, c.Args)
 		}
 		fmt.Fprintf(w, "%s: %v\n", c.Name, err)
+		return fmt.Errorf("%s: %w", c.Name, err)
 	}
+	return nil
 }
 
+// ScriptError is RunScript's error: which command of the script failed.
+type ScriptError struct {
+	N    int    // its position in the script, from 1
+	Line string // the command line
+	Err  error  // Execute's error
+}
+
+func (e *ScriptError) Error() string {
+	return fmt.Sprintf("command %d (%s) failed: %v", e.N, e.Line, e.Err)
+}
+
+func (e *ScriptError) Unwrap() error { return e.Err }
+
 // RunScript runs the ;-separated commands of script, echoing each after the
-// prompt as if typed.
-func RunScript(w io.Writer, script string) {
-	for _, line := range strings.Split(script, ";") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		fmt.Fprintf(w, "%s%s\n", Prompt, line)
-		Execute(w, line)
+// prompt as if typed, and stops at the first that fails (a *ScriptError).
+func RunScript(w io.Writer, script string) error {
+	lines, err := SplitScript(script)
+	if err != nil {
+		fmt.Fprintf(w, "script: %v\n", err)
+		return fmt.Errorf("script: %w", err)
 	}
+	for i, line := range lines {
+		fmt.Fprintf(w, "%s%s\n", Prompt, line)
+		if err := Execute(w, line); err != nil {
+			return &ScriptError{N: i + 1, Line: line, Err: err}
+		}
+	}
+	return nil
 }
 
 // Control characters the line editor handles.

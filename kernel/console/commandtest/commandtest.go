@@ -6,7 +6,6 @@ package commandtest
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"testing"
 
 	"ntgo/kernel/console"
@@ -16,7 +15,10 @@ import (
 // output; a command's error is appended as "error: <err>".
 func Run(t testing.TB, cmds []console.Command, line string) string {
 	t.Helper()
-	fields := strings.Fields(line)
+	fields, err := console.Fields(line)
+	if err != nil || len(fields) == 0 {
+		t.Fatalf("command line %q: %v", line, err)
+	}
 	for _, c := range cmds {
 		if c.Name == fields[0] {
 			var out bytes.Buffer
