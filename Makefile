@@ -61,15 +61,20 @@ kernel: $(MKBOOT) | $(BUILD)
 qemu: deps kernel $(RUNNER)
 	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL)
 
+# -batch: nobody is at the console, so a failing command or a script that
+# ends without poweroff powers off with a non-zero status instead of waiting.
+# CMD goes through the environment, so that any quotes in it reach the kernel.
+run: export NTGO_CMD = $(CMD)
 run: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL) 'run=$(CMD)' </dev/null
+	$(RUNNER) -batch -machine $(MACHINE) $(DUMPARG) $(KERNEL) "run=$$NTGO_CMD" </dev/null
 
 # gdb owns the terminal, so the console takes no input: CMD (none unless
 # given) is the boot script, for breakpoints to catch. The VM ends with gdb:
 # the launcher is killed (and passes that on to QEMU).
 gdb: CMD =
+gdb: export NTGO_CMD = $(CMD)
 gdb: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) 'run=$(CMD)' </dev/null & vm=$$!; \
+	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) "run=$$NTGO_CMD" </dev/null & vm=$$!; \
 	gdb -q -x qemu/gdbinit -ex 'target remote 127.0.0.1:$(GDBPORT)' $(BUILD)/kernel.linked; \
 	kill $$vm 2>/dev/null; wait $$vm 2>/dev/null; true
 
@@ -93,8 +98,9 @@ host-test:
 kernel-test: deps $(RUNNER)
 	$(GO) test -count=1 -v -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(KPKGS)
 
+# ./qemu: the launcher's tests that boot the real kernel (skipped without it).
 console-test: deps kernel
-	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -v ./qemu/consoletest
+	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -v ./qemu ./qemu/consoletest
 
 test: host-test kernel-test console-test
 

@@ -41,10 +41,14 @@ func (c Config) Accelerator() string { return c.accel() }
 // through the console and returns the time from starting QEMU to the prompt.
 // The accelerator is chosen (and KVM probed) before the clock starts.
 func (c Config) BootToPrompt(timeout time.Duration) (time.Duration, error) {
-	c.Accel = c.accel()
+	b, err := c.NewBoot()
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(), c.QEMUArgs()...)
+	cmd := exec.CommandContext(ctx, Binary(), b.QEMUArgs()...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return 0, err
@@ -64,8 +68,7 @@ func (c Config) BootToPrompt(timeout time.Duration) (time.Duration, error) {
 		io.WriteString(stdin, poweroffCommand)
 	}
 	io.Copy(&console, stdout) // to EOF, so Wait does not race the reader
-	status, err := Status(cmd.Wait())
-	console.Write(stderr.Bytes())
+	status, err := b.Status(cmd.Wait(), stderr.Bytes())
 	switch {
 	case !found && ctx.Err() != nil:
 		return 0, fmt.Errorf("%w within %v: %q", ErrNoPrompt, timeout, tail(console.Bytes()))

@@ -1,16 +1,11 @@
 // Package qemu launches ntgo under QEMU: the machine it boots on, the
-// accelerator (KVM when /dev/kvm really works, TCG otherwise), the exit-status
-// convention, and VMs for console tests through u-root's vmtest harness.
-//
-// Exit status: the kernel powers off through QEMU's isa-debug-exit device,
-// which makes QEMU exit with (status<<1)|1. Status decodes that back; a QEMU
-// that exits 0 or with an even code did not pass through the device (a
-// triple fault with -no-reboot, a QEMU error) and counts as a failure.
+// accelerator (KVM when /dev/kvm really works, TCG otherwise), and how a run
+// ended (launch.go), for ntgo-qemu, the boot benchmark and figures, the KVM
+// probe and the console tests (through u-root's vmtest harness).
 package qemu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"ntgo/boot/cmdline"
+	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd/dump"
 )
 
@@ -55,6 +52,12 @@ type Config struct {
 	Halted  bool     // start with the CPU stopped (-S), for gdb
 	Dump    string   // file COM2 writes to; enables crash dumps (crashdump=com2)
 	Extra   []string // more QEMU arguments
+	// Batch: nobody is at the console; the kernel powers off when its
+	// run= script fails or ends (cmdline.BatchKey).
+	Batch bool
+	// Interactive: a user is at the console, so QEMU ending cleanly after
+	// the boot without an exit record is them leaving (Ctrl-A x).
+	Interactive bool
 }
 
 // Binary is the QEMU system emulator used.
@@ -139,11 +142,15 @@ func probeKVM(c Config) bool {
 		return string(b) == "kvm"
 	}
 	p := Config{Kernel: c.Kernel, Args: []string{"ntgo.probe"}, Machine: c.Machine, Memory: c.Memory, Accel: "kvm"}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(), p.QEMUArgs()...)
-	status, err := Status(cmd.Run())
-	ok := err == nil && status == probeStatus
+	ok := false
+	if b, err := p.NewBoot(); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		cmd := exec.CommandContext(ctx, Binary(), b.QEMUArgs()...)
+		status, err := b.Status(cmd.Run(), nil)
+		cancel()
+		b.Close()
+		ok = err == nil && status == probeStatus
+	}
 	if cache != "" {
 		answer := "tcg"
 		if ok {
@@ -154,11 +161,11 @@ func probeKVM(c Config) bool {
 	return ok
 }
 
-// QEMUArgs returns the QEMU command line (without the binary) for c, serial
-// console on stdio. The console's serial port is named although
-// -nographic implies it, because a serial device added for the dump would
-// otherwise take its place.
-func (c Config) QEMUArgs() []string {
+// qemuArgs returns the QEMU command line (without the binary) for c booting
+// kernel, serial console on stdio and the status channel to statusFile. The
+// console's serial port is named although -nographic implies it, because a
+// serial device added for the dump would otherwise take its place.
+func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	machine := c.Machine
 	if machine == "" {
 		machine = DefaultMachine
@@ -177,12 +184,15 @@ func (c Config) QEMUArgs() []string {
 		"-m", mem,
 		"-nographic", "-no-reboot", "-serial", "mon:stdio",
 		"-device", "isa-debug-exit,iobase=" + debugExitPort + ",iosize=0x04",
+		"-chardev", "file,id=status,path=" + optionValue(statusFile),
+		"-device", fmt.Sprintf("isa-debugcon,chardev=status,iobase=%#x", bugcheck.ChannelPort),
 	}
 	args := c.Args
+	if c.Batch {
+		args = append(slices.Clip(args), cmdline.BatchKey+"=1")
+	}
 	if c.Dump != "" {
-		// QEMU option values double their commas.
-		path := strings.ReplaceAll(c.Dump, ",", ",,")
-		a = append(a, "-chardev", "file,id=crashdump,path="+path,
+		a = append(a, "-chardev", "file,id=crashdump,path="+optionValue(c.Dump),
 			"-device", "isa-serial,chardev=crashdump,iobase="+dumpPortBase+",irq="+dumpPortIRQ)
 		args = append(slices.Clip(args), dump.KernelVar+"="+dump.KernelCOM2)
 	}
@@ -197,59 +207,16 @@ func (c Config) QEMUArgs() []string {
 		a = append(a, "-S")
 	}
 	a = append(a, c.Extra...)
-	a = append(a, "-kernel", c.Kernel)
-	if cmdline := CommandLine(args); cmdline != "" {
-		a = append(a, "-append", cmdline)
+	a = append(a, "-kernel", kernel)
+	line, err := cmdline.Join(kernel, args)
+	if err != nil {
+		return nil, err
 	}
-	return a
+	if line != "" {
+		a = append(a, "-append", line)
+	}
+	return a, nil
 }
 
-// CommandLine joins words into a kernel command line, quoting words that
-// contain spaces as the kernel's splitter expects: key="a b" for key=value
-// words, "a b" otherwise.
-func CommandLine(words []string) string {
-	var b strings.Builder
-	for i, w := range words {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		switch {
-		case !strings.ContainsAny(w, " \t"):
-			b.WriteString(w)
-		case strings.Contains(w, "=") && !strings.HasPrefix(w, "-"):
-			k, v, _ := strings.Cut(w, "=")
-			fmt.Fprintf(&b, "%s=%q", k, v)
-		default:
-			fmt.Fprintf(&b, "%q", w)
-		}
-	}
-	return b.String()
-}
-
-// Command returns an exec.Cmd that runs c.
-func (c Config) Command() *exec.Cmd {
-	return exec.Command(Binary(), c.QEMUArgs()...)
-}
-
-// ErrNoDebugExit means QEMU ended without the kernel powering off through
-// isa-debug-exit (a triple fault, a QEMU failure, or a kill).
-var ErrNoDebugExit = errors.New("QEMU exited without the kernel's exit status")
-
-// Status decodes the kernel's exit status from QEMU's wait error.
-func Status(waitErr error) (int, error) {
-	code := 0
-	if waitErr != nil {
-		var ee *exec.ExitError
-		if !errors.As(waitErr, &ee) {
-			return 0, waitErr
-		}
-		code = ee.ExitCode()
-		if code < 0 { // killed by a signal: no exit code at all
-			return 0, fmt.Errorf("%w (QEMU %v)", ErrNoDebugExit, ee)
-		}
-	}
-	if code&1 == 0 {
-		return 0, fmt.Errorf("%w (QEMU exit code %d)", ErrNoDebugExit, code)
-	}
-	return code >> 1, nil
-}
+// optionValue quotes a QEMU option value: commas are doubled.
+func optionValue(s string) string { return strings.ReplaceAll(s, ",", ",,") }

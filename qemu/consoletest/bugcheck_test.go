@@ -55,7 +55,7 @@ func TestBugchecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			vm := startVM(t, "run="+tc.script)
 			expect(t, vm, tc.show[0], tc.show[1:]...)
-			expectExit(t, vm, int(tc.code.ExitStatus()))
+			expectBugcheck(t, vm, tc.code)
 		})
 	}
 }

@@ -6,11 +6,13 @@ package consoletest
 
 import (
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hugelgupf/vmtest/qemu"
 
+	"ntgo/kernel/bugcheck"
 	ntqemu "ntgo/qemu"
 )
 
@@ -32,38 +34,71 @@ func testKernel(t *testing.T) string {
 	return kernel
 }
 
+// boots maps each VM bootVM started to its ntgo/qemu Boot, which decides
+// how it ended (the helpers keep taking vmtest's *qemu.VM).
+var boots sync.Map
+
 // bootVM boots cfg with the test kernel.
 func bootVM(t *testing.T, cfg ntqemu.Config) *qemu.VM {
 	t.Helper()
 	cfg.Kernel = testKernel(t)
-	qargs := cfg.QEMUArgs()
+	b, err := cfg.NewBoot()
+	if err != nil {
+		t.Fatalf("preparing QEMU: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
 	vm, err := qemu.Start(qemu.ArchAMD64,
 		qemu.WithQEMUCommand(ntqemu.Binary()),
-		qemu.WithQEMUArgs(qargs...),
+		qemu.WithQEMUArgs(b.QEMUArgs()...),
 		qemu.WithVMTimeout(bootTimeout),
 		qemu.LogSerialByLine(qemu.PrintLine(t.Logf)),
 	)
 	if err != nil {
 		t.Fatalf("starting QEMU: %v", err)
 	}
+	boots.Store(vm, b)
+	t.Cleanup(func() { boots.Delete(vm) })
 	return vm
 }
 
-// exitStatus waits for the VM and decodes the kernel's exit status.
-func exitStatus(t *testing.T, vm *qemu.VM) int {
+// outcome waits for the VM and decides how it ended (QEMU's stderr is in
+// the console log: vmtest merges it there).
+func outcome(t *testing.T, vm *qemu.VM) ntqemu.Outcome {
 	t.Helper()
-	status, err := ntqemu.Status(vm.Wait())
+	b, ok := boots.Load(vm)
+	if !ok {
+		t.Fatal("VM not started by bootVM")
+	}
+	o, err := b.(*ntqemu.Boot).Outcome(vm.Wait(), nil)
 	if err != nil {
 		t.Fatalf("VM: %v", err)
 	}
-	return status
+	return o
 }
 
-// expectExit waits for the VM and checks the kernel's exit status.
+// exitStatus waits for the VM and returns the kernel's exit status.
+func exitStatus(t *testing.T, vm *qemu.VM) int {
+	t.Helper()
+	return outcome(t, vm).Status
+}
+
+// expectExit waits for the VM and checks the kernel's exit status, and that
+// it was a power-off, not a bugcheck.
 func expectExit(t *testing.T, vm *qemu.VM, want int) {
 	t.Helper()
-	if got := exitStatus(t, vm); got != want {
-		t.Fatalf("exit status %d, want %d", got, want)
+	o := outcome(t, vm)
+	if o.Status != want || o.Record.Bugcheck {
+		t.Fatalf("exit status %d (record %+v), want power-off status %d", o.Status, o.Record, want)
+	}
+}
+
+// expectBugcheck waits for the VM and checks that it ended in bugcheck code,
+// with its status.
+func expectBugcheck(t *testing.T, vm *qemu.VM, code bugcheck.Code) {
+	t.Helper()
+	o := outcome(t, vm)
+	if want := (bugcheck.ExitRecord{Status: code.ExitStatus(), Bugcheck: true, Code: code}); o.Record != want || o.Status != int(want.Status) {
+		t.Fatalf("ended with status %d, record %+v; want %+v", o.Status, o.Record, want)
 	}
 }
 

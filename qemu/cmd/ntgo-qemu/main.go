@@ -1,14 +1,23 @@
 // Command ntgo-qemu boots an ntgo kernel or in-kernel test binary under QEMU.
 //
-//	ntgo-qemu [-machine pc] [-gdb [-gdbport N]] [-dump FILE] kernel.elf [kernel args...]
+//	ntgo-qemu [-machine pc] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] kernel.elf [kernel args...]
 //	    boots the (already bootable) kernel with the serial console on this
-//	    terminal, and exits with the kernel's status. With -gdb the CPU
-//	    starts halted and QEMU's gdb stub listens on 127.0.0.1:N; with
-//	    -dump, a bugcheck writes a crash dump to FILE (go run ./cmd/ntgo-dump FILE).
+//	    terminal, and exits with the kernel's status. With -batch nobody
+//	    is at the console: the kernel powers off when its run= script
+//	    fails or ends. With -gdb the CPU starts halted and QEMU's gdb stub
+//	    listens on 127.0.0.1:N; with -dump, a bugcheck writes a crash dump
+//	    to FILE (go run ./cmd/ntgo-dump FILE).
 //	ntgo-qemu -test pkg.test [-test.v ...]
 //	    the `go test -exec` runner: makes a copy of the test binary bootable,
 //	    boots it with the test flags as its command line, streams its output
 //	    and exits with its status.
+//
+// The exit status is the kernel's (kernel/bugcheck/exitstatus.go has the
+// table); after a bugcheck the last stderr line names its code, since codes
+// can share a status. When there is no kernel status (QEMU failed, the
+// kernel never ran or died without powering off) the launcher says why on
+// stderr, quoting QEMU, and exits with qemu.StatusLauncher (125). Leaving an
+// interactive console with QEMU's Ctrl-A x exits 0.
 //
 // SIGTERM is passed on to QEMU, so that killing the launcher ends the VM
 // (`make gdb` does when gdb quits) instead of leaving QEMU running.
@@ -38,9 +47,10 @@ func main() {
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
 	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
 	test := flag.Bool("test", false, "run a Go test binary (go test -exec mode)")
+	batch := flag.Bool("batch", false, "nobody at the console: power off when the run= script fails or ends")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...]")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...]")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -49,19 +59,30 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
-		defer os.RemoveAll(dir)
+		temporary = append(temporary, dir)
 		boot := filepath.Join(dir, filepath.Base(kernel)+".elf")
 		if err := image.PatchFile(kernel, boot); err != nil {
 			fatal(fmt.Errorf("cannot boot test binary: %w", err))
 		}
 		kernel = boot
 	}
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb, Dump: *dumpFile}
-	cmd := cfg.Command()
+	interactive := !*test && !*batch && !*gdb
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
+		Dump: *dumpFile, Batch: *batch, Interactive: interactive}
+	b, err := cfg.NewBoot()
+	if err != nil {
+		fatal(err)
+	}
+	temporary = append(temporary, b.Dir())
+	cmd := b.Command()
+	// QEMU's own messages go straight to stderr, above the verdict.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if *test {
-		fmt.Fprintf(os.Stderr, "ntgo-qemu: booting %s in QEMU (%s, %s)\n", filepath.Base(kernel), *machine, cfg.QEMUArgs()[3])
+		fmt.Fprintf(os.Stderr, "ntgo-qemu: booting %s in QEMU (%s, %s)\n", filepath.Base(kernel), *machine, b.Accel)
 		cmd.Stdin = nil
+	}
+	if interactive {
+		fmt.Fprintln(os.Stderr, "ntgo-qemu: leave with `poweroff [status]` at kd>, or QEMU's Ctrl-A x")
 	}
 	if err := cmd.Start(); err != nil {
 		fatal(err)
@@ -77,16 +98,32 @@ func main() {
 	}()
 	waitErr := cmd.Wait()
 	if terminated.Load() {
-		os.Exit(exitTerminated) // asked to end: no kernel status to report
+		exit(exitTerminated) // asked to end: no kernel status to report
 	}
-	status, err := qemu.Status(waitErr)
+	o, err := b.Outcome(waitErr, nil)
 	if err != nil {
-		fatal(err)
+		fmt.Fprintln(os.Stderr, "ntgo-qemu:", err)
+		exit(qemu.StatusLauncher)
+	}
+	if o.Record.Bugcheck {
+		fmt.Fprintf(os.Stderr, "ntgo-qemu: bugcheck 0x%08X\n", uint32(o.Record.Code))
+	}
+	exit(o.Status)
+}
+
+// temporary lists the directories to remove on exit: the test binary's
+// bootable copy, the run's status channel.
+var temporary []string
+
+// exit removes the temporary directories and exits (os.Exit runs no defers).
+func exit(status int) {
+	for _, dir := range temporary {
+		os.RemoveAll(dir)
 	}
 	os.Exit(status)
 }
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "ntgo-qemu:", err)
-	os.Exit(1)
+	exit(qemu.StatusLauncher)
 }
