@@ -3,12 +3,14 @@ package qemu
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ntgo/kernel/bugcheck"
 )
@@ -163,5 +165,57 @@ func TestLauncherStatuses(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if status != int(bugcheck.BadPoolCaller.ExitStatus()) || lines[len(lines)-1] != "ntgo-qemu: bugcheck 0x000000C2" {
 		t.Errorf("bugcheck 0xC2: status %d, last stderr line %q", status, lines[len(lines)-1])
+	}
+}
+
+// An interactive console says how to leave, and leaving with QEMU's
+// Ctrl-A x is status 0 without an error line.
+func TestLauncherInteractiveQuit(t *testing.T) {
+	kernel := os.Getenv("NTGO_KERNEL")
+	if kernel == "" {
+		t.Skip("NTGO_KERNEL not set: boots the real kernel (make console-test)")
+	}
+	cmd := exec.Command(launcher(t), kernel)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var console bytes.Buffer
+	if _, found := readUntil(stdout, &console, []byte(Prompt), time.Now()); !found {
+		cmd.Process.Kill()
+		t.Fatalf("no prompt: %q", console.String())
+	}
+	io.WriteString(stdin, "\x01x") // QEMU's mux: Ctrl-A x quits
+	io.Copy(&console, stdout)
+	err = cmd.Wait()
+	if err != nil || !strings.Contains(stderr.String(), "poweroff [status]") || !strings.Contains(stderr.String(), "Ctrl-A x") ||
+		strings.Contains(stderr.String(), "kernel") {
+		t.Fatalf("after Ctrl-A x: %v, stderr %q", err, stderr.String())
+	}
+}
+
+// A pc boot (SeaBIOS) prints nothing before the kernel's first line: no
+// escape sequences that clear the terminal, no firmware banners.
+func TestPCBootQuiet(t *testing.T) {
+	kernel := os.Getenv("NTGO_KERNEL")
+	if kernel == "" {
+		t.Skip("NTGO_KERNEL not set: boots the real kernel (make console-test)")
+	}
+	cmd := exec.Command(launcher(t), "-batch", "-machine", "pc", kernel, "run=poweroff 0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if first := bytes.Index(out, []byte("ntgo: Go ")); first != 0 {
+		t.Fatalf("before the kernel's first line (at %d): %q", first, out[:max(first, 0)])
 	}
 }

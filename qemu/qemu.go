@@ -162,9 +162,12 @@ func probeKVM(c Config) bool {
 }
 
 // qemuArgs returns the QEMU command line (without the binary) for c booting
-// kernel, serial console on stdio and the status channel to statusFile. The
-// console's serial port is named although -nographic implies it, because a
-// serial device added for the dump would otherwise take its place.
+// kernel, serial console on stdio (with QEMU's monitor behind Ctrl-A c) and
+// the status channel to statusFile. -display none, not -nographic: that also
+// turns the machine's graphics off, and on pc QEMU then points SeaBIOS's
+// serial console (etc/sercon-port) at COM1, which clears the terminal and
+// switches off line wrapping (ESC c, ESC [?7l, ESC [2J) before printing its
+// and iPXE's banners there.
 func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	machine := c.Machine
 	if machine == "" {
@@ -182,7 +185,7 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 		"-accel", c.accel(),
 		"-cpu", DefaultCPU,
 		"-m", mem,
-		"-nographic", "-no-reboot", "-serial", "mon:stdio",
+		"-display", "none", "-parallel", "none", "-no-reboot", "-serial", "mon:stdio",
 		"-device", "isa-debug-exit,iobase=" + debugExitPort + ",iosize=0x04",
 		"-chardev", "file,id=status,path=" + optionValue(statusFile),
 		"-device", fmt.Sprintf("isa-debugcon,chardev=status,iobase=%#x", bugcheck.ChannelPort),
