@@ -58,8 +58,12 @@ kernel: $(MKBOOT) | $(BUILD)
 	$(GO) build -buildvcs=auto -o $(BUILD)/kernel.linked ./cmd/ntgo
 	$(MKBOOT) -in $(BUILD)/kernel.linked -out $(KERNEL)
 
+# CMD (none unless given) is the boot script; the console follows it, and a
+# failing command stops it there.
+qemu: CMD =
+qemu: export NTGO_CMD = $(CMD)
 qemu: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL)
+	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL) $(if $(CMD),"run=$$NTGO_CMD")
 
 # -batch: nobody is at the console, so a failing command or a script that
 # ends without poweroff powers off with a non-zero status instead of waiting.
