@@ -120,7 +120,7 @@ func TestPromptAndCommands(t *testing.T) {
 	vm := startVM(t)
 	expect(t, vm, "kd> ")
 	vm.Console.SendLine("help")
-	expect(t, vm, "poweroff [code]")
+	expect(t, vm, "poweroff [status]")
 	expect(t, vm, "kd> ")
 	vm.Console.SendLine("ver")
 	expect(t, vm, "Go go1.")
