@@ -133,7 +133,7 @@ func TestConcurrentClients(t *testing.T) {
 func TestConsoleCommand(t *testing.T) {
 	extest.Setup(t)
 	var out strings.Builder
-	script := "ramdisk load 0x4000; ramdisk write 4090 hello world; ramdisk read 4090 11; ramdisk stat; " +
+	script := "ramdisk load 0x4000; ramdisk write ffa hello world; ramdisk read 0n4090 0n11; ramdisk stat; " +
 		"ramdisk leak; ramdisk unload; ramdisk read 0 1; ramdisk"
 	console.RunScript(&out, script)
 	for _, want := range []string{
