@@ -14,13 +14,14 @@ import (
 // holding register), which keeps a bugcheck screen reliable.
 //
 // No input is dropped: the interrupt takes only as many bytes as the ring
-// has room for. When the ring is full it turns the UART's receive interrupt
-// off and leaves the rest in the UART, whose FIFO then stays full, so QEMU
-// stops reading its own input (the host's pipe or terminal) until the
-// reader has taken half the ring and consoleTake turns the interrupt back
-// on. Bytes the UART itself loses (a receive overrun, on hardware that
-// sends faster than the interrupt can be serviced) are counted from the
-// line status register and reported on the console by the next read.
+// has room for. When the ring is full it turns the UART's receive
+// interrupt off and leaves the next byte in the UART, whose receive buffer
+// stays full, so QEMU stops reading its own input (the host's pipe or
+// terminal) until the reader has taken half the ring and consoleTake turns
+// the interrupt back on. Bytes the UART itself loses (a receive overrun,
+// on hardware that sends faster than the interrupt is serviced) are
+// counted from the line status register and reported on the console by the
+// next read.
 //
 // ^C bytes go into the ring like any other (the line editor discards the
 // line on them) and are also counted as they arrive, so a running command

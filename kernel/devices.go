@@ -23,17 +23,14 @@ const (
 	picMaskAll    = 0xFF
 )
 
-// 16550 registers beyond tamago's uart: interrupt enable; the FIFO control,
-// set so that the UART holds 16 received bytes and interrupts at 14 (or
-// when input pauses), not at every byte; the line status (receive data and
-// overrun bits); and the scratch register, which keeps what is written to
-// it where a UART answers (an absent port reads back all ones).
+// 16550 registers beyond tamago's uart: interrupt enable; the line status
+// (receive data, overrun, transmitter empty); and the scratch register,
+// which keeps what is written to it where a UART answers (an absent port
+// reads back all ones). The FIFOs stay off, so the UART holds one received
+// byte and QEMU delivers the next only when the kernel has taken it.
 const (
 	uartIER        = 1
 	uartIERRxAvail = 1 << 0
-	uartFCR        = 2
-	uartFCROn      = 1<<0 | 1<<1 | 1<<2 // enable, clear receive and transmit FIFOs
-	uartFCRTrig14  = 3 << 6
 	uartLSR        = 5
 	uartLSRData    = 1 << 0
 	uartLSROverrun = 1 << 1
@@ -110,8 +107,8 @@ func powerOff(status uint8) {
 func haltForever()
 
 // initInterrupts masks the legacy PICs, enables the LAPIC with the timer on
-// vecTimer, routes COM1's IRQ through the IOAPIC and enables the UART's
-// receive FIFO and interrupts.
+// vecTimer, routes COM1's IRQ through the IOAPIC and enables receive
+// interrupts on the UART.
 //
 //go:nosplit
 func initInterrupts() {
@@ -123,7 +120,6 @@ func initInterrupts() {
 	apic.SetTimer(vecTimer, lapic.TIMER_MODE_ONE_SHOT)
 	calibrateLAPIC()
 	com1.Init()
-	arch.Out8(com1Base+uartFCR, uartFCROn|uartFCRTrig14)
 	arch.Out8(com1Base+uartIER, uartIERRxAvail)
 	ioapc.EnableInterrupt(com1IRQ, vecSerial)
 }
