@@ -79,5 +79,14 @@ func Duration(arg string, unit, max time.Duration) (time.Duration, error) {
 }
 
 func rangeError(err error, lo, hi uint64) error {
-	return fmt.Errorf("%w (%#x to %#x)", err, lo, hi)
+	return fmt.Errorf("%w (%s to %s)", err, hex(lo), hex(hi))
+}
+
+// hex prints a limit in the console's radix: 0x-prefixed from 10 up,
+// where it could be misread as decimal.
+func hex(v uint64) string {
+	if v < 10 {
+		return fmt.Sprint(v)
+	}
+	return fmt.Sprintf("%#x", v)
 }

@@ -96,8 +96,8 @@ func TestDisplayRefusesUnmapped(t *testing.T) {
 func TestDisplayArguments(t *testing.T) {
 	target := &Target{Memory: patternMemory()}
 	for line, want := range map[string]string{
-		"db fffff680`00000000 0":       "error: 0: out of range (0x1 to 0x10000)",
-		"dq fffff680`00000000 2001":    "error: 2001: out of range (0x1 to 0x2000)",
+		"db fffff680`00000000 0":       "error: 0: out of range (1 to 0x10000)",
+		"dq fffff680`00000000 2001":    "error: 2001: out of range (1 to 0x2000)",
 		"db zz":                        "error: zz: not a number (hex by default, 0n for decimal)",
 		"db @rip":                      "error: @rip: no register context",
 		"db fffff680`00000000 1 extra": "",
