@@ -25,7 +25,9 @@ import (
 //
 // ^C bytes go into the ring like any other (the line editor discards the
 // line on them) and are also counted as they arrive, so a running command
-// can see them (console.Interrupted) before anyone reads the ring.
+// can see them (console.Interrupted) before anyone reads the ring; a ^C
+// still waiting in the UART behind a full ring (piped input) is seen when
+// it arrives, like the bytes before it.
 //
 // All of it runs with interrupts off (the serial interrupt, and read(0) in
 // the system-call handler), which is the lock over the ring's state.
