@@ -88,7 +88,6 @@ func Execute(w io.Writer, line string) {
 		fmt.Fprintf(w, "%s: unknown command (try help)\n", fields[0])
 		return
 	}
-	beginCommand()
 	if err := c.Run(w, fields[1:]); err != nil {
 		if errors.Is(err, ErrUsage) {
 			fmt.Fprintf(w, "usage: %s %s\n", c.Name, c.Args)
@@ -136,32 +135,33 @@ func Serve(r io.Reader, w io.Writer) {
 }
 
 // ^C: the kernel counts the ^C bytes that reach the serial port as they
-// arrive, before anyone reads them, and a command compares the count with
-// the one when it started.
+// arrive, before anyone reads them; the line editor counts those it reads.
+// A ^C received but not yet read by the editor was typed while a command
+// ran (or just before it began, ahead of the command's line being read to
+// its end): it interrupts that command, and the editor later reads it as
+// the discard of a line, which settles the count.
 var (
 	interruptCount func() uint64
-	interruptStart atomic.Uint64
+	interruptsRead atomic.Uint64
 )
 
 // ErrInterrupted is what a command stopped by ^C returns.
 var ErrInterrupted = errors.New("interrupted (^C)")
 
 // SetInterruptSource installs the count of ^C received (the kernel's serial
-// input, at boot; tests give their own).
+// input, at boot; tests give their own); those already received count as
+// read.
 func SetInterruptSource(count func() uint64) {
 	interruptCount = count
-	beginCommand()
-}
-
-func beginCommand() {
-	if interruptCount != nil {
-		interruptStart.Store(interruptCount())
+	if count != nil {
+		interruptsRead.Store(count())
 	}
 }
 
-// Interrupted reports whether ^C arrived since the running command began.
+// Interrupted reports whether a ^C has arrived that the line editor has not
+// read: the running command should stop.
 func Interrupted() bool {
-	return interruptCount != nil && interruptCount() != interruptStart.Load()
+	return interruptCount != nil && interruptCount() > interruptsRead.Load()
 }
 
 // interruptPoll is how often Sleep looks for ^C.

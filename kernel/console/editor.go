@@ -75,6 +75,7 @@ func (e *Editor) ReadLine(r *bufio.Reader, w io.Writer) (string, error) {
 		case c == keyCtrlU:
 			s.replace("")
 		case c == keyCtrlC:
+			interruptsRead.Add(1)
 			io.WriteString(w, "^C\n")
 			return "", nil
 		case c == keyEscape:

@@ -105,7 +105,7 @@ func TestServeLine(t *testing.T) {
 }
 
 func TestInterrupted(t *testing.T) {
-	var count uint64
+	var count uint64 = 7 // ^C before the source is installed are settled
 	SetInterruptSource(func() uint64 { return count })
 	defer SetInterruptSource(nil)
 	var during, after bool
@@ -121,18 +121,27 @@ func TestInterrupted(t *testing.T) {
 		}
 		return slept
 	}})
-	count = 7 // ^C before the command began does not count
 	var out bytes.Buffer
 	Execute(&out, "t-long")
 	if during || !after || slept != ErrInterrupted || out.String() != "t-long: interrupted (^C)\n" {
 		t.Fatalf("before %v after %v sleep %v output %q", during, after, slept, out.String())
 	}
-	if err := Sleep(time.Millisecond); err != ErrInterrupted {
-		t.Fatalf("Sleep after ^C in the same command: %v", err)
+	if !Interrupted() {
+		t.Fatal("^C settled before the line editor read it")
 	}
-	Execute(io.Discard, "help") // a new command starts clean
+	// The editor reads the ^C: the next command starts clean.
+	var e Editor
+	if line, _ := e.ReadLine(bufio.NewReader(strings.NewReader("ver\x03")), io.Discard); line != "" {
+		t.Fatalf("^C did not discard the line: %q", line)
+	}
 	if Interrupted() || Sleep(time.Millisecond) != nil {
-		t.Fatal("^C of the last command seen by the next")
+		t.Fatal("a ^C the editor has read still interrupts")
+	}
+	// A ^C typed ahead of a command's line, not yet read, stops it.
+	count++
+	Execute(&out, "t-long")
+	if !during {
+		t.Fatal("a ^C typed ahead did not interrupt the command")
 	}
 }
 
