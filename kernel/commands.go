@@ -3,22 +3,27 @@ package kernel
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
-	"ntgo/kernel/kd"
 	"ntgo/mm/physmem"
 )
 
 func init() {
+	console.SetInterruptSource(ConsoleInterrupts)
 	console.Register(console.Command{Name: "ver", Help: "build, Go version, CPU, memory", Run: cmdVer})
-	console.Register(console.Command{Name: "poweroff", Args: "[status]", Help: "power off: the launcher exits with status 0..255 (default 0)", Run: cmdPoweroff})
+	console.Register(console.Command{Name: "poweroff", Args: "[status]", Help: "power off: the launcher exits with status 0..0xff (default 0)", Run: cmdPoweroff})
+	console.Register(console.Command{Name: ".sleep", Args: "<ms>", Help: "wait ms milliseconds (at most 0n600000; ^C stops it), as WinDbg's .sleep", Run: cmdSleep})
 }
+
+// maxSleep is the longest .sleep.
+const maxSleep = 10 * time.Minute
 
 func cmdVer(w io.Writer, _ []string) error {
 	total, free := MemoryInfo()
@@ -31,25 +36,38 @@ func cmdVer(w io.Writer, _ []string) error {
 	return nil
 }
 
+// maxStatus is the largest exit status poweroff takes.
+const maxStatus = 0xff
+
 func cmdPoweroff(w io.Writer, args []string) error {
-	code := 0
+	var code uint64
 	if len(args) > 1 {
 		return console.ErrUsage
 	}
 	if len(args) == 1 {
-		c, err := strconv.ParseUint(args[0], 0, 8)
-		if err != nil {
-			return console.ErrUsage
+		var err error
+		if code, err = console.Bounded(args[0], 0, maxStatus); err != nil {
+			return err
 		}
-		code = int(c)
 	}
 	fmt.Fprintf(w, "powering off (status %d)\n", code)
-	os.Exit(code)
+	os.Exit(int(code))
 	return nil
 }
 
+func cmdSleep(w io.Writer, args []string) error {
+	if len(args) != 1 {
+		return console.ErrUsage
+	}
+	d, err := console.Duration(args[0], time.Millisecond, maxSleep)
+	if err != nil {
+		return err
+	}
+	return console.Sleep(d)
+}
+
 func init() {
-	console.Register(console.Command{Name: "bugcheck", Args: "<code> [p1 [p2 [p3 [p4]]]]", Help: "stop the system with KeBugCheckEx (hex numbers)", Run: cmdBugcheck})
+	console.Register(console.Command{Name: "bugcheck", Args: "<code> [p1 [p2 [p3 [p4]]]]", Help: "stop the system with KeBugCheckEx (a 32-bit code, 64-bit parameters)", Run: cmdBugcheck})
 	console.Register(console.Command{Name: ".crash", Help: "stop with MANUALLY_INITIATED_CRASH (0xE2), as WinDbg's .crash", Run: cmdCrash})
 	console.Register(console.Command{Name: "touch", Args: "read|write|exec <va>", Help: "access va on purpose (to see the page-fault handler's verdict)", Run: cmdTouch})
 	console.Register(console.Command{Name: "panic", Args: "[message]", Help: "raise a Go panic in the console goroutine", Run: cmdPanic})
@@ -59,15 +77,17 @@ func cmdBugcheck(w io.Writer, args []string) error {
 	if len(args) < 1 || len(args) > 5 {
 		return console.ErrUsage
 	}
-	var v [5]uintptr
-	for i, a := range args {
-		n, err := kd.Evaluate(a, nil)
-		if err != nil {
+	code, err := console.Bounded(args[0], 0, math.MaxUint32)
+	if err != nil {
+		return err
+	}
+	var p [4]uintptr
+	for i, a := range args[1:] {
+		if p[i], err = console.Address(a); err != nil {
 			return err
 		}
-		v[i] = uintptr(n)
 	}
-	bugcheck.KeBugCheckEx(bugcheck.Code(v[0]), v[1], v[2], v[3], v[4])
+	bugcheck.KeBugCheckEx(bugcheck.Code(code), p[0], p[1], p[2], p[3])
 	return nil
 }
 
@@ -85,7 +105,7 @@ func cmdTouch(w io.Writer, args []string) error {
 	if len(args) != 2 {
 		return console.ErrUsage
 	}
-	addr, err := kd.Evaluate(args[1], nil)
+	addr, err := console.Address(args[1])
 	if err != nil {
 		return err
 	}

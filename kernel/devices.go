@@ -24,12 +24,18 @@ const (
 	picMaskAll    = 0xFF
 )
 
-// 16550 registers beyond tamago's uart: interrupt enable, and the scratch
-// register, which keeps what is written to it where a UART answers (an
-// absent port reads back all ones).
+// 16550 registers beyond tamago's uart: interrupt enable; the line status
+// (receive data, overrun, transmitter empty); and the scratch register,
+// which keeps what is written to it where a UART answers (an absent port
+// reads back all ones). The FIFOs stay off, so the UART holds one received
+// byte and QEMU delivers the next only when the kernel has taken it.
 const (
 	uartIER        = 1
 	uartIERRxAvail = 1 << 0
+	uartLSR        = 5
+	uartLSRData    = 1 << 0
+	uartLSROverrun = 1 << 1
+	uartLSREmpty   = 1 << 6 // transmitter empty: everything sent
 	uartSCR        = 7
 	uartSCRProbe   = 0x5A
 )

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -49,9 +48,16 @@ func init() {
 		Run:  run})
 }
 
-// number parses a decimal or 0x-prefixed size or offset.
-func number(s string) (uintptr, error) {
-	v, err := strconv.ParseUint(s, 0, 64)
+// Limits of the command's counts: a read is printed, a leak is one pool
+// allocation.
+const (
+	maxRead = 1 << 16
+	maxLeak = 1 << 20
+)
+
+// bounded parses a size or count argument in [1, hi].
+func bounded(arg string, hi uint64) (uintptr, error) {
+	v, err := console.Bounded(arg, 1, hi)
 	return uintptr(v), err
 }
 
@@ -69,7 +75,7 @@ func run(w io.Writer, args []string) error {
 	}
 	switch {
 	case args[0] == "write" && len(args) >= 3:
-		off, err := number(args[1])
+		off, err := console.Address(args[1])
 		if err != nil {
 			return err
 		}
@@ -79,9 +85,12 @@ func run(w io.Writer, args []string) error {
 		}
 		fmt.Fprintf(w, "wrote %d bytes at %#x\n", len(text), off)
 	case args[0] == "read" && len(args) == 3:
-		off, err1 := number(args[1])
-		n, err2 := number(args[2])
-		if err := errors.Join(err1, err2); err != nil {
+		off, err := console.Address(args[1])
+		if err != nil {
+			return err
+		}
+		n, err := bounded(args[2], maxRead)
+		if err != nil {
 			return err
 		}
 		data, st := loaded.Read(off, n)
@@ -95,7 +104,7 @@ func run(w io.Writer, args []string) error {
 		n := uintptr(defaultLeak)
 		if len(args) == 2 {
 			var err error
-			if n, err = number(args[1]); err != nil {
+			if n, err = bounded(args[1], maxLeak); err != nil {
 				return err
 			}
 		}
@@ -126,7 +135,7 @@ func load(w io.Writer, args []string) error {
 	case 0:
 	case 1:
 		var err error
-		if size, err = number(args[0]); err != nil {
+		if size, err = bounded(args[0], MaxSize); err != nil {
 			return err
 		}
 	default:

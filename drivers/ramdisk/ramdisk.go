@@ -96,9 +96,15 @@ type Disk struct {
 	ext *extension
 }
 
-// Load is DriverEntry: a disk of size bytes (rounded up to whole extents).
+// MaxSize is the largest disk Load makes. Storage is allocated as it is
+// written, so the bound is not memory: it keeps the rounding to whole
+// extents and every offset arithmetic far from overflow.
+const MaxSize = 1 << 40
+
+// Load is DriverEntry: a disk of size bytes (rounded up to whole extents),
+// 1 to MaxSize.
 func Load(size uintptr) (*Disk, ntstatus.Status) {
-	if size == 0 {
+	if size == 0 || size > MaxSize {
 		return nil, ntstatus.InvalidParameter
 	}
 	x := object.New[extension](pool.NonPagedPool, tagExtension)
@@ -139,10 +145,12 @@ func (d *Disk) Write(off uintptr, data []byte) ntstatus.Status {
 	}, nil)
 }
 
-// Read reads n bytes at offset off.
+// Read reads n bytes at offset off. The result is allocated once the
+// request is known to lie within the disk.
 func (d *Disk) Read(off, n uintptr) ([]byte, ntstatus.Status) {
-	out := make([]byte, n)
+	var out []byte
 	st := d.submit(opRead, off, n, nil, func(buf unsafe.Pointer) {
+		out = make([]byte, n)
 		rtl.CopyMemory(unsafe.Pointer(unsafe.SliceData(out)), buf, n)
 	})
 	if st != ntstatus.Success {

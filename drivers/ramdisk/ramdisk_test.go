@@ -62,12 +62,32 @@ func TestOutOfRange(t *testing.T) {
 	if _, st := d.Read(^uintptr(0), 2); st != ntstatus.InvalidParameter {
 		t.Fatalf("read that wraps: %v", st)
 	}
-	if d.Stat().Errors != 2 {
+	// A huge read is refused before anything is allocated for it.
+	if _, st := d.Read(0, ^uintptr(0)); st != ntstatus.InvalidParameter {
+		t.Fatalf("read of 2^64-1 bytes: %v", st)
+	}
+	if d.Stat().Errors != 3 {
 		t.Fatal("errors not counted")
 	}
 	if leaks := d.Unload(); len(leaks) != 0 {
 		t.Fatalf("leaks: %+v", leaks)
 	}
+}
+
+// Sizes beyond MaxSize are refused: rounded to whole extents, one near
+// 2^64 would wrap to an empty disk.
+func TestLoadRefusesHugeSizes(t *testing.T) {
+	extest.Setup(t)
+	for _, size := range []uintptr{0, MaxSize + 1, ^uintptr(0)} {
+		if d, st := Load(size); st != ntstatus.InvalidParameter {
+			t.Errorf("Load(%#x): %v, size %d", size, st, d.Stat().Size)
+		}
+	}
+	d, st := Load(MaxSize)
+	if st != ntstatus.Success || d.Stat().Size != MaxSize {
+		t.Fatalf("Load(MaxSize): %v", st)
+	}
+	d.Unload()
 }
 
 // Request packets come from the lookaside list: one miss, then reuse.
@@ -133,7 +153,7 @@ func TestConcurrentClients(t *testing.T) {
 func TestConsoleCommand(t *testing.T) {
 	extest.Setup(t)
 	var out strings.Builder
-	script := "ramdisk load 0x4000; ramdisk write 4090 hello world; ramdisk read 4090 11; ramdisk stat; " +
+	script := "ramdisk load 0x4000; ramdisk write ffa hello world; ramdisk read 0n4090 0n11; ramdisk stat; " +
 		"ramdisk leak; ramdisk unload"
 	if err := console.RunScript(&out, script); err != nil {
 		t.Fatal(err)

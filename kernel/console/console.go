@@ -1,6 +1,12 @@
 // Package console is the kernel's serial console: the `kd> ` prompt with
-// line editing, a registry of commands that other packages extend, and the
-// boot-time script from the kernel command line's run= key.
+// line editing and history (editor.go), a registry of commands that other
+// packages extend, the boot-time script from the kernel command line's run=
+// key, and the one argument syntax every command parses its numbers with
+// (expr.go, args.go).
+//
+// Command names are matched without regard to case, as kd matches them
+// (!PTE, Help): the registry keys are lower case. A line may hold several
+// commands separated by ';'.
 //
 // A command line is split into words by Fields and a script into command
 // lines at `;` by SplitScript, both quote-aware: double quotes group (the
@@ -11,7 +17,8 @@
 // at the first failure.
 //
 // Commands run in an ordinary goroutine (not trap context), so they may
-// allocate, print with fmt and block.
+// allocate, print with fmt and block. A long-running one polls Interrupted
+// (or sleeps with Sleep) so that ^C typed on the console stops it.
 package console
 
 import (
@@ -22,6 +29,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Prompt is what the console prints when it waits for a command.
@@ -40,14 +49,24 @@ var (
 	commands = map[string]Command{}
 )
 
-// Register adds c; registering a name twice is a programming error.
+// Register adds c; registering a name twice (in any case) is a programming
+// error.
 func Register(c Command) {
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := commands[c.Name]; dup {
+	key := strings.ToLower(c.Name)
+	if _, dup := commands[key]; dup {
 		panic("console: command registered twice: " + c.Name)
 	}
-	commands[c.Name] = c
+	commands[key] = c
+}
+
+// Lookup finds the command named name, in any case.
+func Lookup(name string) (Command, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := commands[strings.ToLower(name)]
+	return c, ok
 }
 
 // Commands returns the registered commands sorted by name.
@@ -165,9 +184,7 @@ func Execute(w io.Writer, line string) error {
 	if len(fields) == 0 {
 		return nil
 	}
-	mu.Lock()
-	c, ok := commands[fields[0]]
-	mu.Unlock()
+	c, ok := Lookup(fields[0])
 	if !ok {
 		fmt.Fprintf(w, "%s: %v\n", fields[0], ErrUnknownCommand)
 		return fmt.Errorf("%s: %w", fields[0], ErrUnknownCommand)
@@ -213,60 +230,85 @@ func RunScript(w io.Writer, script string) error {
 	return nil
 }
 
-// Control characters the line editor handles.
-const (
-	keyBackspace = 0x08
-	keyDelete    = 0x7F
-	keyCtrlC     = 0x03
-	keyCtrlU     = 0x15
-)
-
-// ReadLine reads one line from r, echoing to w, with backspace, ^U (erase
-// line) and ^C (discard line).
-func ReadLine(r *bufio.Reader, w io.Writer) (string, error) {
-	var line []byte
-	for {
-		c, err := r.ReadByte()
-		if err != nil {
-			return string(line), err
-		}
-		switch {
-		case c == '\r' || c == '\n':
-			io.WriteString(w, "\n")
-			return string(line), nil
-		case c == keyBackspace || c == keyDelete:
-			if len(line) > 0 {
-				line = line[:len(line)-1]
-				io.WriteString(w, "\b \b")
-			}
-		case c == keyCtrlU:
-			io.WriteString(w, strings.Repeat("\b \b", len(line)))
-			line = line[:0]
-		case c == keyCtrlC:
-			io.WriteString(w, "^C\n")
-			return "", nil
-		case c >= ' ' && c < keyDelete:
-			line = append(line, c)
-			w.Write([]byte{c})
-		}
-	}
-}
-
 // Serve is the interactive console: prompt, read, execute, until r ends.
 func Serve(r io.Reader, w io.Writer) {
+	var e Editor
 	br := bufio.NewReader(r)
 	for {
 		io.WriteString(w, Prompt)
-		line, err := ReadLine(br, w)
-		Execute(w, line)
+		line, err := e.ReadLine(br, w)
+		if cmds, splitErr := SplitScript(line); splitErr != nil {
+			fmt.Fprintf(w, "%v\n", splitErr)
+		} else {
+			for _, c := range cmds {
+				Execute(w, c)
+			}
+		}
 		if err != nil {
 			return
 		}
 	}
 }
 
+// ^C: the kernel counts the ^C bytes that reach the serial port as they
+// arrive, before anyone reads them; the line editor counts those it reads.
+// A ^C received but not yet read by the editor was typed while a command
+// ran (or just before it began, ahead of the command's line being read to
+// its end): it interrupts that command, and the editor later reads it as
+// the discard of a line, which settles the count.
+var (
+	interruptCount func() uint64
+	interruptsRead atomic.Uint64
+)
+
+// ErrInterrupted is what a command stopped by ^C returns.
+var ErrInterrupted = errors.New("interrupted (^C)")
+
+// SetInterruptSource installs the count of ^C received (the kernel's serial
+// input, at boot; tests give their own); those already received count as
+// read.
+func SetInterruptSource(count func() uint64) {
+	interruptCount = count
+	if count != nil {
+		interruptsRead.Store(count())
+	}
+}
+
+// Interrupted reports whether a ^C has arrived that the line editor has not
+// read: the running command should stop.
+func Interrupted() bool {
+	return interruptCount != nil && interruptCount() > interruptsRead.Load()
+}
+
+// interruptPoll is how often Sleep looks for ^C.
+const interruptPoll = 20 * time.Millisecond
+
+// Sleep waits for d, or returns ErrInterrupted as soon as ^C arrives.
+func Sleep(d time.Duration) error {
+	for end := time.Now().Add(d); ; {
+		if Interrupted() {
+			return ErrInterrupted
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		time.Sleep(min(left, interruptPoll))
+	}
+}
+
+// helpHeader states the console's conventions above the command list.
+var helpHeader = []string{
+	"Numbers: " + Convention + " (0x hex too), ` inside 64-bit addresses (fffff680`00000000).",
+	"Arguments are expressions: + - * ( ), @register, function names (ntgo/mm.cmdPte); L<count>.",
+	"Commands ignore case; ';' separates commands; up/down arrows recall lines; ^C stops a command.",
+}
+
 func init() {
 	Register(Command{Name: "help", Help: "list the commands", Run: func(w io.Writer, _ []string) error {
+		for _, l := range helpHeader {
+			fmt.Fprintln(w, l)
+		}
 		for _, c := range Commands() {
 			syn := c.Name
 			if c.Args != "" {

@@ -13,7 +13,8 @@ import (
 func TestReadLineEditing(t *testing.T) {
 	var echo bytes.Buffer
 	r := bufio.NewReader(strings.NewReader("vex\x7f\x7fer\r"))
-	line, err := ReadLine(r, &echo)
+	var e Editor
+	line, err := e.ReadLine(r, &echo)
 	if err != nil || line != "ver" {
 		t.Fatalf("line %q err %v", line, err)
 	}

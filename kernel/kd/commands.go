@@ -1,9 +1,9 @@
 package kd
 
 // The kd> console commands over a Target: memory display (db dw dd dq),
-// disassembly (u), registers (r), stack (k) and nearest symbol (ln).
-// Arguments are expressions (expr.go); counts are hexadecimal like every
-// number, optionally written WinDbg's way (L20).
+// disassembly (u), registers (r), stack (k), nearest symbol (ln) and
+// expression evaluation (?). Arguments are expressions (expr.go); counts are
+// hexadecimal like every number, optionally written WinDbg's way (L20).
 
 import (
 	"fmt"
@@ -19,9 +19,11 @@ const defaultUnassemble = 8
 // maxUnassemble caps u's count.
 const maxUnassemble = 0x1000
 
-// Register adds the debugger's commands to the console; the kernel calls
-// it once at boot with its Target.
+// Register adds the debugger's commands to the console, and makes t's
+// registers and symbols the names of every command's expressions; the
+// kernel calls it once at boot with its Target.
 func Register(t *Target) {
+	console.SetNames(t.Names())
 	for _, c := range Commands(t) {
 		console.Register(c)
 	}
@@ -42,6 +44,7 @@ func Commands(t *Target) []console.Command {
 		console.Command{Name: "r", Args: "[register]", Help: "registers of the current thread", Run: t.registers},
 		console.Command{Name: "k", Help: "call stack of the current thread", Run: t.stack},
 		console.Command{Name: "ln", Args: "<addr>", Help: "nearest symbol: function, file and line", Run: t.nearest},
+		console.Command{Name: "?", Args: "<expr>", Help: "evaluate an expression: its value in decimal and hex", Run: t.evaluate},
 	)
 }
 
@@ -55,19 +58,19 @@ func (t *Target) registerValues() *Registers {
 	return &ctx.Registers
 }
 
-// addressAndCount parses "<addr> [count]".
-func (t *Target) addressAndCount(args []string, defaultCount uint64) (uintptr, uint64, error) {
+// addressAndCount parses "<addr> [count]", the count 1 to maxCount.
+func (t *Target) addressAndCount(args []string, defaultCount, maxCount uint64) (uintptr, uint64, error) {
 	if len(args) < 1 || len(args) > 2 {
 		return 0, 0, console.ErrUsage
 	}
-	regs := t.registerValues()
-	addr, err := Evaluate(args[0], regs)
+	names := t.Names()
+	addr, err := console.Evaluate(args[0], names)
 	if err != nil {
 		return 0, 0, err
 	}
 	count := defaultCount
 	if len(args) == 2 {
-		if count, err = parseCount(args[1], regs); err != nil {
+		if count, err = console.CountWith(args[1], 1, maxCount, names); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -75,7 +78,7 @@ func (t *Target) addressAndCount(args []string, defaultCount uint64) (uintptr, u
 }
 
 func (t *Target) displayCommand(w io.Writer, u unit, args []string) error {
-	addr, count, err := t.addressAndCount(args, uint64(defaultDisplayBytes/u.size))
+	addr, count, err := t.addressAndCount(args, uint64(defaultDisplayBytes/u.size), maxCount(u))
 	if err != nil {
 		return err
 	}
@@ -83,12 +86,9 @@ func (t *Target) displayCommand(w io.Writer, u unit, args []string) error {
 }
 
 func (t *Target) unassemble(w io.Writer, args []string) error {
-	addr, count, err := t.addressAndCount(args, defaultUnassemble)
+	addr, count, err := t.addressAndCount(args, defaultUnassemble, maxUnassemble)
 	if err != nil {
 		return err
-	}
-	if count == 0 || count > maxUnassemble {
-		return fmt.Errorf("count must be 1 to %#x instructions", maxUnassemble)
 	}
 	ins := t.Disassemble(addr, int(count))
 	if len(ins) == 0 {
@@ -134,10 +134,24 @@ func (t *Target) nearest(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
 	}
-	addr, err := Evaluate(args[0], t.registerValues())
+	addr, err := console.Evaluate(args[0], t.Names())
 	if err != nil {
 		return err
 	}
 	writeLocation(w, t.symbols(), uintptr(addr))
+	return nil
+}
+
+// evaluate is kd's ?: "Evaluate expression: 4198400 = 00000000`00401000".
+// Spaces inside the expression are allowed here, as kd allows them.
+func (t *Target) evaluate(w io.Writer, args []string) error {
+	if len(args) == 0 {
+		return console.ErrUsage
+	}
+	v, err := console.Evaluate(strings.Join(args, ""), t.Names())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Evaluate expression: %d = %s\n", int64(v), FormatAddress(v))
 	return nil
 }

@@ -3,9 +3,11 @@ package kd
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/console/commandtest"
@@ -96,9 +98,9 @@ func TestDisplayRefusesUnmapped(t *testing.T) {
 func TestDisplayArguments(t *testing.T) {
 	target := &Target{Memory: patternMemory()}
 	for line, want := range map[string]string{
-		"db fffff680`00000000 0":       "error: count must be 1 to 0x10000 bytes",
-		"dq fffff680`00000000 2001":    "error: count must be 1 to 0x2000 quad words",
-		"db zz":                        `error: "zz" is not a number`,
+		"db fffff680`00000000 0":       "error: 0: out of range (1 to 0x10000)",
+		"dq fffff680`00000000 2001":    "error: 2001: out of range (1 to 0x2000)",
+		"db zz":                        "error: zz: not a number (hex by default, 0n for decimal)",
 		"db @rip":                      "error: @rip: no register context",
 		"db fffff680`00000000 1 extra": "",
 	} {
@@ -282,4 +284,68 @@ func registered(name string) bool {
 		}
 	}
 	return false
+}
+
+// entryOf is the code address of any function value.
+func entryOf(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+
+func TestSymbolNames(t *testing.T) {
+	start := time.Now()
+	table := functionTable()
+	t.Logf("function table: %d functions in %v", len(table), time.Since(start))
+	for name, fn := range map[string]uintptr{
+		"ntgo/kernel/kd.crashSite":              funcPC(crashSite),
+		"ntgo/kernel/kd.(*Target).unassemble":   entryOf((*Target).unassemble),
+		"ntgo/kernel/kd.RuntimeSymbols.Address": entryOf(RuntimeSymbols.Address),
+		"ntgo/kernel/console.Execute":           entryOf(console.Execute),
+	} {
+		if a, ok := (RuntimeSymbols{}).Address(name); !ok || a != fn {
+			t.Errorf("Address(%s) = %#x, %v; want %#x", name, a, ok, fn)
+		}
+	}
+	// Every function the table names is where Frames says it starts.
+	for name, entry := range table {
+		if f, ok := outermost(RuntimeSymbols{}, entry); !ok || f.Function != name || f.Entry != entry {
+			t.Fatalf("table says %s at %#x, Frames says %+v", name, entry, f)
+		}
+	}
+	if _, ok := (RuntimeSymbols{}).Address("ntgo/kernel/kd.noSuchFunction"); ok {
+		t.Error("a function that does not exist has an address")
+	}
+}
+
+func TestEvaluateCommand(t *testing.T) {
+	regs := Registers{RIP: 0x401000}
+	target := &Target{Memory: pageMemory{}, Context: func() (Context, bool) { return Context{Registers: regs}, true }}
+	for line, want := range map[string]string{
+		"? 0n10+@rip":    "Evaluate expression: 4198410 = 00000000`0040100a\n",
+		"? 0n10 + @rip":  "Evaluate expression: 4198410 = 00000000`0040100a\n",
+		"? -1":           "Evaluate expression: -1 = ffffffff`ffffffff\n",
+		"? (1+2)*0n10":   "Evaluate expression: 30 = 00000000`0000001e\n",
+		"? 1g":           "error: 1g: not a number (hex by default, 0n for decimal)",
+		"? @xmm0":        "error: @xmm0: no such register",
+		"?":              "error: usage",
+		"? nosuch.Thing": "error: nosuch.Thing: no such symbol",
+	} {
+		if got := run(t, target, line); got != want {
+			t.Errorf("%s: %q, want %q", line, got, want)
+		}
+	}
+	noThread := &Target{Memory: pageMemory{}}
+	if got := run(t, noThread, "? @rip"); got != "error: @rip: no register context" {
+		t.Errorf("? @rip without a thread: %q", got)
+	}
+	entry := funcPC(crashSite)
+	if got, want := run(t, target, "? ntgo/kernel/kd.crashSite+8"), fmt.Sprintf("= %s\n", FormatAddress(uint64(entry+8))); !strings.HasSuffix(got, want) {
+		t.Errorf("? symbol+8: %q, want suffix %q", got, want)
+	}
+}
+
+func TestUnassembleSymbol(t *testing.T) {
+	target := &Target{Memory: loadText(t)}
+	byName := run(t, target, "u ntgo/kernel/kd.crashSite L3")
+	byAddress := run(t, target, fmt.Sprintf("u %x 3", funcPC(crashSite)))
+	if byName != byAddress || !strings.Contains(byName, "ntgo/kernel/kd.crashSite") {
+		t.Errorf("u by name:\n%s\nby address:\n%s", byName, byAddress)
+	}
 }

@@ -50,14 +50,15 @@ const (
 	lastPrintable   = '~'
 )
 
+// maxCount is the most units of u one display shows.
+func maxCount(u unit) uint64 { return maxDisplayBytes / uint64(u.size) }
+
 // errUnmapped is returned when no byte of a range can be read.
 var errUnmapped = errors.New("is not mapped")
 
-// display prints count units of u at addr.
+// display prints count units of u at addr; count is 1 to maxCount(u)
+// (the command's parser checks it).
 func display(w io.Writer, m Memory, u unit, addr uintptr, count uint64) error {
-	if count == 0 || count > maxDisplayBytes/uint64(u.size) {
-		return fmt.Errorf("count must be 1 to %#x %s", maxDisplayBytes/u.size, u.name)
-	}
 	buf := make([]byte, int(count)*u.size)
 	ok := make([]bool, len(buf))
 	if !readPages(m, addr, buf, ok) {

@@ -1,9 +1,9 @@
 // Package kd is the kernel debugger's formatting: the bugcheck (STOP)
-// screen, and the kd> console's memory, disassembly, register and stack
-// commands (db/dw/dd/dq, u, r, k, ln). It owns no state of the kernel: the
-// kernel hands it a Target (how to read memory, how to get the registers
-// and stack of the thread being looked at) and a bugcheck record, and kd
-// only reads and formats. The same code serves the host tests, which give
+// screen, and the kd> console's memory, disassembly, register, stack and
+// expression commands (db/dw/dd/dq, u, r, k, ln, ?). It owns no state of
+// the kernel: the kernel hands it a Target (how to read memory, how to get
+// the registers and stack of the thread being looked at) and a bugcheck
+// record, and kd only reads and formats. The same code serves the host tests, which give
 // it fake memory, and could serve a host dump viewer.
 //
 // kd runs after a fatal error, in goroutine context (the kernel injects the

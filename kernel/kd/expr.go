@@ -1,33 +1,19 @@
 package kd
 
-// Address expressions, as the commands' arguments take them.
-//
-// Numbers are hexadecimal, WinDbg's default radix, with or without 0x, and
-// may carry WinDbg's backtick between the halves of a 64-bit address
-// (fffff680`00000000); 0n introduces a decimal number. A register is
-// @name (@rip, @rsp, @rax ...), read from the Context of the thread being
-// debugged. Terms combine with + and -, without spaces: @rsp+8.
-//
-// Symbol names are not accepted: Go keeps no name-to-address table at run
-// time (symbols.go), and building one would mean carrying the kernel's
-// symbol table into the kernel. To start from a function, take an address
-// from k, r or u output.
+// Address expressions over a Target: the console's evaluator (its syntax in
+// kernel/console/expr.go) with the names a debugger knows, @registers from
+// the thread being looked at and function names from the Target's symbols
+// when they can be looked up by name (SymbolTable).
 
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"ntgo/kernel/console"
 )
 
-// Prefixes of the expression syntax.
-const (
-	hexPrefix      = "0x"
-	decimalPrefix  = "0n"
-	registerPrefix = "@"
-	addressSplit   = "`"
-	countPrefix    = "l" // WinDbg's L<count>
-)
+// addressSplit is WinDbg's backtick between the halves of an address.
+const addressSplit = "`"
 
 // halfAddressBits is where FormatAddress puts WinDbg's backtick.
 const halfAddressBits = 32
@@ -38,68 +24,58 @@ func FormatAddress(a uint64) string {
 	return fmt.Sprintf("%08x%s%08x", a>>halfAddressBits, addressSplit, uint32(a))
 }
 
-// errNoContext is returned for @register when no thread context exists.
-var errNoContext = errors.New("no register context")
-
-// Evaluate computes expression s. regs supplies @register values; nil if
-// there is no thread context.
-func Evaluate(s string, regs *Registers) (uint64, error) {
-	if s == "" {
-		return 0, errors.New("empty expression")
-	}
-	var total uint64
-	sign := uint64(1)
-	for {
-		end := strings.IndexAny(s, "+-")
-		term := s
-		if end >= 0 {
-			term = s[:end]
-		}
-		v, err := evaluateTerm(term, regs)
-		if err != nil {
-			return 0, err
-		}
-		total += sign * v
-		if end < 0 {
-			return total, nil
-		}
-		sign = 1
-		if s[end] == '-' {
-			sign = ^uint64(0) // -1: subtraction modulo 2^64
-		}
-		s = s[end+1:]
-	}
+// SymbolTable is a Symbols that also finds a function by name; symbols
+// without it name addresses only.
+type SymbolTable interface {
+	Symbols
+	// Address returns the entry of the function with the full name
+	// (ntgo/mm.cmdPte).
+	Address(name string) (uintptr, bool)
 }
 
-func evaluateTerm(t string, regs *Registers) (uint64, error) {
-	if name, ok := strings.CutPrefix(t, registerPrefix); ok {
-		if regs == nil {
-			return 0, fmt.Errorf("%s: %w", t, errNoContext)
-		}
-		return regs.Register(name)
-	}
-	return parseNumber(t)
-}
+var (
+	errNoContext       = errors.New("no register context")
+	errUnknownRegister = errors.New("no such register")
+)
 
-func parseNumber(t string) (uint64, error) {
-	lower := strings.ToLower(t)
-	base, digits := 16, strings.TrimPrefix(lower, hexPrefix)
-	if d, ok := strings.CutPrefix(lower, decimalPrefix); ok {
-		base, digits = 10, d
+// registerNames resolves @registers from one register set (nil: none)
+// and no symbols.
+type registerNames struct{ regs *Registers }
+
+func (n registerNames) Register(name string) (uint64, error) {
+	if n.regs == nil {
+		return 0, errNoContext
 	}
-	digits = strings.ReplaceAll(digits, addressSplit, "")
-	v, err := strconv.ParseUint(digits, base, 64)
-	if digits == "" || err != nil {
-		return 0, fmt.Errorf("%q is not a number", t)
+	v, err := n.regs.Register(name)
+	if err != nil {
+		return 0, errUnknownRegister
 	}
 	return v, nil
 }
 
-// parseCount parses a count argument: an expression, optionally with
-// WinDbg's L prefix (L20 = 0x20 items).
-func parseCount(s string, regs *Registers) (uint64, error) {
-	if len(s) > len(countPrefix) && strings.EqualFold(s[:len(countPrefix)], countPrefix) {
-		s = s[len(countPrefix):]
+func (registerNames) Symbol(string) (uint64, bool) { return 0, false }
+
+// targetNames resolves against a Target as it is when the expression is
+// evaluated: the registers of the thread it looks at, and its symbols.
+type targetNames struct{ t *Target }
+
+func (n targetNames) Register(name string) (uint64, error) {
+	return registerNames{n.t.registerValues()}.Register(name)
+}
+
+func (n targetNames) Symbol(name string) (uint64, bool) {
+	st, ok := n.t.symbols().(SymbolTable)
+	if !ok {
+		return 0, false
 	}
-	return Evaluate(s, regs)
+	a, ok := st.Address(name)
+	return uint64(a), ok
+}
+
+// Names is what t's expressions resolve against.
+func (t *Target) Names() console.Names { return targetNames{t} }
+
+// Evaluate computes expression s with regs (nil: none) and no symbols.
+func Evaluate(s string, regs *Registers) (uint64, error) {
+	return console.Evaluate(s, registerNames{regs})
 }

@@ -2,16 +2,24 @@ package kd
 
 // Symbols: from a code address to function, file and line.
 //
+// A frame lookup expands inlining: one PC can stand for several frames,
+// innermost first; the outermost is the real function, whose entry is where
+// its machine code starts.
+//
 // Go keeps no name-to-address table at run time, only the reverse (the
-// pclntab behind runtime.FuncForPC and runtime.CallersFrames), so the
-// debugger names addresses but does not take function names as input (see
-// expr.go). A frame lookup expands inlining: one PC can stand for several
-// frames, innermost first; the outermost is the real function, whose entry
-// is where its machine code starts.
+// pclntab behind runtime.FuncForPC and runtime.CallersFrames). The table
+// for names in expressions (u ntgo/mm.cmdPte) is built from that reverse
+// map the first time a name is looked up: the pclntab orders functions by
+// entry and FuncForPC(pc) answers for every pc of the text, so walking from
+// the end of the text down, one function at a time (the function before
+// entry e holds e-1), visits each function once. The walk needs no help
+// from the build and nothing but the pclntab the binary carries anyway;
+// its cost is measured in docs/figures.md.
 
 import (
 	"fmt"
 	"runtime"
+	"sync"
 )
 
 // Frame is one (possibly inlined) function at a code address.
@@ -75,4 +83,52 @@ func Symbolize(s Symbols, pc uintptr) string {
 		return f.Function
 	}
 	return fmt.Sprintf("%s+%#x", f.Function, pc-f.Entry)
+}
+
+var (
+	functionsOnce sync.Once
+	functions     map[string]uintptr
+)
+
+// Address implements SymbolTable: the entry of the named function.
+func (RuntimeSymbols) Address(name string) (uintptr, bool) {
+	functionsOnce.Do(func() { functions = functionTable() })
+	a, ok := functions[name]
+	return a, ok
+}
+
+// functionTable maps every function of the binary to its entry.
+func functionTable() map[string]uintptr {
+	table := map[string]uintptr{}
+	for pc := textEnd() - 1; ; {
+		f := runtime.FuncForPC(pc)
+		if f == nil {
+			return table
+		}
+		entry := f.Entry()
+		if real, ok := outermost(RuntimeSymbols{}, entry); ok {
+			table[real.Function] = entry
+		}
+		pc = entry - 1
+	}
+}
+
+// textEnd is the first address past the binary's code: from a pc inside
+// it, doubling strides find one beyond, and a binary search the boundary.
+func textEnd() uintptr {
+	var here [1]uintptr
+	runtime.Callers(1, here[:])
+	in, out := here[0], here[0]+1
+	for stride := uintptr(1); runtime.FuncForPC(out) != nil; stride *= 2 {
+		in, out = out, out+stride
+	}
+	for out-in > 1 {
+		mid := in + (out-in)/2
+		if runtime.FuncForPC(mid) != nil {
+			in = mid
+		} else {
+			out = mid
+		}
+	}
+	return out
 }
