@@ -157,7 +157,7 @@ func TestLauncherStatuses(t *testing.T) {
 	}
 	bin := launcher(t)
 	for _, s := range []int{200, 128} {
-		if status, _ := runLauncher(t, bin, nil, "-batch", kernel, "run=poweroff "+strconv.Itoa(s)); status != s {
+		if status, _ := runLauncher(t, bin, nil, "-batch", kernel, "run=poweroff 0n"+strconv.Itoa(s)); status != s {
 			t.Errorf("poweroff %d: status %d", s, status)
 		}
 	}

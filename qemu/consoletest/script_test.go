@@ -32,13 +32,17 @@ func TestPoweroffEveryStatus(t *testing.T) {
 	})
 }
 
-// A status poweroff cannot take is refused with the usage line: in a batch
+// A status poweroff cannot take is refused with the parser's reason: in a batch
 // boot the script then fails.
 func TestPoweroffRefused(t *testing.T) {
-	for _, arg := range []string{"256", "-1", "0x100", "x", "1 2", "3x"} {
+	for arg, why := range map[string]string{
+		"100": "poweroff: 100: out of range (0 to 0xff)", "0n256": "poweroff: 0n256: out of range (0 to 0xff)",
+		"-1": "poweroff: -1: ", "x": "poweroff: x: not a number", "3x": "poweroff: 3x: not a number",
+		"1 2": "usage: poweroff [status]",
+	} {
 		t.Run(arg, func(t *testing.T) {
 			vm := bootVM(t, ntqemu.Config{Args: []string{"run=poweroff " + arg}, Batch: true})
-			expect(t, vm, "usage: poweroff [status]", "ntgo: run= script stopped: command 1 (poweroff "+arg+") failed")
+			expect(t, vm, why, "ntgo: run= script stopped: command 1 (poweroff "+arg+") failed")
 			expectExit(t, vm, bugcheck.StatusScriptFailed)
 		})
 	}
