@@ -18,9 +18,11 @@ package kd
 //
 // The faulting address is the trap's RIP when the kernel has one (a fault
 // or exception turned into a bugcheck). A bugcheck raised by a call to
-// KeBugCheckEx has no trap: the kernel leaves RIP 0 and the screen uses the
-// record's PC, the return address into the caller, and marks the call
-// instruction that precedes it.
+// KeBugCheckEx has no trap: its RIP is the record's PC, the return address
+// into the caller (the instruction after the call, as NT's screen shows
+// it), and the screen marks the call instruction that precedes it. A
+// context without a RIP (0) gets the record's PC; a RIP other than the
+// record's PC is where the CPU stopped, and is marked itself.
 //
 // WriteStopScreen reads memory only through the Target (for the
 // disassembly) and takes no lock: it runs after a fatal error, when the
@@ -52,10 +54,11 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 	}
 
 	s := t.symbols()
-	pc, isReturn := uintptr(ctx.Registers.RIP), false
+	pc := uintptr(ctx.Registers.RIP)
 	if pc == 0 {
-		pc, isReturn = rec.PC, true
+		pc = rec.PC
 	}
+	isReturn := ctx.Trap == nil && pc == rec.PC
 	before := screenInstructionsBefore
 	if isReturn {
 		before++ // the call instruction, which is marked
