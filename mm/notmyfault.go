@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 	"unsafe"
 
 	"ntgo/kernel/console"
@@ -66,6 +67,17 @@ var notMyFaults = map[string]notMyFault{
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*pageBytes, notMyFaultTag))
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		*p = 1
+	}},
+	"panic-high": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic at HIGH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.HighLevel)
+		panic("notmyfault: panic at HIGH_LEVEL")
+	}},
+	"return-at-dispatch": {"IRQL_GT_ZERO_AT_SYSTEM_SERVICE: return from the command at DISPATCH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.DispatchLevel)
+	}},
+	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.DispatchLevel)
+		time.Sleep(time.Millisecond)
 	}},
 	"pfn": {"PFN_LIST_CORRUPT: free a page frame twice", func() {
 		f, _ := PFN.AllocateZeroed(0, 0)

@@ -20,6 +20,7 @@ package bugcheck
 //
 //	status  codes
 //	0x2E    0x12E INVALID_MDL_RANGE
+//	0x38    0xB8 ATTEMPTED_SWITCH_FROM_DPC
 //	0x39    0x139 KERNEL_SECURITY_CHECK_FAILURE
 //	0x3E    0xBE ATTEMPTED_WRITE_TO_READONLY_MEMORY
 //	0x42    0xC2 BAD_POOL_CALLER
@@ -33,7 +34,7 @@ package bugcheck
 //	0x7C    0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
 //
 // Every other code of the table exits with its own value (0x09, 0x0A, 0x19, 0x1A,
-// 0x1E, 0x31, 0x3F, 0x50, 0x77, 0x7A, 0x7D, 0x7E, 0x7F). exitstatus_test.go checks
+// 0x1E, 0x31, 0x3F, 0x4A, 0x50, 0x77, 0x7A, 0x7D, 0x7E, 0x7F). exitstatus_test.go checks
 // this table against the codes and that no two codes ntgo raises collide.
 
 // Statuses that are not bugchecks.

@@ -8,6 +8,8 @@ package kd
 //
 //	*** STOP: 0x000000C2 (p1,p2,p3,p4) BAD_POOL_CALLER
 //	Arguments       the four parameters with their meaning for the code
+//	EXCEPTION_RECORD  the Go panic's or fatal error's report, when one
+//	                stopped the thread
 //	FAULTING_IP     the faulting address, function (inlined calls
 //	                expanded), file and line
 //	STACK_TEXT      the Go call stack
@@ -20,9 +22,9 @@ package kd
 // or exception turned into a bugcheck). A bugcheck raised by a call to
 // KeBugCheckEx has no trap: its RIP is the record's PC, the return address
 // into the caller (the instruction after the call, as NT's screen shows
-// it), and the screen marks the call instruction that precedes it. A
-// context without a RIP (0) gets the record's PC; a RIP other than the
-// record's PC is where the CPU stopped, and is marked itself.
+// it), or for a panic the return address of the call to panic; the screen
+// marks the call instruction that precedes it. A context without a RIP (0)
+// gets the record's PC.
 //
 // WriteStopScreen reads memory only through the Target (for the
 // disassembly) and takes no lock: it runs after a fatal error, when the
@@ -31,6 +33,7 @@ package kd
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"ntgo/kernel/bugcheck"
 )
@@ -58,7 +61,7 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 	if pc == 0 {
 		pc = rec.PC
 	}
-	isReturn := ctx.Trap == nil && pc == rec.PC
+	isReturn := ctx.Trap == nil
 	before := screenInstructionsBefore
 	if isReturn {
 		before++ // the call instruction, which is marked
@@ -76,6 +79,9 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 		faulting = listing.Instructions[mark].PC
 	}
 
+	if ctx.Report != "" {
+		fmt.Fprintf(w, "\nEXCEPTION_RECORD:\n%s\n", strings.TrimRight(ctx.Report, "\n"))
+	}
 	fmt.Fprintln(w, "\nFAULTING_IP:")
 	writeLocation(w, s, faulting)
 	fmt.Fprintln(w, "\nSTACK_TEXT:")

@@ -60,13 +60,27 @@ func TestBugchecks(t *testing.T) {
 	}
 }
 
-// A Go panic in kernel code prints the runtime's panic report and exits
-// with the runtime's status 2.
+// A Go panic that escapes a console command is NT's unhandled exception
+// in a system thread: the goroutine screen with the panic's report, the
+// panic site as FAULTING_IP and the Go stack from there, at PASSIVE_LEVEL
+// and at HIGH_LEVEL alike (where the runtime's own fatal path would hang
+// on its first sleep).
 func TestPanic(t *testing.T) {
-	vm := startVM(t, "run=panic on purpose")
-	expect(t, vm, "panic: console: on purpose",
-		"ntgo/kernel.cmdPanic")
-	expectExit(t, vm, 2)
+	for _, tc := range []struct{ name, script string }{
+		{"passive", "panic on purpose"},
+		{"high-level", "notmyfault panic-high"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vm := startVM(t, "run="+tc.script)
+			expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+				"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+				"EXCEPTION_RECORD:", "panic: ",
+				"FAULTING_IP:", "ntgo/",
+				"STACK_TEXT:", "ntgo/kernel/console.Execute",
+				"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
+			expectExit(t, vm, int(bugcheck.SystemThreadExceptionNotHandled.ExitStatus()))
+		})
+	}
 }
 
 // The memory manager's views: lists that add up to the frames, a PTE
