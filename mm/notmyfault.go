@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -78,6 +79,14 @@ var notMyFaults = map[string]notMyFault{
 	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		time.Sleep(time.Millisecond)
+	}},
+	"panic-goroutine": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic in a goroutine of its own (the runtime's fatal report)", func() {
+		go panic("notmyfault: panic in a goroutine")
+		select {}
+	}},
+	"fatal-error": {"KMODE_EXCEPTION_NOT_HANDLED: a Go runtime fatal error (unlock of an unlocked mutex)", func() {
+		var mu sync.Mutex
+		mu.Unlock()
 	}},
 	"pfn": {"PFN_LIST_CORRUPT: free a page frame twice", func() {
 		f, _ := PFN.AllocateZeroed(0, 0)
