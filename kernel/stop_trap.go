@@ -10,12 +10,13 @@ import (
 //
 // Stopping the system from trap context. A fault the kernel cannot resolve,
 // or a KeBugCheckEx called in a fault, interrupt or system call (or during
-// boot, before the Go runtime exists), ends here: the bugcheck screen is
-// printed without the Go runtime's help (its symbol lookups may allocate)
-// from the code, the parameters with their meaning, the trap frame when
-// there is one, and the control registers; then the machine powers off
-// with the bugcheck's exit status (bugcheck.Code.ExitStatus). It writes no
-// crash dump: capturing one allocates (crashdump.go).
+// boot, before the Go runtime exists), ends here, as do the Go runtime's
+// fatal exit (crashoutput_trap.go) and a thread switch at raised IRQL
+// (sched_trap.go): the bugcheck screen is printed without the Go runtime's
+// help (its symbol lookups may allocate), in the goroutine screen's
+// sections and format (see stop); then the machine powers off with the
+// bugcheck's exit status (bugcheck.Code.ExitStatus). It writes no crash
+// dump: capturing one allocates (crashdump.go).
 //
 // Exceptions a goroutine takes are dispatched to it (dispatch_trap.go), so
 // that a Try catches them and the screen of an uncaught one shows Go's

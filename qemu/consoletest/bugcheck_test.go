@@ -1,6 +1,7 @@
 package consoletest
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -151,4 +152,29 @@ func TestProcessorCommands(t *testing.T) {
 		}
 	}
 	expectExit(t, vm, 0)
+}
+
+// A software bugcheck's REGISTERS show the caller's RIP, the instruction
+// after its call to KeBugCheckEx (as NT's screen does), not 0: the
+// disassembly marks the call, and the next line is at rip.
+func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
+	vm := startVM(t, "run=bugcheck e2 1 2 3 4")
+	regs := expect(t, vm, "REGISTERS:", "DISASSEMBLY:")
+	rip := regexp.MustCompile(`rip=([0-9a-f]{16})`).FindStringSubmatch(regs)
+	if rip == nil || strings.Trim(rip[1], "0") == "" {
+		t.Fatalf("no non-zero rip in\n%s", regs)
+	}
+	screen := expect(t, vm, "Powering off")
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "=> ") {
+			if !strings.Contains(l, "CALL ntgo/kernel/bugcheck.KeBugCheckEx") || i+1 == len(lines) ||
+				!strings.Contains(strings.ReplaceAll(lines[i+1], "`", ""), rip[1]) {
+				t.Fatalf("marked line %q is not the call before rip %s:\n%s", l, rip[1], screen)
+			}
+			expectExit(t, vm, int(bugcheck.ManuallyInitiatedCrash.ExitStatus()))
+			return
+		}
+	}
+	t.Fatalf("no marked instruction in\n%s", screen)
 }

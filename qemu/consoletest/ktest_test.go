@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"ntgo/kernel/bugcheck"
 )
@@ -28,6 +30,10 @@ func TestKernelTestStopsAtRaisedIrql(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runner, "-test", bin, "-test.v", "-test.run=^TestUncaughtBugcheckAtHighLevel$", "ntgo.stoptest=1")
+	// On the timeout, kill the runner's process group, QEMU included.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	out, _ := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if ctx.Err() != nil {
