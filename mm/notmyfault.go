@@ -8,6 +8,7 @@ package mm
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -79,6 +80,19 @@ var notMyFaults = map[string]notMyFault{
 	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		time.Sleep(time.Millisecond)
+	}},
+	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread exits at DISPATCH_LEVEL", func() {
+		// The console's goroutine keeps its thread, so the other one gets a
+		// thread of its own, which the runtime ends when it returns locked.
+		runtime.LockOSThread()
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			ke.KeRaiseIrql(ke.DispatchLevel)
+			close(done)
+		}()
+		<-done
+		select {}
 	}},
 	"panic-goroutine": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic in a goroutine of its own (the runtime's fatal report)", func() {
 		go panic("notmyfault: panic in a goroutine")

@@ -50,6 +50,10 @@ func TestBugchecks(t *testing.T) {
 			[]string{"*** STOP: 0x000000B8 (", ",0x0000000000000002) ATTEMPTED_SWITCH_FROM_DPC",
 				"Arguments:", "Arg4: 0000000000000002, IRQL", "FAULTING_IP:", "STACK_TEXT:", "REGISTERS:", "trap 256",
 				"cr8=0000000000000002", "DISASSEMBLY:", "Powering off with exit status 0x38 (56)."}},
+		{"exit-at-dispatch", "notmyfault exit-at-dispatch", bugcheck.AttemptedSwitchFromDpc,
+			[]string{"*** STOP: 0x000000B8 (", ",0x0000000000000002) ATTEMPTED_SWITCH_FROM_DPC",
+				"trap 256", "rax=000000000000003c", // the exit system call
+				"cr8=0000000000000002"}},
 		{"panic-goroutine", "notmyfault panic-goroutine", bugcheck.SystemThreadExceptionNotHandled,
 			[]string{"panic: notmyfault: panic in a goroutine", // the runtime's own report
 				"*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000000000,", "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
