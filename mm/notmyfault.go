@@ -84,14 +84,13 @@ var notMyFaults = map[string]notMyFault{
 	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread exits at DISPATCH_LEVEL", func() {
 		// The console's goroutine keeps its thread, so the other one gets a
 		// thread of its own, which the runtime ends when it returns locked.
+		// It wakes no one: a goroutine it readied could hand the processor
+		// to another thread and make it wait first.
 		runtime.LockOSThread()
-		done := make(chan struct{})
 		go func() {
 			runtime.LockOSThread()
 			ke.KeRaiseIrql(ke.DispatchLevel)
-			close(done)
 		}()
-		<-done
 		select {}
 	}},
 	"panic-goroutine": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic in a goroutine of its own (the runtime's fatal report)", func() {
