@@ -81,7 +81,7 @@ var notMyFaults = map[string]notMyFault{
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		time.Sleep(time.Millisecond)
 	}},
-	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread exits at DISPATCH_LEVEL", func() {
+	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread ends at DISPATCH_LEVEL (exits; the runtime parks its main thread instead)", func() {
 		// The console's goroutine keeps its thread, so the other one gets a
 		// thread of its own, which the runtime ends when it returns locked.
 		// It wakes no one: a goroutine it readied could hand the processor
