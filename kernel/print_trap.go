@@ -15,17 +15,61 @@ func printHex(v uint64) { printHexDigits(v, hexDigits64) }
 //go:nosplit
 func printHex32(v uint32) { printHexDigits(uint64(v), hexDigits32) }
 
+// Hex digits: upper case as NT's STOP line prints them, lower case as kd
+// prints everything else.
+const (
+	upperDigits = "0123456789ABCDEF"
+	lowerDigits = "0123456789abcdef"
+)
+
 // printHexDigits prints the low n hex digits of v, 0x-prefixed, upper case
-// as NT's bugcheck screen does. No buffer and no indexing that needs a
-// bounds check: the fault path's nosplit chain is near its limit.
+// as NT's bugcheck screen does.
 //
 //go:nosplit
 //go:noinline
 func printHexDigits(v uint64, n int) {
-	const digits = "0123456789ABCDEF"
 	serialWriteString("0x")
+	printDigits(v, n, true)
+}
+
+// printLowerHexDigits prints the low n hex digits of v in lower case, as
+// kd's %0nx; n 0 prints as many as v needs (%x).
+//
+//go:nosplit
+//go:noinline
+func printLowerHexDigits(v uint64, n int) { printDigits(v, n, false) }
+
+//go:nosplit
+func printLowerHex(v uint64) { printDigits(v, hexDigits64, false) }
+
+// printAddress prints v as kd.FormatAddress does (00000000`00401000).
+//
+//go:nosplit
+//go:noinline
+func printAddress(v uint64) {
+	printDigits(v>>32, hexDigits32, false)
+	com1.Tx('`')
+	printDigits(v&0xFFFFFFFF, hexDigits32, false)
+}
+
+// printDigits prints the low n hex digits of v (all it needs, at least one,
+// for n 0), upper or lower case. No buffer and no indexing that needs a bounds
+// check: the fault path's nosplit chain is near its limit.
+//
+//go:nosplit
+//go:noinline
+func printDigits(v uint64, n int, upper bool) {
+	if n == 0 {
+		for n = 1; n < hexDigits64 && v>>(4*uint(n)) != 0; n++ {
+		}
+	}
 	for shift := 4 * (n - 1); shift >= 0; shift -= 4 {
-		com1.Tx(digits[(v>>uint(shift))&0xF])
+		d := (v >> uint(shift)) & 0xF
+		if upper {
+			com1.Tx(upperDigits[d])
+		} else {
+			com1.Tx(lowerDigits[d])
+		}
 	}
 }
 

@@ -1,5 +1,12 @@
 package kernel
 
+import (
+	"unsafe"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ke"
+)
+
 // Trap context: everything here runs with interrupts off on a per-CPU stack,
 // is nosplit, allocates nothing from the Go heap and stores no Go pointers.
 //
@@ -8,6 +15,16 @@ package kernel
 // trap frame into the outgoing thread and loads the incoming thread's saved
 // frame in its place, so the common exit path resumes the new thread.
 // Nested traps (a page fault inside a system call) never switch.
+//
+// IRQL is the processor's (CR8), not the thread's, so a switch at
+// DISPATCH_LEVEL or above would run the next thread at that level. As on
+// NT, the end of a time slice at raised IRQL is deferred until the level
+// drops (the timer keeps preemptPending set), and a thread that gives up
+// the processor itself at raised IRQL (a futex wait, a sleep, a blocking
+// read, a yield or an exit) stops the system with
+// ATTEMPTED_SWITCH_FROM_DPC (0xB8): the check NT's context switch makes.
+// At DISPATCH_LEVEL ntgo runs nothing but what raised it, the role NT's
+// DPCs play; above it the timer could not even end the wait.
 
 //go:nosplit
 func enqueueReady(t int32) {
@@ -85,6 +102,12 @@ func reschedule(f *TrapFrame) {
 	if !wantSwitch {
 		return
 	}
+	if irql := ke.KeGetCurrentIrql(); irql >= ke.DispatchLevel {
+		if curState == threadRunning {
+			return // a time slice's end: deferred until the IRQL drops
+		}
+		switchAtRaisedIrql(f, cur, irql)
+	}
 	preemptPending = false
 	if curState == threadRunning && cur != idleThread {
 		enqueueReady(cur)
@@ -112,6 +135,19 @@ func reschedule(f *TrapFrame) {
 	kpcr0.ThreadFSBase = in.FSBase
 	kpcr0.Switches++
 	sliceEnd = now + timeSlice
+}
+
+// switchAtRaisedIrql stops the system for thread cur, which gave up the
+// processor at irql.
+//
+//go:nosplit
+func switchAtRaisedIrql(f *TrapFrame, cur int32, irql ke.KIRQL) {
+	next := readyHead
+	if next == noThread {
+		next = idleThread
+	}
+	stop(f, bugcheck.AttemptedSwitchFromDpc, uintptr(unsafe.Pointer(&threads[cur])), uintptr(unsafe.Pointer(&threads[next])),
+		uintptr(f.RSP), uintptr(irql))
 }
 
 // preemptPending asks the next outermost trap exit to rotate the ready queue;

@@ -48,7 +48,7 @@ func bugcheckScreen(r *bugcheck.Record) {
 	stopping.Store(true)
 	crash := captureCrash(r) // first: before anything here allocates (crashdump.go)
 	ctx, _ := currentContext()
-	ctx.Registers.RIP = 0 // no trap: the screen marks the call at r.PC
+	ctx.Registers.RIP = uint64(r.PC) // no trap: the caller's return address, as NT's screen shows
 	if fault := faultContext.Load(); fault != nil {
 		ctx = *fault // a fault: the screen marks the faulting instruction
 	}

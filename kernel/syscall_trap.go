@@ -91,6 +91,7 @@ func syscallTrap(f *TrapFrame) {
 		sysExitThread()
 		return
 	case sysExitGroup:
+		stopAtFatalExit(f)
 		exitGroup(int(a0))
 	case sysFutex:
 		r = sysFutexCall(a0, a1, a2, a3)
@@ -160,7 +161,12 @@ func sysWriteFd(fd int, buf, n uintptr) uintptr {
 	switch {
 	case fd == 1 || fd == 2:
 		serialWrite(bytesAt(buf, n))
+		if fd == 2 {
+			noteStderr(bytesAt(buf, n))
+		}
 		return n
+	case isCrashFd(fd):
+		return crashWrite(bytesAt(buf, n))
 	case isEventfd(fd):
 		return eventfdWrite(fd, buf, n)
 	}
@@ -180,7 +186,7 @@ func sysReadFd(fd int, buf, n uintptr) uintptr {
 
 //go:nosplit
 func sysCloseFd(fd int) uintptr {
-	if fd <= 2 {
+	if fd <= 2 || isCrashFd(fd) {
 		return 0
 	}
 	return closeFd(fd)
@@ -195,6 +201,9 @@ const (
 func sysFcntlCall(fd int, cmd uintptr) uintptr {
 	if cmd == fGetFl && fd <= 2 {
 		return oRDWR
+	}
+	if cmd == fDupfdCloexec && isCrashFd(fd) {
+		return crashDup(fd)
 	}
 	return 0
 }

@@ -8,7 +8,10 @@ package mm
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
+	"sync"
+	"time"
 	"unsafe"
 
 	"ntgo/kernel/console"
@@ -66,6 +69,37 @@ var notMyFaults = map[string]notMyFault{
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*pageBytes, notMyFaultTag))
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		*p = 1
+	}},
+	"panic-high": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic at HIGH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.HighLevel)
+		panic("notmyfault: panic at HIGH_LEVEL")
+	}},
+	"return-at-dispatch": {"IRQL_GT_ZERO_AT_SYSTEM_SERVICE: return from the command at DISPATCH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.DispatchLevel)
+	}},
+	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
+		ke.KeRaiseIrql(ke.DispatchLevel)
+		time.Sleep(time.Millisecond)
+	}},
+	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread ends at DISPATCH_LEVEL (exits; the runtime parks its main thread instead)", func() {
+		// The console's goroutine keeps its thread, so the other one gets a
+		// thread of its own, which the runtime ends when it returns locked.
+		// It wakes no one: a goroutine it readied could hand the processor
+		// to another thread and make it wait first.
+		runtime.LockOSThread()
+		go func() {
+			runtime.LockOSThread()
+			ke.KeRaiseIrql(ke.DispatchLevel)
+		}()
+		select {}
+	}},
+	"panic-goroutine": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic in a goroutine of its own (the runtime's fatal report)", func() {
+		go panic("notmyfault: panic in a goroutine")
+		select {}
+	}},
+	"fatal-error": {"KMODE_EXCEPTION_NOT_HANDLED: a Go runtime fatal error (unlock of an unlocked mutex)", func() {
+		var mu sync.Mutex
+		mu.Unlock()
 	}},
 	"pfn": {"PFN_LIST_CORRUPT: free a page frame twice", func() {
 		f, _ := PFN.AllocateZeroed(0, 0)

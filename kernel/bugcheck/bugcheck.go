@@ -44,6 +44,37 @@ const (
 	KernelDataInpageError             Code = 0x7A
 	DriverLeftLockedPagesInProcess    Code = 0xCB
 	InvalidMdlRange                   Code = 0x12E
+	IrqlGtZeroAtSystemService         Code = 0x4A
+	AttemptedSwitchFromDpc            Code = 0xB8
+)
+
+// How a Go panic or runtime fatal error stops the system. NT runs every
+// system thread's routine under an exception handler that stops with
+// SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (0x7E) when an exception escapes it;
+// an exception with no handler at all (in trap context, or where the
+// thread has none) is KMODE_EXCEPTION_NOT_HANDLED (0x1E). ntgo maps Go's
+// failures onto the two the same way:
+//
+//   - a panic that unwinds out of a kernel routine run as a system thread
+//     (a console command) is 0x7E, raised by the kernel's handler while
+//     the goroutine still runs: parameter 1 is the exception code (the
+//     NTSTATUS of an escaped *ntstatus.Exception, else ExceptionGoPanic),
+//     2 the address that raised it (the call to panic, or the exception's
+//     address), 3 the exception record and 4 the context record (the
+//     kernel's copies, readable with dq and in a crash dump);
+//   - a panic in any other goroutine, which the Go runtime turns into its
+//     fatal report, is 0x7E too, with ExceptionGoPanic; a runtime fatal
+//     error (throw: "fatal error: ...") is 0x1E with ExceptionGoFatal.
+//     Both are raised at the runtime's exit, in trap context, where
+//     parameter 2 is 0 (the runtime's report, shown on the screen, says
+//     where) and 3 is the kernel's copy of that report.
+//
+// The two codes are software exception codes as NT allows customers to
+// define them: severity error and the customer bit (0xE...), then "Go"
+// and a letter.
+const (
+	ExceptionGoPanic = 0xE0476F50 // "GoP": an unrecovered Go panic
+	ExceptionGoFatal = 0xE0476F46 // "GoF": a Go runtime fatal error
 )
 
 // KERNEL_SECURITY_CHECK_FAILURE parameter 1: NT's fast-fail codes.
@@ -67,7 +98,8 @@ var table = map[Code]*Info{
 	Phase0InitializationFailed: {"PHASE0_INITIALIZATION_FAILED", [4]string{
 		"NTSTATUS of the failing step", "address concerned", "0", "0"}},
 	KmodeExceptionNotHandled: {"KMODE_EXCEPTION_NOT_HANDLED", [4]string{
-		"exception code", "address where the exception occurred", "exception parameter 0", "exception parameter 1"}},
+		"exception code (0xE0476F46: a Go runtime fatal error)", "address where the exception occurred",
+		"exception parameter 0 (Go fatal error: the runtime's report)", "exception parameter 1"}},
 	MemoryManagement: {"MEMORY_MANAGEMENT", [4]string{
 		"subtype of the memory-management violation", "subtype parameter", "subtype parameter", "subtype parameter"}},
 	BadPoolHeader: {"BAD_POOL_HEADER", [4]string{
@@ -81,7 +113,8 @@ var table = map[Code]*Info{
 		"trap number (8: double fault, also a kernel stack overflow)", "error code",
 		"reserved (ntgo, stack overflow: the guard-page address touched)", "reserved (ntgo, stack overflow: the stack's limit)"}},
 	SystemThreadExceptionNotHandled: {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", [4]string{
-		"exception code", "address where the exception occurred", "exception record", "context record"}},
+		"exception code (0xE0476F50: a Go panic)", "address where the exception occurred (0: see the Go report)",
+		"exception record (Go: the panic's report)", "context record"}},
 	ManuallyInitiatedCrash: {"MANUALLY_INITIATED_CRASH", [4]string{
 		"caller's parameter 1", "caller's parameter 2", "caller's parameter 3", "caller's parameter 4"}},
 	AttemptedWriteToReadonlyMemory: {"ATTEMPTED_WRITE_TO_READONLY_MEMORY", [4]string{
@@ -118,6 +151,10 @@ var table = map[Code]*Info{
 		"calling address", "caller of the caller", "MDL", "number of locked pages"}},
 	InvalidMdlRange: {"INVALID_MDL_RANGE", [4]string{
 		"source MDL", "target MDL", "virtual address", "length"}},
+	IrqlGtZeroAtSystemService: {"IRQL_GT_ZERO_AT_SYSTEM_SERVICE", [4]string{
+		"address of the system function (ntgo: the console command's routine)", "IRQL at the return", "0", "0"}},
+	AttemptedSwitchFromDpc: {"ATTEMPTED_SWITCH_FROM_DPC", [4]string{
+		"the original thread (ntgo: its KTHREAD, see !thread)", "the new thread", "stack address of the original thread", "IRQL at the switch (NT: reserved)"}},
 }
 
 // Lookup returns what is known about c; unknown codes get a generic entry.

@@ -81,6 +81,14 @@ func Commands() []Command {
 	return cs
 }
 
+// guard runs each command's routine (run calls c.Run). The kernel installs
+// the system-thread checks here (SetGuard): NT's stop for a routine that
+// panics or returns at raised IRQL.
+var guard = func(c Command, run func() error) error { return run() }
+
+// SetGuard installs g to run every command. Call it at boot.
+func SetGuard(g func(c Command, run func() error) error) { guard = g }
+
 // ErrUsage is returned by a command given the wrong arguments; Execute then
 // prints the command's synopsis.
 var ErrUsage = errors.New("usage")
@@ -189,7 +197,7 @@ func Execute(w io.Writer, line string) error {
 		fmt.Fprintf(w, "%s: %v\n", fields[0], ErrUnknownCommand)
 		return fmt.Errorf("%s: %w", fields[0], ErrUnknownCommand)
 	}
-	if err := c.Run(w, fields[1:]); err != nil {
+	if err := guard(c, func() error { return c.Run(w, fields[1:]) }); err != nil {
 		if errors.Is(err, ErrUsage) {
 			fmt.Fprintf(w, "usage: %s %s\n", c.Name, c.Args)
 			return fmt.Errorf("%w: %s %s", ErrUsage, c.Name, c.Args)

@@ -30,8 +30,12 @@ type Context struct {
 	Registers Registers
 	Stack     []uintptr
 	// Trap is the CPU exception the registers were saved by, nil for a
-	// thread that stopped by a call (KeBugCheckEx, the console).
+	// thread that stopped by a call (KeBugCheckEx, the console, a panic),
+	// whose RIP is then the call's return address.
 	Trap *Trap
+	// Report is the Go report of the panic or runtime fatal error that
+	// stopped the thread ("panic: ...", "fatal error: ..."), "" for none.
+	Report string
 }
 
 // Trap is a CPU exception: its vector, its name and the error code the CPU

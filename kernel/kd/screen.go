@@ -8,6 +8,8 @@ package kd
 //
 //	*** STOP: 0x000000C2 (p1,p2,p3,p4) BAD_POOL_CALLER
 //	Arguments       the four parameters with their meaning for the code
+//	EXCEPTION_RECORD  the Go panic's or fatal error's report, when one
+//	                stopped the thread
 //	FAULTING_IP     the faulting address, function (inlined calls
 //	                expanded), file and line
 //	STACK_TEXT      the Go call stack
@@ -18,9 +20,11 @@ package kd
 //
 // The faulting address is the trap's RIP when the kernel has one (a fault
 // or exception turned into a bugcheck). A bugcheck raised by a call to
-// KeBugCheckEx has no trap: the kernel leaves RIP 0 and the screen uses the
-// record's PC, the return address into the caller, and marks the call
-// instruction that precedes it.
+// KeBugCheckEx has no trap: its RIP is the record's PC, the return address
+// into the caller (the instruction after the call, as NT's screen shows
+// it), or for a panic the return address of the call to panic; the screen
+// marks the call instruction that precedes it. A context without a RIP (0)
+// gets the record's PC.
 //
 // WriteStopScreen reads memory only through the Target (for the
 // disassembly) and takes no lock: it runs after a fatal error, when the
@@ -29,6 +33,7 @@ package kd
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"ntgo/kernel/bugcheck"
 )
@@ -52,10 +57,11 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 	}
 
 	s := t.symbols()
-	pc, isReturn := uintptr(ctx.Registers.RIP), false
+	pc := uintptr(ctx.Registers.RIP)
 	if pc == 0 {
-		pc, isReturn = rec.PC, true
+		pc = rec.PC
 	}
+	isReturn := ctx.Trap == nil
 	before := screenInstructionsBefore
 	if isReturn {
 		before++ // the call instruction, which is marked
@@ -73,6 +79,9 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 		faulting = listing.Instructions[mark].PC
 	}
 
+	if ctx.Report != "" {
+		fmt.Fprintf(w, "\nEXCEPTION_RECORD:\n%s\n", strings.TrimRight(ctx.Report, "\n"))
+	}
 	fmt.Fprintln(w, "\nFAULTING_IP:")
 	writeLocation(w, s, faulting)
 	fmt.Fprintln(w, "\nSTACK_TEXT:")

@@ -40,7 +40,9 @@ func markedLine(t *testing.T, lines []string) string {
 func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	mem := loadText(t)
 	rec, stack := crash(t)
-	regs := Registers{RAX: 0x1111, R15: 0xf15, RFLAGS: flagIF | flagZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
+	// The kernel's registers for a call to KeBugCheckEx: rip is the return
+	// address into the caller.
+	regs := Registers{RAX: 0x1111, R15: 0xf15, RIP: uint64(rec.PC), RFLAGS: flagIF | flagZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
 	var b strings.Builder
 	WriteStopScreen(&b, &Target{Memory: mem}, rec, Context{Registers: regs, Stack: stack})
 	screen := b.String()
@@ -78,7 +80,7 @@ func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	}
 
 	regText := strings.Join(section(t, screen, "REGISTERS:"), "\n")
-	for _, want := range []string{"rax=0000000000001111", "r15=0000000000000f15", "iopl=0 nv up ei pl zr na po nc", "cs=0008  ss=0010  efl=00000240", "cr2=fffff68000001000", "cr3=0000000000001000"} {
+	for _, want := range []string{"rax=0000000000001111", "r15=0000000000000f15", fmt.Sprintf("rip=%016x", rec.PC), "iopl=0 nv up ei pl zr na po nc", "cs=0008  ss=0010  efl=00000240", "cr2=fffff68000001000", "cr3=0000000000001000"} {
 		if !strings.Contains(regText, want) {
 			t.Errorf("REGISTERS lacks %q:\n%s", want, regText)
 		}
@@ -146,7 +148,8 @@ func TestStopScreenRIPInsideAnInstruction(t *testing.T) {
 	}
 	rip := entry + 1
 	var b strings.Builder
-	WriteStopScreen(&b, target, &bugcheck.Record{Code: bugcheck.UnexpectedKernelModeTrap}, Context{Registers: Registers{RIP: uint64(rip)}})
+	WriteStopScreen(&b, target, &bugcheck.Record{Code: bugcheck.UnexpectedKernelModeTrap},
+		Context{Registers: Registers{RIP: uint64(rip)}, Trap: &Trap{Vector: 6, Name: "#UD invalid opcode"}})
 	dis := section(t, b.String(), "DISASSEMBLY:")
 	if !strings.Contains(dis[0], "did not reach it") {
 		t.Errorf("no note that the walk failed: %q", dis[0])
@@ -160,7 +163,7 @@ func TestStopScreenUnreadableCode(t *testing.T) {
 	const wild = 0xdead0000
 	var b strings.Builder
 	WriteStopScreen(&b, &Target{Memory: pageMemory{}}, &bugcheck.Record{Code: bugcheck.KmodeExceptionNotHandled},
-		Context{Registers: Registers{RIP: wild}, Stack: []uintptr{wild + 1}})
+		Context{Registers: Registers{RIP: wild}, Stack: []uintptr{wild + 1}, Trap: &Trap{Vector: 13, Name: "#GP general protection"}})
 	screen := b.String()
 	for _, want := range []string{
 		"code at 00000000`dead0000 is not readable",

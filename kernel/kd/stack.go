@@ -2,8 +2,13 @@ package kd
 
 // Call stacks, as k and the bugcheck screen print them: one line per
 // return address, WinDbg's frame number and return-address symbol, then
-// the source line of the call, with calls the compiler inlined there
-// expanded as frames of their own (as WinDbg shows inline frames).
+// the source line of the call.
+//
+// A stack is what runtime.Callers fills, which already lists each inlined
+// call as a frame of its own (a return address just past the inline mark,
+// in the function it was inlined into), so each address is one frame: its
+// innermost function. Expanding the inlining of every address again would
+// list the functions that inlined it twice.
 
 import (
 	"fmt"
@@ -17,22 +22,17 @@ func callInstruction(ret uintptr) uintptr { return ret - 1 }
 // writeStack prints stack (return addresses, innermost first).
 func writeStack(w io.Writer, s Symbols, stack []uintptr) {
 	fmt.Fprintln(w, " # Call Site")
-	n := 0
-	for _, ret := range stack {
+	for n, ret := range stack {
 		frames := s.Frames(callInstruction(ret))
 		if len(frames) == 0 {
 			fmt.Fprintf(w, "%02x %s\n", n, FormatAddress(uint64(ret)))
-			n++
 			continue
 		}
-		for i, f := range frames {
-			site := Symbolize(s, ret)
-			if i < len(frames)-1 {
-				site = f.Function + " (inlined)"
-			}
-			fmt.Fprintf(w, "%02x %s [%s:%d]\n", n, site, f.File, f.Line)
-			n++
+		f, site := frames[0], Symbolize(s, ret)
+		if len(frames) > 1 {
+			site = f.Function + " (inlined)"
 		}
+		fmt.Fprintf(w, "%02x %s [%s:%d]\n", n, site, f.File, f.Line)
 	}
 }
 

@@ -47,7 +47,18 @@ type BlockInfo struct {
 	Damage                                       string // why the header fails its checks; "" if sound
 }
 
-// PageReport is !pool: the blocks of the page holding an address.
+// Listed is the address !pool lists for bl, as NT's !pool does: the pool
+// header's (what BAD_POOL_HEADER's parameters name), or for a big
+// allocation, which has none, its first byte.
+func (bl BlockInfo) Listed() uintptr {
+	if bl.Header != 0 {
+		return bl.Header
+	}
+	return bl.Addr
+}
+
+// PageReport is !pool: the blocks of the page holding an address, listed by
+// header address.
 type PageReport struct {
 	Page   uintptr
 	Kind   Kind
@@ -62,7 +73,7 @@ func (r PageReport) String() string {
 		if bl.Contains {
 			mark = "*"
 		}
-		fmt.Fprintf(&b, "%s%#x size: %#5x previous size: %#4x  (%v) %v", mark, bl.Addr, bl.Bytes,
+		fmt.Fprintf(&b, "%s%#x size: %#5x previous size: %#4x  (%v) %v", mark, bl.Listed(), bl.Bytes,
 			uintptr(bl.PreviousSize)<<BlockShift, bl.State, bl.Tag)
 		if bl.Quota {
 			b.WriteString(" (Quota)")

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,10 @@ func TestInspect(t *testing.T) {
 	}
 	if !strings.Contains(r.String(), "*") {
 		t.Fatalf("report does not mark the block:\n%v", r)
+	}
+	// Blocks are listed by header, as NT's !pool and BAD_POOL_HEADER name them.
+	if marked := fmt.Sprintf("\n*%#x size:", c-HeaderSize); !strings.Contains(r.String(), marked) {
+		t.Fatalf("report does not list c by its header %#x:\n%v", c-HeaderSize, r)
 	}
 	if _, ok := tp.Inspect(uintptr(0x1000)); ok {
 		t.Fatal("!pool of a non-pool address")

@@ -1,6 +1,7 @@
 package consoletest
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestBugchecks(t *testing.T) {
 				"trap 14 (#PF page fault), error code 0x0", "cr2=fffff90000000000", "DISASSEMBLY:", "=> "}},
 		{"execute-nx", "touch exec fffffa80`00000000", bugcheck.AttemptedExecuteOfNoexecuteMemory,
 			[]string{"*** STOP: 0x000000FC (0xFFFFFA8000000000,", "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY",
-				"trap 14 (#PF page fault) error code 0x0000000000000011", "cr2=0xFFFFFA8000000000"}},
+				"trap 14 (#PF page fault), error code 0x11", "cr2=fffffa8000000000"}},
 		{"write-readonly", "touch write 401000", bugcheck.AttemptedWriteToReadonlyMemory,
 			[]string{"*** STOP: 0x000000BE (0x0000000000401000,", "ATTEMPTED_WRITE_TO_READONLY_MEMORY", "=> "}},
 		{"pool-double-free", "notmyfault double-free", bugcheck.BadPoolCaller,
@@ -42,12 +43,33 @@ func TestBugchecks(t *testing.T) {
 			[]string{"*** STOP: 0x000000C2 (0x0000000000000008,0x0000000000000002,", "BAD_POOL_CALLER"}},
 		{"irql-fault", "notmyfault irql", bugcheck.IrqlNotLessOrEqual,
 			[]string{"*** STOP: 0x0000000A (0xFFFFF8A0", "0x0000000000000002,0x0000000000000001,", "IRQL_NOT_LESS_OR_EQUAL"}},
+		{"return-at-dispatch", "notmyfault return-at-dispatch", bugcheck.IrqlGtZeroAtSystemService,
+			[]string{"*** STOP: 0x0000004A (0x0000000000", ",0x0000000000000002,0x0000000000000000,0x0000000000000000) IRQL_GT_ZERO_AT_SYSTEM_SERVICE",
+				"FAULTING_IP:", "ntgo/kernel.runSystemRoutine", "STACK_TEXT:", "ntgo/kernel/console.Execute"}},
+		{"sleep-at-dispatch", "notmyfault sleep-at-dispatch", bugcheck.AttemptedSwitchFromDpc,
+			[]string{"*** STOP: 0x000000B8 (", ",0x0000000000000002) ATTEMPTED_SWITCH_FROM_DPC",
+				"Arguments:", "Arg4: 0000000000000002, IRQL", "FAULTING_IP:", "STACK_TEXT:", "REGISTERS:", "trap 256",
+				"cr8=0000000000000002", "DISASSEMBLY:", "Powering off with exit status 0x38 (56)."}},
+		{"exit-at-dispatch", "notmyfault exit-at-dispatch", bugcheck.AttemptedSwitchFromDpc,
+			[]string{"*** STOP: 0x000000B8 (", ",0x0000000000000002) ATTEMPTED_SWITCH_FROM_DPC",
+				// the exit system call (rax 0x3c), or a futex wait where the
+				// thread was the runtime's main thread, which it parks for good
+				"trap 256", "cr8=0000000000000002"}},
+		{"panic-goroutine", "notmyfault panic-goroutine", bugcheck.SystemThreadExceptionNotHandled,
+			[]string{"panic: notmyfault: panic in a goroutine", // the runtime's own report
+				"*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000000000,", "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+				"EXCEPTION_RECORD:", "panic: notmyfault: panic in a goroutine", "goroutine ", "ntgo/mm.init.func",
+				"FAULTING_IP:", "STACK_TEXT:", "REGISTERS:", "trap 256"}},
+		{"fatal-error", "notmyfault fatal-error", bugcheck.KmodeExceptionNotHandled,
+			[]string{"fatal error: sync: unlock of unlocked mutex",
+				"*** STOP: 0x0000001E (0x00000000E0476F46,0x0000000000000000,", "KMODE_EXCEPTION_NOT_HANDLED",
+				"EXCEPTION_RECORD:", "fatal error: sync: unlock of unlocked mutex", "goroutine ", "ntgo/mm.init.func"}},
 		{"pfn", "notmyfault pfn", bugcheck.PfnListCorrupt,
 			[]string{"*** STOP: 0x0000004E (0x0000000000000099,", "PFN_LIST_CORRUPT"}},
 		{"stack-overflow", "notmyfault stack-overflow", bugcheck.UnexpectedKernelModeTrap,
 			[]string{"KERNEL STACK OVERFLOW: interrupt stack, limit 0xFFFFF880",
-				"*** STOP: 0x0000007F (0x0000000000000008, 0x0000000000000000, 0xFFFFF880", "UNEXPECTED_KERNEL_MODE_TRAP",
-				"trap 14 (#PF page fault) error code 0x0000000000000002", "cr2=0xFFFFF880"}},
+				"*** STOP: 0x0000007F (0x0000000000000008,0x0000000000000000,0xFFFFF880", "UNEXPECTED_KERNEL_MODE_TRAP",
+				"trap 14 (#PF page fault), error code 0x2", "cr2=fffff880"}},
 		{"explicit", "bugcheck e2 1 2 3 4", bugcheck.ManuallyInitiatedCrash,
 			[]string{"*** STOP: 0x000000E2 (0x0000000000000001,0x0000000000000002,0x0000000000000003,0x0000000000000004) MANUALLY_INITIATED_CRASH",
 				"ntgo/kernel.cmdBugcheck", "DISASSEMBLY:", "=> ", "CALL ntgo/kernel/bugcheck.KeBugCheckEx"}},
@@ -60,13 +82,27 @@ func TestBugchecks(t *testing.T) {
 	}
 }
 
-// A Go panic in kernel code prints the runtime's panic report and exits
-// with the runtime's status 2.
+// A Go panic that escapes a console command is NT's unhandled exception
+// in a system thread: the goroutine screen with the panic's report, the
+// panic site as FAULTING_IP and the Go stack from there, at PASSIVE_LEVEL
+// and at HIGH_LEVEL alike (where the runtime's own fatal path would hang
+// on its first sleep).
 func TestPanic(t *testing.T) {
-	vm := startVM(t, "run=panic on purpose")
-	expect(t, vm, "panic: console: on purpose",
-		"ntgo/kernel.cmdPanic")
-	expectExit(t, vm, 2)
+	for _, tc := range []struct{ name, script string }{
+		{"passive", "panic on purpose"},
+		{"high-level", "notmyfault panic-high"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vm := startVM(t, "run="+tc.script)
+			expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+				"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+				"EXCEPTION_RECORD:", "panic: ",
+				"FAULTING_IP:", "ntgo/",
+				"STACK_TEXT:", "ntgo/kernel/console.Execute",
+				"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
+			expectExit(t, vm, int(bugcheck.SystemThreadExceptionNotHandled.ExitStatus()))
+		})
+	}
 }
 
 // The memory manager's views: lists that add up to the frames, a PTE
@@ -121,4 +157,29 @@ func TestProcessorCommands(t *testing.T) {
 		}
 	}
 	expectExit(t, vm, 0)
+}
+
+// A software bugcheck's REGISTERS show the caller's RIP, the instruction
+// after its call to KeBugCheckEx (as NT's screen does), not 0: the
+// disassembly marks the call, and the next line is at rip.
+func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
+	vm := startVM(t, "run=bugcheck e2 1 2 3 4")
+	regs := expect(t, vm, "REGISTERS:", "DISASSEMBLY:")
+	rip := regexp.MustCompile(`rip=([0-9a-f]{16})`).FindStringSubmatch(regs)
+	if rip == nil || strings.Trim(rip[1], "0") == "" {
+		t.Fatalf("no non-zero rip in\n%s", regs)
+	}
+	screen := expect(t, vm, "Powering off")
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "=> ") {
+			if !strings.Contains(l, "CALL ntgo/kernel/bugcheck.KeBugCheckEx") || i+1 == len(lines) ||
+				!strings.Contains(strings.ReplaceAll(lines[i+1], "`", ""), rip[1]) {
+				t.Fatalf("marked line %q is not the call before rip %s:\n%s", l, rip[1], screen)
+			}
+			expectExit(t, vm, int(bugcheck.ManuallyInitiatedCrash.ExitStatus()))
+			return
+		}
+	}
+	t.Fatalf("no marked instruction in\n%s", screen)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/hugelgupf/vmtest/qemu"
 
 	"ntgo/mm/pfn"
+	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	ntqemu "ntgo/qemu"
 )
@@ -78,7 +79,10 @@ func TestGDB(t *testing.T) {
 	if bp == nil || !strings.Contains(attach, "Breakpoint 1, ntgo/mm.cmdPte (") {
 		t.Fatalf("breakpoint in ntgo/mm.cmdPte not set and hit:\n%s", attach)
 	}
-	wantStack := []string{"ntgo/mm.cmdPte", "ntgo/kernel/console.Execute", "ntgo/kernel/console.RunScript", "main.main"}
+	// The command runs through the kernel's system-thread guard
+	// (kernel/systemthread.go), called by Execute's closure.
+	wantStack := []string{"ntgo/mm.cmdPte", "ntgo/kernel/console.Execute.func1", "ntgo/kernel.runSystemRoutine",
+		"ntgo/kernel/console.Execute", "ntgo/kernel/console.RunScript", "main.main"}
 	if got := backtraceFunctions(out["bt"]); !slices.Equal(got, wantStack) {
 		t.Errorf("bt: functions %q, want %q:\n%s", got, wantStack, out["bt"])
 	}
@@ -110,7 +114,9 @@ func TestGDB(t *testing.T) {
 		t.Fatalf("no ramdisk extension address:\n%s", out["extension"])
 	}
 	poolLines := strings.Split(strings.TrimSpace(out["ntgo-pool"]), "\n")
-	if marked := "*" + ext[1] + " "; !slices.ContainsFunc(poolLines, func(l string) bool {
+	extAddr, _ := strconv.ParseUint(ext[1], 0, 64)
+	header := fmt.Sprintf("%#x", extAddr-pool.HeaderSize) // !pool lists blocks by header
+	if marked := "*" + header + " "; !slices.ContainsFunc(poolLines, func(l string) bool {
 		return strings.HasPrefix(l, marked) && strings.HasSuffix(l, "(Allocated) RdEx")
 	}) {
 		t.Errorf("ntgo-pool: no line %q... (Allocated) RdEx:\n%s", marked, out["ntgo-pool"])

@@ -545,7 +545,8 @@ def _tag_string(tag):
 
 
 class Block:
-    """debug.go's BlockInfo: one decoded block."""
+    """debug.go's BlockInfo: one decoded block; addr is what !pool lists
+    (BlockInfo.Listed: the header, or a big allocation's first byte)."""
 
     def __init__(self, addr, size, previous_size, state, tag, quota, contains, damage=""):
         self.addr, self.size, self.previous_size = addr, size, previous_size
@@ -599,7 +600,7 @@ def _page_blocks(page, data, addr, kind, cookie):
         prev, index, size, typ, tag, check = _read_header(data, at)
         header = page + at
         block = Block(
-            header + HEADER_SIZE,
+            header,  # listed by header, as BlockInfo.Listed
             size << BLOCK_SHIFT,
             prev,
             BLOCK_STATE_OF_TYPE.get(typ & TYPE_STATE_MASK, BLOCK_INVALID),

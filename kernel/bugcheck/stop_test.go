@@ -1,0 +1,24 @@
+package bugcheck_test
+
+import (
+	"os"
+	"testing"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ke"
+)
+
+// StopTestVar, set on the kernel command line, runs the tests that stop
+// the machine; qemu/consoletest boots them and checks the stop.
+const StopTestVar = "ntgo.stoptest"
+
+// An uncaught bugcheck in a test at HIGH_LEVEL: the test fails and the
+// machine stops with a screen instead of hanging (the runtime's fatal path
+// sleeps, which at HIGH_LEVEL no timer could end).
+func TestUncaughtBugcheckAtHighLevel(t *testing.T) {
+	if os.Getenv(StopTestVar) == "" {
+		t.Skip("stops the machine: run by qemu/consoletest's TestKernelTestStopsAtRaisedIrql")
+	}
+	ke.KeRaiseIrql(ke.HighLevel)
+	bugcheck.KeBugCheckEx(bugcheck.ManuallyInitiatedCrash, 1, 2, 3, 4)
+}

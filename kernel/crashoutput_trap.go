@@ -1,0 +1,153 @@
+package kernel
+
+// Trap context: nosplit, no allocation.
+//
+// The Go runtime's fatal report, caught so that its exit is a bugcheck.
+//
+// A panic no kernel routine recovers (systemthread.go covers console
+// commands) and a runtime fatal error (throw) end in the runtime's fatal
+// path: it prints the report on fd 2 and calls exit(2). At boot the kernel
+// hands the runtime a crash-output file (runtime/debug.SetCrashOutput) on
+// the kernel's crash device, fds crashFd and crashFd+1 (the runtime keeps a
+// dup): the runtime writes a copy of its report there only while it is
+// dying, so a write to the device is the kernel's exact signal that a fatal
+// report is in progress, and exit_group after it is the report's end, not
+// os.Exit. The copy is kept in crashReport (the console already shows the
+// original on fd 2) and the exit becomes the stop:
+//
+//   - a report with a "panic: " line is an unrecovered panic: 0x7E
+//     SYSTEM_THREAD_EXCEPTION_NOT_HANDLED with bugcheck.ExceptionGoPanic;
+//   - otherwise it is a fatal error, whose "fatal error: ..." line the
+//     runtime prints before it starts dying, so the kernel keeps the tail
+//     of fd 2 (stderrTail) and prepends it: 0x1E KMODE_EXCEPTION_NOT_HANDLED
+//     with bugcheck.ExceptionGoFatal.
+//
+// Parameter 2 is 0 (the report says where; no symbols in trap context), 3
+// the report's address, 4 for 0x7E the trap frame of the exit. The runtime
+// has forbidden allocation by then, so the stop is the trap-context screen
+// (stop_trap.go), with the report as its EXCEPTION_RECORD, and no crash dump.
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/bugcheck"
+)
+
+// crashFd is the crash device's descriptor; crashFd+1 is its dup.
+const crashFd = fdBase + maxFds
+
+const (
+	crashReportSize = 16 << 10
+	stderrTailSize  = 256
+	fDupfdCloexec   = 1030
+)
+
+var (
+	crashReport    [crashReportSize]byte
+	crashReportLen int
+	// stderrTail is the last stderrTailSize bytes written to fd 2, a ring.
+	stderrTail    [stderrTailSize]byte
+	stderrWritten uint64
+)
+
+//go:nosplit
+func isCrashFd(fd int) bool { return fd == crashFd || fd == crashFd+1 }
+
+// noteStderr keeps b in the tail of fd 2.
+//
+//go:nosplit
+func noteStderr(b []byte) {
+	for _, c := range b {
+		stderrTail[stderrWritten%stderrTailSize] = c
+		stderrWritten++
+	}
+}
+
+// crashWrite appends b to the report; the first write also takes the fatal
+// error line from the tail of fd 2.
+//
+//go:nosplit
+func crashWrite(b []byte) uintptr {
+	if crashReportLen == 0 {
+		appendFatalErrorLine()
+	}
+	crashReportLen += copy(crashReport[crashReportLen:], b)
+	return uintptr(len(b))
+}
+
+// appendFatalErrorLine copies the last "fatal error: " line of fd 2's tail
+// (through its newline) into the report.
+//
+//go:nosplit
+func appendFatalErrorLine() {
+	const prefix = "fatal error: "
+	n := min(stderrWritten, stderrTailSize)
+	start := stderrWritten - n
+	at := uint64(0)
+	found := false
+	for i := start; i+uint64(len(prefix)) <= stderrWritten; i++ {
+		if tailHasAt(i, prefix) {
+			at, found = i, true
+		}
+	}
+	for i := at; found && i < stderrWritten; i++ {
+		c := stderrTail[i%stderrTailSize]
+		crashReport[crashReportLen] = c
+		crashReportLen++
+		if c == '\n' {
+			break
+		}
+	}
+}
+
+//go:nosplit
+func tailHasAt(i uint64, s string) bool {
+	for j := 0; j < len(s); j++ {
+		if stderrTail[(i+uint64(j))%stderrTailSize] != s[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// crashReportHas reports whether the report contains s.
+//
+//go:nosplit
+func crashReportHas(s string) bool {
+	for i := 0; i+len(s) <= crashReportLen; i++ {
+		j := 0
+		for j < len(s) && crashReport[i+j] == s[j] {
+			j++
+		}
+		if j == len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// stopAtFatalExit stops the system if the runtime wrote a fatal report:
+// called by exit_group; returns if there is none.
+//
+//go:nosplit
+func stopAtFatalExit(f *TrapFrame) {
+	if crashReportLen == 0 {
+		return
+	}
+	stopReport = crashReport[:crashReportLen]
+	report := uintptr(unsafe.Pointer(&crashReport))
+	if crashReportHas("panic: ") {
+		stop(f, bugcheck.SystemThreadExceptionNotHandled, bugcheck.ExceptionGoPanic, 0, report, uintptr(unsafe.Pointer(f)))
+	}
+	stop(f, bugcheck.KmodeExceptionNotHandled, bugcheck.ExceptionGoFatal, 0, report, 0)
+}
+
+// crashDup is fcntl(F_DUPFD_CLOEXEC) of the crash device.
+//
+//go:nosplit
+func crashDup(fd int) uintptr {
+	if fd != crashFd {
+		return errno(EINVAL) // only the device itself is dup'ed
+	}
+	return crashFd + 1
+}

@@ -1,0 +1,52 @@
+package consoletest
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ntgo/kernel/bugcheck"
+)
+
+// An in-kernel test that leaves a bugcheck uncaught at HIGH_LEVEL fails and
+// ends the run with a stop screen, as `make ktest` runs it, instead of
+// printing --- FAIL and hanging until the timeout.
+func TestKernelTestStopsAtRaisedIrql(t *testing.T) {
+	testKernel(t) // only under make console-test
+	dir := t.TempDir()
+	runner, bin := filepath.Join(dir, "ntgo-qemu"), filepath.Join(dir, "bugcheck.test")
+	for _, build := range [][]string{
+		{"go", "build", "-o", runner, "ntgo/qemu/cmd/ntgo-qemu"},
+		{"go", "test", "-c", "-o", bin, "ntgo/kernel/bugcheck"},
+	} {
+		if out, err := exec.Command(build[0], build[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", build, err, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runner, "-test", bin, "-test.v", "-test.run=^TestUncaughtBugcheckAtHighLevel$", "ntgo.stoptest=1")
+	// On the timeout, kill the runner's process group, QEMU included.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	out, _ := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if ctx.Err() != nil {
+		t.Fatal("the run hung until the timeout")
+	}
+	status := cmd.ProcessState.ExitCode() // the runner exits with the kernel's status
+	for _, want := range []string{"--- FAIL: TestUncaughtBugcheckAtHighLevel", "*** STOP: 0x000000B8", "ATTEMPTED_SWITCH_FROM_DPC",
+		"Arg4: 000000000000000f", "cr8=000000000000000f"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in the output", want)
+		}
+	}
+	if want := int(bugcheck.AttemptedSwitchFromDpc.ExitStatus()); status != want {
+		t.Errorf("exit status %d, want %d", status, want)
+	}
+}
