@@ -55,6 +55,16 @@ func (t *Target) registerValues() *Registers {
 	return &ctx.Registers
 }
 
+// AddressArgument is the one argument of a command that takes an address
+// (or a frame number): an expression over regs (nil without a thread).
+func AddressArgument(args []string, regs *Registers) (uintptr, error) {
+	if len(args) != 1 {
+		return 0, console.ErrUsage
+	}
+	v, err := Evaluate(args[0], regs)
+	return uintptr(v), err
+}
+
 // addressAndCount parses "<addr> [count]".
 func (t *Target) addressAndCount(args []string, defaultCount uint64) (uintptr, uint64, error) {
 	if len(args) < 1 || len(args) > 2 {
@@ -131,13 +141,10 @@ func (t *Target) stack(w io.Writer, args []string) error {
 }
 
 func (t *Target) nearest(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
-	}
-	addr, err := Evaluate(args[0], t.registerValues())
+	addr, err := AddressArgument(args, t.registerValues())
 	if err != nil {
 		return err
 	}
-	writeLocation(w, t.symbols(), uintptr(addr))
+	writeLocation(w, t.symbols(), addr)
 	return nil
 }

@@ -11,7 +11,11 @@ import (
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console/commandtest"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/mmext"
+	"ntgo/kernel/ldr"
 	"ntgo/kernel/ntstatus"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -51,6 +55,9 @@ const (
 	// blockMarkBytes of each live pool block hold its number, for db.
 	blockMarkBytes = 8
 )
+
+// reservations stand for the Go runtime's in the lower half.
+var reservations = []layout.Reservation{{Start: 0x7000_0000_0000, End: 0x7000_0040_0000}, {Start: 0xc000000000, End: 0xc004000000}}
 
 // live is the host simulation a dump is taken of.
 type live struct {
@@ -102,32 +109,48 @@ func newLive(t *testing.T) *live {
 		copy(unsafe.Slice((*byte)(pool.Ptr(b)), blockMarkBytes), fmt.Sprintf("block%03d", i))
 	}
 
+	if st := ldr.Load(ldr.Module{Name: "dumptest", Package: "ntgo/kernel/kd/dump", Tags: []pool.Tag{tagA}}); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	t.Cleanup(func() { ldr.Unload("dumptest") })
 	regs := kd.Registers{RAX: 0xa, RIP: 0x401234, RSP: 0xfffff80000001000, CS: kernelCS, CR3: uint64(machine.PML4.Addr()), CR2: unmappedVA}
 	return &live{
 		crash: &Crash{
-			Record:   bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
-			Context:  kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
-			PFN:      db.NewSnapshot(),
-			Counters: &vmstat.Counters{CommittedPages: 42, SystemPtesFree: 10, SystemPtesTotal: 16},
-			PoolTags: ps.PoolMon(),
-			Pool:     ps.Capture(hostMemory),
-			Tables:   CaptureTables(regs.CR3, mmuMemory{machine}),
+			Record:       bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
+			Context:      kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
+			PFN:          db.NewSnapshot(),
+			Counters:     &vmstat.Counters{CommittedPages: 42, SystemPtesFree: 10, SystemPtesTotal: 16},
+			PoolTags:     ps.PoolMon(),
+			Pool:         ps.Capture(hostMemory),
+			Tables:       CaptureTables(regs.CR3, mmuMemory{machine}),
+			Reservations: reservations,
+			Modules:      ldr.Modules(),
 		},
 		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks,
 	}
 }
 
+// target is the memory manager's views' Target over the simulation, the
+// same adapter the kernel gives its console (mmext.Live).
+func (l *live) target() *mmext.Live {
+	return &mmext.Live{
+		Frames:        l.db,
+		Walk:          l.machine.PT.Lookup,
+		Report:        l.vmReport,
+		RuntimeRanges: func() []layout.Reservation { return reservations },
+		Pools:         func() (*pool.System, bool) { return l.pool, true },
+		Lists:         func() ([]ex.LookasideInfo, bool) { return nil, true },
+	}
+}
+
 // vmReport is !vm of the live simulation.
-func (l *live) vmReport() string {
+func (l *live) vmReport() vmstat.Report {
 	var pages [2]vmstat.PoolPages
 	for i, a := range l.arenas {
 		_, size := a.Region()
 		pages[i] = vmstat.PoolPages{InUse: uint64(a.InUse()), Max: uint64(size / physmem.PageSize)}
 	}
-	r := vmstat.Report{PFN: l.db.Stats(), Counters: *l.crash.Counters, Pools: vmstat.NewPools(l.pool, pages[0], pages[1])}
-	var b strings.Builder
-	r.Write(&b)
-	return b.String()
+	return vmstat.Report{PFN: l.db.Stats(), Counters: *l.crash.Counters, Pools: vmstat.NewPools(l.pool, pages[0], pages[1])}
 }
 
 func writeRead(t *testing.T, c *Crash) *Dump {
@@ -192,13 +215,57 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 	}
 }
 
+// Every memory-manager view prints the same bytes over the dump as over
+// the running simulation it was taken of: the console and the viewer run
+// one code (kernel/kd/mmext) over two Targets.
+func TestViewsIdenticalLiveAndDump(t *testing.T) {
+	l := newLive(t)
+	d := writeRead(t, l.crash)
+	lines := []string{"!vm", "!memusage", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
+		"!poolfind Dmp1", "!poolfind Dmp2", "!poolfind Nope", "lm",
+		"!pfn 100000", "!pfn", "!address 0", "!address 7000`00001000", "!address c000001000", "!address 800000000000",
+		"!pool 1000", "!pte"}
+	for p := physmem.PFN(0); p < l.db.Frames(); p += 17 {
+		lines = append(lines, fmt.Sprintf("!pfn %x", uint64(p)))
+	}
+	for _, va := range []uintptr{mappedVA, unmappedVA, pte.PteAddress(mappedVA), 0x1000, layout.NonPagedPoolStart} {
+		lines = append(lines, fmt.Sprintf("!pte %x", va), fmt.Sprintf("!address %x", va))
+	}
+	for _, b := range l.blocks {
+		lines = append(lines, fmt.Sprintf("!pool %x", b), fmt.Sprintf("!address %x", b))
+	}
+	live := mmext.Commands(l.target())
+	for _, line := range lines {
+		want := commandtest.Run(t, live, line)
+		if got := view(t, d, line); got != want {
+			t.Errorf("%s over the dump:\n%s\nover the running system:\n%s", line, got, want)
+		}
+	}
+	if out := view(t, d, "!poolfind Dmp1"); !strings.Contains(out, "3 blocks") {
+		t.Errorf("!poolfind Dmp1 over the dump:\n%s", out)
+	}
+	if out := view(t, d, "lm"); !strings.Contains(out, "dumptest") || !strings.Contains(out, "Dmp1 3/") {
+		t.Errorf("lm over the dump:\n%s", out)
+	}
+	if out := view(t, d, "!address 7000`00001000"); !strings.Contains(out, "reservation 0x700000000000-0x7000003fffff") {
+		t.Errorf("!address in a reservation:\n%s", out)
+	}
+	// The one difference, explicit: a dump is a still picture.
+	if got := view(t, d, "poolmon 1"); got != "error: "+mmext.ErrStillPicture.Error() {
+		t.Errorf("poolmon 1 over a dump: %q", got)
+	}
+}
+
 // !vm, !pool and db over the pool's pages read from the dump as from the
 // live pool.
 func TestPoolViewsFromDump(t *testing.T) {
 	l := newLive(t)
 	d := writeRead(t, l.crash)
-	if got, want := view(t, d, "!vm"), l.vmReport(); got != want {
-		t.Errorf("!vm:\n%s\nlive:\n%s", got, want)
+	var want strings.Builder
+	vm := l.vmReport()
+	vm.Write(&want)
+	if got := view(t, d, "!vm"); got != want.String() {
+		t.Errorf("!vm:\n%s\nlive:\n%s", got, want.String())
 	}
 	if !strings.Contains(view(t, d, "!vm"), "NonPagedNx:             1 pages +      2 big pages:") {
 		t.Errorf("!vm does not show the pool's pages:\n%s", view(t, d, "!vm"))
@@ -257,9 +324,11 @@ func TestPartialDump(t *testing.T) {
 	l := newLive(t)
 	c := *l.crash
 	c.PFN, c.Tables, c.PoolTags, c.Counters, c.Pool = nil, nil, nil, nil, nil
+	c.Reservations, c.Modules = nil, nil
 	d := writeRead(t, &c)
-	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000"} {
-		if got := view(t, d, cmd); got != "error: "+errMissing.Error() {
+	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000",
+		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside"} {
+		if got := view(t, d, cmd); got != "error: "+mmext.ErrNotHeld.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}
 	}

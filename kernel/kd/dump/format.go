@@ -37,21 +37,23 @@ const (
 const magic = "NTGODUMP"
 
 // version changes when a payload's layout does, or a section is added.
-const version = 2
+const version = 3
 
 // Section is a section type.
 type Section uint32
 
 const (
-	sectionEnd        Section = iota
-	SectionRecord             // the bugcheck record
-	SectionContext            // registers and stack of the stopped thread
-	SectionPFN                // the PFN database (pfn.AppendDump)
-	SectionPageTables         // every page-table frame reachable from CR3
-	SectionPoolTags           // the pool's tag counters (poolmon)
-	SectionVM                 // the !vm counters the PFN database and pools do not hold
-	SectionPool               // the pool's bookkeeping (pool.ImageInfo, big allocations)
-	SectionMemory             // raw pages with their addresses (the pool's pages)
+	sectionEnd          Section = iota
+	SectionRecord               // the bugcheck record
+	SectionContext              // registers and stack of the stopped thread
+	SectionPFN                  // the PFN database (pfn.AppendDump)
+	SectionPageTables           // every page-table frame reachable from CR3
+	SectionPoolTags             // the pool's tag counters (poolmon)
+	SectionVM                   // the !vm counters the PFN database and pools do not hold
+	SectionPool                 // the pool's bookkeeping (pool.ImageInfo, big allocations)
+	SectionMemory               // raw pages with their addresses (the pool's pages)
+	SectionReservations         // the Go runtime's reservations in the lower half (!address)
+	SectionModules              // the loaded-module list (lm, !analyze)
 )
 
 // Sizes of the encoding's integers, and the section header they make.

@@ -16,6 +16,8 @@ import (
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -90,7 +92,63 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
+	if b, ok := sections[SectionReservations]; ok {
+		d.Reservations = make([]layout.Reservation, len(b)/binary.Size(layout.Reservation{}))
+		if err := decode(b, d.Reservations); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok := sections[SectionModules]; ok {
+		if d.Modules, err = readModules(b); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+// readModules decodes the Modules section (write.go's layout).
+func readModules(b []byte) ([]ldr.Module, error) {
+	mods := []ldr.Module{}
+	r := &byteReader{b: b}
+	for len(r.b) > 0 {
+		m := ldr.Module{Start: uintptr(r.u64()), End: uintptr(r.u64()), Name: r.str(), Package: r.str()}
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			m.Tags = append(m.Tags, pool.Tag(r.u32()))
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		mods = append(mods, m)
+	}
+	return mods, nil
+}
+
+// byteReader takes little-endian values off the front of b; a read past
+// the end sets err and yields zeros.
+type byteReader struct {
+	b   []byte
+	err error
+}
+
+func (r *byteReader) take(n int) []byte {
+	if r.err != nil || n > len(r.b) {
+		r.err = fmt.Errorf("dump: short section")
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *byteReader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(u32Bytes)) }
+func (r *byteReader) u64() uint64 { return binary.LittleEndian.Uint64(r.take(u64Bytes)) }
+func (r *byteReader) str() string {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.err = fmt.Errorf("dump: short section")
+		return ""
+	}
+	return string(r.take(int(n)))
 }
 
 // Close releases the simulated memory behind PageTables.

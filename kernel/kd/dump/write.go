@@ -30,6 +30,10 @@ package dump
 //	            uint32, kind uint8, quota bool)
 //	Memory      per page, by address: its address uint64 and its 4096
 //	            bytes (the pool's pages)
+//	Reservations per reservation: start uint64, end uint64
+//	Modules     per module: start uint64, end uint64, name and package
+//	            (each a length uint32 and its bytes), the tag count
+//	            uint32 and the tags uint32 each
 
 import (
 	"bytes"
@@ -40,6 +44,8 @@ import (
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -57,6 +63,10 @@ type Crash struct {
 	PoolTags []pool.TagStat // pool.System.PoolMon()
 	Pool     *pool.Image    // its Pages are the dump's raw memory
 	Tables   *Tables
+	// Reservations are the Go runtime's (mm.RuntimeReservations).
+	Reservations []layout.Reservation
+	// Modules is the loaded-module list (ldr.TryModules).
+	Modules []ldr.Module
 }
 
 // Tables are the page-table frames reachable from a root, as the CPU walks
@@ -127,6 +137,8 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionVM, func() []byte { return encode(c.Counters) }, c.Counters != nil},
 		{SectionPool, func() []byte { return encode(c.Pool.Info, c.Pool.Big) }, c.Pool != nil},
 		{SectionMemory, c.memoryPayload, c.Pool != nil},
+		{SectionReservations, func() []byte { return encode(c.Reservations) }, c.Reservations != nil},
+		{SectionModules, c.modulesPayload, c.Modules != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
@@ -177,6 +189,26 @@ func (c *Crash) tablesPayload() []byte {
 }
 
 func (c *Crash) memoryPayload() []byte { return appendPageRecords(nil, c.Pool.Pages) }
+
+func (c *Crash) modulesPayload() []byte {
+	var b []byte
+	for _, m := range c.Modules {
+		b = binary.LittleEndian.AppendUint64(b, uint64(m.Start))
+		b = binary.LittleEndian.AppendUint64(b, uint64(m.End))
+		b = appendString(b, m.Name)
+		b = appendString(b, m.Package)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.Tags)))
+		for _, t := range m.Tags {
+			b = binary.LittleEndian.AppendUint32(b, uint32(t))
+		}
+	}
+	return b
+}
+
+// appendString appends s as its length uint32 and its bytes.
+func appendString(b []byte, s string) []byte {
+	return append(binary.LittleEndian.AppendUint32(b, uint32(len(s))), s...)
+}
 
 // appendPageRecords appends a page record per page, by key: the key
 // (frame number or address) uint64 and the page's bytes.
