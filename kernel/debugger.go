@@ -45,7 +45,10 @@ func (liveMemory) Read(addr uintptr, b []byte) bool {
 }
 
 // debugTarget is the Target of the console commands and the screen.
-var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext}
+// The screen asks for the module list with interrupts off, so it must not
+// wait for the list's lock (ldr.TryModules).
+var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext,
+	Modules: func() []ldr.Module { m, _ := ldr.TryModules(); return m }}
 
 func init() {
 	if arch.Bare() {

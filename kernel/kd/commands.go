@@ -42,6 +42,7 @@ func Commands(t *Target) []console.Command {
 		console.Command{Name: "r", Args: "[register]", Help: "registers of the current thread", Run: t.registers},
 		console.Command{Name: "k", Help: "call stack of the current thread", Run: t.stack},
 		console.Command{Name: "ln", Args: "<addr>", Help: "nearest symbol: function, file and line", Run: t.nearest},
+		console.Command{Name: "!analyze", Args: "-v", Help: "the bugcheck explained: code, parameters, faulting IP, stack, probable culprit", Run: t.analyzeCommand},
 	)
 }
 

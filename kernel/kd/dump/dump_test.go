@@ -355,7 +355,40 @@ func TestReadRefusesDamage(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
-	if _, err := Read(bytes.NewReader(good[:len(good)-1])); err == nil {
-		t.Error("a dump without its end marker was accepted")
+	if _, err := Read(bytes.NewReader(good[:len(good)-1])); !errors.Is(err, ErrTruncated) {
+		t.Errorf("a dump without its end marker: %v, want ErrTruncated", err)
+	}
+	for name, c := range map[string]struct {
+		b    []byte
+		want error
+	}{
+		"empty":              {nil, ErrEmpty},
+		"cut in the header":  {good[:len(magic)-2], ErrTruncated},
+		"cut in the record":  {good[:len(magic)+4+sectionHeaderBytes+3], ErrTruncated},
+		"other magic, short": {[]byte("NTX"), ErrNotDump},
+	} {
+		if d, err := Read(bytes.NewReader(c.b)); !errors.Is(err, c.want) || d != nil {
+			t.Errorf("%s: %v (dump %v), want %v and no dump", name, err, d != nil, c.want)
+		}
+	}
+}
+
+// A dump cut after its first sections still answers from those.
+func TestTruncatedDumpKeepsWholeSections(t *testing.T) {
+	l := newLive(t)
+	var b bytes.Buffer
+	if err := Write(&b, l.crash); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Read(bytes.NewReader(b.Bytes()[:b.Len()/2]))
+	if !errors.Is(err, ErrTruncated) || d == nil {
+		t.Fatalf("half a dump: %v, dump %v", err, d != nil)
+	}
+	defer d.Close()
+	if d.Record != l.crash.Record || d.PFN == nil {
+		t.Errorf("half a dump lost its record or PFN database: %+v", d.Record)
+	}
+	if got := view(t, d, "!memusage"); got != l.db.Stats().String() {
+		t.Errorf("!memusage of half a dump:\n%s", got)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 
 	"ntgo/mm/physmem"
 )
@@ -115,18 +116,29 @@ func writeSection(w io.Writer, s Section, payload []byte) error {
 
 // Errors a reader returns.
 var (
-	ErrNotDump  = errors.New("dump: not an ntgo crash dump")
-	ErrVersion  = errors.New("dump: unknown version")
-	ErrDamaged  = errors.New("dump: section damaged (CRC mismatch)")
-	ErrTooLarge = errors.New("dump: section length beyond any dump")
+	ErrEmpty = errors.New("dump: the file is empty: the kernel wrote no dump " +
+		"(a stop in trap context, an interrupt or system-call handler's, writes none; " +
+		"nor does a boot without crashdump=com2, or one that did not stop)")
+	ErrNotDump   = errors.New("dump: not an ntgo crash dump")
+	ErrTruncated = errors.New("dump: truncated (the kernel stopped writing, or the file was cut)")
+	ErrVersion   = errors.New("dump: unknown version")
+	ErrDamaged   = errors.New("dump: section damaged (CRC mismatch)")
+	ErrTooLarge  = errors.New("dump: section length beyond any dump")
 )
 
 // readSections reads the header and every section up to the end marker,
-// returning the payloads by type.
+// returning the payloads by type. On an error wrapping ErrTruncated, the
+// sections that arrived whole are returned too.
 func readSections(r io.Reader) (map[Section][]byte, error) {
 	var h [len(magic) + versionBytes]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:len(magic)]) != magic {
+	n, err := io.ReadFull(r, h[:])
+	switch {
+	case n == 0:
+		return nil, ErrEmpty
+	case !strings.HasPrefix(magic, string(h[:min(n, len(magic))])):
 		return nil, ErrNotDump
+	case err != nil:
+		return nil, fmt.Errorf("%w inside its %d-byte header, after %d bytes", ErrTruncated, len(h), n)
 	}
 	if v := binary.LittleEndian.Uint32(h[len(magic):]); v != version {
 		return nil, fmt.Errorf("%w %d", ErrVersion, v)
@@ -135,7 +147,7 @@ func readSections(r io.Reader) (map[Section][]byte, error) {
 	for {
 		var sh [sectionHeaderBytes]byte
 		if _, err := io.ReadFull(r, sh[:]); err != nil {
-			return out, fmt.Errorf("dump: truncated before the end marker: %w", err)
+			return out, fmt.Errorf("%w before the end marker", ErrTruncated)
 		}
 		s := Section(binary.LittleEndian.Uint32(sh[sectionTypeOffset:]))
 		n := binary.LittleEndian.Uint64(sh[sectionLengthOffset:])
@@ -144,7 +156,7 @@ func readSections(r io.Reader) (map[Section][]byte, error) {
 		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil {
-			return out, fmt.Errorf("dump: section %d truncated: %w", s, err)
+			return out, fmt.Errorf("%w inside section %d", ErrTruncated, s)
 		}
 		if crc32.ChecksumIEEE(payload) != binary.LittleEndian.Uint32(sh[sectionCRCOffset:]) {
 			return out, fmt.Errorf("%w: section %d", ErrDamaged, s)

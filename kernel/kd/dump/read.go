@@ -11,6 +11,7 @@ package dump
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -35,18 +36,33 @@ type Dump struct {
 	tables     *physmem.Sim
 	// memory is the dump's raw pages, by address.
 	memory pageMemory
+	// Kernel, when the viewer found the kernel's ELF, names code addresses
+	// and supplies the kernel text the dump does not carry
+	// (kernel/kd/kimage); nil leaves addresses bare.
+	Kernel KernelImage
+}
+
+// KernelImage is the kernel's ELF file as the viewer reads it.
+type KernelImage interface {
+	kd.Symbols
+	kd.Memory
 }
 
 // Read reads a dump. A damaged or missing record or context is an error;
 // other damaged sections are an error too, since the caller asked for all.
+// A truncated dump whose record and context arrived is returned with an
+// error wrapping ErrTruncated: the sections that arrived whole are usable.
 func Read(r io.Reader) (*Dump, error) {
-	sections, err := readSections(r)
-	if err != nil {
-		return nil, err
+	sections, truncated := readSections(r)
+	if truncated != nil && !errors.Is(truncated, ErrTruncated) {
+		return nil, truncated
 	}
 	d := &Dump{}
 	rec, ok := sections[SectionRecord]
 	if !ok {
+		if truncated != nil {
+			return nil, fmt.Errorf("%w before the bugcheck record", ErrTruncated)
+		}
 		return nil, fmt.Errorf("dump: no bugcheck record")
 	}
 	var code uint64
@@ -62,6 +78,7 @@ func Read(r io.Reader) (*Dump, error) {
 	if err := d.readContext(sections[SectionContext]); err != nil {
 		return nil, err
 	}
+	var err error
 	if b, ok := sections[SectionPFN]; ok {
 		if d.PFN, err = pfn.OpenDump(b); err != nil {
 			return nil, err
@@ -103,7 +120,7 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
-	return d, nil
+	return d, truncated
 }
 
 // readModules decodes the Modules section (write.go's layout).

@@ -8,6 +8,7 @@ package dump
 // runs. A view whose data the dump lacks says so (mmext.ErrNotHeld).
 
 import (
+	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/kd/mmext"
@@ -37,16 +38,31 @@ func (m pageMemory) Read(addr uintptr, b []byte) bool {
 	return true
 }
 
-// noSymbols: the dump carries no symbol table, and the viewer's own
-// (kd.RuntimeSymbols) would name the viewer's functions, not the kernel's.
+// noSymbols: without the kernel's ELF the dump has no symbol table, and
+// the viewer's own (kd.RuntimeSymbols) would name the viewer's functions,
+// not the kernel's.
 type noSymbols struct{}
 
 func (noSymbols) Frames(uintptr) []kd.Frame { return nil }
 
-// Target is the debugger's view of the dump.
+// withText reads the dump's pages, then the kernel's read-only segments.
+type withText struct{ dump, text kd.Memory }
+
+func (m withText) Read(addr uintptr, b []byte) bool {
+	return m.dump.Read(addr, b) || m.text.Read(addr, b)
+}
+
+// Target is the debugger's view of the dump (with Kernel's symbols and
+// text when it is set).
 func (d *Dump) Target() *kd.Target {
-	return &kd.Target{Memory: d.memory, Symbols: noSymbols{},
-		Context: func() (kd.Context, bool) { return d.Context, true }}
+	t := &kd.Target{Memory: d.memory, Symbols: noSymbols{},
+		Context: func() (kd.Context, bool) { return d.Context, true },
+		Stop:    func() (*bugcheck.Record, kd.Context) { return &d.Record, d.Context },
+		Modules: func() []ldr.Module { return d.Modules }}
+	if d.Kernel != nil {
+		t.Memory, t.Symbols = withText{d.memory, d.Kernel}, d.Kernel
+	}
+	return t
 }
 
 // Commands returns the viewer's commands: kd's over Target, and the
