@@ -14,10 +14,10 @@ import (
 
 // liveMM is the views' Target over this kernel's memory manager.
 var liveMM = &mmext.Live{
-	Frames:        &mm.PFN,
-	Walk:          mm.Lookup,
-	Report:        mm.VMReport,
-	RuntimeRanges: mm.RuntimeReservations,
+	Frames:       &mm.PFN,
+	Walk:         mm.Lookup,
+	Report:       mm.VMReport,
+	RuntimeRange: mm.RuntimeReservation,
 	Pools: func() (*pool.System, bool) {
 		if !ex.Initialized() {
 			return nil, false

@@ -6,7 +6,7 @@
 // Each reader copies what it returns under the lock that guards it (the
 // PFN lock inside pfn's Stats and Decode; kernelSpace and tableLock around
 // a page-table walk, so no table is freed under it; tableLock around the
-// runtime's reservations), so the views format afterwards and nothing
+// runtime's reservations, searched in place), so the views format afterwards and nothing
 // allocates with interrupts off. !vm's own counters are single words read
 // without a lock, as the bugcheck path reads them for a crash dump.
 
@@ -45,14 +45,19 @@ func Lookup(va uintptr) pte.Walk {
 	return walk
 }
 
-// RuntimeReservations is a copy of the Go runtime's reservations in the
-// lower half, in the order they were made.
-func RuntimeReservations() []layout.Reservation {
+// RuntimeReservation is the Go runtime's reservation holding va. It
+// searches under tableLock and writes nothing there: a copy of the table
+// could touch a stack or heap page not yet resident, a demand-zero fault
+// with interrupts off.
+func RuntimeReservation(va uintptr) (layout.Reservation, bool) {
 	tableLock.Acquire()
-	var copied [maxRuntimeReservations]reservation
-	n := copy(copied[:], reservations[:nreserved])
-	tableLock.Release()
-	return reservationsOf(copied[:n])
+	defer tableLock.Release()
+	for _, r := range reservations[:nreserved] {
+		if va >= r.start && va < r.end {
+			return layout.Reservation{Start: uint64(r.start), End: uint64(r.end)}, true
+		}
+	}
+	return layout.Reservation{}, false
 }
 
 // reservationsOf converts the trap-side records to the debugger's.

@@ -97,6 +97,17 @@ type Reservation struct{ Start, End uint64 }
 // Contains reports whether va lies in r.
 func (r Reservation) Contains(va uintptr) bool { return uint64(va) >= r.Start && uint64(va) < r.End }
 
+// FindReservation is the reservation of rs holding va (a crash dump's
+// copy of the runtime's table).
+func FindReservation(rs []Reservation, va uintptr) (Reservation, bool) {
+	for _, r := range rs {
+		if r.Contains(va) {
+			return r, true
+		}
+	}
+	return Reservation{}, false
+}
+
 // Region is one named range of kernel address space.
 type Region struct {
 	ID    ID

@@ -134,12 +134,12 @@ func newLive(t *testing.T) *live {
 // same adapter the kernel gives its console (mmext.Live).
 func (l *live) target() *mmext.Live {
 	return &mmext.Live{
-		Frames:        l.db,
-		Walk:          l.machine.PT.Lookup,
-		Report:        l.vmReport,
-		RuntimeRanges: func() []layout.Reservation { return reservations },
-		Pools:         func() (*pool.System, bool) { return l.pool, true },
-		Lists:         func() ([]ex.LookasideInfo, bool) { return nil, true },
+		Frames:       l.db,
+		Walk:         l.machine.PT.Lookup,
+		Report:       l.vmReport,
+		RuntimeRange: func(va uintptr) (layout.Reservation, bool) { return layout.FindReservation(reservations, va) },
+		Pools:        func() (*pool.System, bool) { return l.pool, true },
+		Lists:        func() ([]ex.LookasideInfo, bool) { return nil, true },
 	}
 }
 

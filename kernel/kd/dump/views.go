@@ -97,8 +97,12 @@ func (t mmTarget) Lookup(va uintptr) (pte.Walk, error) {
 
 func (t mmTarget) VM() (vmstat.Report, error) { return held(t.d.VMReport()) }
 
-func (t mmTarget) Reservations() ([]layout.Reservation, error) {
-	return held(t.d.Reservations, t.d.Reservations != nil)
+func (t mmTarget) Reservation(va uintptr) (layout.Reservation, bool, error) {
+	if t.d.Reservations == nil {
+		return layout.Reservation{}, false, mmext.ErrNotHeld
+	}
+	r, ok := layout.FindReservation(t.d.Reservations, va)
+	return r, ok, nil
 }
 
 func (t mmTarget) Pool() (mmext.Pool, error) {

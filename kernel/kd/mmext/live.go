@@ -20,10 +20,10 @@ import (
 // Live is a running memory manager's data, each piece read when a view
 // asks. Every field must be set.
 type Live struct {
-	Frames        *pfn.Database
-	Walk          func(va uintptr) pte.Walk
-	Report        func() vmstat.Report
-	RuntimeRanges func() []layout.Reservation
+	Frames       *pfn.Database
+	Walk         func(va uintptr) pte.Walk
+	Report       func() vmstat.Report
+	RuntimeRange func(va uintptr) (layout.Reservation, bool)
 	// Pools is the executive's pool, false before it exists.
 	Pools func() (*pool.System, bool)
 	// Lists is every lookaside list, false before the pools exist.
@@ -45,7 +45,10 @@ func (l *Live) Lookup(va uintptr) (pte.Walk, error) { return l.Walk(va), nil }
 
 func (l *Live) VM() (vmstat.Report, error) { return l.Report(), nil }
 
-func (l *Live) Reservations() ([]layout.Reservation, error) { return l.RuntimeRanges(), nil }
+func (l *Live) Reservation(va uintptr) (layout.Reservation, bool, error) {
+	r, ok := l.RuntimeRange(va)
+	return r, ok, nil
+}
 
 func (l *Live) Pool() (Pool, error) {
 	p, ok := l.Pools()

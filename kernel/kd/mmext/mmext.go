@@ -50,8 +50,9 @@ type Target interface {
 	PFN() (*pfn.Database, error)
 	Lookup(va uintptr) (pte.Walk, error)
 	VM() (vmstat.Report, error)
-	// Reservations are the Go runtime's reservations in the lower half.
-	Reservations() ([]layout.Reservation, error)
+	// Reservation is the Go runtime's reservation in the lower half
+	// holding va, false if none does.
+	Reservation(va uintptr) (layout.Reservation, bool, error)
 	Pool() (Pool, error)
 	// PoolTags is every tag's counters in poolmon's order.
 	PoolTags() ([]pool.TagStat, error)
@@ -178,12 +179,12 @@ func (v views) address(w io.Writer, args []string) error {
 		return err
 	}
 	if va < layout.LowerHalfEnd {
-		rs, err := v.t.Reservations()
+		r, ok, err := v.t.Reservation(va)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%#x: Go runtime memory (the lower half)", va)
-		if r, ok := reservationHolding(rs, va); ok {
+		if ok {
 			fmt.Fprintf(w, ", reservation %#x-%#x", r.Start, r.End-1)
 		} else {
 			fmt.Fprint(w, ", not reserved")
@@ -197,15 +198,6 @@ func (v views) address(w io.Writer, args []string) error {
 	_, e := walk.Last()
 	fmt.Fprintf(w, "PTE: %v\n", e)
 	return nil
-}
-
-func reservationHolding(rs []layout.Reservation, va uintptr) (layout.Reservation, bool) {
-	for _, r := range rs {
-		if r.Contains(va) {
-			return r, true
-		}
-	}
-	return layout.Reservation{}, false
 }
 
 func (v views) pool(w io.Writer, args []string) error {
