@@ -6,11 +6,14 @@ package kernel
 // the same Target.
 
 import (
+	"reflect"
 	"runtime"
 	"unsafe"
 
 	"ntgo/kernel/arch"
+	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/dt"
 	"ntgo/kernel/ldr"
 	"ntgo/mm"
 	"ntgo/mm/physmem"
@@ -53,6 +56,10 @@ var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext,
 func init() {
 	if arch.Bare() {
 		kd.Register(debugTarget)
+		dt.Register("_KPCR", reflect.TypeFor[KPCR]())
+		for _, c := range dt.Commands(debugTarget) {
+			console.Register(c)
+		}
 		ldr.Load(kernelModule())
 	}
 }

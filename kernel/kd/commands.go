@@ -46,9 +46,9 @@ func Commands(t *Target) []console.Command {
 	)
 }
 
-// registerValues is the current thread's registers for @register terms,
+// Registers is the current thread's registers for @register terms,
 // nil without a thread.
-func (t *Target) registerValues() *Registers {
+func (t *Target) Registers() *Registers {
 	ctx, ok := t.context()
 	if !ok {
 		return nil
@@ -71,7 +71,7 @@ func (t *Target) addressAndCount(args []string, defaultCount uint64) (uintptr, u
 	if len(args) < 1 || len(args) > 2 {
 		return 0, 0, console.ErrUsage
 	}
-	regs := t.registerValues()
+	regs := t.Registers()
 	addr, err := Evaluate(args[0], regs)
 	if err != nil {
 		return 0, 0, err
@@ -142,7 +142,7 @@ func (t *Target) stack(w io.Writer, args []string) error {
 }
 
 func (t *Target) nearest(w io.Writer, args []string) error {
-	addr, err := AddressArgument(args, t.registerValues())
+	addr, err := AddressArgument(args, t.Registers())
 	if err != nil {
 		return err
 	}

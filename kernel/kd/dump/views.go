@@ -8,9 +8,12 @@ package dump
 // runs. A view whose data the dump lacks says so (mmext.ErrNotHeld).
 
 import (
+	"slices"
+
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/dt"
 	"ntgo/kernel/kd/mmext"
 	"ntgo/kernel/ldr"
 	"ntgo/mm/ex"
@@ -65,10 +68,11 @@ func (d *Dump) Target() *kd.Target {
 	return t
 }
 
-// Commands returns the viewer's commands: kd's over Target, and the
+// Commands returns the viewer's commands: kd's and dt over Target, and the
 // memory manager's views.
 func (d *Dump) Commands() []console.Command {
-	return append(kd.Commands(d.Target()), mmext.Commands(mmTarget{d})...)
+	t := d.Target()
+	return slices.Concat(kd.Commands(t), dt.Commands(t), mmext.Commands(mmTarget{d}))
 }
 
 // mmTarget is the memory manager's views' Target over the dump: a still
