@@ -58,6 +58,9 @@ func init() {
 	}
 }
 
+// stoppedThread marks the thread that bugchecked in the dump's !thread.
+const stoppedThread = "(stopped here: k shows its stack)"
+
 // captureCrash captures the dump of the bugcheck r, or returns nil when
 // dumps are off. The caller adds the thread context.
 func captureCrash(r *bugcheck.Record) *dump.Crash {
@@ -72,6 +75,7 @@ func captureCrash(r *bugcheck.Record) *dump.Crash {
 	if mods, ok := ldr.TryModules(); ok {
 		crash.Modules = mods
 	}
+	crash.Threads = threadTable(stoppedThread)
 	return &crash
 }
 

@@ -60,6 +60,7 @@ func init() {
 		for _, c := range dt.Commands(debugTarget) {
 			console.Register(c)
 		}
+		console.Register(kd.ThreadsCommand(debugTarget, liveThreads))
 		ldr.Load(kernelModule())
 	}
 }

@@ -110,7 +110,7 @@ func checkSymbolized(t *testing.T, file, screen string) {
 	if !strings.Contains(culprit, wantCulprit) {
 		t.Errorf("the screen's culprit section:\n%s\nwant %q", culprit, wantCulprit)
 	}
-	views := viewer(t, file, "-kernel", testKernel(t), "k", "!analyze -v", "u @rip")
+	views := viewer(t, file, "-kernel", testKernel(t), "k", "!analyze -v", "u @rip", "!thread")
 	if views[0] != stack+"\n" || !strings.Contains(stack, "ntgo/kernel/console.Execute+") {
 		t.Errorf("k from the dump:\n%s\nthe screen's STACK_TEXT:\n%s", views[0], stack)
 	}
@@ -119,6 +119,11 @@ func checkSymbolized(t *testing.T, file, screen string) {
 	}
 	if !strings.Contains(views[2], "is not mapped") { // RIP is 0: a call, not a trap
 		t.Errorf("u @rip: %q", views[2])
+	}
+	for _, want := range []string{"RUNNING", "(stopped here: k shows its stack)", "ntgo/kernel.idle", " idle\n"} {
+		if !strings.Contains(views[3], want) {
+			t.Errorf("!thread from the dump lacks %q:\n%s", want, views[3])
+		}
 	}
 }
 

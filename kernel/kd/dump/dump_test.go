@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"ntgo/kernel/bugcheck"
@@ -55,6 +56,13 @@ const (
 	// blockMarkBytes of each live pool block hold its number, for db.
 	blockMarkBytes = 8
 )
+
+// threads stand for the kernel's thread table at the stop.
+var threads = []kd.Thread{
+	{Index: 0, TID: 1, State: "RUNNING", Wait: "-", CPUTime: 1500 * time.Microsecond, Switches: 3, Note: "(stopped here)"},
+	{Index: 1, TID: 2, State: "WAIT", Wait: "futex 000000c0`00001000", Switches: 9, RIP: 0x401234},
+	{Index: 63, TID: 0, State: "READY", Wait: "-", RIP: 0x401300, Idle: true},
+}
 
 // reservations stand for the Go runtime's in the lower half.
 var reservations = []layout.Reservation{{Start: 0x7000_0000_0000, End: 0x7000_0040_0000}, {Start: 0xc000000000, End: 0xc004000000}}
@@ -125,6 +133,7 @@ func newLive(t *testing.T) *live {
 			Tables:       CaptureTables(regs.CR3, mmuMemory{machine}),
 			Reservations: reservations,
 			Modules:      ldr.Modules(),
+			Threads:      threads,
 		},
 		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks,
 	}
@@ -206,6 +215,11 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 	l.crash.Context.Registers.Write(&regs)
 	if got := view(t, d, "r"); got != regs.String() {
 		t.Errorf("r:\n%s\nwant\n%s", got, regs.String())
+	}
+	var table strings.Builder
+	kd.WriteThreads(&table, noSymbols{}, threads)
+	if got := view(t, d, "!thread"); got != table.String() || !strings.Contains(got, "futex 000000c0`00001000") {
+		t.Errorf("!thread:\n%s\nwant\n%s", got, table.String())
 	}
 	if got := view(t, d, "k"); got != " # Call Site\n00 00000000`00401300\n01 00000000`00401400\n" {
 		t.Errorf("k: %q", got)
@@ -324,10 +338,10 @@ func TestPartialDump(t *testing.T) {
 	l := newLive(t)
 	c := *l.crash
 	c.PFN, c.Tables, c.PoolTags, c.Counters, c.Pool = nil, nil, nil, nil, nil
-	c.Reservations, c.Modules = nil, nil
+	c.Reservations, c.Modules, c.Threads = nil, nil, nil
 	d := writeRead(t, &c)
 	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000",
-		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside"} {
+		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread"} {
 		if got := view(t, d, cmd); got != "error: "+mmext.ErrNotHeld.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}

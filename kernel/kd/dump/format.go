@@ -55,6 +55,7 @@ const (
 	SectionMemory               // raw pages with their addresses (the pool's pages)
 	SectionReservations         // the Go runtime's reservations in the lower half (!address)
 	SectionModules              // the loaded-module list (lm, !analyze)
+	SectionThreads              // the kernel's thread table (!thread)
 )
 
 // Sizes of the encoding's integers, and the section header they make.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
@@ -120,7 +121,25 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
+	if b, ok := sections[SectionThreads]; ok {
+		if d.Threads, err = readThreads(b); err != nil {
+			return nil, err
+		}
+	}
 	return d, truncated
+}
+
+// readThreads decodes the Threads section (write.go's layout).
+func readThreads(b []byte) ([]kd.Thread, error) {
+	threads := []kd.Thread{}
+	r := &byteReader{b: b}
+	for len(r.b) > 0 && r.err == nil {
+		th := kd.Thread{Index: int32(r.u32()), TID: int32(r.u32()), Idle: r.u32() != 0,
+			CPUTime: time.Duration(r.u64()), Switches: r.u64(), RIP: uintptr(r.u64())}
+		th.State, th.Wait, th.Note = r.str(), r.str(), r.str()
+		threads = append(threads, th)
+	}
+	return threads, r.err
 }
 
 // readModules decodes the Modules section (write.go's layout).

@@ -68,11 +68,13 @@ func (d *Dump) Target() *kd.Target {
 	return t
 }
 
-// Commands returns the viewer's commands: kd's and dt over Target, and the
-// memory manager's views.
+// Commands returns the viewer's commands: kd's, dt and !thread over
+// Target, and the memory manager's views.
 func (d *Dump) Commands() []console.Command {
 	t := d.Target()
-	return slices.Concat(kd.Commands(t), dt.Commands(t), mmext.Commands(mmTarget{d}))
+	threads := func() ([]kd.Thread, error) { return held(d.Threads, d.Threads != nil) }
+	return slices.Concat(kd.Commands(t), dt.Commands(t), mmext.Commands(mmTarget{d}),
+		[]console.Command{kd.ThreadsCommand(t, threads)})
 }
 
 // mmTarget is the memory manager's views' Target over the dump: a still

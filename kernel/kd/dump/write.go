@@ -34,6 +34,9 @@ package dump
 //	Modules     per module: start uint64, end uint64, name and package
 //	            (each a length uint32 and its bytes), the tag count
 //	            uint32 and the tags uint32 each
+//	Threads     per thread: index uint32, TID uint32, idle uint32 (0/1),
+//	            CPU time ns uint64, switches uint64, RIP uint64, then state,
+//	            wait and note as strings (length uint32, bytes)
 
 import (
 	"bytes"
@@ -67,6 +70,8 @@ type Crash struct {
 	Reservations []layout.Reservation
 	// Modules is the loaded-module list (ldr.TryModules).
 	Modules []ldr.Module
+	// Threads is the kernel's thread table (!thread).
+	Threads []kd.Thread
 }
 
 // Tables are the page-table frames reachable from a root, as the CPU walks
@@ -139,6 +144,7 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionMemory, c.memoryPayload, c.Pool != nil},
 		{SectionReservations, func() []byte { return encode(c.Reservations) }, c.Reservations != nil},
 		{SectionModules, c.modulesPayload, c.Modules != nil},
+		{SectionThreads, c.threadsPayload, c.Threads != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
@@ -200,6 +206,26 @@ func (c *Crash) modulesPayload() []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.Tags)))
 		for _, t := range m.Tags {
 			b = binary.LittleEndian.AppendUint32(b, uint32(t))
+		}
+	}
+	return b
+}
+
+func (c *Crash) threadsPayload() []byte {
+	var b []byte
+	for _, th := range c.Threads {
+		idle := uint32(0)
+		if th.Idle {
+			idle = 1
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(th.Index))
+		b = binary.LittleEndian.AppendUint32(b, uint32(th.TID))
+		b = binary.LittleEndian.AppendUint32(b, idle)
+		b = binary.LittleEndian.AppendUint64(b, uint64(th.CPUTime))
+		b = binary.LittleEndian.AppendUint64(b, th.Switches)
+		b = binary.LittleEndian.AppendUint64(b, uint64(th.RIP))
+		for _, s := range []string{th.State, th.Wait, th.Note} {
+			b = appendString(b, s)
 		}
 	}
 	return b
