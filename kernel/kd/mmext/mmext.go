@@ -156,12 +156,18 @@ func (v views) pfn(w io.Writer, args []string) error {
 	return nil
 }
 
-func (v views) pte(w io.Writer, args []string) error {
+// walkArg is the one address argument and the page-table walk for it.
+func (v views) walkArg(args []string) (uintptr, pte.Walk, error) {
 	va, err := v.addressArg(args)
 	if err != nil {
-		return err
+		return 0, pte.Walk{}, err
 	}
 	walk, err := v.t.Lookup(va)
+	return va, walk, err
+}
+
+func (v views) pte(w io.Writer, args []string) error {
+	_, walk, err := v.walkArg(args)
 	if err != nil {
 		return err
 	}
@@ -170,11 +176,7 @@ func (v views) pte(w io.Writer, args []string) error {
 }
 
 func (v views) address(w io.Writer, args []string) error {
-	va, err := v.addressArg(args)
-	if err != nil {
-		return err
-	}
-	walk, err := v.t.Lookup(va)
+	va, walk, err := v.walkArg(args)
 	if err != nil {
 		return err
 	}
