@@ -76,6 +76,7 @@ func captureCrash(r *bugcheck.Record) *dump.Crash {
 		crash.Modules = mods
 	}
 	crash.Threads = threadTable(stoppedThread)
+	crash.Code = dump.CaptureCode(r.PC, liveMemory{})
 	return &crash
 }
 

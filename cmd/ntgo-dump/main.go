@@ -12,8 +12,9 @@
 // same views (kernel/kd, kernel/kd/mmext). Symbols and kernel text come
 // from the kernel's ELF (kernel/kd/kimage): -kernel names it, otherwise
 // the viewer looks next to the dump and in build/ for kernel.linked or
-// kernel.elf. Without one, addresses print bare and u/db see only the
-// pages the dump holds.
+// kernel.elf, and uses it only if its code matches the code page the dump
+// holds (the caller of KeBugCheckEx). Without one, addresses print bare
+// and u/db see only the pages the dump holds.
 package main
 
 import (
@@ -60,8 +61,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v; showing the sections that arrived whole\n", file, err)
 	}
 	defer d.Close()
-	if im, err := openKernel(*kernelFlag, file); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	im, err := openKernel(*kernelFlag, file)
+	if err == nil {
+		var checked bool
+		if checked, err = d.MatchKernel(im); err == nil && !checked {
+			fmt.Fprintf(os.Stderr, "%s: the dump holds no code to check it against\n", im.Path)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v: addresses print bare\n", err)
 		if *kernelFlag != "" {
 			os.Exit(usageStatus)
 		}
@@ -97,7 +105,7 @@ func openKernel(given, dumpFile string) (*kimage.Image, error) {
 			}
 		}
 	}
-	return nil, errors.New("no kernel ELF next to the dump or in build/ (give -kernel): addresses print bare")
+	return nil, errors.New("no kernel ELF next to the dump or in build/ (give -kernel)")
 }
 
 // usage prints the command line and every command the viewer has.

@@ -406,3 +406,39 @@ func TestTruncatedDumpKeepsWholeSections(t *testing.T) {
 		t.Errorf("!memusage of half a dump:\n%s", got)
 	}
 }
+
+// fakeKernel is a KernelImage whose text is one page.
+type fakeKernel struct{ text pageMemory }
+
+func (fakeKernel) Frames(uintptr) []kd.Frame { return nil }
+
+func (k fakeKernel) Read(addr uintptr, b []byte) bool { return k.text.Read(addr, b) }
+
+// The viewer uses a kernel ELF only if its code is the dump's.
+func TestMatchKernel(t *testing.T) {
+	const codePage = 0x401000
+	l := newLive(t)
+	code := new([physmem.PageSize]byte)
+	copy(code[:], "\x48\x89\xe5 the kernel's code")
+	text := pageMemory{codePage: code}
+	l.crash.Code = CaptureCode(codePage+0x123, text)
+	d := writeRead(t, l.crash)
+	if checked, err := d.MatchKernel(fakeKernel{text}); !checked || err != nil {
+		t.Errorf("the kernel that wrote the dump: checked %v, %v", checked, err)
+	}
+	other := *code
+	other[7] ^= 1
+	if _, err := d.MatchKernel(fakeKernel{pageMemory{codePage: &other}}); err == nil || !strings.Contains(err.Error(), "00000000`00401000 differs") {
+		t.Errorf("another kernel: %v", err)
+	}
+	if _, err := d.MatchKernel(fakeKernel{pageMemory{}}); err == nil {
+		t.Error("a kernel without that code matched")
+	}
+	if got := view(t, d, "db 401000 3"); !strings.Contains(got, "48 89 e5") {
+		t.Errorf("db over the dump's code page: %q", got)
+	}
+	l.crash.Code = nil
+	if checked, err := writeRead(t, l.crash).MatchKernel(fakeKernel{text}); checked || err != nil {
+		t.Errorf("a dump without code: checked %v, %v", checked, err)
+	}
+}

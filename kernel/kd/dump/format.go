@@ -56,6 +56,7 @@ const (
 	SectionReservations         // the Go runtime's reservations in the lower half (!address)
 	SectionModules              // the loaded-module list (lm, !analyze)
 	SectionThreads              // the kernel's thread table (!thread)
+	SectionCode                 // kernel code pages (the caller of KeBugCheckEx), to match the ELF
 )
 
 // Sizes of the encoding's integers, and the section header they make.

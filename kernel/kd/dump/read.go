@@ -121,6 +121,14 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
+	if b, ok := sections[SectionCode]; ok {
+		if d.Code, err = readPageRecords[uintptr](b); err != nil {
+			return nil, err
+		}
+		for a, p := range d.Code {
+			d.memory[a] = p
+		}
+	}
 	if b, ok := sections[SectionThreads]; ok {
 		if d.Threads, err = readThreads(b); err != nil {
 			return nil, err

@@ -8,6 +8,8 @@ package dump
 // runs. A view whose data the dump lacks says so (mmext.ErrNotHeld).
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 
 	"ntgo/kernel/bugcheck"
@@ -125,3 +127,16 @@ func (t mmTarget) PoolTags() ([]pool.TagStat, error) { return held(t.d.PoolTags,
 func (mmTarget) Lookasides() ([]ex.LookasideInfo, error) { return nil, mmext.ErrNotHeld }
 
 func (t mmTarget) Modules() ([]ldr.Module, error) { return held(t.d.Modules, t.d.Modules != nil) }
+
+// MatchKernel checks that k is the kernel that wrote the dump: its bytes
+// at each code page the dump holds must be the dump's. checked is false
+// when the dump holds no code to compare (written without Code).
+func (d *Dump) MatchKernel(k KernelImage) (checked bool, err error) {
+	for _, a := range slices.Sorted(maps.Keys(d.Code)) {
+		var b [physmem.PageSize]byte
+		if !k.Read(a, b[:]) || b != *d.Code[a] {
+			return true, fmt.Errorf("the kernel ELF is not the one that wrote this dump: its code at %s differs", kd.FormatAddress(uint64(a)))
+		}
+	}
+	return len(d.Code) > 0, nil
+}

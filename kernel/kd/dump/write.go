@@ -34,6 +34,7 @@ package dump
 //	Modules     per module: start uint64, end uint64, name and package
 //	            (each a length uint32 and its bytes), the tag count
 //	            uint32 and the tags uint32 each
+//	Code        page records, as Memory (kernel code pages)
 //	Threads     per thread: index uint32, TID uint32, idle uint32 (0/1),
 //	            CPU time ns uint64, switches uint64, RIP uint64, then state,
 //	            wait and note as strings (length uint32, bytes)
@@ -72,6 +73,19 @@ type Crash struct {
 	Modules []ldr.Module
 	// Threads is the kernel's thread table (!thread).
 	Threads []kd.Thread
+	// Code is kernel code pages by address (CaptureCode): the viewer
+	// checks a kernel ELF against them before naming addresses with it.
+	Code map[uintptr]*[physmem.PageSize]byte
+}
+
+// CaptureCode reads the code page holding pc through m; a page m refuses
+// is left out.
+func CaptureCode(pc uintptr, m kd.Memory) map[uintptr]*[physmem.PageSize]byte {
+	page := new([physmem.PageSize]byte)
+	if !m.Read(pc&^physmem.PageMask, page[:]) {
+		return nil
+	}
+	return map[uintptr]*[physmem.PageSize]byte{pc &^ physmem.PageMask: page}
 }
 
 // Tables are the page-table frames reachable from a root, as the CPU walks
@@ -145,6 +159,7 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionReservations, func() []byte { return encode(c.Reservations) }, c.Reservations != nil},
 		{SectionModules, c.modulesPayload, c.Modules != nil},
 		{SectionThreads, c.threadsPayload, c.Threads != nil},
+		{SectionCode, func() []byte { return appendPageRecords(nil, c.Code) }, c.Code != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
