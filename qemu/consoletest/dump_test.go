@@ -54,10 +54,17 @@ func testCrashDump(t *testing.T, machine string) {
 	// Views whose state a bugcheck does not move: the console's output and
 	// the viewer's must be the same bytes (one code, kernel/kd/mmext).
 	stable := []string{"!poolfind " + ramdiskTag, "!poolused " + ramdiskTag, "!pool " + block, "!address " + block,
-		"!pte " + block, "!pte 401000", "!address 401000", "!pfn 0", "!pfn 401", "lm", "!address 0", "!pfn 1000000"}
+		"!pte " + block, "!pte 401000", "!address 401000", "!pfn 0", "!pfn 401", "lm", "!address 0", "!pfn 1000000",
+		"dt nt!_POOL_HEADER " + block + "-10", "dt _LIST_ENTRY " + block, "dt _MMPFN"}
 	kernelStable := make([]string, len(stable))
 	for i, line := range stable {
 		kernelStable[i] = command(t, vm, line)
+	}
+	if header := kernelStable[len(stable)-3]; !strings.Contains(header, "(RdEx)") {
+		t.Errorf("dt of the ramdisk block's header:\n%s", header)
+	}
+	if got := command(t, vm, "!analyze -v"); !strings.Contains(got, "no bugcheck: the system is running") {
+		t.Errorf("!analyze -v at the console: %q", got)
 	}
 	kernelVM := command(t, vm, "!vm")
 
