@@ -12,7 +12,8 @@ package kernel
 // The capture starts with the PFN database, before the bugcheck path
 // allocates anything: boot reserves the database's copy (mm.ReserveCrashDump)
 // and the Crash itself is static, so that copying changes nothing it
-// copies. Every piece is read without the memory manager's locks, which
+// copies. mm hands back its parts as plain data (mm.CrashParts); the kd
+// layer's dump package writes the format. Every piece is read without the memory manager's locks, which
 // the failing code may hold, and memory only through liveMemory, which
 // refuses pages that are not present. COM2 is written polled, with
 // interrupts off: nothing else runs between the screen and the power-off.
@@ -28,6 +29,7 @@ import (
 	"ntgo/kernel/arch"
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd/dump"
+	"ntgo/kernel/ldr"
 	"ntgo/mm"
 )
 
@@ -56,15 +58,25 @@ func init() {
 	}
 }
 
+// stoppedThread marks the thread that bugchecked in the dump's !thread.
+const stoppedThread = "(stopped here: k shows its stack)"
+
 // captureCrash captures the dump of the bugcheck r, or returns nil when
 // dumps are off. The caller adds the thread context.
 func captureCrash(r *bugcheck.Record) *dump.Crash {
 	if !crashDumps {
 		return nil
 	}
-	mm.CaptureCrash(&crash, liveMemory{}.Read)
+	parts := mm.CaptureCrash(liveMemory{}.Read)
 	crash.Record = *r
+	crash.PFN, crash.Counters, crash.Reservations = parts.PFN, &parts.Counters, parts.Reservations
+	crash.PoolTags, crash.Pool = parts.PoolTags, parts.Pool
 	crash.Tables = dump.CaptureTables(uint64(arch.ReadCR3()), liveMemory{})
+	if mods, ok := ldr.TryModules(); ok {
+		crash.Modules = mods
+	}
+	crash.Threads = threadTable(stoppedThread)
+	crash.Code = dump.CaptureCode(r.PC, liveMemory{})
 	return &crash
 }
 

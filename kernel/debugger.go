@@ -6,11 +6,14 @@ package kernel
 // the same Target.
 
 import (
+	"reflect"
 	"runtime"
 	"unsafe"
 
 	"ntgo/kernel/arch"
+	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/dt"
 	"ntgo/kernel/ldr"
 	"ntgo/mm"
 	"ntgo/mm/physmem"
@@ -45,11 +48,19 @@ func (liveMemory) Read(addr uintptr, b []byte) bool {
 }
 
 // debugTarget is the Target of the console commands and the screen.
-var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext}
+// The screen asks for the module list with interrupts off, so it must not
+// wait for the list's lock (ldr.TryModules).
+var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext,
+	Modules: func() []ldr.Module { m, _ := ldr.TryModules(); return m }}
 
 func init() {
 	if arch.Bare() {
 		kd.Register(debugTarget)
+		dt.Register("_KPCR", reflect.TypeFor[KPCR]())
+		for _, c := range dt.Commands(debugTarget) {
+			console.Register(c)
+		}
+		console.Register(kd.ThreadsCommand(debugTarget, liveThreads))
 		ldr.Load(kernelModule())
 	}
 }

@@ -19,7 +19,6 @@ import (
 func init() {
 	console.Register(console.Command{Name: "!irql", Help: "the current IRQL of this processor", Run: cmdIrql})
 	console.Register(console.Command{Name: "!pcr", Help: "this processor's KPCR: current thread, IRQL, trap nesting, counters, trap stacks", Run: cmdPcr})
-	console.Register(console.Command{Name: "!thread", Help: "kernel threads: state, what each waits on, CPU time, where it stopped", Run: cmdThread})
 }
 
 func cmdIrql(w io.Writer, args []string) error {
@@ -71,10 +70,13 @@ type threadView struct {
 
 var stateNames = [...]string{threadFree: "free", threadReady: "READY", threadRunning: "RUNNING", threadBlocked: "WAIT"}
 
-func cmdThread(w io.Writer, args []string) error {
-	if len(args) != 0 {
-		return console.ErrUsage
-	}
+// liveThreads is !thread's table at the console.
+func liveThreads() ([]kd.Thread, error) { return threadTable("(this console command)"), nil }
+
+// threadTable is !thread's rows, the running thread's RIP replaced by
+// running (its saved RIP is stale while it runs). The records are copied
+// with interrupts off; the rows are made afterwards.
+func threadTable(running string) []kd.Thread {
 	var views [maxThreads]threadView
 	n := 0
 	rflags := arch.DisableInterrupts()
@@ -93,20 +95,15 @@ func cmdThread(w io.Writer, args []string) error {
 	}
 	arch.RestoreInterrupts(rflags)
 
-	fmt.Fprintf(w, "%-4s %-5s %-8s %-30s %12s %9s  %s\n", "THRD", "TID", "STATE", "WAIT", "CPU", "SWITCHES", "RIP")
-	for _, v := range views[:n] {
-		where := kd.Symbolize(kd.RuntimeSymbols{}, uintptr(v.rip))
+	rows := make([]kd.Thread, n)
+	for i, v := range views[:n] {
+		rows[i] = kd.Thread{Index: int32(v.index), TID: v.tid, State: stateNames[v.state], Wait: waitText(v, now),
+			CPUTime: time.Duration(v.cpuTime), Switches: v.switches, RIP: uintptr(v.rip), Idle: v.index == idleThread}
 		if v.runningThisCall {
-			where = "(this console command)"
+			rows[i].Note = running
 		}
-		name := ""
-		if v.index == idleThread {
-			name = " idle"
-		}
-		fmt.Fprintf(w, "%-4d %-5d %-8s %-30s %12v %9d  %s%s\n", v.index, v.tid, stateNames[v.state],
-			waitText(v, now), time.Duration(v.cpuTime).Round(time.Microsecond), v.switches, where, name)
 	}
-	return nil
+	return rows
 }
 
 // waitText says what a blocked thread waits for and until when.

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
 	"ntgo/mm/ex"
@@ -121,6 +122,9 @@ const (
 )
 
 func init() {
+	if !arch.Bare() { // a host program linking mm (the dump viewer) must not offer it
+		return
+	}
 	console.Register(console.Command{Name: "notmyfault", Args: "<misuse>",
 		Help: "stop the system on purpose with one class of bugcheck (notmyfault ? lists them)", Run: cmdNotMyFault})
 }

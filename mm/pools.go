@@ -1,6 +1,6 @@
 // The executive pools on the machine: page sources over NT's pool regions,
-// ex.Init, the periodic lookaside tuning, and the pool kd commands
-// (poolmon, !poolused, !pool, !poolfind) and !vm section.
+// ex.Init, the periodic lookaside tuning, and !vm's pool section (the pool
+// views themselves are kernel/kd/mmext's).
 //
 // Pool maxima are derived from RAM, as NT sizes its pools at boot: each
 // pool may take three eighths of physical memory, so both full leave a
@@ -11,14 +11,9 @@
 package mm
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"ntgo/kernel/arch"
-	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
@@ -60,14 +55,6 @@ func init() {
 			ex.AdjustLookasideDepths()
 		}
 	}()
-	for _, c := range []console.Command{
-		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (refresh every seconds, 3 times)", Run: cmdPoolmon},
-		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: cmdPoolused},
-		{Name: "!pool", Args: "<addr>", Help: "the pool page holding addr: every block header, the one asked for marked", Run: cmdPool},
-		{Name: "!poolfind", Args: "<tag>", Help: "every allocated pool block with tag", Run: cmdPoolfind},
-	} {
-		console.Register(c)
-	}
 }
 
 // poolSummary is !vm's pool section, nil before the pools exist.
@@ -76,72 +63,4 @@ func poolSummary() *vmstat.Pools {
 		return nil
 	}
 	return vmstat.NewPools(ex.Pools(), nonPagedPages.summary(), pagedPages.summary())
-}
-
-// poolmonRefreshes is how many tables a refreshing poolmon prints.
-const poolmonRefreshes = 3
-
-func cmdPoolmon(w io.Writer, args []string) error {
-	switch len(args) {
-	case 0:
-		pool.WritePoolMon(w, ex.Pools().PoolMon())
-		return nil
-	case 1:
-		secs, err := strconv.Atoi(args[0])
-		if err != nil || secs <= 0 {
-			return console.ErrUsage
-		}
-		for i := 0; i < poolmonRefreshes; i++ {
-			if i > 0 {
-				time.Sleep(time.Duration(secs) * time.Second)
-			}
-			pool.WritePoolMon(w, ex.Pools().PoolMon())
-		}
-		return nil
-	}
-	return console.ErrUsage
-}
-
-func cmdPoolused(w io.Writer, args []string) error {
-	switch len(args) {
-	case 0:
-		pool.WritePoolMon(w, ex.Pools().PoolMon())
-	case 1:
-		t, ok := ex.Pools().PoolUsed(pool.MakeTag(args[0]))
-		if !ok {
-			return fmt.Errorf("no allocations with tag %q", args[0])
-		}
-		pool.WritePoolMon(w, []pool.TagStat{t})
-	default:
-		return console.ErrUsage
-	}
-	return nil
-}
-
-func cmdPool(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
-	}
-	addr, err := parseAddress(args[0])
-	if err != nil {
-		return err
-	}
-	r, ok := ex.Pools().Inspect(addr)
-	if !ok {
-		return errors.New("not in a pool page")
-	}
-	fmt.Fprint(w, r)
-	return nil
-}
-
-func cmdPoolfind(w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return console.ErrUsage
-	}
-	blocks := ex.Pools().Find(pool.MakeTag(args[0]))
-	for _, b := range blocks {
-		fmt.Fprintf(w, "%016x  size %6d  %v  %v\n", b.Addr, b.Bytes, b.Tag, b.State)
-	}
-	fmt.Fprintf(w, "%d blocks\n", len(blocks))
-	return nil
 }

@@ -39,15 +39,16 @@ package mm
 
 import (
 	"ntgo/kernel/ntstatus"
+	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 )
 
 // The runtime's region.
 const (
-	runtimeBase            = 0x7000_0000_0000      // mmap(NULL) placement starts here
-	runtimeLimit           = 0x7F00_0000_0000      // and stays below here
-	lowerHalfEnd           = 0x0000_8000_0000_0000 // hints and fixed mappings: anywhere below
+	runtimeBase            = 0x7000_0000_0000    // mmap(NULL) placement starts here
+	runtimeLimit           = 0x7F00_0000_0000    // and stays below here
+	lowerHalfEnd           = layout.LowerHalfEnd // hints and fixed mappings: anywhere below
 	page                   = uintptr(physmem.PageSize)
 	maxRuntimeReservations = 512
 )

@@ -45,17 +45,28 @@ func Commands(t *Target) []console.Command {
 		console.Command{Name: "k", Help: "call stack of the current thread", Run: t.stack},
 		console.Command{Name: "ln", Args: "<addr>", Help: "nearest symbol: function, file and line", Run: t.nearest},
 		console.Command{Name: "?", Args: "<expr>", Help: "evaluate an expression: its value in decimal and hex", Run: t.evaluate},
+		console.Command{Name: "!analyze", Args: "-v", Help: "the bugcheck explained: code, parameters, faulting IP, stack, probable culprit", Run: t.analyzeCommand},
 	)
 }
 
-// registerValues is the current thread's registers for @register terms,
+// Registers is the current thread's registers for @register terms,
 // nil without a thread.
-func (t *Target) registerValues() *Registers {
+func (t *Target) Registers() *Registers {
 	ctx, ok := t.context()
 	if !ok {
 		return nil
 	}
 	return &ctx.Registers
+}
+
+// AddressArgument is the one argument of a command that takes an address
+// (or a frame number): an expression over regs (nil without a thread).
+func AddressArgument(args []string, regs *Registers) (uintptr, error) {
+	if len(args) != 1 {
+		return 0, console.ErrUsage
+	}
+	v, err := Evaluate(args[0], regs)
+	return uintptr(v), err
 }
 
 // addressAndCount parses "<addr> [count]", the count 1 to maxCount.

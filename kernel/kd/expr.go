@@ -60,7 +60,7 @@ func (registerNames) Symbol(string) (uint64, bool) { return 0, false }
 type targetNames struct{ t *Target }
 
 func (n targetNames) Register(name string) (uint64, error) {
-	return registerNames{n.t.registerValues()}.Register(name)
+	return registerNames{n.t.Registers()}.Register(name)
 }
 
 func (n targetNames) Symbol(name string) (uint64, bool) {

@@ -86,6 +86,7 @@ func WriteStopScreen(w io.Writer, t *Target, rec *bugcheck.Record, ctx Context) 
 	writeLocation(w, s, faulting)
 	fmt.Fprintln(w, "\nSTACK_TEXT:")
 	writeStack(w, s, ctx.Stack)
+	writeCulprit(w, s, ctx.Stack, t.modules())
 	fmt.Fprintln(w, "\nREGISTERS:")
 	if t := ctx.Trap; t != nil {
 		fmt.Fprintf(w, "trap %d (%s), error code %#x\n", t.Vector, t.Name, t.ErrorCode)

@@ -1,5 +1,10 @@
 package kd
 
+import (
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ldr"
+)
+
 // Target is everything the debugger knows of the machine it looks at; the
 // kernel builds one at boot and hands it to Register (console commands) and
 // WriteStopScreen (the bugcheck screen).
@@ -16,6 +21,20 @@ type Target struct {
 	// @register expressions look at, or false if there is none (the console
 	// has no stopped thread). Nil means never.
 	Context func() (Context, bool)
+	// Stop is the bugcheck the target stopped with and its thread's
+	// context, for !analyze -v; nil for a running system.
+	Stop func() (*bugcheck.Record, Context)
+	// Modules is the loaded-module list, which names a culprit's module;
+	// nil means none is known (the kernel image is then named).
+	Modules func() []ldr.Module
+}
+
+// modules is Modules, or none.
+func (t *Target) modules() []ldr.Module {
+	if t.Modules == nil {
+		return nil
+	}
+	return t.Modules()
 }
 
 func (t *Target) symbols() Symbols {

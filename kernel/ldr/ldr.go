@@ -1,6 +1,6 @@
 // Package ldr is the list of loaded modules: the kernel image and the
 // drivers running in it, NT's PsLoadedModuleList, which WinDbg's `lm`
-// prints.
+// prints (the view is kernel/kd/mmext's, with each module's pool tags).
 //
 // ntgo's drivers are Go packages linked into the kernel image, so loading
 // one does not map an image: a driver's load routine registers it here with
@@ -61,4 +61,14 @@ func Modules() []Module {
 	mu.Lock()
 	defer mu.Unlock()
 	return slices.Clone(modules)
+}
+
+// TryModules is Modules for the bugcheck path, which must not wait: false
+// if a load or unload holds the list.
+func TryModules() ([]Module, bool) {
+	if !mu.TryLock() {
+		return nil, false
+	}
+	defer mu.Unlock()
+	return slices.Clone(modules), true
 }

@@ -1,12 +1,9 @@
 package ldr
 
 import (
-	"strings"
 	"testing"
 
 	"ntgo/kernel/ntstatus"
-	"ntgo/mm/ex"
-	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
 )
 
@@ -30,28 +27,5 @@ func TestLoadUnload(t *testing.T) {
 	}
 	if !Unload("ldrtest") || Unload("ldrtest") {
 		t.Fatal("unload did not remove exactly once")
-	}
-}
-
-// lm shows each module's tags with what they hold in the pools.
-func TestLmShowsTagUsage(t *testing.T) {
-	extest.Setup(t)
-	tag := pool.MakeTag("LdLm")
-	Load(Module{Name: "lmtest", Package: "ntgo/kernel/ldr", Tags: []pool.Tag{tag}})
-	defer Unload("lmtest")
-	p := ex.AllocatePoolWithTag(pool.NonPagedPool, 100, tag)
-	defer ex.FreePoolWithTag(p, tag)
-	var b strings.Builder
-	if err := cmdLm(&b, nil); err != nil {
-		t.Fatal(err)
-	}
-	var line string
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.Contains(l, "lmtest") {
-			line = l
-		}
-	}
-	if !strings.Contains(line, "LdLm 1/") || !strings.Contains(line, "ntgo/kernel/ldr") {
-		t.Fatalf("lm line %q\n%s", line, b.String())
 	}
 }

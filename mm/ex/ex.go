@@ -72,6 +72,10 @@ func Pools() *pool.System { return sys().pools }
 
 var errNotInitialized = errors.New("ex: pool used before ex.Init")
 
+// Initialized reports whether ex.Init has run (the debugger's views ask
+// before reading the pools).
+func Initialized() bool { return current.Load() != nil }
+
 func sys() *system {
 	s := current.Load()
 	if s == nil {

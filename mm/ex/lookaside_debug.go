@@ -1,20 +1,15 @@
 package ex
 
-// !lookaside: every lookaside list in the system with NT's counters.
+// What !lookaside shows: every lookaside list in the system with NT's
+// counters.
 //
 // Lookasides gathers snapshots of the per-processor pool lists (from
-// pool.PerCPU) and of the drivers' lists (from the registry); the console
-// command prints them the way the debugger extension does, one list a line
-// with its hit rate. Each list's counters are read under its own lock, so
-// a line is consistent but the table is not one instant.
+// pool.PerCPU) and of the drivers' lists (from the registry); the debugger
+// view (kernel/kd/mmext) prints them the way the extension does, one list a
+// line with its hit rate. Each list's counters are read under its own
+// lock, so a line is consistent but the table is not one instant.
 
-import (
-	"fmt"
-	"io"
-
-	"ntgo/kernel/console"
-	"ntgo/mm/pool"
-)
+import "ntgo/mm/pool"
 
 // LookasideOwner says who made a list.
 type LookasideOwner string
@@ -70,44 +65,4 @@ func Lookasides() []LookasideInfo {
 			PoolType: r.list.allocType, Tag: r.list.tag, Size: r.list.size, LookasideStats: r.list.cache.Stats()})
 	})
 	return out
-}
-
-// WriteLookasides prints lists as !lookaside does; idle System lists (never
-// allocated from) are left out unless all.
-func WriteLookasides(w io.Writer, lists []LookasideInfo, all bool) {
-	fmt.Fprintf(w, "%-6s %3s %-18s %-4s %-8s %5s %10s %10s %10s %10s %5s %5s %4s\n",
-		"Owner", "CPU", "Address", "Tag", "Type", "Size", "Allocates", "AllocMiss", "Frees", "FreeMiss", "Depth", "Max", "Hit%")
-	for _, l := range lists {
-		if l.Owner == OwnerSystem && l.TotalAllocates == 0 && !all {
-			continue
-		}
-		cpu, addr, tag := "-", "-", "-"
-		if l.Owner == OwnerSystem {
-			cpu = fmt.Sprint(l.CPU)
-		} else {
-			addr, tag = fmt.Sprintf("%#x", l.Address), l.Tag.String()
-		}
-		fmt.Fprintf(w, "%-6s %3s %-18s %-4s %-8v %5d %10d %10d %10d %10d %5d %5d %4d\n",
-			l.Owner, cpu, addr, tag, pool.KindOf(l.PoolType), l.Size, l.TotalAllocates, l.AllocateMisses,
-			l.TotalFrees, l.FreeMisses, l.Depth, l.MaximumDepth, l.HitRate())
-	}
-}
-
-func init() {
-	console.Register(console.Command{Name: "!lookaside", Args: "[-a]",
-		Help: "lookaside lists with counters (-a: idle system lists too)",
-		Run: func(w io.Writer, args []string) error {
-			if current.Load() == nil {
-				return errNotInitialized
-			}
-			switch {
-			case len(args) == 0:
-				WriteLookasides(w, Lookasides(), false)
-			case len(args) == 1 && args[0] == "-a":
-				WriteLookasides(w, Lookasides(), true)
-			default:
-				return console.ErrUsage
-			}
-			return nil
-		}})
 }

@@ -86,6 +86,28 @@ const (
 	HalStart               uintptr = 0xFFFFFFFF_FFC00000
 )
 
+// LowerHalfEnd is the end of the lower half of the address space (NT's
+// user half), where ntgo's Go runtime keeps its heap and stacks.
+const LowerHalfEnd uintptr = 0x0000_8000_0000_0000
+
+// Reservation is one range [Start, End) the Go runtime reserved in the
+// lower half; fixed-size, so that a crash dump stores it as is.
+type Reservation struct{ Start, End uint64 }
+
+// Contains reports whether va lies in r.
+func (r Reservation) Contains(va uintptr) bool { return uint64(va) >= r.Start && uint64(va) < r.End }
+
+// FindReservation is the reservation of rs holding va (a crash dump's
+// copy of the runtime's table).
+func FindReservation(rs []Reservation, va uintptr) (Reservation, bool) {
+	for _, r := range rs {
+		if r.Contains(va) {
+			return r, true
+		}
+	}
+	return Reservation{}, false
+}
+
 // Region is one named range of kernel address space.
 type Region struct {
 	ID    ID

@@ -150,9 +150,13 @@ func (a BigAllocation) report(addr uintptr) PageReport {
 }
 
 // Find is !poolfind tag: every live allocation with tag, by address.
-func (s *System) Find(tag Tag) []BlockInfo {
+func (s *System) Find(tag Tag) []BlockInfo { return findTag(tag, s.eachBlock) }
+
+// findTag is Find over the blocks each visits (the live pool's or an
+// image's).
+func findTag(tag Tag, each func(func(Kind, BlockInfo))) []BlockInfo {
 	var out []BlockInfo
-	s.eachBlock(func(_ Kind, bl BlockInfo) {
+	each(func(_ Kind, bl BlockInfo) {
 		if bl.Tag == tag && (bl.State == StateAllocated || bl.State == StateBig) {
 			out = append(out, bl)
 		}

@@ -72,6 +72,15 @@ const (
 	typeFree         = 0
 )
 
+// PoolHeader is NT's _POOL_HEADER as ntgo lays it out, for the debugger's
+// dt: the fields at the offsets above (a test pins them). The pool itself
+// reads and writes headers through those offsets, never through this type.
+type PoolHeader struct {
+	PreviousSize, PoolIndex, BlockSize, PoolType uint8
+	PoolTag                                      Tag
+	Check                                        uint64 // the cookie-sealed check (ProcessBilled when quota-charged)
+}
+
 // header is a decoded block header.
 type header struct {
 	prev, index, size, typ uint8

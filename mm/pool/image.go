@@ -3,8 +3,9 @@ package pool
 // Pool images: the pool as a crash dump holds it.
 //
 // On a bugcheck the kernel captures its pools (Capture) into the dump, and
-// the host viewer answers !pool and the pool lines of !vm from the capture
-// (Image.Inspect, Image.Usage) with the header walk the live views use.
+// the host viewer answers !pool, !poolfind and the pool lines of !vm from
+// the capture (Image.Inspect, Image.Find, Image.Usage) with the header walk
+// the live views use.
 //
 // Capture runs when the failing code may hold any descriptor lock, and
 // another thread may have been stopped half way through a registry update,
@@ -108,18 +109,33 @@ func (im *Image) Inspect(addr uintptr) (PageReport, bool) {
 // Usage is System.Usage over the image.
 func (im *Image) Usage(k Kind) Usage {
 	var u Usage
-	for _, a := range im.Big {
-		if a.Kind == k {
-			u.add(a.info(0))
+	im.eachBlock(func(bk Kind, bl BlockInfo) {
+		if bk == k {
+			u.add(bl)
 		}
-	}
+	})
 	for page := range im.Pages {
-		if mem, pk, ok := im.smallPage(page); ok && pk == k {
+		if _, pk, ok := im.smallPage(page); ok && pk == k {
 			u.Pages++
-			walkBlocks(page, mem, k, cookie(im.Info.Cookie), u.add)
 		}
 	}
 	return u
+}
+
+// Find is System.Find over the image.
+func (im *Image) Find(tag Tag) []BlockInfo { return findTag(tag, im.eachBlock) }
+
+// eachBlock visits every big allocation and every block of every
+// small-block page the image holds.
+func (im *Image) eachBlock(f func(Kind, BlockInfo)) {
+	for _, a := range im.Big {
+		f(a.Kind, a.info(0))
+	}
+	for page := range im.Pages {
+		if mem, k, ok := im.smallPage(page); ok {
+			walkBlocks(page, mem, k, cookie(im.Info.Cookie), func(bl BlockInfo) { f(k, bl) })
+		}
+	}
 }
 
 // bigHolding is the captured big allocation holding addr.

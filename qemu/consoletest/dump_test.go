@@ -51,10 +51,25 @@ func testCrashDump(t *testing.T, machine string) {
 	}
 	kernelPool := command(t, vm, "!pool "+block)
 	kernelPoolmon := command(t, vm, "poolmon")
+	// Views whose state a bugcheck does not move: the console's output and
+	// the viewer's must be the same bytes (one code, kernel/kd/mmext).
+	stable := []string{"!poolfind " + ramdiskTag, "!poolused " + ramdiskTag, "!pool " + block, "!address " + block,
+		"!pte " + block, "!pte 401000", "!address 401000", "!pfn 0", "!pfn 401", "lm", "!address 0", "!pfn 1000000",
+		"dt nt!_POOL_HEADER " + block + "-10", "dt _LIST_ENTRY " + block, "dt _MMPFN"}
+	kernelStable := make([]string, len(stable))
+	for i, line := range stable {
+		kernelStable[i] = command(t, vm, line)
+	}
+	if header := kernelStable[len(stable)-3]; !strings.Contains(header, "(RdEx)") {
+		t.Errorf("dt of the ramdisk block's header:\n%s", header)
+	}
+	if got := command(t, vm, "!analyze -v"); !strings.Contains(got, "no bugcheck: the system is running") {
+		t.Errorf("!analyze -v at the console: %q", got)
+	}
 	kernelVM := command(t, vm, "!vm")
 
 	vm.Console.SendLine("bugcheck e2 1 2 3 4")
-	expect(t, vm, screenVMHeader)
+	screen := expectLines(t, vm, screenVMHeader)
 	screenVM := strings.TrimPrefix(strings.TrimSuffix(expectLines(t, vm, writingDump), writingDump), "\n")
 	var written int64
 	if done := expectLines(t, vm, " bytes"); !scan(done, "done, %d bytes", &written) {
@@ -79,6 +94,41 @@ func testCrashDump(t *testing.T, machine string) {
 	}
 	if viewerPool != kernelPool || !strings.Contains(viewerPool, "(Allocated) "+ramdiskTag) {
 		t.Errorf("!pool %s from the dump:\n%s\nthe kernel's:\n%s", block, viewerPool, kernelPool)
+	}
+	for i, got := range viewer(t, file, stable...) {
+		if got != kernelStable[i] {
+			t.Errorf("%s from the dump:\n%s\nthe kernel's:\n%s", stable[i], got, kernelStable[i])
+		}
+	}
+	checkSymbolized(t, file, screen)
+}
+
+// The viewer names the dump's addresses from the kernel ELF as the screen
+// does: its k is the screen's STACK_TEXT, and its !analyze -v names the
+// culprit the screen named (the console's bugcheck command).
+func checkSymbolized(t *testing.T, file, screen string) {
+	t.Helper()
+	_, stack, _ := strings.Cut(screen, "STACK_TEXT:\n")
+	stack, culprit, _ := strings.Cut(stack, "\n\n")
+	culprit, _, _ = strings.Cut(culprit, "\n\n")
+	const wantCulprit = "PROBABLY_CAUSED_BY: ntgo (ntgo/kernel.cmdBugcheck)"
+	if !strings.Contains(culprit, wantCulprit) {
+		t.Errorf("the screen's culprit section:\n%s\nwant %q", culprit, wantCulprit)
+	}
+	views := viewer(t, file, "-kernel", testKernel(t), "k", "!analyze -v", "u @rip", "!thread")
+	if views[0] != stack+"\n" || !strings.Contains(stack, "ntgo/kernel/console.Execute+") {
+		t.Errorf("k from the dump:\n%s\nthe screen's STACK_TEXT:\n%s", views[0], stack)
+	}
+	if !strings.Contains(views[1], "MANUALLY_INITIATED_CRASH (e2)") || !strings.Contains(views[1], culprit) {
+		t.Errorf("!analyze -v from the dump:\n%s\nwant the screen's culprit:\n%s", views[1], culprit)
+	}
+	if !strings.Contains(views[2], "is not mapped") { // RIP is 0: a call, not a trap
+		t.Errorf("u @rip: %q", views[2])
+	}
+	for _, want := range []string{"RUNNING", "(stopped here: k shows its stack)", "ntgo/kernel.idle", " idle\n"} {
+		if !strings.Contains(views[3], want) {
+			t.Errorf("!thread from the dump lacks %q:\n%s", want, views[3])
+		}
 	}
 }
 
@@ -178,9 +228,14 @@ func command(t *testing.T, vm *qemu.VM, line string) string {
 
 // viewer runs the host dump viewer on file and returns each command's
 // output.
+// Flags (a leading "-kernel", path) go before the file.
 func viewer(t *testing.T, file string, commands ...string) []string {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"run", "ntgo/cmd/ntgo-dump", file}, commands...)...)
+	args := []string{"run", "ntgo/cmd/ntgo-dump"}
+	if len(commands) >= 2 && commands[0] == "-kernel" {
+		args, commands = append(args, commands[:2]...), commands[2:]
+	}
+	cmd := exec.Command("go", append(append(args, file), commands...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -55,19 +55,22 @@ func TestGDB(t *testing.T) {
 	if _, err := exec.LookPath("gdb"); err != nil {
 		t.Skip("gdb is not installed (make deps installs it)")
 	}
+	// The views gdb stops in (kernel/kd/mmext), called through the method
+	// values the console's command table holds.
+	const pteView, memusageView = "ntgo/kernel/kd/mmext.views.pte", "ntgo/kernel/kd/mmext.views.memusage"
 	kernel := testKernel(t) // also gdb's symbols: mkboot keeps the DWARF
 	port := freePort(t)
 	script := fmt.Sprintf("run=!pte %x; !pfn %x; !memusage", kernelTextVA, kernelTextFrame)
 	vm := bootVM(t, ntqemu.Config{Args: []string{script}, GDB: true, GDBPort: port, Halted: true})
 	const extension = "'ntgo/drivers/ramdisk.loaded'.ext" // the ramdisk's device extension, in nonpaged pool
 	out := runGDB(t, kernel, []gdbStep{
-		step("attach", fmt.Sprintf("target remote 127.0.0.1:%d", port), "break 'ntgo/mm.cmdPte'", "continue"),
+		step("attach", fmt.Sprintf("target remote 127.0.0.1:%d", port), "break '"+pteView+"'", "continue"),
 		step("bt", "bt"),
 		step("rip", "info registers rip"),
 		step("ntgo-pte", fmt.Sprintf("ntgo-pte %#x", kernelTextVA)),
 		step("print-pte", fmt.Sprintf("print $ntgo_pte(%#x)", kernelTextVA)),
 		step("print-pfn", fmt.Sprintf("print $ntgo_pfn(%#x)", kernelTextFrame)),
-		step("memusage", "break 'ntgo/mm.cmdMemusage'", "continue"),
+		step("memusage", "break '"+memusageView+"'", "continue"),
 		step("ntgo-vm", "ntgo-vm"),
 		step("extension", "print "+extension),
 		step("ntgo-pool", "ntgo-pool "+extension),
@@ -76,19 +79,19 @@ func TestGDB(t *testing.T) {
 
 	attach := out["attach"]
 	bp := regexp.MustCompile(`Breakpoint 1 at (0x[0-9a-f]+): file`).FindStringSubmatch(attach)
-	if bp == nil || !strings.Contains(attach, "Breakpoint 1, ntgo/mm.cmdPte (") {
-		t.Fatalf("breakpoint in ntgo/mm.cmdPte not set and hit:\n%s", attach)
+	if bp == nil || !strings.Contains(attach, "Breakpoint 1, "+pteView+" (") {
+		t.Fatalf("breakpoint in %s not set and hit:\n%s", pteView, attach)
 	}
 	// The command runs through the kernel's system-thread guard
 	// (kernel/systemthread.go), called by Execute's closure.
-	wantStack := []string{"ntgo/mm.cmdPte", "ntgo/kernel/console.Execute.func1", "ntgo/kernel.runSystemRoutine",
+	wantStack := []string{pteView, pteView + "-fm", "ntgo/kernel/console.Execute.func1", "ntgo/kernel.runSystemRoutine",
 		"ntgo/kernel/console.Execute", "ntgo/kernel/console.RunScript", "main.main"}
 	if got := backtraceFunctions(out["bt"]); !slices.Equal(got, wantStack) {
 		t.Errorf("bt: functions %q, want %q:\n%s", got, wantStack, out["bt"])
 	}
-	rip := regexp.MustCompile(`rip\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+ <ntgo/mm\.cmdPte\+\d+>`).FindStringSubmatch(out["rip"])
+	rip := regexp.MustCompile(`rip\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+ <` + regexp.QuoteMeta(pteView) + `\+\d+>`).FindStringSubmatch(out["rip"])
 	if rip == nil || rip[1] != bp[1] {
-		t.Errorf("info registers rip: want the breakpoint's address %s in ntgo/mm.cmdPte:\n%s", bp[1], out["rip"])
+		t.Errorf("info registers rip: want the breakpoint's address %s in %s:\n%s", bp[1], pteView, out["rip"])
 	}
 
 	kernelPte := commandOutput(t, vm, fmt.Sprintf("!pte %x", kernelTextVA))
@@ -104,8 +107,8 @@ func TestGDB(t *testing.T) {
 		t.Errorf("print $ntgo_pfn: %q, kernel's !pfn: %q", got, kernelPfn)
 	}
 
-	if !strings.Contains(out["memusage"], "Breakpoint 2, ntgo/mm.cmdMemusage (") {
-		t.Errorf("breakpoint in ntgo/mm.cmdMemusage not hit:\n%s", out["memusage"])
+	if !strings.Contains(out["memusage"], "Breakpoint 2, "+memusageView+" (") {
+		t.Errorf("breakpoint in %s not hit:\n%s", memusageView, out["memusage"])
 	}
 	checkVM(t, out["ntgo-vm"], commandOutput(t, vm, "!memusage"))
 

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console/commandtest"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/mmext"
+	"ntgo/kernel/ldr"
 	"ntgo/kernel/ntstatus"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -51,6 +56,16 @@ const (
 	// blockMarkBytes of each live pool block hold its number, for db.
 	blockMarkBytes = 8
 )
+
+// threads stand for the kernel's thread table at the stop.
+var threads = []kd.Thread{
+	{Index: 0, TID: 1, State: "RUNNING", Wait: "-", CPUTime: 1500 * time.Microsecond, Switches: 3, Note: "(stopped here)"},
+	{Index: 1, TID: 2, State: "WAIT", Wait: "futex 000000c0`00001000", Switches: 9, RIP: 0x401234},
+	{Index: 63, TID: 0, State: "READY", Wait: "-", RIP: 0x401300, Idle: true},
+}
+
+// reservations stand for the Go runtime's in the lower half.
+var reservations = []layout.Reservation{{Start: 0x7000_0000_0000, End: 0x7000_0040_0000}, {Start: 0xc000000000, End: 0xc004000000}}
 
 // live is the host simulation a dump is taken of.
 type live struct {
@@ -102,32 +117,49 @@ func newLive(t *testing.T) *live {
 		copy(unsafe.Slice((*byte)(pool.Ptr(b)), blockMarkBytes), fmt.Sprintf("block%03d", i))
 	}
 
+	if st := ldr.Load(ldr.Module{Name: "dumptest", Package: "ntgo/kernel/kd/dump", Tags: []pool.Tag{tagA}}); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	t.Cleanup(func() { ldr.Unload("dumptest") })
 	regs := kd.Registers{RAX: 0xa, RIP: 0x401234, RSP: 0xfffff80000001000, CS: kernelCS, CR3: uint64(machine.PML4.Addr()), CR2: unmappedVA}
 	return &live{
 		crash: &Crash{
-			Record:   bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
-			Context:  kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
-			PFN:      db.NewSnapshot(),
-			Counters: &vmstat.Counters{CommittedPages: 42, SystemPtesFree: 10, SystemPtesTotal: 16},
-			PoolTags: ps.PoolMon(),
-			Pool:     ps.Capture(hostMemory),
-			Tables:   CaptureTables(regs.CR3, mmuMemory{machine}),
+			Record:       bugcheck.Record{Code: bugcheck.PageFaultInNonpagedArea, Params: [4]uintptr{unmappedVA, 0, 0x401234, 0}, PC: 0x401200},
+			Context:      kd.Context{Registers: regs, Stack: []uintptr{0x401300, 0x401400}},
+			PFN:          db.NewSnapshot(),
+			Counters:     &vmstat.Counters{CommittedPages: 42, SystemPtesFree: 10, SystemPtesTotal: 16},
+			PoolTags:     ps.PoolMon(),
+			Pool:         ps.Capture(hostMemory),
+			Tables:       CaptureTables(regs.CR3, mmuMemory{machine}),
+			Reservations: reservations,
+			Modules:      ldr.Modules(),
+			Threads:      threads,
 		},
 		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks,
 	}
 }
 
+// target is the memory manager's views' Target over the simulation, the
+// same adapter the kernel gives its console (mmext.Live).
+func (l *live) target() *mmext.Live {
+	return &mmext.Live{
+		Frames:       l.db,
+		Walk:         l.machine.PT.Lookup,
+		Report:       l.vmReport,
+		RuntimeRange: func(va uintptr) (layout.Reservation, bool) { return layout.FindReservation(reservations, va) },
+		Pools:        func() (*pool.System, bool) { return l.pool, true },
+		Lists:        func() ([]ex.LookasideInfo, bool) { return nil, true },
+	}
+}
+
 // vmReport is !vm of the live simulation.
-func (l *live) vmReport() string {
+func (l *live) vmReport() vmstat.Report {
 	var pages [2]vmstat.PoolPages
 	for i, a := range l.arenas {
 		_, size := a.Region()
 		pages[i] = vmstat.PoolPages{InUse: uint64(a.InUse()), Max: uint64(size / physmem.PageSize)}
 	}
-	r := vmstat.Report{PFN: l.db.Stats(), Counters: *l.crash.Counters, Pools: vmstat.NewPools(l.pool, pages[0], pages[1])}
-	var b strings.Builder
-	r.Write(&b)
-	return b.String()
+	return vmstat.Report{PFN: l.db.Stats(), Counters: *l.crash.Counters, Pools: vmstat.NewPools(l.pool, pages[0], pages[1])}
 }
 
 func writeRead(t *testing.T, c *Crash) *Dump {
@@ -184,6 +216,11 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 	if got := view(t, d, "r"); got != regs.String() {
 		t.Errorf("r:\n%s\nwant\n%s", got, regs.String())
 	}
+	var table strings.Builder
+	kd.WriteThreads(&table, noSymbols{}, threads)
+	if got := view(t, d, "!thread"); got != table.String() || !strings.Contains(got, "futex 000000c0`00001000") {
+		t.Errorf("!thread:\n%s\nwant\n%s", got, table.String())
+	}
 	if got := view(t, d, "k"); got != " # Call Site\n00 00000000`00401300\n01 00000000`00401400\n" {
 		t.Errorf("k: %q", got)
 	}
@@ -192,13 +229,57 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 	}
 }
 
+// Every memory-manager view prints the same bytes over the dump as over
+// the running simulation it was taken of: the console and the viewer run
+// one code (kernel/kd/mmext) over two Targets.
+func TestViewsIdenticalLiveAndDump(t *testing.T) {
+	l := newLive(t)
+	d := writeRead(t, l.crash)
+	lines := []string{"!vm", "!memusage", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
+		"!poolfind Dmp1", "!poolfind Dmp2", "!poolfind Nope", "lm",
+		"!pfn 100000", "!pfn", "!address 0", "!address 7000`00001000", "!address c000001000", "!address 800000000000",
+		"!pool 1000", "!pte"}
+	for p := physmem.PFN(0); p < l.db.Frames(); p += 17 {
+		lines = append(lines, fmt.Sprintf("!pfn %x", uint64(p)))
+	}
+	for _, va := range []uintptr{mappedVA, unmappedVA, pte.PteAddress(mappedVA), 0x1000, layout.NonPagedPoolStart} {
+		lines = append(lines, fmt.Sprintf("!pte %x", va), fmt.Sprintf("!address %x", va))
+	}
+	for _, b := range l.blocks {
+		lines = append(lines, fmt.Sprintf("!pool %x", b), fmt.Sprintf("!address %x", b))
+	}
+	live := mmext.Commands(l.target())
+	for _, line := range lines {
+		want := commandtest.Run(t, live, line)
+		if got := view(t, d, line); got != want {
+			t.Errorf("%s over the dump:\n%s\nover the running system:\n%s", line, got, want)
+		}
+	}
+	if out := view(t, d, "!poolfind Dmp1"); !strings.Contains(out, "3 blocks") {
+		t.Errorf("!poolfind Dmp1 over the dump:\n%s", out)
+	}
+	if out := view(t, d, "lm"); !strings.Contains(out, "dumptest") || !strings.Contains(out, "Dmp1 3/") {
+		t.Errorf("lm over the dump:\n%s", out)
+	}
+	if out := view(t, d, "!address 7000`00001000"); !strings.Contains(out, "reservation 0x700000000000-0x7000003fffff") {
+		t.Errorf("!address in a reservation:\n%s", out)
+	}
+	// The one difference, explicit: a dump is a still picture.
+	if got := view(t, d, "poolmon 1"); got != "error: "+mmext.ErrStillPicture.Error() {
+		t.Errorf("poolmon 1 over a dump: %q", got)
+	}
+}
+
 // !vm, !pool and db over the pool's pages read from the dump as from the
 // live pool.
 func TestPoolViewsFromDump(t *testing.T) {
 	l := newLive(t)
 	d := writeRead(t, l.crash)
-	if got, want := view(t, d, "!vm"), l.vmReport(); got != want {
-		t.Errorf("!vm:\n%s\nlive:\n%s", got, want)
+	var want strings.Builder
+	vm := l.vmReport()
+	vm.Write(&want)
+	if got := view(t, d, "!vm"); got != want.String() {
+		t.Errorf("!vm:\n%s\nlive:\n%s", got, want.String())
 	}
 	if !strings.Contains(view(t, d, "!vm"), "NonPagedNx:             1 pages +      2 big pages:") {
 		t.Errorf("!vm does not show the pool's pages:\n%s", view(t, d, "!vm"))
@@ -257,9 +338,11 @@ func TestPartialDump(t *testing.T) {
 	l := newLive(t)
 	c := *l.crash
 	c.PFN, c.Tables, c.PoolTags, c.Counters, c.Pool = nil, nil, nil, nil, nil
+	c.Reservations, c.Modules, c.Threads = nil, nil, nil
 	d := writeRead(t, &c)
-	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000"} {
-		if got := view(t, d, cmd); got != "error: "+errMissing.Error() {
+	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000",
+		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread"} {
+		if got := view(t, d, cmd); got != "error: "+mmext.ErrNotHeld.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}
 	}
@@ -286,7 +369,76 @@ func TestReadRefusesDamage(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
-	if _, err := Read(bytes.NewReader(good[:len(good)-1])); err == nil {
-		t.Error("a dump without its end marker was accepted")
+	if _, err := Read(bytes.NewReader(good[:len(good)-1])); !errors.Is(err, ErrTruncated) {
+		t.Errorf("a dump without its end marker: %v, want ErrTruncated", err)
+	}
+	for name, c := range map[string]struct {
+		b    []byte
+		want error
+	}{
+		"empty":              {nil, ErrEmpty},
+		"cut in the header":  {good[:len(magic)-2], ErrTruncated},
+		"cut in the record":  {good[:len(magic)+4+sectionHeaderBytes+3], ErrTruncated},
+		"other magic, short": {[]byte("NTX"), ErrNotDump},
+	} {
+		if d, err := Read(bytes.NewReader(c.b)); !errors.Is(err, c.want) || d != nil {
+			t.Errorf("%s: %v (dump %v), want %v and no dump", name, err, d != nil, c.want)
+		}
+	}
+}
+
+// A dump cut after its first sections still answers from those.
+func TestTruncatedDumpKeepsWholeSections(t *testing.T) {
+	l := newLive(t)
+	var b bytes.Buffer
+	if err := Write(&b, l.crash); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Read(bytes.NewReader(b.Bytes()[:b.Len()/2]))
+	if !errors.Is(err, ErrTruncated) || d == nil {
+		t.Fatalf("half a dump: %v, dump %v", err, d != nil)
+	}
+	defer d.Close()
+	if d.Record != l.crash.Record || d.PFN == nil {
+		t.Errorf("half a dump lost its record or PFN database: %+v", d.Record)
+	}
+	if got := view(t, d, "!memusage"); got != l.db.Stats().String() {
+		t.Errorf("!memusage of half a dump:\n%s", got)
+	}
+}
+
+// fakeKernel is a KernelImage whose text is one page.
+type fakeKernel struct{ text pageMemory }
+
+func (fakeKernel) Frames(uintptr) []kd.Frame { return nil }
+
+func (k fakeKernel) Read(addr uintptr, b []byte) bool { return k.text.Read(addr, b) }
+
+// The viewer uses a kernel ELF only if its code is the dump's.
+func TestMatchKernel(t *testing.T) {
+	const codePage = 0x401000
+	l := newLive(t)
+	code := new([physmem.PageSize]byte)
+	copy(code[:], "\x48\x89\xe5 the kernel's code")
+	text := pageMemory{codePage: code}
+	l.crash.Code = CaptureCode(codePage+0x123, text)
+	d := writeRead(t, l.crash)
+	if checked, err := d.MatchKernel(fakeKernel{text}); !checked || err != nil {
+		t.Errorf("the kernel that wrote the dump: checked %v, %v", checked, err)
+	}
+	other := *code
+	other[7] ^= 1
+	if _, err := d.MatchKernel(fakeKernel{pageMemory{codePage: &other}}); err == nil || !strings.Contains(err.Error(), "00000000`00401000 differs") {
+		t.Errorf("another kernel: %v", err)
+	}
+	if _, err := d.MatchKernel(fakeKernel{pageMemory{}}); err == nil {
+		t.Error("a kernel without that code matched")
+	}
+	if got := view(t, d, "db 401000 3"); !strings.Contains(got, "48 89 e5") {
+		t.Errorf("db over the dump's code page: %q", got)
+	}
+	l.crash.Code = nil
+	if checked, err := writeRead(t, l.crash).MatchKernel(fakeKernel{text}); checked || err != nil {
+		t.Errorf("a dump without code: checked %v, %v", checked, err)
 	}
 }

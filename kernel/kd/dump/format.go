@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 
 	"ntgo/mm/physmem"
 )
@@ -37,21 +38,25 @@ const (
 const magic = "NTGODUMP"
 
 // version changes when a payload's layout does, or a section is added.
-const version = 2
+const version = 3
 
 // Section is a section type.
 type Section uint32
 
 const (
-	sectionEnd        Section = iota
-	SectionRecord             // the bugcheck record
-	SectionContext            // registers and stack of the stopped thread
-	SectionPFN                // the PFN database (pfn.AppendDump)
-	SectionPageTables         // every page-table frame reachable from CR3
-	SectionPoolTags           // the pool's tag counters (poolmon)
-	SectionVM                 // the !vm counters the PFN database and pools do not hold
-	SectionPool               // the pool's bookkeeping (pool.ImageInfo, big allocations)
-	SectionMemory             // raw pages with their addresses (the pool's pages)
+	sectionEnd          Section = iota
+	SectionRecord               // the bugcheck record
+	SectionContext              // registers and stack of the stopped thread
+	SectionPFN                  // the PFN database (pfn.AppendDump)
+	SectionPageTables           // every page-table frame reachable from CR3
+	SectionPoolTags             // the pool's tag counters (poolmon)
+	SectionVM                   // the !vm counters the PFN database and pools do not hold
+	SectionPool                 // the pool's bookkeeping (pool.ImageInfo, big allocations)
+	SectionMemory               // raw pages with their addresses (the pool's pages)
+	SectionReservations         // the Go runtime's reservations in the lower half (!address)
+	SectionModules              // the loaded-module list (lm, !analyze)
+	SectionThreads              // the kernel's thread table (!thread)
+	SectionCode                 // kernel code pages (the caller of KeBugCheckEx), to match the ELF
 )
 
 // Sizes of the encoding's integers, and the section header they make.
@@ -113,18 +118,29 @@ func writeSection(w io.Writer, s Section, payload []byte) error {
 
 // Errors a reader returns.
 var (
-	ErrNotDump  = errors.New("dump: not an ntgo crash dump")
-	ErrVersion  = errors.New("dump: unknown version")
-	ErrDamaged  = errors.New("dump: section damaged (CRC mismatch)")
-	ErrTooLarge = errors.New("dump: section length beyond any dump")
+	ErrEmpty = errors.New("dump: the file is empty: the kernel wrote no dump " +
+		"(a stop in trap context, an interrupt or system-call handler's, writes none; " +
+		"nor does a boot without crashdump=com2, or one that did not stop)")
+	ErrNotDump   = errors.New("dump: not an ntgo crash dump")
+	ErrTruncated = errors.New("dump: truncated (the kernel stopped writing, or the file was cut)")
+	ErrVersion   = errors.New("dump: unknown version")
+	ErrDamaged   = errors.New("dump: section damaged (CRC mismatch)")
+	ErrTooLarge  = errors.New("dump: section length beyond any dump")
 )
 
 // readSections reads the header and every section up to the end marker,
-// returning the payloads by type.
+// returning the payloads by type. On an error wrapping ErrTruncated, the
+// sections that arrived whole are returned too.
 func readSections(r io.Reader) (map[Section][]byte, error) {
 	var h [len(magic) + versionBytes]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:len(magic)]) != magic {
+	n, err := io.ReadFull(r, h[:])
+	switch {
+	case n == 0:
+		return nil, ErrEmpty
+	case !strings.HasPrefix(magic, string(h[:min(n, len(magic))])):
 		return nil, ErrNotDump
+	case err != nil:
+		return nil, fmt.Errorf("%w inside its %d-byte header, after %d bytes", ErrTruncated, len(h), n)
 	}
 	if v := binary.LittleEndian.Uint32(h[len(magic):]); v != version {
 		return nil, fmt.Errorf("%w %d", ErrVersion, v)
@@ -133,7 +149,7 @@ func readSections(r io.Reader) (map[Section][]byte, error) {
 	for {
 		var sh [sectionHeaderBytes]byte
 		if _, err := io.ReadFull(r, sh[:]); err != nil {
-			return out, fmt.Errorf("dump: truncated before the end marker: %w", err)
+			return out, fmt.Errorf("%w before the end marker", ErrTruncated)
 		}
 		s := Section(binary.LittleEndian.Uint32(sh[sectionTypeOffset:]))
 		n := binary.LittleEndian.Uint64(sh[sectionLengthOffset:])
@@ -142,7 +158,7 @@ func readSections(r io.Reader) (map[Section][]byte, error) {
 		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil {
-			return out, fmt.Errorf("dump: section %d truncated: %w", s, err)
+			return out, fmt.Errorf("%w inside section %d", ErrTruncated, s)
 		}
 		if crc32.ChecksumIEEE(payload) != binary.LittleEndian.Uint32(sh[sectionCRCOffset:]) {
 			return out, fmt.Errorf("%w: section %d", ErrDamaged, s)

@@ -11,11 +11,15 @@ package dump
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -33,18 +37,33 @@ type Dump struct {
 	tables     *physmem.Sim
 	// memory is the dump's raw pages, by address.
 	memory pageMemory
+	// Kernel, when the viewer found the kernel's ELF, names code addresses
+	// and supplies the kernel text the dump does not carry
+	// (kernel/kd/kimage); nil leaves addresses bare.
+	Kernel KernelImage
+}
+
+// KernelImage is the kernel's ELF file as the viewer reads it.
+type KernelImage interface {
+	kd.Symbols
+	kd.Memory
 }
 
 // Read reads a dump. A damaged or missing record or context is an error;
 // other damaged sections are an error too, since the caller asked for all.
+// A truncated dump whose record and context arrived is returned with an
+// error wrapping ErrTruncated: the sections that arrived whole are usable.
 func Read(r io.Reader) (*Dump, error) {
-	sections, err := readSections(r)
-	if err != nil {
-		return nil, err
+	sections, truncated := readSections(r)
+	if truncated != nil && !errors.Is(truncated, ErrTruncated) {
+		return nil, truncated
 	}
 	d := &Dump{}
 	rec, ok := sections[SectionRecord]
 	if !ok {
+		if truncated != nil {
+			return nil, fmt.Errorf("%w before the bugcheck record", ErrTruncated)
+		}
 		return nil, fmt.Errorf("dump: no bugcheck record")
 	}
 	var code uint64
@@ -60,6 +79,7 @@ func Read(r io.Reader) (*Dump, error) {
 	if err := d.readContext(sections[SectionContext]); err != nil {
 		return nil, err
 	}
+	var err error
 	if b, ok := sections[SectionPFN]; ok {
 		if d.PFN, err = pfn.OpenDump(b); err != nil {
 			return nil, err
@@ -90,7 +110,89 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
-	return d, nil
+	if b, ok := sections[SectionReservations]; ok {
+		d.Reservations = make([]layout.Reservation, len(b)/binary.Size(layout.Reservation{}))
+		if err := decode(b, d.Reservations); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok := sections[SectionModules]; ok {
+		if d.Modules, err = readModules(b); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok := sections[SectionCode]; ok {
+		if d.Code, err = readPageRecords[uintptr](b); err != nil {
+			return nil, err
+		}
+		for a, p := range d.Code {
+			d.memory[a] = p
+		}
+	}
+	if b, ok := sections[SectionThreads]; ok {
+		if d.Threads, err = readThreads(b); err != nil {
+			return nil, err
+		}
+	}
+	return d, truncated
+}
+
+// readThreads decodes the Threads section (write.go's layout).
+func readThreads(b []byte) ([]kd.Thread, error) {
+	threads := []kd.Thread{}
+	r := &byteReader{b: b}
+	for len(r.b) > 0 && r.err == nil {
+		th := kd.Thread{Index: int32(r.u32()), TID: int32(r.u32()), Idle: r.u32() != 0,
+			CPUTime: time.Duration(r.u64()), Switches: r.u64(), RIP: uintptr(r.u64())}
+		th.State, th.Wait, th.Note = r.str(), r.str(), r.str()
+		threads = append(threads, th)
+	}
+	return threads, r.err
+}
+
+// readModules decodes the Modules section (write.go's layout).
+func readModules(b []byte) ([]ldr.Module, error) {
+	mods := []ldr.Module{}
+	r := &byteReader{b: b}
+	for len(r.b) > 0 {
+		m := ldr.Module{Start: uintptr(r.u64()), End: uintptr(r.u64()), Name: r.str(), Package: r.str()}
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			m.Tags = append(m.Tags, pool.Tag(r.u32()))
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		mods = append(mods, m)
+	}
+	return mods, nil
+}
+
+// byteReader takes little-endian values off the front of b; a read past
+// the end sets err and yields zeros.
+type byteReader struct {
+	b   []byte
+	err error
+}
+
+func (r *byteReader) take(n int) []byte {
+	if r.err != nil || n > len(r.b) {
+		r.err = fmt.Errorf("dump: short section")
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *byteReader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(u32Bytes)) }
+func (r *byteReader) u64() uint64 { return binary.LittleEndian.Uint64(r.take(u64Bytes)) }
+func (r *byteReader) str() string {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.err = fmt.Errorf("dump: short section")
+		return ""
+	}
+	return string(r.take(int(n)))
 }
 
 // Close releases the simulated memory behind PageTables.

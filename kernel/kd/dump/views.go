@@ -2,24 +2,30 @@ package dump
 
 // The viewer's commands over a Dump, as kd> console commands so that the
 // host viewer runs them through the same registry and dispatcher as the
-// kernel's console: !pfn and !memusage from the reopened PFN database,
-// !pte from the dumped page tables, poolmon from the tag counters, !pool
-// and !vm from the pool image and the counters, db/dw/dd/dq over the
-// dump's raw pages, and kd's own r and k over the dumped thread context.
+// kernel's console: kd's own (db/dw/dd/dq, u, r, k, ln) over the dump's
+// memory and thread context, and the memory manager's views
+// (kernel/kd/mmext) over the dump's copies, the same code the live console
+// runs. A view whose data the dump lacks says so (mmext.ErrNotHeld).
 
 import (
-	"errors"
 	"fmt"
-	"io"
+	"maps"
+	"slices"
 
+	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/dt"
+	"ntgo/kernel/kd/mmext"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
+	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
 )
-
-// errMissing is returned by a command whose data the dump does not hold.
-var errMissing = errors.New("the dump does not hold this")
 
 // pageMemory is the dump's address space: the raw pages it holds, by
 // address; every other read is refused and memory commands say so.
@@ -37,111 +43,100 @@ func (m pageMemory) Read(addr uintptr, b []byte) bool {
 	return true
 }
 
-// noSymbols: the dump carries no symbol table, and the viewer's own
-// (kd.RuntimeSymbols) would name the viewer's functions, not the kernel's.
+// noSymbols: without the kernel's ELF the dump has no symbol table, and
+// the viewer's own (kd.RuntimeSymbols) would name the viewer's functions,
+// not the kernel's.
 type noSymbols struct{}
 
 func (noSymbols) Frames(uintptr) []kd.Frame { return nil }
 
-// Target is the debugger's view of the dump.
+// withText reads the dump's pages, then the kernel's read-only segments.
+type withText struct{ dump, text kd.Memory }
+
+func (m withText) Read(addr uintptr, b []byte) bool {
+	return m.dump.Read(addr, b) || m.text.Read(addr, b)
+}
+
+// Target is the debugger's view of the dump (with Kernel's symbols and
+// text when it is set).
 func (d *Dump) Target() *kd.Target {
-	return &kd.Target{Memory: d.memory, Symbols: noSymbols{},
-		Context: func() (kd.Context, bool) { return d.Context, true }}
+	t := &kd.Target{Memory: d.memory, Symbols: noSymbols{},
+		Context: func() (kd.Context, bool) { return d.Context, true },
+		Stop:    func() (*bugcheck.Record, kd.Context) { return &d.Record, d.Context },
+		Modules: func() []ldr.Module { return d.Modules }}
+	if d.Kernel != nil {
+		t.Memory, t.Symbols = withText{d.memory, d.Kernel}, d.Kernel
+	}
+	return t
 }
 
-// Commands returns the viewer's commands: kd's over Target, and the
-// memory manager's views.
+// Commands returns the viewer's commands: kd's, dt and !thread over
+// Target, and the memory manager's views.
 func (d *Dump) Commands() []console.Command {
-	return append(kd.Commands(d.Target()),
-		console.Command{Name: "!pfn", Args: "<frame>", Help: "PFN database entry of a frame (hex)", Run: d.pfnEntry},
-		console.Command{Name: "!memusage", Help: "frames per page list", Run: d.memUsage},
-		console.Command{Name: "!pte", Args: "<va>", Help: "page-table entries on the path of va", Run: d.pteWalk},
-		console.Command{Name: "!vm", Help: "physical memory, page lists, commit charge, system PTEs, pools", Run: d.vm},
-		console.Command{Name: "!pool", Args: "<addr>", Help: "the pool page holding addr: every block header", Run: d.poolPage},
-		console.Command{Name: "poolmon", Help: "pool usage per tag", Run: d.poolMon},
-	)
+	t := d.Target()
+	threads := func() ([]kd.Thread, error) { return held(d.Threads, d.Threads != nil) }
+	return slices.Concat(kd.Commands(t), dt.Commands(t), mmext.Commands(mmTarget{d}),
+		[]console.Command{kd.ThreadsCommand(t, threads)})
 }
 
-// addressArg is the one argument of a command that takes an address (or
-// a frame number), over data the dump may lack (held false).
-func (d *Dump) addressArg(args []string, held bool) (uint64, error) {
-	switch {
-	case len(args) != 1:
-		return 0, console.ErrUsage
-	case !held:
-		return 0, errMissing
-	}
-	return kd.Evaluate(args[0], &d.Context.Registers)
-}
+// mmTarget is the memory manager's views' Target over the dump: a still
+// picture, with the stopped thread's registers for @register arguments.
+type mmTarget struct{ d *Dump }
 
-// noArgs checks a command that takes no argument, over data the dump may
-// lack (held false).
-func noArgs(args []string, held bool) error {
-	switch {
-	case len(args) != 0:
-		return console.ErrUsage
-	case !held:
-		return errMissing
-	}
-	return nil
-}
+func (t mmTarget) Registers() *kd.Registers { return &t.d.Context.Registers }
+func (mmTarget) Live() bool                 { return false }
 
-func (d *Dump) pfnEntry(w io.Writer, args []string) error {
-	p, err := d.addressArg(args, d.PFN != nil)
-	if err != nil {
-		return err
-	}
-	info, ok := d.PFN.Decode(physmem.PFN(p))
+// held is v, or ErrNotHeld if the dump lacks it.
+func held[T any](v T, ok bool) (T, error) {
 	if !ok {
-		return fmt.Errorf("frame %#x is beyond the database (%#x frames)", p, uint64(d.PFN.Frames()))
+		return v, mmext.ErrNotHeld
 	}
-	fmt.Fprintln(w, info)
-	return nil
+	return v, nil
 }
 
-func (d *Dump) memUsage(w io.Writer, args []string) error {
-	if err := noArgs(args, d.PFN != nil); err != nil {
-		return err
+func (t mmTarget) PFN() (*pfn.Database, error) { return held(t.d.PFN, t.d.PFN != nil) }
+
+func (t mmTarget) Lookup(va uintptr) (pte.Walk, error) {
+	if t.d.PageTables == nil {
+		return pte.Walk{}, mmext.ErrNotHeld
 	}
-	fmt.Fprint(w, d.PFN.Stats())
-	return nil
+	return t.d.PageTables.Lookup(va), nil
 }
 
-func (d *Dump) pteWalk(w io.Writer, args []string) error {
-	va, err := d.addressArg(args, d.PageTables != nil)
-	if err != nil {
-		return err
+func (t mmTarget) VM() (vmstat.Report, error) { return held(t.d.VMReport()) }
+
+func (t mmTarget) Reservation(va uintptr) (layout.Reservation, bool, error) {
+	if t.d.Reservations == nil {
+		return layout.Reservation{}, false, mmext.ErrNotHeld
 	}
-	fmt.Fprint(w, d.PageTables.Lookup(uintptr(va)))
-	return nil
+	r, ok := layout.FindReservation(t.d.Reservations, va)
+	return r, ok, nil
 }
 
-func (d *Dump) vm(w io.Writer, args []string) error {
-	r, held := d.VMReport()
-	if err := noArgs(args, held); err != nil {
-		return err
+func (t mmTarget) Pool() (mmext.Pool, error) {
+	if t.d.Pool == nil {
+		return nil, mmext.ErrNotHeld
 	}
-	r.Write(w)
-	return nil
+	return t.d.Pool, nil
 }
 
-func (d *Dump) poolPage(w io.Writer, args []string) error {
-	addr, err := d.addressArg(args, d.Pool != nil)
-	if err != nil {
-		return err
-	}
-	r, ok := d.Pool.Inspect(uintptr(addr))
-	if !ok {
-		return errors.New("not in a pool page")
-	}
-	fmt.Fprint(w, r)
-	return nil
-}
+func (t mmTarget) PoolTags() ([]pool.TagStat, error) { return held(t.d.PoolTags, t.d.PoolTags != nil) }
 
-func (d *Dump) poolMon(w io.Writer, args []string) error {
-	if err := noArgs(args, d.PoolTags != nil); err != nil {
-		return err
+// Lookasides: a dump never holds them (each list's counters are read
+// under its lock, which the failing code may hold).
+func (mmTarget) Lookasides() ([]ex.LookasideInfo, error) { return nil, mmext.ErrNotHeld }
+
+func (t mmTarget) Modules() ([]ldr.Module, error) { return held(t.d.Modules, t.d.Modules != nil) }
+
+// MatchKernel checks that k is the kernel that wrote the dump: its bytes
+// at each code page the dump holds must be the dump's. checked is false
+// when the dump holds no code to compare (written without Code).
+func (d *Dump) MatchKernel(k KernelImage) (checked bool, err error) {
+	for _, a := range slices.Sorted(maps.Keys(d.Code)) {
+		var b [physmem.PageSize]byte
+		if !k.Read(a, b[:]) || b != *d.Code[a] {
+			return true, fmt.Errorf("the kernel ELF is not the one that wrote this dump: its code at %s differs", kd.FormatAddress(uint64(a)))
+		}
 	}
-	pool.WritePoolMon(w, d.PoolTags)
-	return nil
+	return len(d.Code) > 0, nil
 }

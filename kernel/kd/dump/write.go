@@ -30,6 +30,14 @@ package dump
 //	            uint32, kind uint8, quota bool)
 //	Memory      per page, by address: its address uint64 and its 4096
 //	            bytes (the pool's pages)
+//	Reservations per reservation: start uint64, end uint64
+//	Modules     per module: start uint64, end uint64, name and package
+//	            (each a length uint32 and its bytes), the tag count
+//	            uint32 and the tags uint32 each
+//	Code        page records, as Memory (kernel code pages)
+//	Threads     per thread: index uint32, TID uint32, idle uint32 (0/1),
+//	            CPU time ns uint64, switches uint64, RIP uint64, then state,
+//	            wait and note as strings (length uint32, bytes)
 
 import (
 	"bytes"
@@ -40,6 +48,8 @@ import (
 
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -57,6 +67,25 @@ type Crash struct {
 	PoolTags []pool.TagStat // pool.System.PoolMon()
 	Pool     *pool.Image    // its Pages are the dump's raw memory
 	Tables   *Tables
+	// Reservations are the Go runtime's (mm.RuntimeReservations).
+	Reservations []layout.Reservation
+	// Modules is the loaded-module list (ldr.TryModules).
+	Modules []ldr.Module
+	// Threads is the kernel's thread table (!thread).
+	Threads []kd.Thread
+	// Code is kernel code pages by address (CaptureCode): the viewer
+	// checks a kernel ELF against them before naming addresses with it.
+	Code map[uintptr]*[physmem.PageSize]byte
+}
+
+// CaptureCode reads the code page holding pc through m; a page m refuses
+// is left out.
+func CaptureCode(pc uintptr, m kd.Memory) map[uintptr]*[physmem.PageSize]byte {
+	page := new([physmem.PageSize]byte)
+	if !m.Read(pc&^physmem.PageMask, page[:]) {
+		return nil
+	}
+	return map[uintptr]*[physmem.PageSize]byte{pc &^ physmem.PageMask: page}
 }
 
 // Tables are the page-table frames reachable from a root, as the CPU walks
@@ -127,6 +156,10 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionVM, func() []byte { return encode(c.Counters) }, c.Counters != nil},
 		{SectionPool, func() []byte { return encode(c.Pool.Info, c.Pool.Big) }, c.Pool != nil},
 		{SectionMemory, c.memoryPayload, c.Pool != nil},
+		{SectionReservations, func() []byte { return encode(c.Reservations) }, c.Reservations != nil},
+		{SectionModules, c.modulesPayload, c.Modules != nil},
+		{SectionThreads, c.threadsPayload, c.Threads != nil},
+		{SectionCode, func() []byte { return appendPageRecords(nil, c.Code) }, c.Code != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
@@ -177,6 +210,46 @@ func (c *Crash) tablesPayload() []byte {
 }
 
 func (c *Crash) memoryPayload() []byte { return appendPageRecords(nil, c.Pool.Pages) }
+
+func (c *Crash) modulesPayload() []byte {
+	var b []byte
+	for _, m := range c.Modules {
+		b = binary.LittleEndian.AppendUint64(b, uint64(m.Start))
+		b = binary.LittleEndian.AppendUint64(b, uint64(m.End))
+		b = appendString(b, m.Name)
+		b = appendString(b, m.Package)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.Tags)))
+		for _, t := range m.Tags {
+			b = binary.LittleEndian.AppendUint32(b, uint32(t))
+		}
+	}
+	return b
+}
+
+func (c *Crash) threadsPayload() []byte {
+	var b []byte
+	for _, th := range c.Threads {
+		idle := uint32(0)
+		if th.Idle {
+			idle = 1
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(th.Index))
+		b = binary.LittleEndian.AppendUint32(b, uint32(th.TID))
+		b = binary.LittleEndian.AppendUint32(b, idle)
+		b = binary.LittleEndian.AppendUint64(b, uint64(th.CPUTime))
+		b = binary.LittleEndian.AppendUint64(b, th.Switches)
+		b = binary.LittleEndian.AppendUint64(b, uint64(th.RIP))
+		for _, s := range []string{th.State, th.Wait, th.Note} {
+			b = appendString(b, s)
+		}
+	}
+	return b
+}
+
+// appendString appends s as its length uint32 and its bytes.
+func appendString(b []byte, s string) []byte {
+	return append(binary.LittleEndian.AppendUint32(b, uint32(len(s))), s...)
+}
 
 // appendPageRecords appends a page record per page, by key: the key
 // (frame number or address) uint64 and the page's bytes.

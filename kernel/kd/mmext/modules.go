@@ -1,30 +1,36 @@
-package ldr
+package mmext
+
+// lm: the loaded modules (kernel/ldr) with what each one's pool tags hold
+// right now (or at the stop), so a leak shows before the unload-time leak
+// check reports it.
 
 import (
 	"fmt"
 	"io"
 	"strings"
 
-	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
-	"ntgo/mm/ex"
 	"ntgo/mm/pool"
 )
 
-func init() {
-	console.Register(console.Command{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: cmdLm})
-}
-
-func cmdLm(w io.Writer, args []string) error {
-	if len(args) != 0 {
-		return console.ErrUsage
+func (v views) lm(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	mods, err := v.t.Modules()
+	if err != nil {
+		return err
+	}
+	tags, err := v.t.PoolTags()
+	if err != nil {
+		return err
 	}
 	usage := map[pool.Tag]pool.TagStat{}
-	for _, s := range ex.Pools().PoolMon() {
+	for _, s := range tags {
 		usage[s.Tag] = s
 	}
 	fmt.Fprintf(w, "%-17s %-17s %-10s %-22s %s\n", "start", "end", "module", "package", "pool tags (allocations/bytes in use)")
-	for _, m := range Modules() {
+	for _, m := range mods {
 		fmt.Fprintf(w, "%-17s %-17s %-10s %-22s %s\n", span(m.Start), span(m.End), m.Name, m.Package, tagUsage(m.Tags, usage))
 	}
 	return nil

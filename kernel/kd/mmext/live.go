@@ -1,0 +1,77 @@
+package mmext
+
+// Live: the Target over a running memory manager. The kernel fills one
+// with the mm package's readers (kernel/mmviews.go); the host tests fill
+// one with a simulation's, so the adapter the console runs is tested too.
+
+import (
+	"errors"
+
+	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
+	"ntgo/mm/pfn"
+	"ntgo/mm/pool"
+	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
+)
+
+// Live is a running memory manager's data, each piece read when a view
+// asks. Every field must be set.
+type Live struct {
+	Frames       *pfn.Database
+	Walk         func(va uintptr) pte.Walk
+	Report       func() vmstat.Report
+	RuntimeRange func(va uintptr) (layout.Reservation, bool)
+	// Pools is the executive's pool, false before it exists.
+	Pools func() (*pool.System, bool)
+	// Lists is every lookaside list, false before the pools exist.
+	Lists func() ([]ex.LookasideInfo, bool)
+}
+
+// errNoPools is the answer of the pool views before ex.Init.
+var errNoPools = errors.New("the pools are not initialized yet")
+
+// Live implements Target: no stopped thread, time passes, and each piece
+// is read when asked.
+
+func (*Live) Registers() *kd.Registers { return nil }
+func (*Live) Live() bool               { return true }
+
+func (l *Live) PFN() (*pfn.Database, error) { return l.Frames, nil }
+
+func (l *Live) Lookup(va uintptr) (pte.Walk, error) { return l.Walk(va), nil }
+
+func (l *Live) VM() (vmstat.Report, error) { return l.Report(), nil }
+
+func (l *Live) Reservation(va uintptr) (layout.Reservation, bool, error) {
+	r, ok := l.RuntimeRange(va)
+	return r, ok, nil
+}
+
+func (l *Live) Pool() (Pool, error) {
+	p, ok := l.Pools()
+	if !ok {
+		return nil, errNoPools
+	}
+	return p, nil
+}
+
+func (l *Live) PoolTags() ([]pool.TagStat, error) {
+	p, ok := l.Pools()
+	if !ok {
+		return nil, errNoPools
+	}
+	return p.PoolMon(), nil
+}
+
+func (*Live) Modules() ([]ldr.Module, error) { return ldr.Modules(), nil }
+
+func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {
+	lists, ok := l.Lists()
+	if !ok {
+		return nil, errNoPools
+	}
+	return lists, nil
+}

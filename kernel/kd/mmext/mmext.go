@@ -1,0 +1,328 @@
+// Package mmext is the memory manager's debugger extension, as WinDbg's
+// are DLLs of their own: !vm, !memusage, !pfn, !pte, !address, !pool,
+// !poolfind, !poolused, poolmon, !lookaside and lm (the loaded modules with
+// their pool tags' usage), written once over a Target
+// so that the kernel's kd> console and the host dump viewer (cmd/ntgo-dump)
+// run the same code, print the same bytes for the same state, and take
+// their help texts from the one table in Commands.
+//
+// A Target hands out the memory manager's data as the mm packages' own
+// types (the PFN database, a page-table walk, the !vm report, the pool or
+// its crash image, the tag counters, the lookaside lists); the views only
+// format. Two Targets exist: Live, over a running memory manager (the
+// kernel's, or a host simulation in tests), and the crash dump's
+// (kernel/kd/dump), which answers ErrNotHeld for what a dump lacks. The one
+// behaviour that differs is explicit: poolmon with a refresh interval runs
+// only where time passes (Target.Live); a dump is a still picture.
+//
+// Views run in goroutine context (console commands), never in trap
+// context: they allocate and print with fmt. Each Target copies what it
+// returns under the lock that guards it, so a view formats without locks.
+package mmext
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"ntgo/kernel/console"
+	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
+	"ntgo/mm/pfn"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pool"
+	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
+)
+
+// Target is the memory manager the views look at.
+type Target interface {
+	// Registers are the stopped thread's registers for @register terms in
+	// arguments, nil where there is none (the live console).
+	Registers() *kd.Registers
+	// Live reports whether the target changes with time (a running
+	// system) rather than being a still picture (a crash dump).
+	Live() bool
+	PFN() (*pfn.Database, error)
+	Lookup(va uintptr) (pte.Walk, error)
+	VM() (vmstat.Report, error)
+	// Reservation is the Go runtime's reservation in the lower half
+	// holding va, false if none does.
+	Reservation(va uintptr) (layout.Reservation, bool, error)
+	Pool() (Pool, error)
+	// PoolTags is every tag's counters in poolmon's order.
+	PoolTags() ([]pool.TagStat, error)
+	Lookasides() ([]ex.LookasideInfo, error)
+	// Modules is the loaded-module list (lm).
+	Modules() ([]ldr.Module, error)
+}
+
+// Pool is what the pool views read: the live pool.System or a dump's
+// pool.Image.
+type Pool interface {
+	Inspect(addr uintptr) (pool.PageReport, bool)
+	Find(tag pool.Tag) []pool.BlockInfo
+}
+
+// ErrNotHeld is a Target's answer for data it does not have (a dump
+// written without that section).
+var ErrNotHeld = errors.New("the dump does not hold this")
+
+// poolmonRefreshes is how many tables a refreshing poolmon prints.
+const poolmonRefreshes = 3
+
+// Register adds the views over t to the console.
+func Register(t Target) {
+	for _, c := range Commands(t) {
+		console.Register(c)
+	}
+}
+
+// Commands returns the views over t, with their one set of help texts.
+func Commands(t Target) []console.Command {
+	v := views{t}
+	return []console.Command{
+		{Name: "!vm", Help: "physical memory, page lists, commit charge and limit, system PTEs, pools", Run: v.vm},
+		{Name: "!memusage", Help: "page frames by state (the PFN database's lists)", Run: v.memusage},
+		{Name: "!pfn", Args: "<frame>", Help: "decode one PFN database entry (frame number in hex)", Run: v.pfn},
+		{Name: "!pte", Args: "<va>", Help: "the PXE, PPE, PDE and PTE that map va, decoded", Run: v.pte},
+		{Name: "!address", Args: "<va>", Help: "which region of the kernel address space holds va", Run: v.address},
+		{Name: "!pool", Args: "<addr>", Help: "the pool page holding addr: every block header, the one asked for marked", Run: v.pool},
+		{Name: "!poolfind", Args: "<tag>", Help: "every allocated pool block with tag", Run: v.poolfind},
+		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: v.poolused},
+		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times)", Run: v.poolmon},
+		{Name: "!lookaside", Args: "[-a]", Help: "lookaside lists with counters (-a: idle system lists too)", Run: v.lookaside},
+		{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: v.lm},
+	}
+}
+
+type views struct{ t Target }
+
+// addressArg is the one address argument.
+func (v views) addressArg(args []string) (uintptr, error) {
+	return kd.AddressArgument(args, v.t.Registers())
+}
+
+// noArgs checks a command that takes no argument.
+func noArgs(args []string) error {
+	if len(args) != 0 {
+		return console.ErrUsage
+	}
+	return nil
+}
+
+func (v views) vm(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	r, err := v.t.VM()
+	if err != nil {
+		return err
+	}
+	r.Write(w)
+	return nil
+}
+
+func (v views) memusage(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	db, err := v.t.PFN()
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(w, db.Stats())
+	return nil
+}
+
+func (v views) pfn(w io.Writer, args []string) error {
+	p, err := v.addressArg(args)
+	if err != nil {
+		return err
+	}
+	db, err := v.t.PFN()
+	if err != nil {
+		return err
+	}
+	info, ok := db.Decode(physmem.PFN(p))
+	if !ok {
+		return fmt.Errorf("frame %#x is beyond the PFN database (%#x frames)", p, uint64(db.Frames()))
+	}
+	fmt.Fprintln(w, info)
+	return nil
+}
+
+// walkArg is the one address argument and the page-table walk for it.
+func (v views) walkArg(args []string) (uintptr, pte.Walk, error) {
+	va, err := v.addressArg(args)
+	if err != nil {
+		return 0, pte.Walk{}, err
+	}
+	walk, err := v.t.Lookup(va)
+	return va, walk, err
+}
+
+func (v views) pte(w io.Writer, args []string) error {
+	_, walk, err := v.walkArg(args)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(w, walk)
+	return nil
+}
+
+func (v views) address(w io.Writer, args []string) error {
+	va, walk, err := v.walkArg(args)
+	if err != nil {
+		return err
+	}
+	if va < layout.LowerHalfEnd {
+		r, ok, err := v.t.Reservation(va)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%#x: Go runtime memory (the lower half)", va)
+		if ok {
+			fmt.Fprintf(w, ", reservation %#x-%#x", r.Start, r.End-1)
+		} else {
+			fmt.Fprint(w, ", not reserved")
+		}
+		fmt.Fprintln(w)
+	} else if r, ok := layout.Find(va); ok {
+		fmt.Fprintf(w, "%#x: %s (%#x-%#x)\n", va, r.Name, r.Start, r.Last)
+	} else {
+		return errors.New("not a canonical address")
+	}
+	_, e := walk.Last()
+	fmt.Fprintf(w, "PTE: %v\n", e)
+	return nil
+}
+
+func (v views) pool(w io.Writer, args []string) error {
+	addr, err := v.addressArg(args)
+	if err != nil {
+		return err
+	}
+	p, err := v.t.Pool()
+	if err != nil {
+		return err
+	}
+	r, ok := p.Inspect(addr)
+	if !ok {
+		return errors.New("not in a pool page")
+	}
+	fmt.Fprint(w, r)
+	return nil
+}
+
+func (v views) poolfind(w io.Writer, args []string) error {
+	if len(args) != 1 {
+		return console.ErrUsage
+	}
+	p, err := v.t.Pool()
+	if err != nil {
+		return err
+	}
+	blocks := p.Find(pool.MakeTag(args[0]))
+	for _, b := range blocks {
+		fmt.Fprintf(w, "%016x  size %6d  %v  %v\n", b.Addr, b.Bytes, b.Tag, b.State)
+	}
+	fmt.Fprintf(w, "%d blocks\n", len(blocks))
+	return nil
+}
+
+func (v views) poolused(w io.Writer, args []string) error {
+	if len(args) > 1 {
+		return console.ErrUsage
+	}
+	tags, err := v.t.PoolTags()
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		pool.WritePoolMon(w, tags)
+		return nil
+	}
+	want := pool.MakeTag(args[0])
+	for _, s := range tags {
+		if s.Tag == want {
+			pool.WritePoolMon(w, []pool.TagStat{s})
+			return nil
+		}
+	}
+	return fmt.Errorf("no allocations with tag %q", args[0])
+}
+
+// ErrStillPicture refuses a refresh interval over a dump.
+var ErrStillPicture = errors.New("a crash dump is a still picture: no refresh interval")
+
+func (v views) poolmon(w io.Writer, args []string) error {
+	refreshes, interval := 1, time.Duration(0)
+	switch len(args) {
+	case 0:
+	case 1:
+		secs, err := strconv.Atoi(args[0])
+		if err != nil || secs <= 0 {
+			return console.ErrUsage
+		}
+		if !v.t.Live() {
+			return ErrStillPicture
+		}
+		refreshes, interval = poolmonRefreshes, time.Duration(secs)*time.Second
+	default:
+		return console.ErrUsage
+	}
+	for i := range refreshes {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		tags, err := v.t.PoolTags()
+		if err != nil {
+			return err
+		}
+		pool.WritePoolMon(w, tags)
+	}
+	return nil
+}
+
+func (v views) lookaside(w io.Writer, args []string) error {
+	all := false
+	switch {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "-a":
+		all = true
+	default:
+		return console.ErrUsage
+	}
+	lists, err := v.t.Lookasides()
+	if err != nil {
+		return err
+	}
+	writeLookasides(w, lists, all)
+	return nil
+}
+
+// writeLookasides prints lists as !lookaside does; idle System lists
+// (never allocated from) are left out unless all.
+func writeLookasides(w io.Writer, lists []ex.LookasideInfo, all bool) {
+	fmt.Fprintf(w, "%-6s %3s %-18s %-4s %-8s %5s %10s %10s %10s %10s %5s %5s %4s\n",
+		"Owner", "CPU", "Address", "Tag", "Type", "Size", "Allocates", "AllocMiss", "Frees", "FreeMiss", "Depth", "Max", "Hit%")
+	for _, l := range lists {
+		if l.Owner == ex.OwnerSystem && l.TotalAllocates == 0 && !all {
+			continue
+		}
+		cpu, addr, tag := "-", "-", "-"
+		if l.Owner == ex.OwnerSystem {
+			cpu = fmt.Sprint(l.CPU)
+		} else {
+			addr, tag = fmt.Sprintf("%#x", l.Address), l.Tag.String()
+		}
+		fmt.Fprintf(w, "%-6s %3s %-18s %-4s %-8v %5d %10d %10d %10d %10d %5d %5d %4d\n",
+			l.Owner, cpu, addr, tag, pool.KindOf(l.PoolType), l.Size, l.TotalAllocates, l.AllocateMisses,
+			l.TotalFrees, l.FreeMisses, l.Depth, l.MaximumDepth, l.HitRate())
+	}
+}

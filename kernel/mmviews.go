@@ -1,0 +1,39 @@
+package kernel
+
+// The memory manager's debugger views (kernel/kd/mmext) over the running
+// kernel: the kernel, which drives mm, hands the views mm's readers; mm
+// itself knows nothing of the console or the debugger.
+
+import (
+	"ntgo/kernel/arch"
+	"ntgo/kernel/kd/mmext"
+	"ntgo/mm"
+	"ntgo/mm/ex"
+	"ntgo/mm/pool"
+)
+
+// liveMM is the views' Target over this kernel's memory manager.
+var liveMM = &mmext.Live{
+	Frames:       &mm.PFN,
+	Walk:         mm.Lookup,
+	Report:       mm.VMReport,
+	RuntimeRange: mm.RuntimeReservation,
+	Pools: func() (*pool.System, bool) {
+		if !ex.Initialized() {
+			return nil, false
+		}
+		return ex.Pools(), true
+	},
+	Lists: func() ([]ex.LookasideInfo, bool) {
+		if !ex.Initialized() {
+			return nil, false
+		}
+		return ex.Lookasides(), true
+	},
+}
+
+func init() {
+	if arch.Bare() {
+		mmext.Register(liveMM)
+	}
+}

@@ -1,0 +1,70 @@
+// What the debugger's memory-manager views (kernel/kd/mmext: !vm,
+// !memusage, !pfn, !pte, !address and the pool views) read of the live
+// memory manager. The views themselves live in the kd layer, written once
+// for the running kernel and for a crash dump; mm only hands out its data.
+//
+// Each reader copies what it returns under the lock that guards it (the
+// PFN lock inside pfn's Stats and Decode; kernelSpace and tableLock around
+// a page-table walk, so no table is freed under it; tableLock around the
+// runtime's reservations, searched in place), so the views format afterwards and nothing
+// allocates with interrupts off. !vm's own counters are single words read
+// without a lock, as the bugcheck path reads them for a crash dump.
+
+package mm
+
+import (
+	"ntgo/mm/layout"
+	"ntgo/mm/pte"
+	"ntgo/mm/vmstat"
+)
+
+// VMReport is !vm of the running system.
+func VMReport() vmstat.Report {
+	return vmstat.Report{PFN: PFN.Stats(), Counters: vmCounters(), Pools: poolSummary()}
+}
+
+// vmCounters reads !vm's counters without a lock, for the bugcheck path,
+// which may run with kernelSpace held: each is one word (the system PTE
+// total is fixed at boot), so a racing edit shows whole or not at all.
+func vmCounters() vmstat.Counters {
+	c := vmstat.Counters{CommittedPages: uint64(committedPages.Load())}
+	if SystemPtes != nil {
+		c.SystemPtesFree, c.SystemPtesTotal = uint64(SystemPtes.Free()), uint64(SystemPtes.Total())
+	}
+	return c
+}
+
+// Lookup walks the live page tables for va, safely against concurrent
+// edits.
+func Lookup(va uintptr) pte.Walk {
+	kernelSpace.Lock()
+	tableLock.Acquire()
+	walk := Tables.Lookup(va)
+	tableLock.Release()
+	kernelSpace.Unlock()
+	return walk
+}
+
+// RuntimeReservation is the Go runtime's reservation holding va. It
+// searches under tableLock and writes nothing there: a copy of the table
+// could touch a stack or heap page not yet resident, a demand-zero fault
+// with interrupts off.
+func RuntimeReservation(va uintptr) (layout.Reservation, bool) {
+	tableLock.Acquire()
+	defer tableLock.Release()
+	for _, r := range reservations[:nreserved] {
+		if va >= r.start && va < r.end {
+			return layout.Reservation{Start: uint64(r.start), End: uint64(r.end)}, true
+		}
+	}
+	return layout.Reservation{}, false
+}
+
+// reservationsOf converts the trap-side records to the debugger's.
+func reservationsOf(rs []reservation) []layout.Reservation {
+	out := make([]layout.Reservation, len(rs))
+	for i, r := range rs {
+		out[i] = layout.Reservation{Start: uint64(r.start), End: uint64(r.end)}
+	}
+	return out
+}
