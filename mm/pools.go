@@ -19,7 +19,6 @@ import (
 
 	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
-	"ntgo/kernel/ke"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
@@ -50,7 +49,6 @@ func init() {
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-		IRQL: func() uint8 { return uint8(ke.KeGetCurrentIrql()) },
 	}})
 	if err != nil {
 		panic("mm: pools: " + err.Error())

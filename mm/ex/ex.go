@@ -4,6 +4,10 @@
 // Structure. Init builds the system's pools (a pool.System over the page
 // sources and size limits the kernel derives from RAM; host tests pass
 // arenas) and records the function that gives the current quota owner.
+// The common routines (ExAllocatePoolWithTag, ...Zero, ...Uninitialized,
+// ExAllocatePool2, ExFreePool[WithTag]) first try the pool's lookaside hit
+// (pool.System.AllocateFromLookaside, FreeToLookaside), which serves the
+// common case without the layers below or declines having changed nothing.
 // Every allocation routine funnels into allocate, which charges quota when
 // asked, calls the pool core and reports a status; the routine then returns
 // nil or raises, as NT's routine of that name does. Frees and
@@ -126,13 +130,16 @@ func AllocatePool(t pool.PoolType, n uintptr) unsafe.Pointer {
 // not zeroed (unless t has POOL_ZERO_ALLOCATION); nil on failure, or a raise
 // of STATUS_INSUFFICIENT_RESOURCES if t has POOL_RAISE_IF_ALLOCATION_FAILURE.
 func AllocatePoolWithTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
+	if va := sys().pools.AllocateFromLookaside(t, n, tag); va != 0 {
+		return pool.Ptr(va)
+	}
 	return allocateTyped(t, n, tag, pool.NormalPoolPriority)
 }
 
 // AllocatePoolZero is ExAllocatePoolZero: ExAllocatePoolWithTag with the
 // memory zeroed.
 func AllocatePoolZero(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
-	return allocateTyped(t|pool.PoolZeroAllocation, n, tag, pool.NormalPoolPriority)
+	return AllocatePoolWithTag(t|pool.PoolZeroAllocation, n, tag)
 }
 
 // AllocatePoolUninitialized is ExAllocatePoolUninitialized:
@@ -169,11 +176,15 @@ func AllocatePoolWithQuotaTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.P
 }
 
 // FreePool is ExFreePool.
-func FreePool(p unsafe.Pointer) { sys().pools.Free(uintptr(p), 0) }
+func FreePool(p unsafe.Pointer) { FreePoolWithTag(p, 0) }
 
 // FreePoolWithTag is ExFreePoolWithTag: the block's tag must be tag
 // (BAD_POOL_CALLER 0xA otherwise).
-func FreePoolWithTag(p unsafe.Pointer, tag pool.Tag) { sys().pools.Free(uintptr(p), tag) }
+func FreePoolWithTag(p unsafe.Pointer, tag pool.Tag) {
+	if s := sys().pools; !s.FreeToLookaside(uintptr(p), tag) {
+		s.Free(uintptr(p), tag)
+	}
+}
 
 // QueryPoolBlockSize is ExQueryPoolBlockSize: the usable size of the block
 // at p and whether quota was charged for it.

@@ -109,22 +109,14 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 	case f&PoolFlagSession != 0:
 		return r, ntstatus.NotSupported
 	}
-	switch f & poolKindFlags {
-	case PoolFlagNonPaged:
-		r.t = pool.NonPagedPoolNx
-	case PoolFlagNonPagedExecute:
-		r.t = pool.NonPagedPoolExecute
-	case PoolFlagPaged:
-		r.t = pool.PagedPool
-	default:
+	t, ok := poolTypeOf(f)
+	if !ok {
 		return r, ntstatus.InvalidParameter
 	}
 	if f&PoolFlagCacheAligned != 0 {
-		r.t |= pool.CacheAlignedPoolTypeMask
+		t |= pool.CacheAlignedPoolTypeMask
 	}
-	if f&PoolFlagUninitialized == 0 {
-		r.t |= pool.PoolZeroAllocation
-	}
+	r.t = t
 	return r, ntstatus.Success
 }
 
@@ -166,7 +158,41 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 
 // AllocatePool2 is ExAllocatePool2.
 func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
+	if t, ok := pool2Type(f); ok {
+		if va := sys().pools.AllocateFromLookaside(t, n, tag); va != 0 {
+			return pool.Ptr(va)
+		}
+	}
 	return AllocatePool3(f, n, tag, nil)
+}
+
+// pool2Type is the pool type of the flags the lookaside hit serves (one
+// pool, zeroed or not, raising or not); ok is false for any other flags,
+// which decodeFlags handles.
+func pool2Type(f PoolFlags) (pool.PoolType, bool) {
+	if f&^(PoolFlagUninitialized|PoolFlagRaiseOnFailure|poolKindFlags) != 0 {
+		return 0, false
+	}
+	return poolTypeOf(f)
+}
+
+// poolTypeOf is the pool type f's pool flag names, zeroed unless f has
+// POOL_FLAG_UNINITIALIZED; ok is false unless f names exactly one pool.
+func poolTypeOf(f PoolFlags) (t pool.PoolType, ok bool) {
+	switch f & poolKindFlags {
+	case PoolFlagNonPaged:
+		t = pool.NonPagedPoolNx
+	case PoolFlagNonPagedExecute:
+		t = pool.NonPagedPoolExecute
+	case PoolFlagPaged:
+		t = pool.PagedPool
+	default:
+		return 0, false
+	}
+	if f&PoolFlagUninitialized == 0 {
+		t |= pool.PoolZeroAllocation
+	}
+	return t, true
 }
 
 // AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
