@@ -158,22 +158,21 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 
 // AllocatePool2 is ExAllocatePool2.
 func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
-	if t, ok := pool2Type(f); ok {
-		if va := sys().pools.AllocateFromLookaside(t, n, tag); va != 0 {
-			return pool.Ptr(va)
-		}
-	}
 	return AllocatePool3(f, n, tag, nil)
 }
 
-// pool2Type is the pool type of the flags the lookaside hit serves (one
-// pool, zeroed or not, raising or not); ok is false for any other flags,
-// which decodeFlags handles.
-func pool2Type(f PoolFlags) (pool.PoolType, bool) {
+// commonFlags is the pool type of the common flags (one pool, zeroed or
+// not, raising or not, no quota), which need no decoding past that; ok is
+// false for any other flags.
+func commonFlags(f PoolFlags) (pool.PoolType, bool) {
 	if f&^(PoolFlagUninitialized|PoolFlagRaiseOnFailure|poolKindFlags) != 0 {
 		return 0, false
 	}
-	return poolTypeOf(f)
+	t, ok := poolTypeOf(f)
+	if f&PoolFlagRaiseOnFailure != 0 {
+		t |= pool.PoolRaiseIfAllocationFailure
+	}
+	return t, ok
 }
 
 // poolTypeOf is the pool type f's pool flag names, zeroed unless f has
@@ -198,6 +197,9 @@ func poolTypeOf(f PoolFlags) (t pool.PoolType, ok bool) {
 // AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
 // parameters.
 func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedParameter) unsafe.Pointer {
+	if t, ok := commonFlags(f); ok && len(params) == 0 {
+		return pool.Ptr(sys().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
+	}
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
 		st = applyParameters(&r, params)

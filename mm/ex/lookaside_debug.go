@@ -97,7 +97,7 @@ func init() {
 	console.Register(console.Command{Name: "!lookaside", Args: "[-a]",
 		Help: "lookaside lists with counters (-a: idle system lists too)",
 		Run: func(w io.Writer, args []string) error {
-			if current.Load() == nil {
+			if loaded() == nil {
 				return errNotInitialized
 			}
 			switch {

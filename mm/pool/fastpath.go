@@ -1,15 +1,15 @@
 package pool
 
 // The lookaside hit: allocation and free served by the current processor's
-// list, each one function.
+// list, each within one function.
 //
-// AllocateFromLookaside and FreeToLookaside are what mm/ex calls first for
-// every ExAllocatePool*/ExFreePool* routine. Each serves only the common
-// case and otherwise declines, having changed nothing, so that the full
-// path (Allocate, Free) runs as it would have without them and raises
-// every bugcheck it raises today:
+// Allocate and Free, which every ExAllocatePool*/ExFreePool* routine of
+// mm/ex reaches with one call, begin with the hit. Each serves only the
+// common case and otherwise declines, having changed nothing, and passes
+// the request to the full path (allocateFull, freeFull), which runs as it
+// would have without the hit and raises every bugcheck it raises:
 //
-//   - allocation: a plain pool type (nonpaged NX or executable, or paged;
+//   - allocation: no quota owner, a valid priority, a plain pool type (nonpaged NX or executable, or paged;
 //     zeroed or not), a request of at most MaxCachedRequest bytes, the IRQL
 //     allowed for the pool, the processor's busy word free, the list not
 //     empty, the head's guarded link intact and its header that of a cached
@@ -40,10 +40,10 @@ import (
 	"unsafe"
 )
 
-// fastTypeBits are the PoolType bits the hit serves: the pool (paged, NX)
-// and zeroing. Anything else (cache alignment, session, must-succeed, the
-// calling-convention bits mm/ex strips) is the full path's.
-const fastTypeBits = BasePoolTypeMask | PoolNxAllocation | PoolZeroAllocation
+// fastTypeBits are the PoolType bits the hit serves: the pool (paged, NX),
+// zeroing, and the raise bit, which matters only on failure. Anything else
+// (cache alignment, session, must-succeed, quota-fail) is the full path's.
+const fastTypeBits = BasePoolTypeMask | PoolNxAllocation | PoolZeroAllocation | PoolRaiseIfAllocationFailure
 
 // stateShift is the PoolType byte's position in the header's first word.
 const stateShift = byteBits * offPoolType
@@ -52,29 +52,35 @@ const stateShift = byteBits * offPoolType
 // to the runtime's memclr.
 const zeroByWords = 128
 
-// AllocateFromLookaside is ExAllocatePoolWithTag's lookaside hit: n bytes
-// of pool type t tagged tag from the current processor's list, or 0 when
-// the request is not the common case (see above); the caller then calls
-// Allocate, which serves it, fails it or stops.
-func (s *System) AllocateFromLookaside(t PoolType, n uintptr, tag Tag) uintptr {
-	if t&^fastTypeBits != 0 || n > MaxCachedRequest || !s.lookaside {
-		return 0
+// Allocate is ExAllocatePoolWithTagPriority: n bytes of pool type t, tagged,
+// at priority prio. A nonzero owner is a quota owner (mm/ex's handle) sealed
+// in the block so that Free returns its charge through Config.ReturnQuota;
+// the caller has already charged ChargeSize(t, n). The memory is zeroed only
+// if t has PoolZeroAllocation. Allocate returns 0 when the pool cannot
+// satisfy the request or t or prio is not one it serves (session pool, the
+// quota-fail bit, unknown bits), unless t has POOL_RAISE_IF_ALLOCATION_FAILURE:
+// then it raises STATUS_INSUFFICIENT_RESOURCES (ntstatus.Raise) instead, as
+// ExAllocatePoolWithTag does.
+func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	if t&^fastTypeBits != 0 || n > MaxCachedRequest || !s.lookaside || owner != 0 ||
+		prio != NormalPoolPriority && !prio.Valid() {
+		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	k := KindOf(t)
 	if irql := s.currentIrql(); irql > DispatchLevel || k == KindPaged && irql > APCLevel {
-		return 0
+		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	u := units(n)
 	c := s.cpu()
 	if !c.claim() {
-		return 0
+		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	l := c.list(k, u)
 	e, next, ok := l.peek()
 	b := e - HeaderSize
 	if e == 0 || !ok || !s.cachedIntact(b, k, u) {
 		c.release()
-		return 0
+		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	l.take(next)
 	bytes := u << BlockShift
@@ -117,12 +123,9 @@ func zeroBody(a, n uintptr) {
 	}
 }
 
-// FreeToLookaside is ExFreePoolWithTag's lookaside hit: it frees the block
-// at va onto the current processor's list and reports true, or reports
-// false having changed nothing when the free is not the common case (see
-// above); the caller then calls Free, which frees it or stops. A tag of 0
-// is ExFreePool's (no tag check).
-func (s *System) FreeToLookaside(va uintptr, tag Tag) bool {
+// Free is ExFreePoolWithTag: it frees the allocation at va, checking its tag
+// unless tag is 0 (ExFreePool).
+func (s *System) Free(va uintptr, tag Tag) {
 	var r *region
 	switch {
 	case s.nonPaged.holds(va):
@@ -130,10 +133,12 @@ func (s *System) FreeToLookaside(va uintptr, tag Tag) bool {
 	case s.paged.holds(va):
 		r = s.paged
 	default:
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	if va&(BlockUnit-1) != 0 || va&pageMask < HeaderSize || !s.lookaside || !r.mappedBit(va) {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	b := va - HeaderSize
 	w := load32(b)
@@ -141,27 +146,33 @@ func (s *System) FreeToLookaside(va uintptr, tag Tag) bool {
 	if typ&(typeStateMask|typeQuota) != typeAllocated || u < minBlockUnits || u > SmallLists ||
 		k >= NumKinds || s.desc[k].reg != r || b&pageMask+u<<BlockShift > pageSize ||
 		load64(b+offCheck) != s.cookie.seal(b, 0) {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	if next := b + u<<BlockShift; next&pageMask != 0 && uintptr(load8(next+offPreviousSize)) != u {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	htag := Tag(load32(b + offPoolTag))
 	if tag != 0 && tag != htag {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	if irql := s.currentIrql(); irql > DispatchLevel || k == KindPaged && irql > APCLevel {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	c := s.cpu()
 	if !c.claim() {
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	l := c.list(k, u)
 	cached := w&^(typeStateMask<<stateShift) | typeCached<<stateShift
 	if l.count >= uint32(l.depth) || !atomic.CompareAndSwapUint32((*uint32)(Ptr(b)), w, cached) {
 		c.release()
-		return false
+		s.freeFull(va, tag)
+		return
 	}
 	l.push(va)
 	i := s.tags.firstProbe(htag)
@@ -172,5 +183,4 @@ func (s *System) FreeToLookaside(va uintptr, tag Tag) bool {
 	ct.Frees++
 	ct.Bytes -= int64(u << BlockShift)
 	c.release()
-	return true
 }

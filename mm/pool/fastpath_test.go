@@ -34,17 +34,25 @@ func (s snapshot) equal(o snapshot) bool {
 	return true
 }
 
+// hits is the allocations processor 0's list for u units of pool k served.
+func hits(tp *testPool, k Kind, u uintptr) uint32 {
+	st := tp.CPU(0).LookasideStats(k, int(u))
+	return st.TotalAllocates - st.AllocateMisses
+}
+
 // The hit path serves a free and the next allocation of that size with the
 // same block, counts both exactly, and zeroes when asked.
 func TestFastPathHits(t *testing.T) {
 	tp := newTestPool(t, poolOpts{})
+	u := units(64)
 	keep := tp.alloc(t, NonPagedPool, 64, tagTest) // the page stays
 	va := tp.alloc(t, NonPagedPool, 64, tagTest)
 	fill(va, 64)
-	if !tp.FreeToLookaside(va, tagTest) {
-		t.Fatal("a plain free missed the lookaside")
+	tp.Free(va, tagTest)
+	if st := tp.CPU(0).LookasideStats(KindNonPagedNx, int(u)); st.Count != 1 || st.TotalFrees != 1 {
+		t.Fatalf("a plain free missed the lookaside: %+v", st)
 	}
-	if got := tp.AllocateFromLookaside(NonPagedPool, 64, tagTest); got != va {
+	if got := tp.alloc(t, NonPagedPool, 64, tagTest); got != va || hits(tp, KindNonPagedNx, u) != 1 {
 		t.Fatalf("hit gave %#x, want the cached %#x", got, va)
 	}
 	body := string(bytesAt(va, 64)[SListEntrySize:])
@@ -52,10 +60,11 @@ func TestFastPathHits(t *testing.T) {
 	if body != string(bytesAt(va, 64)[SListEntrySize:]) {
 		t.Fatal("ExAllocatePoolWithTag's hit changed the body past the list link")
 	}
-	if !tp.FreeToLookaside(va, 0) {
-		t.Fatal("ExFreePool (tag 0) missed the lookaside")
+	tp.Free(va, 0)
+	if st := tp.CPU(0).LookasideStats(KindNonPagedNx, int(u)); st.Count != 1 {
+		t.Fatalf("ExFreePool (tag 0) missed the lookaside: %+v", st)
 	}
-	if got := tp.AllocateFromLookaside(NonPagedPool|PoolZeroAllocation, 64, tagTest); got != va || !allZero(va, 64) {
+	if got := tp.alloc(t, NonPagedPool|PoolZeroAllocation, 64, tagTest); got != va || !allZero(va, 64) || hits(tp, KindNonPagedNx, u) != 2 {
 		t.Fatalf("zeroed hit gave %#x (zero %v)", got, allZero(va, 64))
 	}
 	st, _ := tp.PoolUsed(tagTest)
@@ -80,9 +89,9 @@ func allZero(va, n uintptr) bool {
 	return true
 }
 
-// Every misuse the full path stops on is declined by the fast path with
-// nothing changed, and the full path (which Allocate and Free, like mm/ex,
-// run after the decline) then stops with NT's code and parameters.
+// Every misuse the full path stops on is declined by the hit path with
+// nothing changed, and the full path that Allocate and Free then run stops
+// with NT's code and parameters (before it changes anything either).
 func TestFastPathDeclinesMisuse(t *testing.T) {
 	other := MakeTag("Nope")
 	u := units(64)
@@ -93,6 +102,7 @@ func TestFastPathDeclinesMisuse(t *testing.T) {
 		cached bool                           // free va onto the list before damage
 		alloc  bool                           // the misuse is found allocating, else freeing with tag
 		tag    Tag
+		popped bool // the full path takes the block off the list before it stops
 		code   bugcheck.Code
 		params func(va uintptr) [4]uintptr
 	}{
@@ -133,7 +143,7 @@ func TestFastPathDeclinesMisuse(t *testing.T) {
 		{name: "cached block's link overwritten", pt: NonPagedPool, cached: true, alloc: true, code: bugcheck.DriverCorruptedExpool,
 			damage: func(tp *testPool, va uintptr) { storePtr(va, 0x4242420) },
 			params: func(va uintptr) [4]uintptr { return [4]uintptr{0x4242420, PassiveLevel, expoolRead} }},
-		{name: "cached block's header overwritten", pt: NonPagedPool, cached: true, alloc: true, code: badPoolHeaderCode,
+		{name: "cached block's header overwritten", pt: NonPagedPool, cached: true, alloc: true, popped: true, code: badPoolHeaderCode,
 			damage: func(tp *testPool, va uintptr) { store8(va-HeaderSize+offPoolIndex, uint8(KindPaged)) },
 			params: func(va uintptr) [4]uintptr {
 				return [4]uintptr{HeaderFreedCachedModified, va - HeaderSize, ulong1(va - HeaderSize), 0}
@@ -153,18 +163,6 @@ func TestFastPathDeclinesMisuse(t *testing.T) {
 				c.damage(tp, va)
 			}
 			before := snap(tp, k, u, va-HeaderSize)
-			var declined bool
-			if c.alloc {
-				declined = tp.AllocateFromLookaside(c.pt, 64, tagTest) == 0
-			} else {
-				declined = !tp.FreeToLookaside(va, c.tag)
-			}
-			if !declined {
-				t.Fatal("the fast path served it")
-			}
-			if after := snap(tp, k, u, va-HeaderSize); !after.equal(before) {
-				t.Fatalf("the declined fast path changed state:\nbefore %+v\nafter  %+v", before, after)
-			}
 			rec := bugcheck.Catch(func() {
 				if c.alloc {
 					tp.Allocate(c.pt, 64, tagTest, NormalPoolPriority, 0)
@@ -178,6 +176,9 @@ func TestFastPathDeclinesMisuse(t *testing.T) {
 			}
 			if rec == nil || rec.Code != c.code || rec.Params != want {
 				t.Fatalf("bugcheck %+v, want %v %#x", rec, c.code, want)
+			}
+			if after := snap(tp, k, u, va-HeaderSize); !c.popped && !after.equal(before) {
+				t.Fatalf("state changed before the stop:\nbefore %+v\nafter  %+v", before, after)
 			}
 		})
 	}
@@ -197,16 +198,15 @@ func TestFastPathReadsIrqlCopy(t *testing.T) {
 	va := s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0)
 	s.Free(va, tagTest) // cached: the next allocation would hit
 	old := ke.KeRaiseIrql(ke.DispatchLevel)
-	got := s.AllocateFromLookaside(PagedPool, 64, tagTest)
 	rec := bugcheck.Catch(func() { s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0) })
 	ke.KeLowerIrql(old)
-	if got != 0 {
-		t.Fatal("the hit path served paged pool at DISPATCH_LEVEL")
-	}
 	if rec == nil || rec.Params != [4]uintptr{CallerAllocIRQL, DispatchLevel, uintptr(PagedPool), 64} {
 		t.Fatalf("bugcheck %+v, want BAD_POOL_CALLER 8 at DISPATCH_LEVEL", rec)
 	}
-	if s.AllocateFromLookaside(PagedPool, 64, tagTest) != va {
+	if st := s.CPU(0).LookasideStats(KindPaged, int(units(64))); st.Count != 1 {
+		t.Fatalf("the hit path served paged pool at DISPATCH_LEVEL: %+v", st)
+	}
+	if s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0) != va {
 		t.Fatal("no hit at PASSIVE_LEVEL")
 	}
 	s.Free(va, tagTest)

@@ -32,12 +32,11 @@
 // one-unit fragment); no two free blocks are adjacent. When nothing is
 // allocated or cached, the descriptors hold no pages.
 //
-// The lookaside hit (fastpath.go) is the two routines AllocateFromLookaside
-// and FreeToLookaside, which mm/ex calls before Allocate and Free: each is
-// one function that serves the common case (a small block of a plain pool
-// type, the current processor's list not empty or not full) or declines
-// without side effects, and the full path then does the rest, bugchecks
-// included.
+// The lookaside hit (fastpath.go) is the start of Allocate and Free: each
+// serves the common case (a small block of a plain pool type, the current
+// processor's list not empty, or not full) within its own body, or passes
+// the request unchanged to the full path (allocateFull, freeFull), which
+// does the rest, bugchecks included.
 //
 // Locking. Descriptor locks and the big-table lock are plain mutexes taken
 // from goroutine context only; the kernel never allocates pool in trap
@@ -57,6 +56,7 @@ import (
 	"math/rand/v2"
 
 	"ntgo/kernel/ke"
+	"ntgo/kernel/ntstatus"
 )
 
 // Config is what the kernel (or a test) supplies to New.
@@ -177,19 +177,17 @@ func ChargeSize(t PoolType, n uintptr) uintptr {
 	return u << BlockShift
 }
 
-// Allocate is ExAllocatePoolWithTagPriority: n bytes of pool type t, tagged,
-// at priority prio. A nonzero owner is a quota owner (mm/ex's handle) sealed
-// in the block so that Free returns its charge through Config.ReturnQuota;
-// the caller has already charged ChargeSize(t, n). The memory is zeroed only
-// if t has PoolZeroAllocation. Allocate returns 0 when the pool cannot
-// satisfy the request or t or prio is not one it serves (session pool, raise
-// or quota-fail bits, unknown bits); it never raises.
-func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
-	if owner == 0 && prio.Valid() {
-		if va := s.AllocateFromLookaside(t, n, tag); va != 0 {
-			return va
-		}
+// allocateFull is Allocate past the lookaside hit (fastpath.go).
+func (s *System) allocateFull(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	va := s.allocateBlock(t, n, tag, prio, owner)
+	if va == 0 && t&PoolRaiseIfAllocationFailure != 0 {
+		ntstatus.Raise(ntstatus.InsufficientResources)
 	}
+	return va
+}
+
+// allocateBlock is allocateFull without the raise.
+func (s *System) allocateBlock(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
 	if t&MustSucceedPoolTypeMask != 0 {
 		badPoolCaller(CallerMustSucceed, uintptr(t), n, uintptr(tag))
 	}
@@ -373,12 +371,8 @@ func (s *System) notAllocated(r *region, va uintptr) {
 	badPoolCaller(CallerNonPagedNotAllocated, va, 0, 0)
 }
 
-// Free is ExFreePoolWithTag: it frees the allocation at va, checking its tag
-// unless tag is 0 (ExFreePool).
-func (s *System) Free(va uintptr, tag Tag) {
-	if s.FreeToLookaside(va, tag) {
-		return
-	}
+// freeFull is Free past the lookaside hit (fastpath.go).
+func (s *System) freeFull(va uintptr, tag Tag) {
 	blk := s.locate(va)
 	if irql := s.currentIrql(); irql > DispatchLevel || blk.kind.Paged() && irql > APCLevel {
 		badPoolCaller(CallerFreeIRQL, uintptr(irql), uintptr(blk.typ), va)
