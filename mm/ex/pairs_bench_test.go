@@ -1,6 +1,6 @@
 package ex_test
 
-// The pool pairs next to the Go heap, interleaved (pooltest.Interleave), on
+// The pool pairs next to the Go heap, interleaved (interleave.Run), on
 // the host and inside the kernel (make bench). For each size:
 //
 //	make     make([]byte, n), the baseline the ratios divide by
@@ -20,7 +20,7 @@ import (
 	"ntgo/mm/ex"
 	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
-	"ntgo/mm/pool/pooltest"
+	"ntgo/mm/pool/interleave"
 )
 
 var (
@@ -36,7 +36,7 @@ func BenchmarkPairs(b *testing.B) {
 			miss := missPool(b)
 			keep := ex.AllocatePoolWithTag(pool.NonPagedPool, n, pairTag) // the page stays
 			defer ex.FreePoolWithTag(keep, pairTag)
-			vs := []pooltest.Variant{
+			vs := []interleave.Variant{
 				{Name: "make", Run: func(k int) {
 					for range k {
 						pairSink = make([]byte, n)
@@ -62,13 +62,13 @@ func BenchmarkPairs(b *testing.B) {
 				var l ex.NPagedLookasideList
 				ex.InitializeNPagedLookasideList(&l, nil, nil, 0, n, pairTag, 0)
 				defer ex.DeleteNPagedLookasideList(&l)
-				vs = append(vs, pooltest.Variant{Name: "npaged", Run: func(k int) {
+				vs = append(vs, interleave.Variant{Name: "npaged", Run: func(k int) {
 					for range k {
 						ex.FreeToNPagedLookasideList(&l, ex.AllocateFromNPagedLookasideList(&l))
 					}
 				}})
 			}
-			pooltest.Interleave(b, vs...)
+			interleave.Run(b, vs...)
 		})
 	}
 }

@@ -1,6 +1,6 @@
 package object
 
-// Interleaved (pooltest.Interleave), on the host and inside the kernel
+// Interleaved (interleave.Run), on the host and inside the kernel
 // (make bench): Go's new of a 64-byte type, the baseline, against
 // object.New+Delete and Lookaside[T] Allocate+Free of the same type.
 
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"ntgo/mm/pool"
-	"ntgo/mm/pool/pooltest"
+	"ntgo/mm/pool/interleave"
 )
 
 // object64 is a 64-byte pool object.
@@ -23,18 +23,18 @@ func BenchmarkObjects64(b *testing.B) {
 	defer l.Delete()
 	keep := New[object64](pool.NonPagedPool, tagObj) // the page stays
 	defer Delete(keep)
-	pooltest.Interleave(b,
-		pooltest.Variant{Name: "new", Run: func(n int) {
+	interleave.Run(b,
+		interleave.Variant{Name: "new", Run: func(n int) {
 			for range n {
 				sink = new(object64)
 			}
 		}},
-		pooltest.Variant{Name: "object", Run: func(n int) {
+		interleave.Variant{Name: "object", Run: func(n int) {
 			for range n {
 				Delete(New[object64](pool.NonPagedPool, tagObj))
 			}
 		}},
-		pooltest.Variant{Name: "lookasideT", Run: func(n int) {
+		interleave.Variant{Name: "lookasideT", Run: func(n int) {
 			for range n {
 				l.Free(l.Allocate())
 			}

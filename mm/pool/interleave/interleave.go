@@ -1,6 +1,4 @@
-package pooltest
-
-// Interleaved benchmarks.
+// Package interleave runs benchmark variants interleaved.
 //
 // This machine is shared, and sequential benchmark runs moved 20-40%
 // between boots as load came and went. Interleave runs the variants of one
@@ -8,7 +6,9 @@ package pooltest
 // size) in alternating chunks of a few thousand pairs within one
 // benchmark, so that load falls on all of them alike, and reports each as a
 // custom metric, ns per pair, with its ratio to the first: the ratios are
-// what to compare across runs (benchstat reads them as any metric).
+// what to compare across runs (benchstat reads them as any metric). It
+// depends on nothing of ntgo, so the pool's own tests can use it.
+package interleave
 
 import (
 	"testing"
@@ -24,9 +24,9 @@ type Variant struct {
 	Run  func(n int)
 }
 
-// Interleave runs b.N pairs of every variant, Chunk at a time in turn, and
+// Run runs b.N pairs of every variant, Chunk at a time in turn, and
 // reports <name>-ns/pair for each and <name>/<first> for all but the first.
-func Interleave(b *testing.B, vs ...Variant) {
+func Run(b *testing.B, vs ...Variant) {
 	b.Helper()
 	elapsed := make([]time.Duration, len(vs))
 	for _, v := range vs { // warm: caches filled, lists at depth
