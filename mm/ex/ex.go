@@ -5,10 +5,12 @@
 // sources and size limits the kernel derives from RAM; host tests pass
 // arenas) and records the function that gives the current quota owner.
 // The common routines (ExAllocatePoolWithTag and its variants without
-// quota, ExAllocatePool2, ExFreePool[WithTag]) are small enough for the
-// compiler to inline into the driver, so each is one call into the pool,
-// whose Allocate and Free begin with the lookaside hit (mm/pool's
-// fastpath.go). The others funnel into allocate, which charges quota when
+// quota, ExFreePool[WithTag]) are small enough for the compiler to inline
+// into the driver, so each is one call into the pool, whose Allocate (which
+// also raises for POOL_RAISE_IF_ALLOCATION_FAILURE) and Free begin with the
+// lookaside hit (mm/pool's fastpath.go); ExAllocatePool2 with one pool flag
+// and no quota is one call more (AllocatePool3 maps the flags). The others
+// funnel into allocate, which charges quota when
 // asked, calls the pool core and reports a status; the routine then returns
 // nil or raises, as NT's routine of that name does. Frees and
 // ExQueryPoolBlockSize go straight to the core, which validates the block
