@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 # external test file, see qemu/README.md).
 KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/kd/dump ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
 # Packages with benchmarks to run inside the kernel.
-BPKGS   ?= $(KPKGS) ./mm/pool
+BPKGS   ?= $(KPKGS)
 # Packages whose benchmarks also run on the host: the pool pairs next to
 # Go's make and new (interleaved, ratios as metrics), the PFN database.
 HPKGS   ?= ./mm/pool ./mm/ex ./mm/object ./mm/pfn
