@@ -13,6 +13,9 @@ export CGO_ENABLED := 0
 KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/kd/dump ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
 # Packages with benchmarks to run inside the kernel.
 BPKGS   ?= $(KPKGS)
+# Packages whose benchmarks also run on the host: the pool pairs next to
+# Go's make and new (interleaved, ratios as metrics), the PFN database.
+HPKGS   ?= ./mm/pool ./mm/ex ./mm/object ./mm/pfn
 PKG     ?= ./kernel/ntstatus
 # Boots per accelerator in the boot-time benchmark.
 BOOTS   ?= 10
@@ -85,10 +88,12 @@ gdb: deps kernel $(RUNNER)
 ktest: deps $(RUNNER)
 	$(GO) test -count=1 -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)
 
-# In-kernel benchmarks, then the host-side boot-time benchmark; -p 1 so
+# In-kernel benchmarks, the same pool benchmarks on the host, then the
+# host-side boot-time benchmark (-m 256M and -m 4G, alternately); -p 1 so
 # that no other package's QEMU competes for the CPU with the one measuring.
 bench: deps kernel $(RUNNER)
 	$(GO) test -count=1 -p 1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
+	$(GO) test -count=1 -p 1 -run '^$$' -bench . -benchmem $(HPKGS)
 	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -run '^$$' -bench Boot -benchtime $(BOOTS)x ./qemu
 
 # Kernel ELF size, loaded image span and the smallest -m that boots.

@@ -1,6 +1,9 @@
 package kernel
 
-import "ntgo/kernel/arch"
+import (
+	"ntgo/kernel/arch"
+	"ntgo/kernel/ke"
+)
 
 // Trap context: nosplit, no Go-heap allocation, no Go pointer stores, never
 // blocks. trap is the single Go entry for every interrupt, exception and
@@ -52,6 +55,7 @@ func trap(f *TrapFrame) {
 		exception(f)
 	default:
 		kpcr0.Interrupts++
+		ke.CheckIrqlCopy()
 		interrupt(f)
 	}
 	if kpcr0.TrapDepth == 1 {

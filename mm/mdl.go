@@ -5,7 +5,11 @@
 // 48-byte header laid out as NT's _MDL, followed by one PFN per page the
 // buffer spans (its PFN array). MDLs live in non-paged pool under the tag
 // "Mdl ", so `poolmon` counts them; the header's 16-bit Size, as in NT,
-// bounds a buffer at maxMdlPages pages (just under 32 MiB).
+// bounds a buffer at maxMdlPages pages (just under 32 MiB). As NT's
+// IoAllocateMdl does, an MDL of up to mdlFixedPages pages is allocated at
+// one fixed size (MDL_ALLOCATED_FIXED_SIZE), so that all of them come from
+// and go back to one per-processor lookaside list: the pool's list for
+// that block size, NT's PPLookasideList[LookasideMdlList].
 //
 // The PFN array is filled one of three ways, and MdlFlags records which:
 //
@@ -79,6 +83,7 @@ const (
 	MdlMappedToSystemVa     MdlFlags = 0x0001 // MappedSystemVa is a mapping this MDL (or its source) made
 	MdlPagesLocked          MdlFlags = 0x0002 // the PFN array's RAM frames hold one lock each
 	MdlSourceIsNonpagedPool MdlFlags = 0x0004 // described by BuildMdlForNonPagedPool; nothing locked
+	MdlAllocatedFixedSize   MdlFlags = 0x0008 // allocated at mdlFixedSize, from the per-processor list
 	MdlPartial              MdlFlags = 0x0010 // built by BuildPartialMdl from another MDL
 	MdlPartialHasBeenMapped MdlFlags = 0x0020 // a partial MDL mapped by MapLockedPagesSpecifyCache
 	MdlWriteOperation       MdlFlags = 0x0080 // locked for IoWriteAccess or IoModifyAccess
@@ -149,6 +154,11 @@ const (
 	pfnEntrySize  = unsafe.Sizeof(physmem.PFN(0))
 	// maxMdlPages is the most pages whose MDL's Size fits its 16 bits.
 	maxMdlPages = (math.MaxUint16 - mdlHeaderSize) / pfnEntrySize
+	// mdlFixedPages is IOP_FIXED_SIZE_MDL_PFNS: MDLs of up to this many
+	// pages are allocated at mdlFixedSize (232 bytes, within the pool's
+	// per-processor lists).
+	mdlFixedPages = 23
+	mdlFixedSize  = mdlHeaderSize + mdlFixedPages*pfnEntrySize
 )
 
 var mdlTag = pool.MakeTag("Mdl ")
@@ -179,13 +189,16 @@ func newMdl(va, length uintptr) *Mdl {
 	if length == 0 || pages > maxMdlPages {
 		return nil
 	}
-	size := mdlHeaderSize + pages*pfnEntrySize
-	p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, size, mdlTag)
+	size, alloc, flags := mdlHeaderSize+pages*pfnEntrySize, mdlFixedSize, MdlAllocatedFixedSize
+	if pages > mdlFixedPages {
+		alloc, flags = size, 0
+	}
+	p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, alloc, mdlTag)
 	if p == nil {
 		return nil
 	}
 	m := (*Mdl)(p)
-	*m = Mdl{Size: uint16(size)}
+	*m = Mdl{Size: uint16(size), MdlFlags: flags}
 	m.describe(va, length)
 	clear(m.Pages())
 	return m
@@ -503,7 +516,7 @@ func BuildPartialMdl(source, target *Mdl, va uintptr, length uint32) {
 	target.describe(va, uintptr(length))
 	first := (target.StartVa - source.StartVa) / physmem.PageSize
 	copy(target.Pages(), source.Pages()[first:])
-	target.MdlFlags = source.MdlFlags&partialInherits | MdlPartial
+	target.MdlFlags = target.MdlFlags&MdlAllocatedFixedSize | source.MdlFlags&partialInherits | MdlPartial
 	target.MappedSystemVa = 0
 	if source.MdlFlags&(MdlMappedToSystemVa|MdlSourceIsNonpagedPool) != 0 {
 		target.MappedSystemVa = source.MappedSystemVa + (va - start)

@@ -377,3 +377,29 @@ func TestKernelStackRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// MDLs of up to 23 pages are allocated at one fixed size, so a freed one is
+// the next one's, whatever their page counts (the per-processor lookaside
+// list NT keeps for MDLs); a larger MDL's block is sized to its pages.
+func TestMdlFixedSizeFromLookaside(t *testing.T) {
+	requireBare(t)
+	small := newMdl(t, nil, page)
+	if small.MdlFlags&mm.MdlAllocatedFixedSize == 0 {
+		t.Fatalf("one-page MDL flags %#x", small.MdlFlags)
+	}
+	addr := uintptr(unsafe.Pointer(small))
+	mm.FreeMdl(small)
+	fixed := newMdl(t, nil, 23*page)
+	if uintptr(unsafe.Pointer(fixed)) != addr || fixed.MdlFlags&mm.MdlAllocatedFixedSize == 0 {
+		t.Fatalf("23-page MDL at %p (flags %#x), want the freed one-page MDL's %#x", fixed, fixed.MdlFlags, addr)
+	}
+	if size, _ := ex.QueryPoolBlockSize(unsafe.Pointer(fixed)); size < mm.SizeOfMdl(nil, 23*page) {
+		t.Fatalf("fixed-size MDL block holds %d bytes", size)
+	}
+	mm.FreeMdl(fixed)
+	big := newMdl(t, nil, 64*page)
+	if size, _ := ex.QueryPoolBlockSize(unsafe.Pointer(big)); big.MdlFlags&mm.MdlAllocatedFixedSize != 0 || size >= mm.SizeOfMdl(nil, 64*page)+pool.BlockUnit {
+		t.Fatalf("64-page MDL flags %#x, block of %d bytes", big.MdlFlags, size)
+	}
+	mm.FreeMdl(big)
+}

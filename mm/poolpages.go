@@ -62,6 +62,9 @@ func (s *PoolPages) mark(i, n int, on bool) {
 	}
 }
 
+// InUseBits is the in-use bitmap (pool.PageBitmap).
+func (s *PoolPages) InUseBits() []atomic.Uint64 { return s.inUse }
+
 // Mapped reports whether the page holding va is handed out.
 func (s *PoolPages) Mapped(va uintptr) bool {
 	if va < s.base || va-s.base >= uintptr(s.pages)*physmem.PageSize {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"ntgo/kernel/arch"
-	"ntgo/kernel/ke"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
@@ -45,7 +44,6 @@ func init() {
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-		IRQL: func() uint8 { return uint8(ke.KeGetCurrentIrql()) },
 	}})
 	if err != nil {
 		panic("mm: pools: " + err.Error())

@@ -9,7 +9,8 @@
 // above it, as NT's device interrupts are, so raising to DISPATCH_LEVEL
 // alone does not stop them: spin locks also clear RFLAGS.IF, see
 // spinlock_trap.go). On the host, where CR8 cannot be written, the level is
-// a variable, enough for unit tests of IRQL rules.
+// the per-processor software copy alone (irqlcopy_trap.go), enough for unit
+// tests of IRQL rules.
 //
 // Misuse stops the system as NT does: KeRaiseIrql to a lower level is
 // IRQL_NOT_GREATER_OR_EQUAL (0x09), KeLowerIrql to a higher level
@@ -36,9 +37,6 @@ const (
 	cr8Mask = 0xF
 )
 
-// hostIRQL stands in for CR8 when not on bare metal.
-var hostIRQL KIRQL
-
 // KeGetCurrentIrql returns the current IRQL.
 //
 //go:nosplit
@@ -46,16 +44,7 @@ func KeGetCurrentIrql() KIRQL {
 	if arch.Bare() {
 		return KIRQL(arch.ReadCR8() & cr8Mask)
 	}
-	return hostIRQL
-}
-
-//go:nosplit
-func setIrql(l KIRQL) {
-	if arch.Bare() {
-		arch.WriteCR8(uintptr(l))
-		return
-	}
-	hostIRQL = l
+	return CurrentIrql()
 }
 
 // KeRaiseIrql raises the IRQL to newIrql and returns the old level, for

@@ -4,7 +4,13 @@
 // Structure. Init builds the system's pools (a pool.System over the page
 // sources and size limits the kernel derives from RAM; host tests pass
 // arenas) and records the function that gives the current quota owner.
-// Every allocation routine funnels into allocate, which charges quota when
+// The common routines (ExAllocatePoolWithTag and its variants without
+// quota, ExFreePool[WithTag]) are small enough for the compiler to inline
+// into the driver, so each is one call into the pool, whose Allocate (which
+// also raises for POOL_RAISE_IF_ALLOCATION_FAILURE) and Free begin with the
+// lookaside hit (mm/pool's fastpath.go); ExAllocatePool2 with one pool flag
+// and no quota is one call more (AllocatePool3 maps the flags). The others
+// funnel into allocate, which charges quota when
 // asked, calls the pool core and reports a status; the routine then returns
 // nil or raises, as NT's routine of that name does. Frees and
 // ExQueryPoolBlockSize go straight to the core, which validates the block
@@ -50,7 +56,14 @@ type system struct {
 	quotaOwner func() *QuotaBlock
 }
 
-var current atomic.Pointer[system]
+// current is the *system Init built. It is an unsafe.Pointer read with
+// atomic.LoadPointer rather than an atomic.Pointer[system] because the
+// generic Load costs the inliner more, and ExFreePool[WithTag] must stay
+// small enough to inline.
+var current unsafe.Pointer
+
+// loaded is the current system, or nil before Init.
+func loaded() *system { return (*system)(atomic.LoadPointer(&current)) }
 
 // Init builds the system's pools; it replaces any earlier ones.
 func Init(c Config) (*pool.System, error) {
@@ -63,7 +76,7 @@ func Init(c Config) (*pool.System, error) {
 	if owner == nil {
 		owner = func() *QuotaBlock { return nil }
 	}
-	current.Store(&system{pools: p, quotaOwner: owner})
+	atomic.StorePointer(&current, unsafe.Pointer(&system{pools: p, quotaOwner: owner}))
 	return p, nil
 }
 
@@ -74,10 +87,10 @@ var errNotInitialized = errors.New("ex: pool used before ex.Init")
 
 // Initialized reports whether ex.Init has run (the debugger's views ask
 // before reading the pools).
-func Initialized() bool { return current.Load() != nil }
+func Initialized() bool { return loaded() != nil }
 
 func sys() *system {
-	s := current.Load()
+	s := loaded()
 	if s == nil {
 		panic(errNotInitialized)
 	}
@@ -109,17 +122,6 @@ func allocate(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, quot
 	return pool.Ptr(va), ntstatus.Success
 }
 
-// allocateTyped is the legacy routines' path: the raise bit is a calling
-// convention, not something the core serves.
-func allocateTyped(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority) unsafe.Pointer {
-	raise := t&pool.PoolRaiseIfAllocationFailure != 0
-	p, st := allocate(t&^pool.PoolRaiseIfAllocationFailure, n, tag, prio, false)
-	if p == nil && raise {
-		ntstatus.Raise(st)
-	}
-	return p
-}
-
 // AllocatePool is ExAllocatePool (deprecated): ExAllocatePoolWithTag with
 // the tag "None".
 func AllocatePool(t pool.PoolType, n uintptr) unsafe.Pointer {
@@ -129,27 +131,31 @@ func AllocatePool(t pool.PoolType, n uintptr) unsafe.Pointer {
 // AllocatePoolWithTag is ExAllocatePoolWithTag: n bytes of pool type t,
 // not zeroed (unless t has POOL_ZERO_ALLOCATION); nil on failure, or a raise
 // of STATUS_INSUFFICIENT_RESOURCES if t has POOL_RAISE_IF_ALLOCATION_FAILURE.
+//
+// It and the routines below without quota are one call into the pool,
+// which raises for POOL_RAISE_IF_ALLOCATION_FAILURE itself; they read the
+// system with loaded (see FreePoolWithTag) to stay small enough to inline.
 func AllocatePoolWithTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
-	return allocateTyped(t, n, tag, pool.NormalPoolPriority)
+	return pool.Ptr(loaded().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
 }
 
 // AllocatePoolZero is ExAllocatePoolZero: ExAllocatePoolWithTag with the
 // memory zeroed.
 func AllocatePoolZero(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
-	return allocateTyped(t|pool.PoolZeroAllocation, n, tag, pool.NormalPoolPriority)
+	return pool.Ptr(loaded().pools.Allocate(t|pool.PoolZeroAllocation, n, tag, pool.NormalPoolPriority, 0))
 }
 
 // AllocatePoolUninitialized is ExAllocatePoolUninitialized:
 // ExAllocatePoolWithTag, named to say the memory is not zeroed.
 func AllocatePoolUninitialized(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
-	return AllocatePoolWithTag(t, n, tag)
+	return pool.Ptr(loaded().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
 }
 
 // AllocatePoolWithTagPriority is ExAllocatePoolWithTagPriority: under pool
 // pressure LowPoolPriority fails first, NormalPoolPriority next, and
 // HighPoolPriority may use the reserve (see mm/pool's region ceilings).
 func AllocatePoolWithTagPriority(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority) unsafe.Pointer {
-	return allocateTyped(t, n, tag, prio)
+	return pool.Ptr(loaded().pools.Allocate(t, n, tag, prio, 0))
 }
 
 // AllocatePoolWithQuota is ExAllocatePoolWithQuota (deprecated):
@@ -173,11 +179,15 @@ func AllocatePoolWithQuotaTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.P
 }
 
 // FreePool is ExFreePool.
-func FreePool(p unsafe.Pointer) { sys().pools.Free(uintptr(p), 0) }
+func FreePool(p unsafe.Pointer) { loaded().pools.Free(uintptr(p), 0) }
 
 // FreePoolWithTag is ExFreePoolWithTag: the block's tag must be tag
 // (BAD_POOL_CALLER 0xA otherwise).
-func FreePoolWithTag(p unsafe.Pointer, tag pool.Tag) { sys().pools.Free(uintptr(p), tag) }
+//
+// It and FreePool read the system with loaded, not sys, to stay small
+// enough to inline: before Init, when there is no pool block to free,
+// they panic on the nil system instead of with errNotInitialized.
+func FreePoolWithTag(p unsafe.Pointer, tag pool.Tag) { loaded().pools.Free(uintptr(p), tag) }
 
 // QueryPoolBlockSize is ExQueryPoolBlockSize: the usable size of the block
 // at p and whether quota was charged for it.

@@ -109,22 +109,14 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 	case f&PoolFlagSession != 0:
 		return r, ntstatus.NotSupported
 	}
-	switch f & poolKindFlags {
-	case PoolFlagNonPaged:
-		r.t = pool.NonPagedPoolNx
-	case PoolFlagNonPagedExecute:
-		r.t = pool.NonPagedPoolExecute
-	case PoolFlagPaged:
-		r.t = pool.PagedPool
-	default:
+	t, ok := poolTypeOf(f)
+	if !ok {
 		return r, ntstatus.InvalidParameter
 	}
 	if f&PoolFlagCacheAligned != 0 {
-		r.t |= pool.CacheAlignedPoolTypeMask
+		t |= pool.CacheAlignedPoolTypeMask
 	}
-	if f&PoolFlagUninitialized == 0 {
-		r.t |= pool.PoolZeroAllocation
-	}
+	r.t = t
 	return r, ntstatus.Success
 }
 
@@ -169,9 +161,45 @@ func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
 	return AllocatePool3(f, n, tag, nil)
 }
 
+// commonFlags is the pool type of the common flags (one pool, zeroed or
+// not, raising or not, no quota), which need no decoding past that; ok is
+// false for any other flags.
+func commonFlags(f PoolFlags) (pool.PoolType, bool) {
+	if f&^(PoolFlagUninitialized|PoolFlagRaiseOnFailure|poolKindFlags) != 0 {
+		return 0, false
+	}
+	t, ok := poolTypeOf(f)
+	if f&PoolFlagRaiseOnFailure != 0 {
+		t |= pool.PoolRaiseIfAllocationFailure
+	}
+	return t, ok
+}
+
+// poolTypeOf is the pool type f's pool flag names, zeroed unless f has
+// POOL_FLAG_UNINITIALIZED; ok is false unless f names exactly one pool.
+func poolTypeOf(f PoolFlags) (t pool.PoolType, ok bool) {
+	switch f & poolKindFlags {
+	case PoolFlagNonPaged:
+		t = pool.NonPagedPoolNx
+	case PoolFlagNonPagedExecute:
+		t = pool.NonPagedPoolExecute
+	case PoolFlagPaged:
+		t = pool.PagedPool
+	default:
+		return 0, false
+	}
+	if f&PoolFlagUninitialized == 0 {
+		t |= pool.PoolZeroAllocation
+	}
+	return t, true
+}
+
 // AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
 // parameters.
 func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedParameter) unsafe.Pointer {
+	if t, ok := commonFlags(f); ok && len(params) == 0 {
+		return pool.Ptr(sys().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
+	}
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
 		st = applyParameters(&r, params)

@@ -1,9 +1,14 @@
 package object
 
+// Interleaved (interleave.Run), on the host and inside the kernel
+// (make bench): Go's new of a 64-byte type, the baseline, against
+// object.New+Delete and Lookaside[T] Allocate+Free of the same type.
+
 import (
 	"testing"
 
 	"ntgo/mm/pool"
+	"ntgo/mm/pool/interleave"
 )
 
 // object64 is a 64-byte pool object.
@@ -11,26 +16,28 @@ type object64 struct{ words [8]uint64 }
 
 var sink *object64
 
-func BenchmarkNewDelete64(b *testing.B) {
-	setup(b)
-	for b.Loop() {
-		Delete(New[object64](pool.NonPagedPool, tagObj))
-	}
-}
-
-func BenchmarkLookasideT64(b *testing.B) {
+func BenchmarkObjects64(b *testing.B) {
 	setup(b)
 	var l Lookaside[object64]
 	l.Init(pool.NonPagedPool, 0, tagObj)
 	defer l.Delete()
-	for b.Loop() {
-		l.Free(l.Allocate())
-	}
-}
-
-// BenchmarkGoNew64 is the Go heap's new for the same type, for comparison.
-func BenchmarkGoNew64(b *testing.B) {
-	for b.Loop() {
-		sink = new(object64)
-	}
+	keep := New[object64](pool.NonPagedPool, tagObj) // the page stays
+	defer Delete(keep)
+	interleave.Run(b,
+		interleave.Variant{Name: "new", Run: func(n int) {
+			for range n {
+				sink = new(object64)
+			}
+		}},
+		interleave.Variant{Name: "object", Run: func(n int) {
+			for range n {
+				Delete(New[object64](pool.NonPagedPool, tagObj))
+			}
+		}},
+		interleave.Variant{Name: "lookasideT", Run: func(n int) {
+			for range n {
+				l.Free(l.Allocate())
+			}
+		}},
+	)
 }

@@ -4,14 +4,21 @@ package object
 //
 // infoOf walks T's layout with reflection once per type and caches the
 // verdict, with whether *T has a constructor and a destructor, in a
-// sync.Map keyed by reflect.Type; later calls are one map load. A refused
-// type is cached too and panics on every use, so the failure does not
-// depend on which call came first.
+// sync.Map keyed by reflect.Type. A refused type is cached too and panics
+// on every use, so the failure does not depend on which call came first.
+//
+// Every New and Delete asks, so in front of the map sits a small table of
+// accepted types, keyed by the address of T's runtime type descriptor (the
+// type word of the interface any((*T)(nil))): an inlined load and compare
+// instead of the map's hashing and calls. Each slot is written once, by the
+// first accepted type that hashes there; the others keep using the map.
 
 import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // typeInfo is what New needs to know about a T.
@@ -38,9 +45,55 @@ func (e *TypeError) Error() string {
 		"(hold pool addresses as uintptr or object.Ptr[U])", e.Type, e.Path, e.Kind)
 }
 
+// acceptedType is a slot of the table in front of the map: the key's
+// typeInfo, whose err is nil.
+type acceptedType struct {
+	key  uintptr
+	info *typeInfo
+}
+
+// Table geometry: type descriptors are at least 8-byte aligned.
+const (
+	acceptedSlots       = 64
+	typeDescriptorAlign = 8
+)
+
+// accepted holds *acceptedType, read with atomic.LoadPointer (cheaper to
+// inline than atomic.Pointer's generic Load).
+var accepted [acceptedSlots]unsafe.Pointer
+
+// typeKey is the address of the type descriptor of the *T in e: an
+// interface's first word (the runtime's eface layout, type then data).
+func typeKey(e *any) uintptr { return *(*uintptr)(unsafe.Pointer(e)) }
+
+// slot is key's slot in accepted.
+func slot(key uintptr) *unsafe.Pointer { return &accepted[key/typeDescriptorAlign%acceptedSlots] }
+
 // infoOf is T's cached typeInfo; it panics if T breaks the GC rule.
 func infoOf[T any]() *typeInfo {
-	t := reflect.TypeFor[T]()
+	if info := acceptedInfo[T](); info != nil {
+		return info
+	}
+	return lookupInfo(any((*T)(nil)))
+}
+
+// acceptedInfo is infoOf's table lookup alone, nil if T is not in the
+// table (then ask lookupInfo): New and Delete write infoOf out with it, as
+// infoOf with its call does not inline.
+func acceptedInfo[T any]() *typeInfo {
+	e := any((*T)(nil))
+	k := typeKey(&e)
+	if a := (*acceptedType)(atomic.LoadPointer(slot(k))); a != nil && a.key == k {
+		return a.info
+	}
+	return nil
+}
+
+// lookupInfo is infoOf past the table for the nil *T in e: the map, filled
+// on a type's first use, and the table's slot if the type is accepted and
+// the slot free.
+func lookupInfo(e any) *typeInfo {
+	t := reflect.TypeOf(e).Elem()
 	v, ok := types.Load(t)
 	if !ok {
 		pt := reflect.PointerTo(t)
@@ -54,6 +107,8 @@ func infoOf[T any]() *typeInfo {
 	if info.err != nil {
 		panic(info.err)
 	}
+	k := typeKey(&e)
+	atomic.CompareAndSwapPointer(slot(k), nil, unsafe.Pointer(&acceptedType{key: k, info: info}))
 	return info
 }
 

@@ -32,12 +32,20 @@ func (l *Lookaside[T]) Init(t pool.PoolType, flags uint32, tag pool.Tag) ntstatu
 
 // Allocate is a constructed T from the list, or nil.
 func (l *Lookaside[T]) Allocate() *T {
-	return construct[T](infoOf[T](), ex.AllocateFromLookasideListEx(&l.list), true)
+	info := acceptedInfo[T]()
+	if info == nil {
+		info = infoOf[T]()
+	}
+	return construct[T](info, zeroed[T](ex.AllocateFromLookasideListEx(&l.list)))
 }
 
 // Free destroys p and gives its memory back to the list.
 func (l *Lookaside[T]) Free(p *T) {
-	destroy(infoOf[T](), p)
+	info := acceptedInfo[T]()
+	if info == nil {
+		info = infoOf[T]()
+	}
+	destroy(info, p)
 	ex.FreeToLookasideListEx(&l.list, unsafe.Pointer(p))
 }
 

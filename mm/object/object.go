@@ -55,48 +55,64 @@ func sizeOf[T any]() uintptr {
 	return unsafe.Sizeof(zero)
 }
 
-// construct turns memory that holds a T's bytes into a constructed T:
-// zeroed if zero, then Init.
-func construct[T any](info *typeInfo, mem unsafe.Pointer, zero bool) *T {
-	if mem == nil {
-		return nil
-	}
+// construct turns memory that holds a T's (zeroed) bytes into a
+// constructed T: Init, if *T has it (nil stays nil). It and destroy are
+// small enough to inline, so New and Delete are one call into the pool
+// when T has no constructor or destructor.
+func construct[T any](info *typeInfo, mem unsafe.Pointer) *T {
 	p := (*T)(mem)
-	if zero {
-		clear(unsafe.Slice((*byte)(mem), sizeOf[T]()))
-	}
-	if info.init {
-		any(p).(Initializer).Init()
+	if p != nil && info.init {
+		initialize(p)
 	}
 	return p
+}
+
+// initialize is construct's call; not inlined, so that construct is.
+//
+//go:noinline
+func initialize[T any](p *T) { any(p).(Initializer).Init() }
+
+// zeroed clears the sizeof(T) bytes at mem, unless mem is nil, and
+// returns it.
+func zeroed[T any](mem unsafe.Pointer) unsafe.Pointer {
+	if mem != nil {
+		clear(unsafe.Slice((*byte)(mem), sizeOf[T]()))
+	}
+	return mem
 }
 
 // destroy runs p's destructor if it has one.
 func destroy[T any](info *typeInfo, p *T) {
 	if info.destroy {
-		any(p).(Destroyer).Destroy()
+		finalize(p)
 	}
 }
+
+// finalize is destroy's call.
+func finalize[T any](p *T) { any(p).(Destroyer).Destroy() }
 
 // New is `new (t, tag) T`: a zeroed, constructed T from pool type t, or nil
 // if the pool cannot supply it. If t has POOL_RAISE_IF_ALLOCATION_FAILURE it
 // raises STATUS_INSUFFICIENT_RESOURCES instead of returning nil.
 func New[T any](t pool.PoolType, tag pool.Tag) *T {
-	info := infoOf[T]()
-	return construct[T](info, ex.AllocatePoolZero(t, sizeOf[T](), tag), false)
+	info := acceptedInfo[T]()
+	if info == nil {
+		info = infoOf[T]()
+	}
+	return construct[T](info, ex.AllocatePoolZero(t, sizeOf[T](), tag))
 }
 
 // NewUninitialized is New without the zeroing: Init must set every field.
 func NewUninitialized[T any](t pool.PoolType, tag pool.Tag) *T {
 	info := infoOf[T]()
-	return construct[T](info, ex.AllocatePoolUninitialized(t, sizeOf[T](), tag), false)
+	return construct[T](info, ex.AllocatePoolUninitialized(t, sizeOf[T](), tag))
 }
 
 // NewWithPriority is `new (t, priority, tag) T`
 // (ExAllocatePoolWithTagPriority).
 func NewWithPriority[T any](t pool.PoolType, tag pool.Tag, prio pool.Priority) *T {
 	info := infoOf[T]()
-	return construct[T](info, ex.AllocatePoolWithTagPriority(t|pool.PoolZeroAllocation, sizeOf[T](), tag, prio), false)
+	return construct[T](info, ex.AllocatePoolWithTagPriority(t|pool.PoolZeroAllocation, sizeOf[T](), tag, prio))
 }
 
 // NewFlags allocates through ExAllocatePool3: POOL_FLAG_* choose the pool,
@@ -105,7 +121,7 @@ func NewWithPriority[T any](t pool.PoolType, tag pool.Tag, prio pool.Priority) *
 // a NUMA node (PoolExtendedParameterNumaNode).
 func NewFlags[T any](flags ex.PoolFlags, tag pool.Tag, params ...ex.PoolExtendedParameter) *T {
 	info := infoOf[T]()
-	return construct[T](info, ex.AllocatePool3(flags, sizeOf[T](), tag, params), false)
+	return construct[T](info, ex.AllocatePool3(flags, sizeOf[T](), tag, params))
 }
 
 // Delete is `delete p`: Destroy, then ExFreePool. The pool counts the free
@@ -114,7 +130,11 @@ func Delete[T any](p *T) {
 	if p == nil {
 		return
 	}
-	destroy(infoOf[T](), p)
+	info := acceptedInfo[T]()
+	if info == nil {
+		info = infoOf[T]()
+	}
+	destroy(info, p)
 	ex.FreePool(unsafe.Pointer(p))
 }
 
@@ -131,7 +151,7 @@ func DeleteWithTag[T any](p *T, tag pool.Tag) {
 // Construct is placement new: it zeroes the sizeof(T) bytes at mem, runs
 // Init and returns them as a *T. The memory stays the caller's.
 func Construct[T any](mem unsafe.Pointer) *T {
-	return construct[T](infoOf[T](), mem, true)
+	return construct[T](infoOf[T](), zeroed[T](mem))
 }
 
 // Destruct is an explicit destructor call: Destroy, without freeing.

@@ -161,6 +161,12 @@ func frameAbove(a uint64) physmem.PFN {
 // least Size(m) entries, and zeroes frames through mem. Where ranges overlap,
 // reserved beats in-use beats free. Frames that no range covers are Reserved.
 // Init replaces any earlier contents, TransitionHook included.
+//
+// It writes each entry once, in one pass over the frames: the memory map
+// cuts the frames into segments that no range starts or ends inside, each
+// segment's state is decided once (segment), and a free segment is linked
+// onto the tail of the free list as it is written, so boot time grows with
+// memory by one entry store per frame.
 func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatus.Status {
 	n, _, st := Size(m)
 	if st != ntstatus.Success {
@@ -173,51 +179,78 @@ func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatu
 	for i := range db.lists {
 		db.lists[i] = listHead{first: noLink, last: noLink}
 	}
-	for i := range db.entries {
-		db.entries[i] = reservedEntry
-	}
-	for _, t := range [...]RangeType{RangeFree, RangeInUse, RangeReserved} {
-		for _, r := range m {
-			if r.Type == t {
-				db.mark(r)
-			}
-		}
-	}
-	for p := range db.entries {
-		e := &db.entries[p]
-		if e.state != StateFree {
-			db.count[e.state]++
-			continue
-		}
-		// insert links the frame and counts it as moving from Reserved.
-		e.state = StateReserved
-		db.count[StateReserved]++
-		db.insert(uint32(p), StateFree)
+	for p := physmem.PFN(0); p < n; {
+		t, end := segment(m, p, n)
+		db.fill(uint32(p), uint32(end), t)
+		p = end
 	}
 	return ntstatus.Success
 }
 
-// reservedEntry is the entry of a frame that is not RAM, and the starting
-// point of every entry in Init.
-var reservedEntry = Entry{flink: noLink, blink: noLink, state: StateReserved, flags: uint8(NotMapped)}
-
-// mark gives the frames of r inside the database the state r's type calls
-// for; Init links and counts them afterwards.
-func (db *Database) mark(r Range) {
-	first, end := r.frames()
-	end = min(end, physmem.PFN(len(db.entries)))
-	for p := first; p < end; p++ {
-		e := &db.entries[p]
-		switch r.Type {
-		case RangeFree:
-			e.state = StateFree
-		case RangeInUse:
-			*e = Entry{flink: noLink, blink: noLink, refCount: 1, shareCount: 1, state: StateActive, flags: uint8(Cached)}
-		case RangeReserved:
-			*e = reservedEntry
+// segment is the type that frame p takes (the strongest of the ranges that
+// cover it, RangeReserved if none does) and the end of the run of frames
+// from p, at most n, that the same ranges cover.
+func segment(m []Range, p, n physmem.PFN) (RangeType, physmem.PFN) {
+	t, covered, end := RangeFree, false, n
+	for _, r := range m {
+		first, last := r.frames()
+		if first >= last {
+			continue
+		}
+		switch {
+		case p < first:
+			end = min(end, first)
+		case p < last:
+			end = min(end, last)
+			t, covered = max(t, r.Type), true
 		}
 	}
+	if !covered {
+		t = RangeReserved
+	}
+	return t, end
 }
+
+// fill writes the entries of frames [p, end) for type t, counts them, and
+// links free ones at the tail of the free list.
+func (db *Database) fill(p, end uint32, t RangeType) {
+	e := db.entries[p:end]
+	switch t {
+	case RangeReserved:
+		for i := range e {
+			e[i] = reservedEntry
+		}
+		db.count[StateReserved] += uint64(len(e))
+	case RangeInUse:
+		for i := range e {
+			e[i] = inUseEntry
+		}
+		db.count[StateActive] += uint64(len(e))
+	case RangeFree:
+		for i := range e {
+			q := p + uint32(i)
+			e[i] = Entry{flink: q + 1, blink: q - 1, state: StateFree, flags: uint8(NotMapped)}
+		}
+		h := &db.lists[StateFree]
+		e[0].blink = h.last
+		if h.last == noLink {
+			h.first = p
+		} else {
+			db.entries[h.last].flink = p
+		}
+		e[len(e)-1].flink = noLink
+		h.last = end - 1
+		db.count[StateFree] += uint64(len(e))
+	}
+}
+
+// reservedEntry is the entry of a frame that is not RAM; a free frame's
+// differs only in state and links.
+var reservedEntry = Entry{flink: noLink, blink: noLink, state: StateReserved, flags: uint8(NotMapped)}
+
+// inUseEntry is the entry of a frame in use at boot: Active, with the one
+// reference and share that its eventual Free releases.
+var inUseEntry = Entry{flink: noLink, blink: noLink, refCount: 1, shareCount: 1, state: StateActive, flags: uint8(Cached)}
 
 // SetTransitionHook installs h, called whenever a frame that a transition PTE
 // still names is taken from its owner. Without a hook such frames are simply

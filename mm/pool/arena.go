@@ -31,7 +31,7 @@ type Arena struct {
 	mem     []byte
 	base    uintptr
 	pages   int
-	inUse   []uint64 // bit per page, set while handed out
+	inUse   []atomic.Uint64 // bit per page, set while handed out
 	runs    map[uintptr]arenaRun
 	cursor  int
 	used    int
@@ -56,7 +56,7 @@ func NewArena(pages int) *Arena {
 		mem:   mem,
 		base:  uintptr(unsafe.Pointer(&mem[0])),
 		pages: pages,
-		inUse: make([]uint64, (pages+bitsPerWord-1)/bitsPerWord),
+		inUse: make([]atomic.Uint64, (pages+bitsPerWord-1)/bitsPerWord),
 		runs:  make(map[uintptr]arenaRun),
 		limit: pages,
 	}
@@ -97,13 +97,16 @@ func (a *Arena) Executable(va uintptr) bool {
 // Region is the arena's address range.
 func (a *Arena) Region() (base, size uintptr) { return a.base, uintptr(a.pages) * pageSize }
 
+// InUseBits is the in-use bitmap (PageBitmap).
+func (a *Arena) InUseBits() []atomic.Uint64 { return a.inUse }
+
 // Mapped reports whether the page holding va is handed out.
 func (a *Arena) Mapped(va uintptr) bool {
 	if va < a.base || va-a.base >= uintptr(a.pages)*pageSize {
 		return false
 	}
 	i := int((va - a.base) >> pageShift)
-	return atomic.LoadUint64(&a.inUse[i/bitsPerWord])&(1<<(i%bitsPerWord)) != 0
+	return a.inUse[i/bitsPerWord].Load()&(1<<(i%bitsPerWord)) != 0
 }
 
 // AllocPages hands out n contiguous pages.
@@ -151,12 +154,12 @@ func (a *Arena) findRun(n int) (int, bool) {
 	for pass, i := 0, a.cursor; pass < 2; pass, i = pass+1, 0 {
 		run := 0
 		for ; i < a.pages; i++ {
-			if a.inUse[i/bitsPerWord] == ^uint64(0) && i%bitsPerWord == 0 {
+			if a.inUse[i/bitsPerWord].Load() == ^uint64(0) && i%bitsPerWord == 0 {
 				run = 0
 				i += bitsPerWord - 1
 				continue
 			}
-			if a.inUse[i/bitsPerWord]&(1<<(i%bitsPerWord)) != 0 {
+			if a.inUse[i/bitsPerWord].Load()&(1<<(i%bitsPerWord)) != 0 {
 				run = 0
 				continue
 			}
@@ -173,9 +176,9 @@ func (a *Arena) mark(start, n int, used bool) {
 		w := &a.inUse[i/bitsPerWord]
 		bit := uint64(1) << (i % bitsPerWord)
 		if used {
-			atomic.StoreUint64(w, *w|bit)
+			w.Or(bit)
 		} else {
-			atomic.StoreUint64(w, *w&^bit)
+			w.And(^bit)
 		}
 	}
 }

@@ -1,60 +1,130 @@
 package pool
 
-// Benchmarks, meant to run on the host and inside the kernel (make bench).
-// Each pool case has a BenchmarkGoMake twin of the same size so one run
-// compares the pool with the Go heap.
+// Benchmarks (make bench runs the host's; the kernel's pairs are mm/ex's
+// BenchmarkPairs). Each is interleaved (interleave.Run): the variants
+// alternate in chunks within one run, and the ratios to the first are what
+// to compare.
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
+
+	"ntgo/kernel/list"
+	"ntgo/mm/pool/interleave"
 )
 
 var (
-	benchSmallSizes = []uintptr{16, 64, 256, 1024, 4000}
-	benchBigSizes   = []uintptr{8 << 10, 1 << 20}
-	benchSink       []byte
+	benchSizes = []uintptr{16, 64, 256, 496, 4000, 8 << 10}
+	benchSink  []byte
 )
 
-// BenchmarkPool measures alloc+free pairs: small sizes with the
-// per-processor lookaside lists (a hit for sizes up to 496 bytes) and with
-// them disabled, and big allocations.
+// BenchmarkPool is Allocate+Free pairs with the lookaside lists (a hit up
+// to 496 bytes) and without them (the descriptors), next to make.
 func BenchmarkPool(b *testing.B) {
-	for _, mode := range []struct {
-		name        string
-		noLookaside bool
-	}{{"lookaside", false}, {"nolookaside", true}} {
-		for _, n := range benchSmallSizes {
-			b.Run(fmt.Sprintf("%s/%d", mode.name, n), func(b *testing.B) {
-				benchPairs(b, poolOpts{pages: 1024, noLookaside: mode.noLookaside}, n)
-			})
-		}
-	}
-	for _, n := range benchBigSizes {
-		b.Run(fmt.Sprintf("big/%d", n), func(b *testing.B) {
-			benchPairs(b, poolOpts{pages: 1024}, n)
-		})
-	}
-}
-
-func benchPairs(b *testing.B, o poolOpts, n uintptr) {
-	tp := newTestPool(b, o)
-	keep := tp.alloc(b, NonPagedPool, n, tagTest) // the page stays in use
-	b.SetBytes(int64(n))
-	for b.Loop() {
-		tp.Free(tp.Allocate(NonPagedPool, n, tagTest, NormalPoolPriority, 0), tagTest)
-	}
-	tp.Free(keep, tagTest)
-}
-
-// BenchmarkGoMake is make([]byte, n) for every size BenchmarkPool uses.
-func BenchmarkGoMake(b *testing.B) {
-	for _, n := range append(append([]uintptr{}, benchSmallSizes...), benchBigSizes...) {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
-				benchSink = make([]byte, n)
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("size=%d", n), func(b *testing.B) {
+			hit, miss := newTestPool(b, poolOpts{pages: 1024}), newTestPool(b, poolOpts{pages: 1024, noLookaside: true})
+			for _, tp := range []*testPool{hit, miss} {
+				keep := tp.alloc(b, NonPagedPool, n, tagTest) // the page stays
+				defer tp.Free(keep, tagTest)
 			}
+			pair := func(tp *testPool) func(int) {
+				return func(k int) {
+					for range k {
+						tp.Free(tp.Allocate(NonPagedPool, n, tagTest, NormalPoolPriority, 0), tagTest)
+					}
+				}
+			}
+			interleave.Run(b,
+				interleave.Variant{Name: "make", Run: func(k int) {
+					for range k {
+						benchSink = make([]byte, n)
+					}
+				}},
+				interleave.Variant{Name: "hit", Run: pair(hit)},
+				interleave.Variant{Name: "miss", Run: pair(miss)},
+			)
 		})
 	}
+}
+
+// BenchmarkProtection measures the candidate protections of a
+// per-processor list (percpu.go's choice): a pop and a push of one cached
+// entry, each with two counter updates, as a lookaside hit pair does.
+//
+//	none      no protection: the floor (wrong on SMP and under preemption)
+//	busyword  the processor's busy word (CAS to claim, store to release),
+//	          list and counters plain: what the pool uses
+//	slist     kernel/list's interlocked SLIST (CMPXCHG16B), counters atomic
+//	mutex     the SList's mutex (the lists before), counters atomic
+//
+// mm/pool's test binary does not link ntgo/boot (go test -fuzz instruments
+// every package it links, and the kernel's trap code then overflows its
+// nosplit budget), so the kernel figures in percpu.go came from a run with
+// a boot_test.go added for the purpose.
+func BenchmarkProtection(b *testing.B) {
+	tp := newTestPool(b, poolOpts{pages: 16})
+	e := tp.alloc(b, NonPagedPool, 64, tagTest)
+	var c PerCPU
+	c.init()
+	l := c.list(KindNonPagedNx, units(64))
+	l.push(e)
+	var counters [2]uint64
+	var shared [2]atomic.Uint64
+	var head list.SListHeader
+	list.InterlockedPushEntrySList(&head, (*list.SListEntry)(Ptr(e)))
+	var m Lookaside
+	m.Init(MaximumLookasideDepth)
+	m.Free(e)
+	interleave.Run(b,
+		interleave.Variant{Name: "none", Run: func(k int) {
+			for range k {
+				_, next, _ := l.peek()
+				l.take(next)
+				counters[0]++
+				counters[1] += 64
+				l.push(e)
+				counters[0]++
+				counters[1] -= 64
+			}
+		}},
+		interleave.Variant{Name: "busyword", Run: func(k int) {
+			for range k {
+				if c.claim() {
+					_, next, _ := l.peek()
+					l.take(next)
+					counters[0]++
+					counters[1] += 64
+					c.release()
+				}
+				if c.claim() {
+					l.push(e)
+					counters[0]++
+					counters[1] -= 64
+					c.release()
+				}
+			}
+		}},
+		interleave.Variant{Name: "slist", Run: func(k int) {
+			for range k {
+				x := list.InterlockedPopEntrySList(&head)
+				shared[0].Add(1)
+				shared[1].Add(64)
+				list.InterlockedPushEntrySList(&head, x)
+				shared[0].Add(1)
+				shared[1].Add(^uint64(63))
+			}
+		}},
+		interleave.Variant{Name: "mutex", Run: func(k int) {
+			for range k {
+				x, _, _ := m.Allocate()
+				shared[0].Add(1)
+				shared[1].Add(64)
+				m.Free(x)
+				shared[0].Add(1)
+				shared[1].Add(^uint64(63))
+			}
+		}},
+	)
 }

@@ -110,5 +110,5 @@ func (s *System) CorruptedExpool(link uintptr) {
 	const skipToCaller = 2 // runtime.Callers and CorruptedExpool itself
 	var pc [1]uintptr
 	runtime.Callers(skipToCaller, pc[:])
-	bugcheck.KeBugCheckEx(bugcheck.DriverCorruptedExpool, link, uintptr(s.irql()), expoolRead, pc[0])
+	bugcheck.KeBugCheckEx(bugcheck.DriverCorruptedExpool, link, uintptr(s.currentIrql()), expoolRead, pc[0])
 }

@@ -4,9 +4,10 @@ package pool
 //
 // A descriptor (NT's POOL_DESCRIPTOR) owns the small-block pages of one
 // Kind: ListHeads (free blocks by size), PendingFrees (delayed frees), the
-// registry of its pages, and NT's counters: RunningAllocs, RunningDeAllocs,
-// TotalPages (small-block pages), TotalBigPages, TotalBytes. Pages come
-// from its region (shared by the two nonpaged descriptors).
+// registry of its pages, and NT's page counters: TotalPages (small-block
+// pages), TotalBigPages (its RunningAllocs, RunningDeAllocs and TotalBytes
+// are the tag counters summed, see System.Stats). Pages come from its
+// region (shared by the two nonpaged descriptors).
 //
 // Allocation of u units (after the per-processor lookaside missed): take the
 // first block of the smallest non-empty list of at least u units, or a new
@@ -31,8 +32,8 @@ package pool
 //
 // Locking: mu guards ListHeads, the page registry and every header change
 // of a free block; it is a plain mutex, taken only from goroutine context
-// (never trap context). Counters are atomic so that lookaside hits, which
-// take no descriptor lock, can keep them.
+// (never trap context). The page counters are atomic so that readers need
+// no lock.
 
 import (
 	"sync"
@@ -60,9 +61,7 @@ type descriptor struct {
 	pending SList
 	pages   map[uintptr]struct{} // small-block pages held
 
-	runningAllocs, runningDeAllocs atomic.Uint64
-	totalPages, totalBigPages      atomic.Int64
-	totalBytes                     atomic.Int64
+	totalPages, totalBigPages atomic.Int64
 }
 
 func (d *descriptor) init(sys *System, k Kind, reg *region, exec bool) bool {

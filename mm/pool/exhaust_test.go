@@ -1,6 +1,10 @@
 package pool
 
-import "testing"
+import (
+	"testing"
+
+	"ntgo/kernel/ntstatus"
+)
 
 // allocUntilRefused allocates n-byte blocks of type pt at prio until the
 // pool refuses one.
@@ -90,7 +94,8 @@ func TestExhaustionReclaimsCaches(t *testing.T) {
 	tp.idle(t)
 }
 
-// Requests the core does not serve fail without side effects.
+// Requests the core does not serve fail without side effects, or raise
+// STATUS_INSUFFICIENT_RESOURCES if they ask for it.
 func TestUnservedRequests(t *testing.T) {
 	tp := newTestPool(t, poolOpts{})
 	for _, c := range []struct {
@@ -99,7 +104,6 @@ func TestUnservedRequests(t *testing.T) {
 	}{
 		{NonPagedPoolSession, NormalPoolPriority},
 		{PagedPoolSession, NormalPoolPriority},
-		{NonPagedPool | PoolRaiseIfAllocationFailure, NormalPoolPriority},
 		{PagedPool | PoolQuotaFailInsteadOfRaise, NormalPoolPriority},
 		{NonPagedPool | 1<<20, NormalPoolPriority},
 		{NonPagedPool, 7},
@@ -108,7 +112,16 @@ func TestUnservedRequests(t *testing.T) {
 			t.Errorf("type %#x priority %d allocated", c.pt, c.prio)
 		}
 	}
-	va := tp.alloc(t, NonPagedPool|PoolColdAllocation, 64, tagTest) // a hint only
+	st := ntstatus.Success
+	ntstatus.Try(func() {
+		tp.Allocate(NonPagedPoolSession|PoolRaiseIfAllocationFailure, 64, tagTest, NormalPoolPriority, 0)
+	},
+		func(e *ntstatus.Exception) { st = e.Status })
+	if st != ntstatus.InsufficientResources {
+		t.Errorf("an unserved request with the raise bit raised %v", st)
+	}
+	tp.Free(tp.alloc(t, NonPagedPool|PoolRaiseIfAllocationFailure, 64, tagTest), 0) // served, no raise
+	va := tp.alloc(t, NonPagedPool|PoolColdAllocation, 64, tagTest)                 // a hint only
 	tp.Free(va, 0)
 	tp.idle(t)
 }

@@ -125,7 +125,7 @@ func (tp *testPool) structure(t testing.TB) {
 			}
 		}
 		d.mu.Unlock()
-		if got := d.totalBytes.Load(); got != allocated[k] {
+		if got := tp.Stats(d.kind).TotalBytes; got != allocated[k] {
 			t.Errorf("%v: TotalBytes %d, blocks hold %d", d.kind, got, allocated[k])
 		}
 	}

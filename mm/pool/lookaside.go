@@ -5,10 +5,11 @@ package pool
 // A Lookaside is NT's GENERAL_LOOKASIDE reduced to its mechanism: an SList
 // of blocks of one size, a target depth that bounds how many it keeps, and
 // the counters NT keeps (TotalAllocates, AllocateMisses, TotalFrees,
-// FreeMisses). The pool's per-processor caches (PerCPU) are Lookasides, and
-// the driver-facing ExInitialize[N]PagedLookasideList / LOOKASIDE_LIST_EX
-// wraps the same type with its Allocate/Free callbacks, so both share one
-// mechanism and one depth policy.
+// FreeMisses). The driver-facing ExInitialize[N]PagedLookasideList /
+// LOOKASIDE_LIST_EX wraps this type with its Allocate/Free callbacks; the
+// pool's per-processor caches (PerCPU) keep the same counters and depth
+// policy (lookasideCounters) over a list of their own, so all of them share
+// one depth policy.
 //
 // Depth policy (NT's ExAdjustLookasideDepth, run about once a second by the
 // balance-set manager): AdjustDepth looks at the allocations and misses
@@ -26,7 +27,9 @@ package pool
 //
 // Locking: the SList's mutex also guards the depth and the counters, so a
 // push is never admitted past the depth by a racing one. Lookaside holds no
-// Go pointers and may live in pool memory.
+// Go pointers and may live in pool memory. The per-processor lists keep the
+// same counters and policy (lookasideCounters) under their processor's busy
+// word instead (percpu.go).
 
 // Depth bounds and policy constants.
 const (
@@ -41,13 +44,20 @@ const (
 	lookasideRaiseMissDivisor = 2
 )
 
-// Lookaside is a depth-limited LIFO cache of equal-sized blocks. Call Init
-// before use.
-type Lookaside struct {
-	list                                                   SList
+// lookasideCounters are a lookaside list's depth and NT's counters, with
+// the depth policy; Lookaside and the per-processor lists (percpu.go) keep
+// them under their own protection.
+type lookasideCounters struct {
 	depth, maximumDepth                                    uint16
 	totalAllocates, allocateMisses, totalFrees, freeMisses uint32
 	lastTotalAllocates, lastAllocateMisses                 uint32
+}
+
+// Lookaside is a depth-limited LIFO cache of equal-sized blocks. Call Init
+// before use.
+type Lookaside struct {
+	list SList
+	lookasideCounters
 }
 
 // LookasideStats is a snapshot of a Lookaside's counters.
@@ -57,11 +67,16 @@ type LookasideStats struct {
 	Count                                                  uint32 // entries held now
 }
 
-// Init empties l and sets its maximum depth; the depth starts at the
-// minimum, as NT's does, and grows under AdjustDepth when the list misses.
-// It must not race with other use of l.
+// newCounters sets the maximum depth; the depth starts at the minimum, as
+// NT's does, and grows under adjustDepth when the list misses.
+func newCounters(maximumDepth uint16) lookasideCounters {
+	return lookasideCounters{maximumDepth: maximumDepth, depth: min(MinimumLookasideDepth, maximumDepth)}
+}
+
+// Init empties l and sets its maximum depth. It must not race with other
+// use of l.
 func (l *Lookaside) Init(maximumDepth uint16) {
-	*l = Lookaside{maximumDepth: maximumDepth, depth: min(MinimumLookasideDepth, maximumDepth)}
+	*l = Lookaside{lookasideCounters: newCounters(maximumDepth)}
 }
 
 // Allocate pops a cached block, or returns e=0 on a miss. ok=false reports
@@ -99,10 +114,23 @@ func (l *Lookaside) Flush() (first uintptr, n uint32) { return l.list.PopAll() }
 // AdjustDepth applies the depth policy to the activity since the last call.
 func (l *Lookaside) AdjustDepth() {
 	l.list.mu.Lock()
-	allocs := int(l.totalAllocates - l.lastTotalAllocates)
-	misses := int(l.allocateMisses - l.lastAllocateMisses)
-	l.lastTotalAllocates, l.lastAllocateMisses = l.totalAllocates, l.allocateMisses
-	d, maxd := int(l.depth), int(l.maximumDepth)
+	l.adjustDepth()
+	l.list.mu.Unlock()
+}
+
+// Stats is a snapshot of l's counters.
+func (l *Lookaside) Stats() LookasideStats {
+	l.list.mu.Lock()
+	defer l.list.mu.Unlock()
+	return l.stats(l.list.depth)
+}
+
+// adjustDepth is the depth policy.
+func (c *lookasideCounters) adjustDepth() {
+	allocs := int(c.totalAllocates - c.lastTotalAllocates)
+	misses := int(c.allocateMisses - c.lastAllocateMisses)
+	c.lastTotalAllocates, c.lastAllocateMisses = c.totalAllocates, c.allocateMisses
+	d, maxd := int(c.depth), int(c.maximumDepth)
 	switch {
 	case allocs < lookasideBusyAllocations:
 		d -= lookasideIdleStep
@@ -112,17 +140,14 @@ func (l *Lookaside) AdjustDepth() {
 		rate := misses * perMille / allocs
 		d += min(rate*maxd/(perMille*lookasideRaiseMissDivisor)+lookasideRaiseBase, lookasideMaxRaise)
 	}
-	l.depth = uint16(max(min(d, maxd), min(MinimumLookasideDepth, maxd)))
-	l.list.mu.Unlock()
+	c.depth = uint16(max(min(d, maxd), min(MinimumLookasideDepth, maxd)))
 }
 
-// Stats is a snapshot of l's counters.
-func (l *Lookaside) Stats() LookasideStats {
-	l.list.mu.Lock()
-	defer l.list.mu.Unlock()
+// stats is the counters with count entries held.
+func (c *lookasideCounters) stats(count uint32) LookasideStats {
 	return LookasideStats{
-		TotalAllocates: l.totalAllocates, AllocateMisses: l.allocateMisses,
-		TotalFrees: l.totalFrees, FreeMisses: l.freeMisses,
-		Depth: l.depth, MaximumDepth: l.maximumDepth, Count: l.list.depth,
+		TotalAllocates: c.totalAllocates, AllocateMisses: c.allocateMisses,
+		TotalFrees: c.totalFrees, FreeMisses: c.freeMisses,
+		Depth: c.depth, MaximumDepth: c.maximumDepth, Count: count,
 	}
 }

@@ -4,9 +4,10 @@ package pool
 //
 // This is NT's SLIST_HEADER/SLIST_ENTRY: the list head holds the first
 // entry's address and each entry holds the next one's in its first word. It
-// backs the lookaside lists (per-processor pool caches and, through
-// Lookaside, the driver-facing lookaside API) and each descriptor's
-// PendingFrees.
+// backs Lookaside (the driver-facing lookaside API) and each descriptor's
+// PendingFrees; the per-processor pool caches chain their blocks with the
+// same guarded entries (slistLink, SListNext) under their processor's busy
+// word instead of this lock (percpu.go).
 //
 // Entries are blocks whose owner has freed them, so a stray write by that
 // owner lands on the link. Each entry therefore stores its link twice,
@@ -23,9 +24,7 @@ package pool
 // race), which InterlockedPopEntrySList does not do. And Lookaside takes
 // this lock to keep its counters exact and to admit a push only below the
 // depth; on the lock-free list those become approximate, as NT's are. The
-// mutex is held for a handful of instructions and never across a call out,
-// and a per-processor list is contended only when a thread migrates
-// mid-operation. SList holds no Go pointers, so it may itself live in pool
+// mutex is held for a handful of instructions and never across a call out. SList holds no Go pointers, so it may itself live in pool
 // memory (a driver's lookaside list in a device extension).
 
 import (

@@ -49,6 +49,15 @@ type PageSource interface {
 	Region() (base, size uintptr)
 }
 
+// PageBitmap is what a PageSource whose Mapped tests a bit per page also
+// offers: that bitmap (bit i of word i/64 set while page i of the region is
+// handed out, read atomically), so the fast free path tests the bit itself
+// instead of calling Mapped through the interface. Arena and the kernel's
+// pool pages have it; without it the fast free path declines.
+type PageBitmap interface {
+	InUseBits() []atomic.Uint64
+}
+
 // Usage ceilings, in percent of a region's maximum, per priority.
 const (
 	lowPriorityCeilingPercent    = 80
@@ -61,14 +70,27 @@ const (
 // region counts the pages taken from one source against its maximum.
 type region struct {
 	src        PageSource
-	base, size uintptr // src.Region(), fixed for the source's life
+	base, size uintptr         // src.Region(), fixed for the source's life
+	inUse      []atomic.Uint64 // src's PageBitmap, or nil
 	maxPages   int64
 	used       atomic.Int64
 }
 
 func newRegion(src PageSource, maxBytes uintptr) *region {
 	base, size := src.Region()
-	return &region{src: src, base: base, size: size, maxPages: int64(maxBytes >> pageShift)}
+	r := &region{src: src, base: base, size: size, maxPages: int64(maxBytes >> pageShift)}
+	if b, ok := src.(PageBitmap); ok {
+		r.inUse = b.InUseBits()
+	}
+	return r
+}
+
+// mappedBit is src.Mapped(va) read from the bitmap; false without one.
+// va is in the region.
+func (r *region) mappedBit(va uintptr) bool {
+	i := (va - r.base) >> pageShift
+	w := i / bitsPerWord
+	return w < uintptr(len(r.inUse)) && r.inUse[w].Load()&(1<<(i%bitsPerWord)) != 0
 }
 
 func (r *region) holds(va uintptr) bool { return va >= r.base && va-r.base < r.size }

@@ -32,11 +32,20 @@
 // one-unit fragment); no two free blocks are adjacent. When nothing is
 // allocated or cached, the descriptors hold no pages.
 //
+// The lookaside hit (fastpath.go) is the start of Allocate and Free: each
+// serves the common case (a small block of a plain pool type, the current
+// processor's list not empty, or not full) within its own body, or passes
+// the request unchanged to the full path (allocateFull, freeFull), which
+// does the rest, bugchecks included.
+//
 // Locking. Descriptor locks and the big-table lock are plain mutexes taken
 // from goroutine context only; the kernel never allocates pool in trap
-// context. Lookaside lists and PendingFrees have their own short locks, and
-// the order is descriptor, then lookaside. Counters and the tag table are
-// atomic.
+// context. The per-processor lists and tag counters are guarded by their
+// processor's busy word (percpu.go), PendingFrees by its own short lock; the
+// order is descriptor, then busy word or PendingFrees. The full path counts
+// tags in the shared table with atomics, the fast path in its processor's
+// counters; the descriptors' RunningAllocs, RunningDeAllocs and TotalBytes
+// are those counters summed (SumTags).
 //
 // Memory. Pool pages are outside the Go heap; everything the pool writes in
 // them is an integer (mem.go).
@@ -45,6 +54,9 @@ package pool
 import (
 	"errors"
 	"math/rand/v2"
+
+	"ntgo/kernel/ke"
+	"ntgo/kernel/ntstatus"
 )
 
 // Config is what the kernel (or a test) supplies to New.
@@ -58,9 +70,12 @@ type Config struct {
 	// Cookie is this boot's random header cookie; 0 draws one from the
 	// runtime's generator.
 	Cookie uint64
-	// IRQL is the current IRQL; nil means always PASSIVE_LEVEL.
+	// IRQL is the current IRQL, for tests that set it; nil means the
+	// current processor's software copy (ke.CurrentIrql), which the kernel
+	// uses.
 	IRQL func() uint8
-	// CPUNumber is the current processor's index into CPUs; nil means 0.
+	// CPUNumber is the current processor's index into CPUs, for tests; nil
+	// means ke.CurrentProcessorNumber.
 	CPUNumber func() int
 	// CPUs are the per-processor caches (embedded in each KPCR); nil means
 	// one, owned by the System. New initializes them.
@@ -120,12 +135,6 @@ func New(c Config) (*System, error) {
 	if s.cookie == 0 {
 		s.cookie = cookie(rand.Uint64())
 	}
-	if s.irql == nil {
-		s.irql = func() uint8 { return PassiveLevel }
-	}
-	if s.cpuNumber == nil {
-		s.cpuNumber = func() int { return 0 }
-	}
 	if s.cpus == nil {
 		s.cpus = []*PerCPU{new(PerCPU)}
 	}
@@ -168,19 +177,22 @@ func ChargeSize(t PoolType, n uintptr) uintptr {
 	return u << BlockShift
 }
 
-// Allocate is ExAllocatePoolWithTagPriority: n bytes of pool type t, tagged,
-// at priority prio. A nonzero owner is a quota owner (mm/ex's handle) sealed
-// in the block so that Free returns its charge through Config.ReturnQuota;
-// the caller has already charged ChargeSize(t, n). The memory is zeroed only
-// if t has PoolZeroAllocation. Allocate returns 0 when the pool cannot
-// satisfy the request or t or prio is not one it serves (session pool, raise
-// or quota-fail bits, unknown bits); it never raises.
-func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+// allocateFull is Allocate past the lookaside hit (fastpath.go).
+func (s *System) allocateFull(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	va := s.allocateBlock(t, n, tag, prio, owner)
+	if va == 0 && t&PoolRaiseIfAllocationFailure != 0 {
+		ntstatus.Raise(ntstatus.InsufficientResources)
+	}
+	return va
+}
+
+// allocateBlock is allocateFull without the raise.
+func (s *System) allocateBlock(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
 	if t&MustSucceedPoolTypeMask != 0 {
 		badPoolCaller(CallerMustSucceed, uintptr(t), n, uintptr(tag))
 	}
 	k := KindOf(t)
-	if irql := s.irql(); irql > DispatchLevel || k.Paged() && irql > APCLevel {
+	if irql := s.currentIrql(); irql > DispatchLevel || k.Paged() && irql > APCLevel {
 		badPoolCaller(CallerAllocIRQL, uintptr(irql), uintptr(t), n)
 	}
 	if t&^coreTypeBits != 0 || t&SessionPoolMask != 0 || !prio.Valid() {
@@ -224,15 +236,26 @@ func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner u
 }
 
 // fromLookaside pops a cached block of u units from this processor's list
-// and marks it allocated, or returns 0.
+// and marks it allocated, or returns 0 (empty, or the list is busy).
 func (s *System) fromLookaside(d *descriptor, u uintptr) uintptr {
-	e, badLink, ok := s.cpu().list(d.kind, u).Allocate()
-	if !ok {
-		s.CorruptedExpool(badLink)
-	}
-	if e == 0 {
+	c := s.cpu()
+	if !c.claim() {
 		return 0
 	}
+	l := c.list(d.kind, u)
+	e, next, ok := l.peek()
+	if !ok {
+		c.release()
+		s.CorruptedExpool(next)
+	}
+	if e == 0 {
+		l.totalAllocates++
+		l.allocateMisses++
+		c.release()
+		return 0
+	}
+	l.take(next)
+	c.release()
 	b := e - HeaderSize
 	d.checkCached(b, u)
 	setState(b, typeCached, typeAllocated)
@@ -262,14 +285,10 @@ func (s *System) allocBig(k Kind, t PoolType, pages uintptr, tag Tag, prio Prior
 }
 
 func (s *System) counted(d *descriptor, tag Tag, bytes uintptr) {
-	d.runningAllocs.Add(1)
-	d.totalBytes.Add(int64(bytes))
 	s.tags.alloc(tag, d.kind, bytes)
 }
 
 func (s *System) uncounted(d *descriptor, tag Tag, bytes uintptr) {
-	d.runningDeAllocs.Add(1)
-	d.totalBytes.Add(-int64(bytes))
 	s.tags.free(tag, d.kind, bytes)
 }
 
@@ -352,11 +371,10 @@ func (s *System) notAllocated(r *region, va uintptr) {
 	badPoolCaller(CallerNonPagedNotAllocated, va, 0, 0)
 }
 
-// Free is ExFreePoolWithTag: it frees the allocation at va, checking its tag
-// unless tag is 0 (ExFreePool).
-func (s *System) Free(va uintptr, tag Tag) {
+// freeFull is Free past the lookaside hit (fastpath.go).
+func (s *System) freeFull(va uintptr, tag Tag) {
 	blk := s.locate(va)
-	if irql := s.irql(); irql > DispatchLevel || blk.kind.Paged() && irql > APCLevel {
+	if irql := s.currentIrql(); irql > DispatchLevel || blk.kind.Paged() && irql > APCLevel {
 		badPoolCaller(CallerFreeIRQL, uintptr(irql), uintptr(blk.typ), va)
 	}
 	if tag != 0 && tag != blk.tag {
@@ -382,7 +400,7 @@ func (s *System) freeSmall(blk block) {
 	s.uncounted(d, blk.tag, blk.bytes)
 	u := blk.bytes >> BlockShift
 	switch {
-	case s.lookaside && u <= SmallLists && s.cpu().list(d.kind, u).Free(blk.va):
+	case s.lookaside && u <= SmallLists && s.toLookaside(d.kind, u, blk.va):
 	case s.delayFree:
 		d.deferFree(b)
 	default:
@@ -423,7 +441,33 @@ func (s *System) BlockSize(va uintptr) (bytes uintptr, quotaCharged bool) {
 	return blk.bytes - HeaderSize, blk.owner != 0
 }
 
-func (s *System) cpu() *PerCPU { return s.cpus[s.cpuNumber()] }
+// toLookaside caches the freed block body va of u units of pool k on this
+// processor's list; false if the list is full or busy.
+func (s *System) toLookaside(k Kind, u, va uintptr) bool {
+	c := s.cpu()
+	if !c.claim() {
+		return false
+	}
+	ok := c.list(k, u).push(va)
+	c.release()
+	return ok
+}
+
+// cpu is the current processor's PerCPU.
+func (s *System) cpu() *PerCPU {
+	if s.cpuNumber != nil {
+		return s.cpus[s.cpuNumber()]
+	}
+	return s.cpus[ke.CurrentProcessorNumber()]
+}
+
+// currentIrql is the IRQL the pool's rules are checked against.
+func (s *System) currentIrql() uint8 {
+	if s.irql != nil {
+		return s.irql()
+	}
+	return uint8(ke.CurrentIrql())
+}
 
 // CPU is processor n's caches, for statistics.
 func (s *System) CPU(n int) *PerCPU { return s.cpus[n] }
@@ -433,7 +477,7 @@ func (s *System) CPUs() int { return len(s.cpus) }
 
 // IRQL is the current IRQL as Config.IRQL reports it, for callers that
 // apply the pool's IRQL rules themselves (mm/ex's paged lookaside lists).
-func (s *System) IRQL() uint8 { return s.irql() }
+func (s *System) IRQL() uint8 { return s.currentIrql() }
 
 // reclaim releases every cached block of the pools that share k's region:
 // all processors' lookaside lists and PendingFrees.
@@ -446,8 +490,16 @@ func (s *System) reclaim(k Kind) {
 		d.mu.Lock()
 		d.drainPending()
 		for _, c := range s.cpus {
-			for u := range uintptr(SmallLists) {
-				first, _ := c.lookaside[d.kind][u].Flush()
+			if !c.wait() {
+				continue // its holder is stopped; those blocks stay cached
+			}
+			var chains [SmallLists]uintptr
+			for u := range chains {
+				l := &c.lists[d.kind][u]
+				chains[u], l.head, l.count = l.head, 0, 0
+			}
+			c.release()
+			for _, first := range chains {
 				d.releaseChain(first)
 			}
 		}
@@ -466,11 +518,15 @@ func (s *System) Flush() {
 // the kernel calls it about once a second.
 func (s *System) AdjustLookasideDepths() {
 	for _, c := range s.cpus {
-		for k := range c.lookaside {
-			for i := range c.lookaside[k] {
-				c.lookaside[k][i].AdjustDepth()
+		if !c.wait() {
+			continue
+		}
+		for k := range c.lists {
+			for i := range c.lists[k] {
+				c.lists[k][i].adjustDepth()
 			}
 		}
+		c.release()
 	}
 }
 
@@ -485,14 +541,21 @@ type DescriptorStats struct {
 	RegionPages, RegionMaxPages    int64 // pages taken from the shared region, its maximum
 }
 
-// Stats are the counters of pool k.
+// Stats are the counters of pool k; RunningAllocs, RunningDeAllocs and
+// TotalBytes are the tag counters summed (SumTags).
 func (s *System) Stats(k Kind) DescriptorStats {
 	d := &s.desc[k]
-	return DescriptorStats{
+	st := DescriptorStats{
 		PoolType: k.PoolType(), PoolIndex: k,
-		RunningAllocs: d.runningAllocs.Load(), RunningDeAllocs: d.runningDeAllocs.Load(),
 		TotalPages: d.totalPages.Load(), TotalBigPages: d.totalBigPages.Load(),
-		TotalBytes: d.totalBytes.Load(), PendingFrees: d.pending.Depth(),
-		RegionPages: d.reg.used.Load(), RegionMaxPages: d.reg.maxPages,
+		PendingFrees: d.pending.Depth(),
+		RegionPages:  d.reg.used.Load(), RegionMaxPages: d.reg.maxPages,
 	}
+	for _, t := range s.SumTags() {
+		c := t.Kinds[k]
+		st.RunningAllocs += c.Allocs
+		st.RunningDeAllocs += c.Frees
+		st.TotalBytes += c.Bytes
+	}
+	return st
 }

@@ -9,13 +9,16 @@ package pool
 //
 // The table is a fixed array of TagTableSize slots, open-addressed by a
 // hash of the tag. A slot's key is claimed once with a CAS and never
-// released, and its counters are atomics, so the hot path (including
-// lookaside hits) takes no lock: one probe sequence and two atomic adds.
-// When every slot is taken, further tags are counted under TagOverflow, as
-// NT does.
+// released. Each slot has counters in two places: atomics in the shared
+// table, which the full allocation and free paths add to, and plain words
+// in every processor's PerCPU under its busy word, which the lookaside hits
+// add to (NT also keeps a tag table per processor). A tag's figures are the
+// sum (SumTags, which poolmon, !poolused, !vm, the descriptors' counters
+// and the crash dump read), exact when nothing runs. When every slot is
+// taken, further tags are counted under TagOverflow, as NT does.
 //
-// Readers see each counter atomically but not the table as one snapshot;
-// a report taken during activity is approximate, as poolmon's is.
+// Readers see each counter whole but not the table as one snapshot; a
+// report taken during activity is approximate, as poolmon's is.
 
 import (
 	"cmp"
@@ -89,48 +92,74 @@ func newTagTable() *tagTable {
 
 func tagHash(tag Tag) uint32 { return uint32(tag) * tagHashMul >> (tagHashBits - tagTableShift) }
 
-// entry is tag's slot, claimed on first use.
-func (t *tagTable) entry(tag Tag) *tagEntry {
+// overflowSlot is the slot number of the overflow entry.
+const overflowSlot = TagTableSize
+
+// firstProbe is tag's slot number if tag holds the first slot its hash
+// probes, else -1 (then ask slot): the tag counters' common case, inlined.
+func (t *tagTable) firstProbe(tag Tag) int {
+	if i := tagHash(tag); t.slots[i].key.Load() == tagKeyUsed|uint64(tag) {
+		return int(i)
+	}
+	return -1
+}
+
+// slotOf is tag's slot number, claimed on first use.
+func (t *tagTable) slotOf(tag Tag) int {
+	if i := t.firstProbe(tag); i >= 0 {
+		return i
+	}
+	return t.slot(tag)
+}
+
+// slot is tag's slot number, claimed on first use; overflowSlot when the
+// table is full.
+func (t *tagTable) slot(tag Tag) int {
 	want := tagKeyUsed | uint64(tag)
 	i := tagHash(tag)
 	for range TagTableSize {
 		e := &t.slots[i]
 		k := e.key.Load()
 		if k == 0 && (e.key.CompareAndSwap(0, want) || e.key.Load() == want) || k == want {
-			return e
+			return int(i)
 		}
 		i = (i + 1) & (TagTableSize - 1)
 	}
-	return &t.overflow
+	return overflowSlot
 }
 
-// find is tag's slot if it has one.
-func (t *tagTable) find(tag Tag) *tagEntry {
+// find is tag's slot number if it has one.
+func (t *tagTable) find(tag Tag) (int, bool) {
 	want := tagKeyUsed | uint64(tag)
 	i := tagHash(tag)
 	for range TagTableSize {
-		switch e := &t.slots[i]; e.key.Load() {
+		switch t.slots[i].key.Load() {
 		case want:
-			return e
+			return int(i), true
 		case 0:
-			return nil
+			return 0, false
 		}
 		i = (i + 1) & (TagTableSize - 1)
 	}
-	if tag == TagOverflow {
+	return overflowSlot, tag == TagOverflow
+}
+
+// at is the shared entry of slot i.
+func (t *tagTable) at(i int) *tagEntry {
+	if i == overflowSlot {
 		return &t.overflow
 	}
-	return nil
+	return &t.slots[i]
 }
 
 func (t *tagTable) alloc(tag Tag, k Kind, bytes uintptr) {
-	c := &t.entry(tag).counts[k]
+	c := &t.at(t.slotOf(tag)).counts[k]
 	c.allocs.Add(1)
 	c.bytes.Add(int64(bytes))
 }
 
 func (t *tagTable) free(tag Tag, k Kind, bytes uintptr) {
-	c := &t.entry(tag).counts[k]
+	c := &t.at(t.slotOf(tag)).counts[k]
 	c.frees.Add(1)
 	c.bytes.Add(-int64(bytes))
 }
@@ -144,24 +173,51 @@ func (e *tagEntry) stat() TagStat {
 	return s
 }
 
-// all is every tag seen so far, including TagOverflow if it was used.
-func (t *tagTable) all() []TagStat {
-	var out []TagStat
-	for i := range t.slots {
-		if t.slots[i].key.Load() != 0 {
-			out = append(out, t.slots[i].stat())
-		}
+// sum is the counters of the given slots, the shared table's plus every
+// processor's.
+func (s *System) sum(slots []int) []TagStat {
+	out := make([]TagStat, len(slots))
+	for j, i := range slots {
+		out[j] = s.tags.at(i).stat()
 	}
-	if o := t.overflow.stat(); o.Kinds != ([NumKinds]TagCounts{}) {
-		out = append(out, o)
+	for _, c := range s.cpus {
+		held := c.wait()
+		for j, i := range slots {
+			for k := range out[j].Kinds {
+				o, p := &out[j].Kinds[k], &c.tags[i][k]
+				o.Allocs += p.Allocs
+				o.Frees += p.Frees
+				o.Bytes += p.Bytes
+			}
+		}
+		if held {
+			c.release()
+		}
 	}
 	return out
 }
 
-// PoolMon is every tag's counters, most bytes in use first (ties by tag),
-// as poolmon sorts them.
+// SumTags is every tag seen so far, including TagOverflow if it was used,
+// with its counters summed over the shared table and every processor: what
+// poolmon, !poolused, !vm and the crash dump report. Unsorted.
+func (s *System) SumTags() []TagStat {
+	var slots []int
+	for i := range s.tags.slots {
+		if s.tags.slots[i].key.Load() != 0 {
+			slots = append(slots, i)
+		}
+	}
+	out := s.sum(append(slots, overflowSlot))
+	if o := out[len(out)-1]; o.Kinds == ([NumKinds]TagCounts{}) {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// PoolMon is every tag's counters (SumTags), most bytes in use first (ties
+// by tag), as poolmon sorts them.
 func (s *System) PoolMon() []TagStat {
-	out := s.tags.all()
+	out := s.SumTags()
 	slices.SortFunc(out, func(a, b TagStat) int {
 		if c := cmp.Compare(b.Bytes(), a.Bytes()); c != 0 {
 			return c
@@ -173,8 +229,8 @@ func (s *System) PoolMon() []TagStat {
 
 // PoolUsed is !poolused for one tag; ok is false for a tag never used.
 func (s *System) PoolUsed(tag Tag) (TagStat, bool) {
-	if e := s.tags.find(tag); e != nil {
-		return e.stat(), true
+	if i, ok := s.tags.find(tag); ok {
+		return s.sum([]int{i})[0], true
 	}
 	return TagStat{}, false
 }

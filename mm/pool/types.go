@@ -63,10 +63,12 @@ const (
 	NonPagedPoolCacheAlignedMustSSession PoolType = NonPagedPoolCacheAlignedMustS | SessionPoolMask
 )
 
-// coreTypeBits are the PoolType bits the allocator core acts on. Raise and
-// quota-fail bits are calling conventions of mm/ex, which strips them.
+// coreTypeBits are the PoolType bits the allocator core acts on, the raise
+// bit included (Allocate raises on failure, as ExAllocatePoolWithTag
+// does). The quota-fail bit is a calling convention of mm/ex's quota
+// routines, which strip it.
 const coreTypeBits = BasePoolTypeMask | MustSucceedPoolTypeMask | CacheAlignedPoolTypeMask |
-	SessionPoolMask | PoolColdAllocation | PoolNxAllocation | PoolZeroAllocation
+	PoolRaiseIfAllocationFailure | SessionPoolMask | PoolColdAllocation | PoolNxAllocation | PoolZeroAllocation
 
 // Kind names a pool descriptor.
 type Kind uint8

@@ -531,8 +531,8 @@ TAG_PRINTABLE = range(ord(" "), ord("~") + 1)
 
 
 def _pool_system():
-    """ex.Pools(): the pool.System that ntgo/mm/ex.current (an atomic.Pointer) holds."""
-    system = _go_var("mm/ex.current")["v"].cast(_go_type("mm/ex.system").pointer())
+    """ex.Pools(): the pool.System that ntgo/mm/ex.current (an unsafe.Pointer to an ex.system) holds."""
+    system = _go_var("mm/ex.current").cast(_go_type("mm/ex.system").pointer())
     if int(system.cast(UINTPTR)) == 0:
         raise gdb.GdbError("the pools are not built yet (ex.Init has not run)")
     return system["pools"].dereference()

@@ -1,0 +1,90 @@
+// The per-processor software copy of the IRQL.
+//
+// Trap-context file: everything here is //go:nosplit and allocation-free;
+// interrupt entry calls CheckIrqlCopy.
+//
+// CR8 is the hardware truth, but reading it is a privileged instruction
+// (under TCG a helper call, ~30-45 ns) and the pool's fast path checks the
+// IRQL on every allocation and free. So each processor also keeps its IRQL
+// in memory, in its processorState, and code that only needs to know the
+// level (CurrentIrql) reads that with one load.
+//
+// Invariant: the copy equals CR8's priority whenever an interrupt can be
+// taken. Only setIrql (KeRaiseIrql, KeLowerIrql) writes CR8, and it stores
+// CR8 and the copy with interrupts disabled, so no interrupt or fault
+// handler and no thread switch ever runs between the two stores. Interrupt
+// entry and exit in ntgo do not change CR8 (the local APIC's in-service
+// priority is not CR8), so they keep the invariant without writing the
+// copy; CheckIrqlCopy, called at every interrupt entry, counts the entries
+// that found the two apart, which a test requires to be none. On the host,
+// which has no CR8, the copy is the level.
+//
+// Processors: ntgo runs one, so CurrentProcessorNumber is 0 and the state
+// array has one entry in use. The copy is per processor because the IRQL is;
+// the SMP issue makes CurrentProcessorNumber read the KPCR's number.
+
+package ke
+
+import "ntgo/kernel/arch"
+
+// MaximumProcessors bounds the processors ntgo keeps state for.
+const MaximumProcessors = 64
+
+// cacheLine keeps each processor's state on its own line.
+const cacheLine = 64
+
+// processorState is the part of a processor's state the ke layer keeps.
+type processorState struct {
+	irql KIRQL
+	_    [cacheLine - 1]byte
+}
+
+var processors [MaximumProcessors]processorState
+
+// Interrupt entries checked by CheckIrqlCopy, and those that found the copy
+// and CR8 apart.
+var irqlCopyChecks, irqlCopyMismatches uint64
+
+// CurrentProcessorNumber is KeGetCurrentProcessorNumber: 0 until ntgo runs
+// more than one processor.
+//
+//go:nosplit
+func CurrentProcessorNumber() int { return 0 }
+
+// CurrentIrql is the current processor's IRQL from its software copy: one
+// memory load, no privileged instruction.
+//
+//go:nosplit
+func CurrentIrql() KIRQL { return processors[CurrentProcessorNumber()].irql }
+
+// setIrql sets CR8 (bare metal) and the copy to l, with interrupts off
+// between the two stores.
+//
+//go:nosplit
+func setIrql(l KIRQL) {
+	p := &processors[CurrentProcessorNumber()]
+	if !arch.Bare() {
+		p.irql = l
+		return
+	}
+	rflags := arch.DisableInterrupts()
+	arch.WriteCR8(uintptr(l))
+	p.irql = l
+	arch.RestoreInterrupts(rflags)
+}
+
+// CheckIrqlCopy compares the copy with CR8; interrupt entry calls it.
+//
+//go:nosplit
+func CheckIrqlCopy() {
+	irqlCopyChecks++
+	if KIRQL(arch.ReadCR8()&cr8Mask) != CurrentIrql() {
+		irqlCopyMismatches++
+	}
+}
+
+// IrqlCopyChecks reports how many interrupt entries CheckIrqlCopy saw and how
+// many of them found the copy different from CR8.
+//
+//go:nosplit
+func IrqlCopyChecks() (checks, mismatches uint64) { return irqlCopyChecks, irqlCopyMismatches }
