@@ -100,7 +100,7 @@ func TestPanic(t *testing.T) {
 				"FAULTING_IP:", "ntgo/",
 				"STACK_TEXT:", "ntgo/kernel/console.Execute",
 				"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
-			expectExit(t, vm, int(bugcheck.SystemThreadExceptionNotHandled.ExitStatus()))
+			expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
 		})
 	}
 }
@@ -177,7 +177,7 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 				!strings.Contains(strings.ReplaceAll(lines[i+1], "`", ""), rip[1]) {
 				t.Fatalf("marked line %q is not the call before rip %s:\n%s", l, rip[1], screen)
 			}
-			expectExit(t, vm, int(bugcheck.ManuallyInitiatedCrash.ExitStatus()))
+			expectBugcheck(t, vm, bugcheck.ManuallyInitiatedCrash)
 			return
 		}
 	}
