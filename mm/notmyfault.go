@@ -80,7 +80,9 @@ var notMyFaults = map[string]notMyFault{
 	}},
 	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
 		ke.KeRaiseIrql(ke.DispatchLevel)
-		time.Sleep(time.Millisecond)
+		// Long enough that the runtime's thread blocks in the kernel
+		// rather than spinning through a short timer.
+		time.Sleep(time.Second)
 	}},
 	"exit-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: a thread ends at DISPATCH_LEVEL (exits; the runtime parks its main thread instead)", func() {
 		// The console's goroutine keeps its thread, so the other one gets a
