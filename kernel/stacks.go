@@ -55,12 +55,17 @@ func init() {
 	if arch.Bare() {
 		installKernelStacks()
 	}
-	mm.AddNotMyFault("stack-overflow", "UNEXPECTED_KERNEL_MODE_TRAP 8: run the interrupt stack into its guard page, as a runaway interrupt handler would", func() {
-		pushUntilFault(kernelStacks[stackInterrupt].Base + stackOverflowRunway)
-	})
 }
 
-// stackOverflowRunway is how far above its limit stack-overflow starts
+// OverflowInterruptStack runs the interrupt stack into its guard page, as
+// a runaway interrupt handler would: the fault on the guard stops the
+// system with UNEXPECTED_KERNEL_MODE_TRAP 8. It does not return. It is the
+// trigger drivers/notmyfault's stack-overflow calls.
+func OverflowInterruptStack() {
+	pushUntilFault(kernelStacks[stackInterrupt].Base + stackOverflowRunway)
+}
+
+// stackOverflowRunway is how far above its limit OverflowInterruptStack starts
 // pushing: a few pushes before the guard page.
 const stackOverflowRunway = 64
 
