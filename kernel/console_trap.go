@@ -1,13 +1,19 @@
-package kernel
-
-import "ntgo/kernel/arch"
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Serial input: the COM1 receive interrupt drains the UART into a ring;
 // read(0) takes from the ring or blocks the thread until the interrupt
 // brings data. Output is polled (tamago's uart.Tx waits for the transmit
 // holding register), which keeps a bugcheck screen reliable.
+
+package kernel
+
+import (
+	"syscall"
+
+	"ntgo/kernel/arch"
+)
 
 const consoleRingSize = 4096
 
@@ -60,7 +66,7 @@ func consoleRead(buf, n uintptr) uintptr {
 		return uintptr(consoleTake(buf, n))
 	}
 	if consoleWaiter != noThread {
-		return errno(EAGAIN)
+		return errno(syscall.EAGAIN)
 	}
 	consoleWaiter = kpcr0.Current
 	consoleReaderBuf, consoleReaderSize = buf, n

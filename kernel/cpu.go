@@ -1,11 +1,3 @@
-package kernel
-
-import (
-	"unsafe"
-
-	"ntgo/kernel/arch"
-)
-
 // Descriptor tables and the MSRs that route traps into trap_amd64.s. All of
 // this runs once at boot before the Go runtime starts (so: static memory
 // only, nosplit).
@@ -15,6 +7,14 @@ import (
 // because they nest inside system calls and interrupts; double faults, NMIs
 // and machine checks have a third. SYSCALL does not switch stacks, so
 // syscallEntry switches to the KPCR's syscall stack itself.
+
+package kernel
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/arch"
+)
 
 const (
 	istInterrupt = 1

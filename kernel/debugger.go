@@ -1,9 +1,9 @@
-package kernel
-
 // The kernel debugger's view of this machine (package kd): memory that
 // refuses unmapped pages, this binary's symbols, and the registers and stack
 // of the thread that asks. The bugcheck handler prints kd's screen with
 // the same Target.
+
+package kernel
 
 import (
 	"runtime"
@@ -47,11 +47,11 @@ func (liveMemory) Read(addr uintptr, b []byte) bool {
 // debugTarget is the Target of the console commands and the screen.
 var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext}
 
-func init() {
-	if arch.Bare() {
-		kd.Register(debugTarget)
-		ldr.Load(kernelModule())
-	}
+// initDebugger gives kd the live target and lists the kernel image as the
+// first loaded module.
+func initDebugger() {
+	kd.Register(debugTarget)
+	ldr.Load(kernelModule())
 }
 
 // kernelModule is the kernel image's entry in the loaded-module list: the
@@ -82,9 +82,4 @@ func currentContext() (kd.Context, bool) {
 	pcs := make([]uintptr, maxContextFrames)
 	c.Stack = pcs[:runtime.Callers(2, pcs)]
 	return c, true
-}
-
-func readControlRegisters(r *kd.Registers) {
-	r.CR0, r.CR2, r.CR3 = uint64(arch.ReadCR0()), uint64(arch.ReadCR2()), uint64(arch.ReadCR3())
-	r.CR4, r.CR8 = uint64(arch.ReadCR4()), uint64(arch.ReadCR8())
 }

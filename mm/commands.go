@@ -134,14 +134,16 @@ func cmdAddress(w io.Writer, args []string) error {
 	return nil
 }
 
-// runtimeReservation is the runtime reservation holding va.
-func runtimeReservation(va uintptr) (reservation, bool) {
+// runtimeReservation is the runtime reservation holding va. (No defer
+// under the lock: the runtime's deferreturn has a stack check.)
+func runtimeReservation(va uintptr) (found reservation, ok bool) {
 	tableLock.Acquire()
-	defer tableLock.Release()
 	for _, r := range reservations[:nreserved] {
 		if va >= r.start && va < r.end {
-			return r, true
+			found, ok = r, true
+			break
 		}
 	}
-	return reservation{}, false
+	tableLock.Release()
+	return found, ok
 }

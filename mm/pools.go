@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"time"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
 	"ntgo/mm/ex"
@@ -39,10 +38,9 @@ const (
 // The pools' page sources; the pools themselves are ex.Pools().
 var nonPagedPages, pagedPages *PoolPages
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+// initPools sizes the pools from RAM, builds their page sources and the
+// executive pools over them, and starts the lookaside tuning.
+func initPools() {
 	ram := uintptr(PFN.Stats().RAM()) * physmem.PageSize
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
@@ -60,6 +58,9 @@ func init() {
 			ex.AdjustLookasideDepths()
 		}
 	}()
+}
+
+func init() {
 	for _, c := range []console.Command{
 		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (refresh every seconds, 3 times)", Run: cmdPoolmon},
 		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: cmdPoolused},

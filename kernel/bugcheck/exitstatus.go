@@ -1,5 +1,3 @@
-package bugcheck
-
 // The exit status a bugcheck powers QEMU off with.
 //
 // QEMU's isa-debug-exit device turns the byte the kernel writes into the
@@ -35,6 +33,8 @@ package bugcheck
 // Every other code of the table exits with its own value (0x09, 0x0A, 0x19, 0x1A,
 // 0x1E, 0x31, 0x3F, 0x50, 0x77, 0x7A, 0x7D, 0x7E, 0x7F). exitstatus_test.go checks
 // this table against the codes and that no two codes ntgo raises collide.
+
+package bugcheck
 
 // Statuses that are not bugchecks.
 const (

@@ -1,5 +1,3 @@
-package object
-
 // The GC-rule check (see the package comment).
 //
 // infoOf walks T's layout with reflection once per type and caches the
@@ -7,6 +5,8 @@ package object
 // sync.Map keyed by reflect.Type; later calls are one map load. A refused
 // type is cached too and panics on every use, so the failure does not
 // depend on which call came first.
+
+package object
 
 import (
 	"fmt"

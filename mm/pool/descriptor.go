@@ -1,5 +1,3 @@
-package pool
-
 // Pool descriptors: the small-block allocator of one pool.
 //
 // A descriptor (NT's POOL_DESCRIPTOR) owns the small-block pages of one
@@ -33,6 +31,8 @@ package pool
 // of a free block; it is a plain mutex, taken only from goroutine context
 // (never trap context). Counters are atomic so that lookaside hits, which
 // take no descriptor lock, can keep them.
+
+package pool
 
 import (
 	"sync"

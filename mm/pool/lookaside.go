@@ -1,5 +1,3 @@
-package pool
-
 // Lookaside lists: depth-limited caches of equal-sized blocks.
 //
 // A Lookaside is NT's GENERAL_LOOKASIDE reduced to its mechanism: an SList
@@ -27,6 +25,8 @@ package pool
 // Locking: the SList's mutex also guards the depth and the counters, so a
 // push is never admitted past the depth by a racing one. Lookaside holds no
 // Go pointers and may live in pool memory.
+
+package pool
 
 // Depth bounds and policy constants.
 const (

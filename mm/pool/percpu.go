@@ -1,5 +1,3 @@
-package pool
-
 // Per-processor pool state.
 //
 // NT keeps, in each processor's KPRCB, a lookaside list per small block size
@@ -13,6 +11,8 @@ package pool
 // pool the set plus a function giving the current processor's number; on
 // the host there is one PerCPU and the number is always 0. New initializes
 // the lists, so a zero PerCPU is what the kernel embeds.
+
+package pool
 
 // SmallLists is POOL_SMALL_LISTS: blocks of up to 32 units (512 bytes with
 // the header) have per-processor lookaside lists. List i holds blocks of

@@ -1,5 +1,3 @@
-package pool
-
 // SList: a LIFO of blocks that live in foreign memory.
 //
 // This is NT's SLIST_HEADER/SLIST_ENTRY: the list head holds the first
@@ -27,6 +25,8 @@ package pool
 // and a per-processor list is contended only when a thread migrates
 // mid-operation. SList holds no Go pointers, so it may itself live in pool
 // memory (a driver's lookaside list in a device extension).
+
+package pool
 
 import (
 	"math/rand/v2"

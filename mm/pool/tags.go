@@ -1,5 +1,3 @@
-package pool
-
 // Pool tag tracking.
 //
 // Every allocation and free is counted against its tag, per pool Kind:
@@ -16,6 +14,8 @@ package pool
 //
 // Readers see each counter atomically but not the table as one snapshot;
 // a report taken during activity is approximate, as poolmon's is.
+
+package pool
 
 import (
 	"cmp"
