@@ -151,9 +151,7 @@ const (
 	msrGSBase      = 0xC0000101
 	msrKernelGS    = 0xC0000102
 	starKernelCS   = 32 // STAR[47:32]: SYSCALL's CS (SS = CS+8)
-	fmaskOnSyscall = arch.RflagsIF | arch.RflagsDF | arch.RflagsAC | rflagsTF
-	rflagsTF       = 1 << 8
-	rflagsReserved = 1 << 1
+	fmaskOnSyscall = arch.RflagsIF | arch.RflagsDF | arch.RflagsAC | arch.RflagsTF
 )
 
 //go:nosplit

@@ -77,7 +77,7 @@ func Start(info *BootInfo) {
 	idle.Frame.RIP = uint64(idleLoopAddr())
 	idle.Frame.CS = kernelCS
 	idle.Frame.SS = kernelSS
-	idle.Frame.RFLAGS = rflagsReserved
+	idle.Frame.RFLAGS = arch.RflagsReserved
 	idle.Frame.RSP = stackTop(unsafe.Pointer(&idleStack), idleStackSize)
 
 	boot := &threads[bootThread]

@@ -2,6 +2,7 @@ package kd
 
 import (
 	"fmt"
+	"ntgo/kernel/arch"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -40,7 +41,7 @@ func markedLine(t *testing.T, lines []string) string {
 func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	mem := loadText(t)
 	rec, stack := crash(t)
-	regs := Registers{RAX: 0x1111, R15: 0xf15, RFLAGS: flagIF | flagZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
+	regs := Registers{RAX: 0x1111, R15: 0xf15, RFLAGS: arch.RflagsIF | arch.RflagsZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
 	var b strings.Builder
 	WriteStopScreen(&b, &Target{Memory: mem}, rec, Context{Registers: regs, Stack: stack})
 	screen := b.String()
