@@ -11,7 +11,7 @@ export CGO_ENABLED := 0
 # Packages whose tests also run inside the kernel: every package with tests
 # but the host tools (ntgo-qemu -list). The overlay links ntgo/boot into
 # each test binary through a generated external test file (qemu/ktest.go).
-KPKGS   ?= $(shell $(GO) run ./qemu/cmd/ntgo-qemu -list ./...)
+KPKGS   ?= $(shell $(GO) run ./cmd/ntgo-qemu -list ./...)
 OVERLAY := $(abspath $(BUILD))/ktest/overlay.json
 # Packages with benchmarks to run inside the kernel.
 BPKGS   ?= $(KPKGS)
@@ -49,10 +49,10 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 $(MKBOOT): FORCE | $(BUILD)
-	$(GO) build -o $@ ./boot/mkboot
+	$(GO) build -o $@ ./cmd/mkboot
 
 $(RUNNER): FORCE | $(BUILD)
-	$(GO) build -o $@ ./qemu/cmd/ntgo-qemu
+	$(GO) build -o $@ ./cmd/ntgo-qemu
 
 # -buildvcs=auto stamps the git revision `ver` prints even where GOFLAGS
 # turns stamping off, and skips it quietly outside a checkout.
@@ -88,7 +88,7 @@ bench: deps kernel $(RUNNER)
 
 # Kernel ELF size, loaded image span and the smallest -m that boots.
 figures: deps kernel
-	$(GO) run ./qemu/cmd/ntgo-figures $(KERNEL)
+	$(GO) run ./cmd/ntgo-figures $(KERNEL)
 
 host-test:
 	$(GO) vet ./...
