@@ -17,15 +17,13 @@ import (
 	"testing"
 
 	"ntgo/internal/trapcheck"
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 )
 
 const inTrap = "in trap context"
 
 func TestTrapEntryFunctionsAreNosplit(t *testing.T) {
-	src, entry := trapEntry(t)
-	held := src.Held([]trapcheck.Region{entry})
+	src := trapcheck.Parse(t, ".")
+	held := src.Held([]trapcheck.Region{src.WholeFunction(t, "trap")})
 	for fn := range held {
 		if _, exempt := trapcheck.Exempt(src.Funcs[fn]); exempt {
 			delete(held, fn)
@@ -35,17 +33,7 @@ func TestTrapEntryFunctionsAreNosplit(t *testing.T) {
 }
 
 func TestTrapEntryDoesNotAllocate(t *testing.T) {
-	_, entry := trapEntry(t)
-	const pkg = "ntgo/kernel"
+	entry := trapcheck.Parse(t, ".").WholeFunction(t, "trap")
 	prog := trapcheck.DisassembleKernel(t, "") // inlining off breaks the trap path's nosplit budget
-	trapcheck.NewSearch(prog, trapcheck.NoAllocation, trapcheck.FuncName(bugcheck.KeBugCheckEx)).
-		CheckRegions(t, pkg, []trapcheck.Region{entry}, inTrap)
-}
-
-func trapEntry(t *testing.T) (*trapcheck.Package, trapcheck.Region) {
-	if arch.Bare() {
-		t.Skip("no source tree inside the kernel")
-	}
-	src := trapcheck.Parse(t, ".")
-	return src, src.WholeFunction(t, "trap")
+	trapcheck.NewSearch(prog, trapcheck.NoAllocation).CheckRegions(t, "ntgo/kernel", []trapcheck.Region{entry}, inTrap)
 }

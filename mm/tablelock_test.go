@@ -20,20 +20,19 @@ import (
 	"testing"
 
 	"ntgo/internal/trapcheck"
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ke"
 )
 
 const underTableLock = "under the table lock"
 
 func TestTableLockHeldFunctionsAreNosplit(t *testing.T) {
-	src, regions := tableLockRegions(t)
-	src.CheckNosplit(t, src.Held(regions), underTableLock)
+	src := trapcheck.Parse(t, ".")
+	src.CheckNosplit(t, src.Held(src.LockRegions(t, "tableLock")), underTableLock)
 }
 
 func TestTableLockRegionsKeepTheirRule(t *testing.T) {
-	src, regions := tableLockRegions(t)
+	src := trapcheck.Parse(t, ".")
+	regions := src.LockRegions(t, "tableLock")
 	pkg := reflect.TypeFor[PoolPages]().PkgPath()
 	prog := trapcheck.Disassemble(t, ".")
 	maps.Copy(prog, trapcheck.DisassembleKernel(t, pkg))
@@ -49,20 +48,6 @@ func TestTableLockRegionsKeepTheirRule(t *testing.T) {
 	if len(trapOnly) == 0 || len(held) == 0 {
 		t.Fatalf("trap-only regions %v, goroutine regions %v: expected both kinds", trapOnly, held)
 	}
-	stop := trapcheck.FuncName(bugcheck.KeBugCheckEx)
-	trapcheck.NewSearch(prog, trapcheck.NoStackCheck, stop).CheckRegions(t, pkg, held, underTableLock)
-	trapcheck.NewSearch(prog, trapcheck.NoAllocation, stop).CheckRegions(t, pkg, trapOnly, underTableLock+" in trap context")
-}
-
-// tableLockRegions parses the package and finds its table-lock regions.
-func tableLockRegions(t *testing.T) (*trapcheck.Package, []trapcheck.Region) {
-	if arch.Bare() {
-		t.Skip("no source tree inside the kernel")
-	}
-	src := trapcheck.Parse(t, ".")
-	regions := src.LockRegions("tableLock")
-	if len(regions) == 0 {
-		t.Fatal("no function of the package calls tableLock.Acquire")
-	}
-	return src, regions
+	trapcheck.NewSearch(prog, trapcheck.NoStackCheck).CheckRegions(t, pkg, held, underTableLock)
+	trapcheck.NewSearch(prog, trapcheck.NoAllocation).CheckRegions(t, pkg, trapOnly, underTableLock+" in trap context")
 }

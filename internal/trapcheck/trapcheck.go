@@ -41,6 +41,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
 )
 
 // Package is what one package's non-test sources say about its functions.
@@ -53,9 +56,13 @@ type Package struct {
 	imports map[*ast.FuncDecl]map[string]bool // names of the packages its file imports
 }
 
-// Parse reads the non-test Go files of the package in dir.
+// Parse reads the non-test Go files of the package in dir. Inside the
+// kernel, where there is no source tree, it skips the test.
 func Parse(t testing.TB, dir string) *Package {
 	t.Helper()
+	if arch.Bare() {
+		t.Skip("no source tree inside the kernel")
+	}
 	p := &Package{fset: token.NewFileSet(), Funcs: map[string]*ast.FuncDecl{},
 		methods: map[string][]string{}, imports: map[*ast.FuncDecl]map[string]bool{}}
 	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -104,8 +111,10 @@ type Region struct {
 // LockRegions returns a region for each function that takes the lock
 // named lock (a variable or a field: `lock.Acquire()`, `x.lock.Acquire()`):
 // from its first Acquire to its last Release, or to its end if the
-// Release is deferred. Sorted by function.
-func (p *Package) LockRegions(lock string) []Region {
+// Release is deferred. Sorted by function. No region fails t: the lock's
+// name no longer matches the code.
+func (p *Package) LockRegions(t testing.TB, lock string) []Region {
+	t.Helper()
 	var regions []Region
 	for sym, fd := range p.Funcs {
 		if fd.Body == nil {
@@ -135,6 +144,9 @@ func (p *Package) LockRegions(lock string) []Region {
 		}
 		first := p.fset.Position(acquire)
 		regions = append(regions, Region{Fn: sym, File: first.Filename, First: first.Line, Last: p.fset.Position(release).Line})
+	}
+	if len(regions) == 0 {
+		t.Fatalf("no function of the package calls %s.Acquire", lock)
 	}
 	slices.SortFunc(regions, func(a, b Region) int { return strings.Compare(a.Fn, b.Fn) })
 	return regions
@@ -411,11 +423,10 @@ type Search struct {
 // throw. They do not return: the kernel stops.
 var runtimeStops = []string{"runtime.panic", "runtime.throw", "runtime.fatal"}
 
-// NewSearch searches prog for what breaks rule; a call to one of stops
-// (symbols of functions that end the system, KeBugCheckEx say) or to the
-// runtime's ends a chain.
-func NewSearch(prog Program, rule Rule, stops ...string) *Search {
-	return &Search{prog: prog, rule: rule, stops: stops, paths: map[string][]string{}}
+// NewSearch searches prog for what breaks rule. A call to a function that
+// ends the system (KeBugCheckEx, the runtime's) ends a chain.
+func NewSearch(prog Program, rule Rule) *Search {
+	return &Search{prog: prog, rule: rule, stops: []string{FuncName(bugcheck.KeBugCheckEx)}, paths: map[string][]string{}}
 }
 
 // From returns the chain of calls from fn to a function breaking the

@@ -24,38 +24,23 @@ import (
 	"testing"
 
 	"ntgo/internal/trapcheck"
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ke"
 )
 
 const underLock = "under the PFN lock"
 
 func TestLockHeldFunctionsAreNosplit(t *testing.T) {
-	src, regions := lockRegions(t)
-	src.CheckNosplit(t, src.Held(regions), underLock)
+	src := trapcheck.Parse(t, ".")
+	src.CheckNosplit(t, src.Held(src.LockRegions(t, lockField(t))), underLock)
 }
 
 func TestNothingUnderTheLockHasAStackCheck(t *testing.T) {
-	src, regions := lockRegions(t)
+	src := trapcheck.Parse(t, ".")
+	regions := src.LockRegions(t, lockField(t))
 	prog := trapcheck.Disassemble(t, ".")
 	pkg := reflect.TypeFor[Database]().PkgPath()
 	src.CheckLockRegionsInCode(t, prog, pkg, regions, trapcheck.FuncName((*ke.SpinLock).Acquire))
-	trapcheck.NewSearch(prog, trapcheck.NoStackCheck, trapcheck.FuncName(bugcheck.KeBugCheckEx)).CheckRegions(t, pkg, regions, underLock)
-}
-
-// lockRegions parses the package and finds its PFN lock regions.
-func lockRegions(t *testing.T) (*trapcheck.Package, []trapcheck.Region) {
-	if arch.Bare() {
-		t.Skip("no source tree inside the kernel")
-	}
-	src := trapcheck.Parse(t, ".")
-	lock := lockField(t)
-	regions := src.LockRegions(lock)
-	if len(regions) == 0 {
-		t.Fatalf("no function of the package calls %s.Acquire", lock)
-	}
-	return src, regions
+	trapcheck.NewSearch(prog, trapcheck.NoStackCheck).CheckRegions(t, pkg, regions, underLock)
 }
 
 // lockField is the name of Database's lock field.
