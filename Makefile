@@ -8,9 +8,11 @@ RUNNER  := $(BUILD)/ntgo-qemu
 MKBOOT  := $(BUILD)/mkboot
 export CGO_ENABLED := 0
 
-# Packages whose tests also run inside the kernel (they link ntgo/boot in an
-# external test file, see qemu/README.md).
-KPKGS   ?= ./kernel ./mm ./kernel/ntstatus ./kernel/bugcheck ./kernel/console ./kernel/kd ./kernel/kd/dump ./kernel/list ./kernel/rtl ./mm/ex ./mm/object ./drivers/ramdisk
+# Packages whose tests also run inside the kernel: every package with tests
+# but the host tools (ntgo-qemu -list). The overlay links ntgo/boot into
+# each test binary through a generated external test file (qemu/ktest.go).
+KPKGS   ?= $(shell $(GO) run ./cmd/ntgo-qemu -list ./...)
+OVERLAY := $(abspath $(BUILD))/ktest/overlay.json
 # Packages with benchmarks to run inside the kernel.
 BPKGS   ?= $(KPKGS)
 # Packages whose benchmarks also run on the host: the pool pairs next to
@@ -50,10 +52,10 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 $(MKBOOT): FORCE | $(BUILD)
-	$(GO) build -o $@ ./boot/mkboot
+	$(GO) build -o $@ ./cmd/mkboot
 
 $(RUNNER): FORCE | $(BUILD)
-	$(GO) build -o $@ ./qemu/cmd/ntgo-qemu
+	$(GO) build -o $@ ./cmd/ntgo-qemu
 
 # -buildvcs=auto stamps the git revision `ver` prints even where GOFLAGS
 # turns stamping off, and skips it quietly outside a checkout.
@@ -86,26 +88,29 @@ gdb: deps kernel $(RUNNER)
 	kill $$vm 2>/dev/null; wait $$vm 2>/dev/null; true
 
 ktest: deps $(RUNNER)
-	$(GO) test -count=1 -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)
+	$(RUNNER) -overlay $(OVERLAY) $(PKG)
+	$(GO) test -count=1 -overlay $(OVERLAY) -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(PKG) $(ARGS)
 
 # In-kernel benchmarks, the same pool benchmarks on the host, then the
 # host-side boot-time benchmark (-m 256M and -m 4G, alternately); -p 1 so
 # that no other package's QEMU competes for the CPU with the one measuring.
 bench: deps kernel $(RUNNER)
-	$(GO) test -count=1 -p 1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
+	$(RUNNER) -overlay $(OVERLAY) $(BPKGS)
+	$(GO) test -count=1 -overlay $(OVERLAY) -p 1 -run '^$$' -bench . -benchmem -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(BPKGS)
 	$(GO) test -count=1 -p 1 -run '^$$' -bench . -benchmem $(HPKGS)
 	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -run '^$$' -bench Boot -benchtime $(BOOTS)x ./qemu
 
 # Kernel ELF size, loaded image span and the smallest -m that boots.
 figures: deps kernel
-	$(GO) run ./qemu/cmd/ntgo-figures $(KERNEL)
+	$(GO) run ./cmd/ntgo-figures $(KERNEL)
 
 host-test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
 kernel-test: deps $(RUNNER)
-	$(GO) test -count=1 -v -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(KPKGS)
+	$(RUNNER) -overlay $(OVERLAY) $(KPKGS)
+	$(GO) test -count=1 -v -overlay $(OVERLAY) -exec '$(abspath $(RUNNER)) -test -machine $(MACHINE)' $(KPKGS)
 
 # ./qemu: the launcher's tests that boot the real kernel (skipped without it).
 console-test: deps kernel

@@ -1,10 +1,3 @@
-package boot
-
-import (
-	"ntgo/mm"
-	"ntgo/mm/pte"
-)
-
 // The kernel image's segments, read from its own ELF program headers.
 //
 // The whole ELF file is loaded as one image (see boot/image), so its header
@@ -12,6 +5,13 @@ import (
 // text. Each PT_LOAD segment becomes an mm.ImageSegment with the protection
 // its flags ask for; the memory manager maps the image with them, so text
 // is read-only and data is not executable.
+
+package boot
+
+import (
+	"ntgo/mm"
+	"ntgo/mm/pte"
+)
 
 // ELF64 header and program-header fields (System V gABI).
 const (

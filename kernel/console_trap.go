@@ -1,12 +1,6 @@
-package kernel
-
-import (
-	"sync/atomic"
-
-	"ntgo/kernel/arch"
-)
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Serial input: the COM1 receive interrupt moves bytes from the UART into a
 // ring; read(0) takes from the ring or blocks the thread until the interrupt
@@ -31,6 +25,15 @@ import (
 //
 // All of it runs with interrupts off (the serial interrupt, and read(0) in
 // the system-call handler), which is the lock over the ring's state.
+
+package kernel
+
+import (
+	"sync/atomic"
+	"syscall"
+
+	"ntgo/kernel/arch"
+)
 
 const consoleRingSize = 4096
 
@@ -107,7 +110,7 @@ func consoleRead(buf, n uintptr) uintptr {
 		return uintptr(consoleTake(buf, n))
 	}
 	if consoleWaiter != noThread {
-		return errno(EAGAIN)
+		return errno(syscall.EAGAIN)
 	}
 	consoleWaiter = kpcr0.Current
 	consoleReaderBuf, consoleReaderSize = buf, n

@@ -1,11 +1,3 @@
-package kernel
-
-import (
-	"unsafe"
-
-	"ntgo/kernel/arch"
-)
-
 // Descriptor tables and the MSRs that route traps into trap_amd64.s. All of
 // this runs once at boot before the Go runtime starts (so: static memory
 // only, nosplit).
@@ -15,6 +7,14 @@ import (
 // because they nest inside system calls and interrupts; double faults, NMIs
 // and machine checks have a third. SYSCALL does not switch stacks, so
 // syscallEntry switches to the KPCR's syscall stack itself.
+
+package kernel
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/arch"
+)
 
 const (
 	istInterrupt = 1
@@ -151,9 +151,7 @@ const (
 	msrGSBase      = 0xC0000101
 	msrKernelGS    = 0xC0000102
 	starKernelCS   = 32 // STAR[47:32]: SYSCALL's CS (SS = CS+8)
-	fmaskOnSyscall = arch.RflagsIF | arch.RflagsDF | arch.RflagsAC | rflagsTF
-	rflagsTF       = 1 << 8
-	rflagsReserved = 1 << 1
+	fmaskOnSyscall = arch.RflagsIF | arch.RflagsDF | arch.RflagsAC | arch.RflagsTF
 )
 
 //go:nosplit

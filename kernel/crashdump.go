@@ -1,5 +1,3 @@
-package kernel
-
 // Crash dumps.
 //
 // With crashdump=com2 on the command line, a bugcheck raised in goroutine
@@ -21,6 +19,8 @@ package kernel
 // A bugcheck in trap context (stop_trap.go) writes no dump: its stop may
 // not allocate, and a dump's capture does.
 
+package kernel
+
 import (
 	"fmt"
 	"os"
@@ -41,8 +41,10 @@ var (
 	crash dump.Crash
 )
 
-func init() {
-	if !arch.Bare() || testBinary() {
+// initCrashDumps enables dumps when the command line asks for them (not in
+// a test binary, whose bugchecks tests catch).
+func initCrashDumps() {
+	if testBinary() {
 		return
 	}
 	switch device := os.Getenv(dump.KernelVar); {
@@ -104,4 +106,10 @@ func (p *dumpPort) Write(b []byte) (int, error) {
 	}
 	p.written += len(b)
 	return len(b), nil
+}
+
+// uartPresent reports whether a 16550 answers at base.
+func uartPresent(base uint16) bool {
+	arch.Out8(base+uartSCR, uartSCRProbe)
+	return arch.In8(base+uartSCR) == uartSCRProbe
 }

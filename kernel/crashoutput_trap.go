@@ -28,6 +28,7 @@ package kernel
 // (stop_trap.go), with the report as its EXCEPTION_RECORD, and no crash dump.
 
 import (
+	"syscall"
 	"unsafe"
 
 	"ntgo/kernel/bugcheck"
@@ -147,7 +148,7 @@ func stopAtFatalExit(f *TrapFrame) {
 //go:nosplit
 func crashDup(fd int) uintptr {
 	if fd != crashFd {
-		return errno(EINVAL) // only the device itself is dup'ed
+		return errno(syscall.EINVAL) // only the device itself is dup'ed
 	}
 	return crashFd + 1
 }

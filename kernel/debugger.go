@@ -1,9 +1,9 @@
-package kernel
-
 // The kernel debugger's view of this machine (package kd): memory that
 // refuses unmapped pages, this binary's symbols, and the registers and stack
 // of the thread that asks. The bugcheck handler prints kd's screen with
 // the same Target.
+
+package kernel
 
 import (
 	"reflect"
@@ -53,16 +53,16 @@ func (liveMemory) Read(addr uintptr, b []byte) bool {
 var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext,
 	Modules: func() []ldr.Module { m, _ := ldr.TryModules(); return m }}
 
-func init() {
-	if arch.Bare() {
-		kd.Register(debugTarget)
-		dt.Register("_KPCR", reflect.TypeFor[KPCR]())
-		for _, c := range dt.Commands(debugTarget) {
-			console.Register(c)
-		}
-		console.Register(kd.ThreadsCommand(debugTarget, liveThreads))
-		ldr.Load(kernelModule())
+// initDebugger gives kd the live target and lists the kernel image as the
+// first loaded module.
+func initDebugger() {
+	kd.Register(debugTarget)
+	ldr.Load(kernelModule())
+	dt.Register("_KPCR", reflect.TypeFor[KPCR]())
+	for _, c := range dt.Commands(debugTarget) {
+		console.Register(c)
 	}
+	console.Register(kd.ThreadsCommand(debugTarget, liveThreads))
 }
 
 // kernelModule is the kernel image's entry in the loaded-module list: the
@@ -93,9 +93,4 @@ func currentContext() (kd.Context, bool) {
 	pcs := make([]uintptr, maxContextFrames)
 	c.Stack = pcs[:runtime.Callers(2, pcs)]
 	return c, true
-}
-
-func readControlRegisters(r *kd.Registers) {
-	r.CR0, r.CR2, r.CR3 = uint64(arch.ReadCR0()), uint64(arch.ReadCR2()), uint64(arch.ReadCR3())
-	r.CR4, r.CR8 = uint64(arch.ReadCR4()), uint64(arch.ReadCR8())
 }

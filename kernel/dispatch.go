@@ -30,10 +30,8 @@ func currentG() uintptr
 // for the screen; nil for an explicit KeBugCheckEx.
 var faultContext atomic.Pointer[kd.Context]
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+// initFaultDispatch finds what handing a fault to a goroutine needs.
+func initFaultDispatch() {
 	panicOnFaultOffset = locatePanicOnFault()
 	if panicOnFaultOffset == 0 {
 		println("ntgo: runtime g.paniconfault not found: Try will not catch faults")

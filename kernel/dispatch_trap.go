@@ -1,16 +1,6 @@
-package kernel
-
-import (
-	"sync/atomic"
-
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/kd"
-	"ntgo/kernel/ntstatus"
-	"ntgo/mm"
-	"ntgo/mm/pte"
-)
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Dispatching a fault to the goroutine that took it, the part of NT's
 // KiDispatchException that concerns kernel mode. A fault or exception the
@@ -48,6 +38,19 @@ import (
 // invalid system-space address is a bugcheck even inside Try (Microsoft's
 // rule: an invalid kernel-mode address causes a bug check, not an
 // exception), and so is every fault at DISPATCH_LEVEL or above.
+
+package kernel
+
+import (
+	"ntgo/kernel/arch"
+	"sync/atomic"
+
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/kd"
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm"
+	"ntgo/mm/pte"
+)
 
 // The runtime's g and m layout that dispatch relies on: g.stack.lo,
 // g.stack.hi and g.m are the first fields of g ("offset known to
@@ -176,6 +179,14 @@ func saveRegisters(r *kd.Registers, f *TrapFrame) {
 	r.R12, r.R13, r.R14, r.R15 = f.R12, f.R13, f.R14, f.R15
 	r.RIP, r.RFLAGS, r.CS, r.SS = f.RIP, f.RFLAGS, f.CS, f.SS
 	readControlRegisters(r)
+}
+
+// readControlRegisters stores CR0, CR2, CR3, CR4 and CR8 into r.
+//
+//go:nosplit
+func readControlRegisters(r *kd.Registers) {
+	r.CR0, r.CR2, r.CR3 = uint64(arch.ReadCR0()), uint64(arch.ReadCR2()), uint64(arch.ReadCR3())
+	r.CR4, r.CR8 = uint64(arch.ReadCR4()), uint64(arch.ReadCR8())
 }
 
 // inKernelText reports whether pc is in an executable segment of the image.

@@ -11,11 +11,8 @@ import (
 	"ntgo/mm"
 )
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
-	// Wall time: the RTC once, then monotonic time.
+// initWallClock reads the RTC once; wall time is that plus monotonic time.
+func initWallClock() {
 	var clock rtc.RTC
 	for i := 0; i < 3; i++ { // the RTC refuses while it updates
 		if t, err := clock.Now(); err == nil {

@@ -1,14 +1,6 @@
-package kernel
-
-import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
-	"ntgo/mm"
-	"ntgo/mm/pte"
-	"ntgo/mm/va"
-)
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // The #PF handler. The memory manager resolves the fault or says what it
 // is (mm.PageFault); the kernel stops on the rest with the bugcheck mm/va
@@ -22,6 +14,16 @@ import (
 //
 // What is left after that goes to the faulting goroutine (dispatch_trap.go):
 // a raise if it is inside a Try, else a bugcheck screen with its Go stack.
+
+package kernel
+
+import (
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ke"
+	"ntgo/mm"
+	"ntgo/mm/pte"
+	"ntgo/mm/va"
+)
 
 // Access codes of IRQL_NOT_LESS_OR_EQUAL's third parameter.
 const (

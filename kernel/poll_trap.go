@@ -1,11 +1,15 @@
-package kernel
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // epoll and eventfd, as far as the runtime's netpoller uses them: it creates
 // one epoll instance and one eventfd (netpollBreak writes to it to wake a
 // poller), and sleeps in epoll_pwait with a timeout when it has timers.
 // File descriptors from fdBase up name these objects.
+
+package kernel
+
+import "syscall"
 
 const (
 	fdBase      = 3
@@ -56,13 +60,13 @@ func allocFd(kind fdKind) uintptr {
 			return uintptr(i + fdBase)
 		}
 	}
-	return errno(ENFILE)
+	return errno(syscall.ENFILE)
 }
 
 //go:nosplit
 func closeFd(fd int) uintptr {
 	if fd < fdBase || fd >= fdBase+maxFds || fds[fd-fdBase].kind == fdFree {
-		return errno(EBADF)
+		return errno(syscall.EBADF)
 	}
 	fds[fd-fdBase].kind = fdFree
 	return 0
@@ -93,7 +97,7 @@ type epollEvent struct {
 func epollCtl(epfd int, op uintptr, fd int, ev uintptr) uintptr {
 	ep := fdAt(epfd, fdEpoll)
 	if ep == nil {
-		return errno(EBADF)
+		return errno(syscall.EBADF)
 	}
 	for i := 0; i < ep.nwatch; i++ {
 		if int(ep.watches[i].fd) != fd {
@@ -109,13 +113,13 @@ func epollCtl(epfd int, op uintptr, fd int, ev uintptr) uintptr {
 			ep.watches[i].events, ep.watches[i].data = e.Events, leUint64(e.Data)
 			return 0
 		}
-		return errno(EEXIST)
+		return errno(syscall.EEXIST)
 	}
 	if op != epollCtlAdd {
-		return errno(ENOENT)
+		return errno(syscall.ENOENT)
 	}
 	if ep.nwatch == maxWatches {
-		return errno(ENOMEM)
+		return errno(syscall.ENOMEM)
 	}
 	e := (*epollEvent)(unsafePointerAt(ev))
 	ep.watches[ep.nwatch] = epollWatch{fd: int32(fd), events: e.Events, data: leUint64(e.Data)}
@@ -152,7 +156,7 @@ func pollReady(ep *fileDesc, events uintptr, max int) int {
 func epollWait(epfd int, events, maxEvents uintptr, timeoutMs int) uintptr {
 	ep := fdAt(epfd, fdEpoll)
 	if ep == nil {
-		return errno(EBADF)
+		return errno(syscall.EBADF)
 	}
 	if n := pollReady(ep, events, int(maxEvents)); n > 0 || timeoutMs == 0 {
 		return uintptr(n)
@@ -171,7 +175,7 @@ func epollWait(epfd int, events, maxEvents uintptr, timeoutMs int) uintptr {
 //go:nosplit
 func eventfdWrite(fd int, buf, n uintptr) uintptr {
 	if n < 8 {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
 	fds[fd-fdBase].counter += *(*uint64)(unsafePointerAt(buf))
 	for i := range threads {
@@ -185,11 +189,11 @@ func eventfdWrite(fd int, buf, n uintptr) uintptr {
 //go:nosplit
 func eventfdRead(fd int, buf, n uintptr) uintptr {
 	if n < 8 {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
 	d := &fds[fd-fdBase]
 	if d.counter == 0 {
-		return errno(EAGAIN)
+		return errno(syscall.EAGAIN)
 	}
 	*(*uint64)(unsafePointerAt(buf)) = d.counter
 	d.counter = 0

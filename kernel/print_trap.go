@@ -1,7 +1,11 @@
-package kernel
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// Number printing for messages that must work when the Go runtime cannot
+// (early boot, fatal traps).
 
-// Trap context: nosplit, no allocation. Number printing for messages that
-// must work when the Go runtime cannot (early boot, fatal traps).
+package kernel
 
 // Hexadecimal digits per value width.
 const (

@@ -1,14 +1,8 @@
-package kernel
-
-import (
-	"unsafe"
-
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
-)
-
-// Trap context: everything here runs with interrupts off on a per-CPU stack,
-// is nosplit, allocates nothing from the Go heap and stores no Go pointers.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// Everything here runs with interrupts off on a per-CPU stack.
 //
 // Scheduling happens only when the outermost trap returns: a handler marks
 // the current thread blocked or ready and calls reschedule, which saves the
@@ -25,6 +19,17 @@ import (
 // ATTEMPTED_SWITCH_FROM_DPC (0xB8): the check NT's context switch makes.
 // At DISPATCH_LEVEL ntgo runs nothing but what raised it, the role NT's
 // DPCs play; above it the timer could not even end the wait.
+
+package kernel
+
+import (
+	"unsafe"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ke"
+	"ntgo/mm"
+)
 
 //go:nosplit
 func enqueueReady(t int32) {
@@ -158,3 +163,29 @@ var preemptPending bool
 var sliceEnd int64
 
 const timeSlice = 10_000_000 // 10 ms, in ns
+
+// zeroBatch is how many free frames the idle thread zeroes between checks
+// for other work (NT's zero page thread, at idle priority).
+const zeroBatch = 8
+
+// idleWork runs on the idle thread, interrupts off, before each halt: the
+// zero-page thread's work. Between batches it lets pending interrupts in
+// (EnableInterrupts returns through STI's one-instruction shadow), so a
+// thread that becomes ready preempts the zeroing at once.
+//
+//go:nosplit
+func idleWork() {
+	for mm.ZeroPages(zeroBatch) == zeroBatch {
+		arch.EnableInterrupts()
+		arch.DisableInterrupts()
+	}
+}
+
+// inGoroutine reports whether a goroutine is running, for ke's spin locks
+// (which pin it): the runtime runs, no trap is being handled, and the
+// running thread has its own TLS (the idle thread runs on the trap's).
+//
+//go:nosplit
+func inGoroutine() bool {
+	return runtimeStarted && kpcr0.TrapDepth == 0 && kpcr0.ThreadFSBase != kpcr0.TrapTLS
+}

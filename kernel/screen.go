@@ -26,11 +26,12 @@ import (
 	"ntgo/kernel/kd"
 )
 
-func init() {
-	if !arch.Bare() || testBinary() {
-		return
+// initBugcheckScreen makes goroutine bugchecks print the screen and power
+// off (not in a test binary, whose tests catch bugchecks as panics).
+func initBugcheckScreen() {
+	if !testBinary() {
+		bugcheck.SetHandler(bugcheckScreen)
 	}
-	bugcheck.SetHandler(bugcheckScreen)
 }
 
 // testBinary reports whether this kernel is a `go test` binary.

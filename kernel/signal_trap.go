@@ -1,11 +1,15 @@
-package kernel
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Signal state the runtime installs: handlers, masks and alternate stacks
 // are recorded per Linux semantics so the runtime's bookkeeping is consistent.
 // Signals are not delivered (tgkill is accepted and dropped): a fault in
 // kernel code is a bugcheck, not a SIGSEGV.
+
+package kernel
+
+import "syscall"
 
 const maxSignal = 65
 
@@ -21,7 +25,7 @@ var sigactions [maxSignal]sigaction
 //go:nosplit
 func sysSigaction(sig, act, oact uintptr) uintptr {
 	if sig == 0 || sig >= maxSignal {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
 	if oact != 0 {
 		*(*sigaction)(unsafePointerAt(oact)) = sigactions[sig]
@@ -54,7 +58,7 @@ func sysSigprocmask(how, set, oset uintptr) uintptr {
 		case sigSetmask:
 			th.SigMask = m
 		default:
-			return errno(EINVAL)
+			return errno(syscall.EINVAL)
 		}
 	}
 	return 0

@@ -1,20 +1,9 @@
-package kernel
-
-import (
-	"fmt"
-	"io"
-
-	"ntgo/kernel/arch"
-	"ntgo/kernel/kd"
-	"ntgo/mm"
-)
-
 // The per-CPU kernel stacks on system PTEs.
 //
 // Traps run on four per-CPU stacks (cpu.go): the interrupt, page-fault and
 // critical IST stacks and the system-call stack. Until the memory manager
 // exists they are arrays in the kernel image (the boot stacks, which carry
-// the Go runtime's start-up). Package initialization then replaces each
+// the Go runtime's start-up). Start-up (start.go) then replaces each
 // with a stack made by mm.CreateKernelStack: resident pages in the system
 // PTE region with an unmapped guard page below, so a trap handler that runs
 // its stack down faults on the guard, and the page-fault handler
@@ -26,6 +15,17 @@ import (
 // The table is written once here, in goroutine context, before any trap
 // can read it as anything but the boot stacks, and read in trap context
 // afterwards.
+
+package kernel
+
+import (
+	"fmt"
+	"io"
+
+	"ntgo/kernel/arch"
+	"ntgo/kernel/kd"
+	"ntgo/mm"
+)
 
 // kernelStack is one per-CPU trap stack.
 type kernelStack struct {
@@ -51,16 +51,15 @@ var kernelStacks = [numKernelStacks]kernelStack{
 	stackSyscall:   {name: "system call", size: syscallStackSize},
 }
 
-func init() {
-	if arch.Bare() {
-		installKernelStacks()
-	}
-	mm.AddNotMyFault("stack-overflow", "UNEXPECTED_KERNEL_MODE_TRAP 8: run the interrupt stack into its guard page, as a runaway interrupt handler would", func() {
-		pushUntilFault(kernelStacks[stackInterrupt].Base + stackOverflowRunway)
-	})
+// OverflowInterruptStack runs the interrupt stack into its guard page, as
+// a runaway interrupt handler would: the fault on the guard stops the
+// system with UNEXPECTED_KERNEL_MODE_TRAP 8. It does not return. It is the
+// trigger drivers/notmyfault's stack-overflow calls.
+func OverflowInterruptStack() {
+	pushUntilFault(kernelStacks[stackInterrupt].Base + stackOverflowRunway)
 }
 
-// stackOverflowRunway is how far above its limit stack-overflow starts
+// stackOverflowRunway is how far above its limit OverflowInterruptStack starts
 // pushing: a few pushes before the guard page.
 const stackOverflowRunway = 64
 

@@ -77,7 +77,7 @@ func Start(info *BootInfo) {
 	idle.Frame.RIP = uint64(idleLoopAddr())
 	idle.Frame.CS = kernelCS
 	idle.Frame.SS = kernelSS
-	idle.Frame.RFLAGS = rflagsReserved
+	idle.Frame.RFLAGS = arch.RflagsReserved
 	idle.Frame.RSP = stackTop(unsafe.Pointer(&idleStack), idleStackSize)
 
 	boot := &threads[bootThread]
@@ -101,30 +101,31 @@ func initFPUTemplate() {
 	fpuTemplate[fxMXCSROffset+1] = byte(mxcsrDefault >> 8)
 }
 
-// zeroBatch is how many free frames the idle thread zeroes between checks
-// for other work (NT's zero page thread, at idle priority).
-const zeroBatch = 8
-
-// idleWork runs on the idle thread, interrupts off, before each halt: the
-// zero-page thread's work. Between batches it lets pending interrupts in
-// (EnableInterrupts returns through STI's one-instruction shadow), so a
-// thread that becomes ready preempts the zeroing at once.
+// Phase 1 of start-up: once the Go runtime runs package initializers, in
+// goroutine context, the kernel brings the system up in this order. Every
+// other init function in the kernel, mm and the drivers only registers
+// console commands, so this is the whole start-up, whatever the order the
+// toolchain runs package inits in (kernel's imports, mm included, are
+// initialized before it; drivers, boot and main after).
 //
-//go:nosplit
-func idleWork() {
-	for mm.ZeroPages(zeroBatch) == zeroBatch {
-		arch.EnableInterrupts()
-		arch.DisableInterrupts()
+//  1. runtimeStarted: faults are now a goroutine's, spin locks pin;
+//  2. mm.InitSystem: system PTEs, pools, dynamic kernel VA (mm/init.go);
+//  3. the crash dump's device and PFN copy (needs the PFN database);
+//  4. the debugger's live target and the kernel's loaded-module entry;
+//  5. fault dispatch to goroutines (finds g.paniconfault);
+//  6. the wall clock from the RTC;
+//  7. the bugcheck screen as the goroutine bugcheck handler;
+//  8. the trap stacks moved to system PTEs (needs step 2).
+func init() {
+	if !arch.Bare() {
+		return // a host test binary: no machine to start
 	}
-}
-
-func init() { runtimeStarted = true }
-
-// inGoroutine reports whether a goroutine is running, for ke's spin locks
-// (which pin it): the runtime runs, no trap is being handled, and the
-// running thread has its own TLS (the idle thread runs on the trap's).
-//
-//go:nosplit
-func inGoroutine() bool {
-	return runtimeStarted && kpcr0.TrapDepth == 0 && kpcr0.ThreadFSBase != kpcr0.TrapTLS
+	runtimeStarted = true
+	mm.InitSystem()
+	initCrashDumps()
+	initDebugger()
+	initFaultDispatch()
+	initWallClock()
+	initBugcheckScreen()
+	installKernelStacks()
 }

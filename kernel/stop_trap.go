@@ -1,12 +1,6 @@
-package kernel
-
-import (
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
-)
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Stopping the system from trap context. A fault the kernel cannot resolve,
 // or a KeBugCheckEx called in a fault, interrupt or system call (or during
@@ -24,6 +18,14 @@ import (
 // give KMODE_EXCEPTION_NOT_HANDLED (0x1E) with the exception code and the
 // faulting address; the rest UNEXPECTED_KERNEL_MODE_TRAP (0x7F) with the
 // vector, as NT reports a double fault or machine check.
+
+package kernel
+
+import (
+	"ntgo/kernel/arch"
+	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/ntstatus"
+)
 
 var vectorNames = [...]string{
 	vecDivideError: "#DE divide error", vecDebug: "#DB debug", vecNMI: "NMI",

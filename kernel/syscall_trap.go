@@ -1,12 +1,6 @@
-package kernel
-
-import (
-	"unsafe"
-
-	"ntgo/kernel/arch"
-)
-
-// Trap context: nosplit, no allocation, no Go pointer stores.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // The Linux system calls the Go runtime (and os, fmt, time) makes, served in
 // ring 0. Arguments arrive in the trap frame as Linux passes them (RDI, RSI,
@@ -16,44 +10,20 @@ import (
 // Pointers from the caller are used directly: there is no user mode, and a
 // fault on them is the caller's bug, reported like any kernel fault.
 
-// System call numbers (x86-64).
+package kernel
+
+import (
+	"syscall"
+	"unsafe"
+
+	"ntgo/kernel/arch"
+)
+
+// System call numbers are the syscall package's (SYS_*); it stops at
+// SYS_PRLIMIT64 (302), so the newer ones the runtime makes are here.
 const (
-	sysRead           = 0
-	sysWrite          = 1
-	sysOpen           = 2
-	sysClose          = 3
-	nrMmap            = 9
-	nrMprotect        = 10
-	nrMunmap          = 11
-	sysRtSigaction    = 13
-	sysRtSigprocmask  = 14
-	sysRtSigreturn    = 15
-	sysPread64        = 17
-	sysSchedYield     = 24
-	nrMadvise         = 28
-	sysNanosleep      = 35
-	sysGetpid         = 39
-	sysClone          = 56
-	sysExit           = 60
-	sysUname          = 63
-	sysFcntl          = 72
-	sysSigaltstack    = 131
-	sysPrctl          = 157
-	sysArchPrctl      = 158
-	sysGettid         = 186
-	sysFutex          = 202
-	sysSchedGetaffnty = 204
-	sysClockGettime   = 228
-	sysExitGroup      = 231
-	sysEpollCtl       = 233
-	sysTgkill         = 234
-	sysOpenat         = 257
-	sysEpollPwait     = 281
-	sysEventfd2       = 290
-	sysEpollCreate1   = 291
-	sysPrlimit64      = 302
-	sysGetrandom      = 318
-	maxSyscall        = 512
+	sysGetrandom = 318 // getrandom(2)
+	maxSyscall   = 512
 )
 
 //go:nosplit
@@ -61,72 +31,72 @@ func syscallTrap(f *TrapFrame) {
 	a0, a1, a2, a3 := uintptr(f.RDI), uintptr(f.RSI), uintptr(f.RDX), uintptr(f.R10)
 	var r uintptr
 	switch f.RAX {
-	case sysWrite:
+	case syscall.SYS_WRITE:
 		r = sysWriteFd(int(a0), a1, a2)
-	case sysRead:
+	case syscall.SYS_READ:
 		r = sysReadFd(int(a0), a1, a2)
-	case sysPread64, sysOpen, sysOpenat:
-		r = errno(ENOENT)
-	case sysClose:
+	case syscall.SYS_PREAD64, syscall.SYS_OPEN, syscall.SYS_OPENAT:
+		r = errno(syscall.ENOENT)
+	case syscall.SYS_CLOSE:
 		r = sysCloseFd(int(a0))
-	case nrMmap:
+	case syscall.SYS_MMAP:
 		r = sysMmap(a0, a1, a2, a3, int32(f.R8))
-	case nrMunmap:
+	case syscall.SYS_MUNMAP:
 		r = sysMunmap(a0, a1)
-	case nrMadvise:
+	case syscall.SYS_MADVISE:
 		r = sysMadvise(a0, a1, a2)
-	case nrMprotect:
+	case syscall.SYS_MPROTECT:
 		r = sysMprotect(a0, a1, a2)
-	case sysRtSigaction:
+	case syscall.SYS_RT_SIGACTION:
 		r = sysSigaction(a0, a1, a2)
-	case sysRtSigprocmask:
+	case syscall.SYS_RT_SIGPROCMASK:
 		r = sysSigprocmask(a0, a1, a2)
-	case sysSigaltstack:
+	case syscall.SYS_SIGALTSTACK:
 		r = sysSigaltstackCall(a0, a1)
-	case sysArchPrctl:
+	case syscall.SYS_ARCH_PRCTL:
 		r = sysArchPrctlCall(a0, a1)
-	case sysClone:
+	case syscall.SYS_CLONE:
 		r = sysCloneCall(f)
-	case sysExit:
+	case syscall.SYS_EXIT:
 		sysExitThread()
 		return
-	case sysExitGroup:
+	case syscall.SYS_EXIT_GROUP:
 		stopAtFatalExit(f)
 		exitGroup(int(a0))
-	case sysFutex:
+	case syscall.SYS_FUTEX:
 		r = sysFutexCall(a0, a1, a2, a3)
-	case sysSchedYield:
+	case syscall.SYS_SCHED_YIELD:
 		yield()
-	case sysNanosleep:
+	case syscall.SYS_NANOSLEEP:
 		r = sysNanosleepCall(a0)
-	case sysGetpid:
+	case syscall.SYS_GETPID:
 		r = bootThreadTID
-	case sysGettid:
+	case syscall.SYS_GETTID:
 		r = uintptr(threads[kpcr0.Current].TID)
-	case sysTgkill:
+	case syscall.SYS_TGKILL:
 		r = 0 // signals are not delivered; the runtime falls back to cooperative preemption
-	case sysSchedGetaffnty:
+	case syscall.SYS_SCHED_GETAFFINITY:
 		r = sysAffinity(a1, a2)
-	case sysClockGettime:
+	case syscall.SYS_CLOCK_GETTIME:
 		r = sysClockGettimeCall(a0, a1)
 	case sysGetrandom:
 		r = sysGetrandomCall(a0, a1)
-	case sysFcntl:
+	case syscall.SYS_FCNTL:
 		r = sysFcntlCall(int(a0), a1)
-	case sysPrlimit64:
+	case syscall.SYS_PRLIMIT64:
 		r = sysPrlimit(a2, a3)
-	case sysPrctl:
+	case syscall.SYS_PRCTL:
 		r = 0
-	case sysEpollCreate1:
+	case syscall.SYS_EPOLL_CREATE1:
 		r = epollCreate()
-	case sysEpollCtl:
+	case syscall.SYS_EPOLL_CTL:
 		r = epollCtl(int(a0), a1, int(a2), a3)
-	case sysEpollPwait:
+	case syscall.SYS_EPOLL_PWAIT:
 		r = epollWait(int(a0), a1, a2, int(int32(a3)))
-	case sysEventfd2:
+	case syscall.SYS_EVENTFD2:
 		r = eventfdCreate(a0)
 	default:
-		r = errno(ENOSYS)
+		r = errno(syscall.ENOSYS)
 		logUnknownSyscall(f.RAX)
 	}
 	f.RAX = uint64(r)
@@ -170,7 +140,7 @@ func sysWriteFd(fd int, buf, n uintptr) uintptr {
 	case isEventfd(fd):
 		return eventfdWrite(fd, buf, n)
 	}
-	return errno(EBADF)
+	return errno(syscall.EBADF)
 }
 
 //go:nosplit
@@ -181,7 +151,7 @@ func sysReadFd(fd int, buf, n uintptr) uintptr {
 	case isEventfd(fd):
 		return eventfdRead(fd, buf, n)
 	}
-	return errno(EBADF)
+	return errno(syscall.EBADF)
 }
 
 //go:nosplit
@@ -224,7 +194,7 @@ const archSetFS = 0x1002
 //go:nosplit
 func sysArchPrctlCall(code, addr uintptr) uintptr {
 	if code != archSetFS {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
 	threads[kpcr0.Current].FSBase = addr
 	kpcr0.ThreadFSBase = addr
@@ -242,11 +212,11 @@ const (
 func sysCloneCall(f *TrapFrame) uintptr {
 	flags, stack, tls := uintptr(f.RDI), uintptr(f.RSI), uintptr(f.R8)
 	if flags&(cloneVM|cloneThread) != cloneVM|cloneThread {
-		return errno(EINVAL) // only threads: there are no processes
+		return errno(syscall.EINVAL) // only threads: there are no processes
 	}
 	t := newThread()
 	if t == noThread {
-		return errno(EAGAIN)
+		return errno(syscall.EAGAIN)
 	}
 	th := &threads[t]
 	th.Frame = *f
@@ -297,7 +267,7 @@ func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
 	switch op & futexCmdMask {
 	case futexWait:
 		if uintptr(*(*uint32)(unsafePointerAt(addr))) != val&0xFFFFFFFF {
-			return errno(EAGAIN)
+			return errno(syscall.EAGAIN)
 		}
 		var deadline int64
 		if timeout != 0 {
@@ -320,7 +290,7 @@ func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
 		}
 		return woken
 	}
-	return errno(ENOSYS)
+	return errno(syscall.ENOSYS)
 }
 
 // timeoutResult is a blocked call's return value when its deadline passes.
@@ -328,7 +298,7 @@ func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
 //go:nosplit
 func timeoutResult(w waitReason) uint64 {
 	if w == waitFutex {
-		return uint64(errno(ETIMEDOUT))
+		return uint64(errno(syscall.ETIMEDOUT))
 	}
 	return 0
 }
@@ -367,7 +337,7 @@ func sysClockGettimeCall(clk, tsp uintptr) uintptr {
 //go:nosplit
 func sysAffinity(size, mask uintptr) uintptr {
 	if size < 8 {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
 	clear(bytesAt(mask, size))
 	*(*uint64)(unsafePointerAt(mask)) = 1 // one CPU
@@ -420,4 +390,19 @@ func Random(b []byte) {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
+}
+
+// errno is a system call's failure result: the negated Linux errno.
+//
+//go:nosplit
+func errno(e syscall.Errno) uintptr { return -uintptr(e) }
+
+// syscallName names system call nr for the log of unimplemented ones.
+//
+//go:nosplit
+func syscallName(nr uint64) string {
+	if nr < uint64(len(syscallNames)) && syscallNames[nr] != "" {
+		return syscallNames[nr]
+	}
+	return "unknown"
 }

@@ -1,5 +1,3 @@
-package kernel
-
 // Threads are the kernel's schedulable contexts. Every thread the Go runtime
 // makes with clone (an M) is one; thread 0 is the idle thread, thread 1 the
 // boot thread that becomes the runtime's m0.
@@ -9,6 +7,8 @@ package kernel
 // which cannot run write barriers). A thread that is not running keeps its
 // registers in Frame; the running thread's registers live on the CPU and in
 // the trap frame of the current kernel entry.
+
+package kernel
 
 type threadState uint32
 

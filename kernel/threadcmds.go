@@ -1,9 +1,9 @@
-package kernel
-
 // The debugger's views of the processor and its threads: !irql, !pcr and
 // !thread. The KPCR and the thread table belong to trap context, so each
 // command copies what it shows with interrupts off (on one CPU nothing else
 // then changes them) and formats the copy afterwards.
+
+package kernel
 
 import (
 	"fmt"

@@ -1,12 +1,14 @@
-package kernel
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // One-shot LAPIC timer programmed for the earliest of: the nearest thread
 // deadline (futex timeout, nanosleep, epoll timeout) and, when other threads
 // are ready, the end of the running thread's time slice. The timer is only
 // reprogrammed when that earliest time changes, because every LAPIC write is
 // a VM exit under KVM.
+
+package kernel
 
 var (
 	lapicHz       uint64

@@ -1,18 +1,21 @@
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The Go runtime's mmap, munmap, mprotect and madvise, translated from Linux's
+// arguments to the memory manager's (mm/runtime_trap.go), which owns the
+// address space, the page tables and the frames.
+
 package kernel
 
 import (
+	"syscall"
 	"unsafe"
 
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/pte"
 )
-
-// Trap context: nosplit, no allocation.
-//
-// The Go runtime's mmap, munmap, mprotect and madvise, translated from Linux's
-// arguments to the memory manager's (mm/runtime_trap.go), which owns the
-// address space, the page tables and the frames.
 
 // Linux mmap protection and flag bits the runtime uses.
 const (
@@ -52,15 +55,15 @@ func protection(prot uintptr) pte.Protection {
 //go:nosplit
 func statusErrno(st ntstatus.Status) uintptr {
 	if st == ntstatus.InvalidParameter {
-		return errno(EINVAL)
+		return errno(syscall.EINVAL)
 	}
-	return errno(ENOMEM)
+	return errno(syscall.ENOMEM)
 }
 
 //go:nosplit
 func sysMmap(addr, length, prot, flags uintptr, fd int32) uintptr {
 	if flags&mapAnonymous == 0 || fd != -1 {
-		return errno(ENODEV)
+		return errno(syscall.ENODEV)
 	}
 	va, st := mm.RuntimeMap(addr, length, protection(prot), flags&mapFixed != 0)
 	if st != ntstatus.Success {

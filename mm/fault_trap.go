@@ -1,8 +1,11 @@
 // The page-fault handler's memory-manager half.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers; the kernel's #PF handler calls it
-// with interrupts off on the page-fault stack.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The kernel's #PF handler calls it with interrupts off on the page-fault
+// stack.
 //
 // PageFault resolves what can be resolved (demand-zero, transition,
 // spurious, guard) through mm/va's ResolveFault under the page-table lock and

@@ -1,8 +1,11 @@
 // Frame sources over the PFN database.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers: the walker and the fault path call
-// these through interfaces while holding tableLock.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The walker and the fault path call these through interfaces while
+// holding tableLock.
 
 package mm
 

@@ -1,8 +1,10 @@
 // Hyperspace: reaching a frame's contents.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers; the PFN database zeroes frames
-// from the page-fault path.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The PFN database zeroes frames from the page-fault path.
 //
 // The kernel has no map of all physical memory. To zero or copy a frame the
 // PFN database maps it at one of this CPU's hyperspace slots, a fixed

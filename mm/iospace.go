@@ -2,13 +2,12 @@
 //
 // Device registers and other physical ranges are mapped on demand into the
 // system PTE region (mm/va.SystemPtes: runs with an unmapped guard page
-// after each). The SystemPtes is built at package initialization, once the
+// after each). The SystemPtes is built by InitSystem (init.go), once the
 // Go heap exists; its edits hold kernelSpace.
 
 package mm
 
 import (
-	"ntgo/kernel/arch"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
@@ -24,10 +23,8 @@ const systemPtePages = 1 << 30 / physmem.PageSize
 // SystemPtes hands out the system PTE region.
 var SystemPtes *va.SystemPtes
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+// initSystemPtes builds SystemPtes over NT's system PTE region.
+func initSystemPtes() {
 	s, st := va.NewSystemPtes(&Tables, layout.SystemPtesStart, systemPtePages)
 	if st != ntstatus.Success {
 		panic("mm: system PTE region: " + st.String())

@@ -614,3 +614,8 @@ func FreePagesFromMdl(m *Mdl) {
 	freeFrames(m.Pages())
 	m.MdlFlags &^= MdlPagesLocked
 }
+
+// loadByte reads *p; a call the compiler cannot drop.
+//
+//go:noinline
+func loadByte(p *byte) byte { return *p }

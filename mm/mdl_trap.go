@@ -1,8 +1,11 @@
 // Locking one page of an MDL: the part of MmProbeAndLockPages that runs
 // under the page-table lock.
 //
-// Runs in a goroutine with an interrupt-disabling spin lock held: every
-// function here is //go:nosplit and allocates nothing from the Go heap (see
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// It runs in a goroutine with an interrupt-disabling spin lock held (see
 // the package comment on interfaces in trap context).
 
 package mm

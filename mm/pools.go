@@ -13,7 +13,6 @@ package mm
 import (
 	"time"
 
-	"ntgo/kernel/arch"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
@@ -33,10 +32,9 @@ const (
 // The pools' page sources; the pools themselves are ex.Pools().
 var nonPagedPages, pagedPages *PoolPages
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+// initPools sizes the pools from RAM, builds their page sources and the
+// executive pools over them, and starts the lookaside tuning.
+func initPools() {
 	ram := uintptr(PFN.Stats().RAM()) * physmem.PageSize
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)

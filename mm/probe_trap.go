@@ -1,6 +1,10 @@
 // Probing mappings for the debugger.
 //
-// Trap-context file: //go:nosplit, no allocation. The bugcheck screen and
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The bugcheck screen and
 // the kd memory commands must never fault on a bad address, and the screen
 // runs when the failing code may hold any lock, so Readable takes none: it
 // walks the live tables through the self-map with interrupts off, which on

@@ -1,13 +1,19 @@
 // The Go runtime's anonymous memory: mmap, munmap and madvise.
 //
-// Trap-context file: the kernel's system-call layer calls these with
-// interrupts off on the syscall stack; nothing here allocates from the Go
-// heap or stores Go pointers. The three entry points are deliberately not
-// //go:nosplit: below them the walker and the PFN database go deeper than
-// the linker's nosplit budget allows on top of the syscall path. That is
-// safe because trap context runs on the trap g, whose stack guard is zero:
-// a function prologue's check never calls morestack there. Their helpers
-// are nosplit as usual.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The kernel's system-call layer calls these with interrupts off on the
+// syscall stack. The four entry points (RuntimeMap, RuntimeUnmap,
+// RuntimeProtect, RuntimeDiscard) are deliberately not //go:nosplit: below
+// them the walker and the PFN database go deeper than the linker's nosplit
+// budget allows on top of the syscall path. That is safe because trap
+// context runs on the trap g, whose stack guard is zero: a function
+// prologue's check never calls morestack there. Their helpers are nosplit
+// as usual, and they release the table lock without defer (the runtime's
+// deferreturn has a panic path that allocates). mm's tablelock_test holds
+// their lock regions to trap context's rule: nothing they reach allocates.
 //
 // The runtime lives in the lower half of the address space, where NT would
 // put user space: its heap hints (0xc000000000...) are there, and
@@ -93,13 +99,24 @@ func remember(start, end uintptr) {
 // fixed, at the hint addr if it is free, else where mmap(NULL) places
 // regions. prot 0 reserves (PROT_NONE); otherwise the pages are committed
 // demand-zero with prot. It returns the address.
+//
+// Not nosplit: it runs only on the trap g, and what it calls goes deeper
+// than the nosplit budget (see the file comment).
 func RuntimeMap(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr, ntstatus.Status) {
 	length = (length + page - 1) &^ (page - 1)
 	if length == 0 || addr&(page-1) != 0 {
 		return 0, ntstatus.InvalidParameter
 	}
 	tableLock.Acquire()
-	defer tableLock.Release()
+	addr, st := runtimeMapLocked(addr, length, prot, fixed)
+	tableLock.Release()
+	return addr, st
+}
+
+// runtimeMapLocked is RuntimeMap's work under tableLock.
+//
+//go:nosplit
+func runtimeMapLocked(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr, ntstatus.Status) {
 	switch {
 	case fixed:
 		if addr+length > lowerHalfEnd || addr+length < addr {
@@ -124,17 +141,24 @@ func RuntimeMap(addr, length uintptr, prot pte.Protection, fixed bool) (uintptr,
 
 // RuntimeUnmap serves munmap: the pages' frames go back and their PTEs are
 // cleared.
+//
+// Not nosplit: it runs only on the trap g, and what it calls goes deeper
+// than the nosplit budget (see the file comment).
 func RuntimeUnmap(addr, length uintptr) ntstatus.Status {
 	if addr&(page-1) != 0 || addr+length < addr {
 		return ntstatus.InvalidParameter
 	}
 	tableLock.Acquire()
-	defer tableLock.Release()
-	return setRange(addr, addr+(length+page-1)&^(page-1), 0)
+	st := setRange(addr, addr+(length+page-1)&^(page-1), 0)
+	tableLock.Release()
+	return st
 }
 
 // RuntimeProtect serves mprotect: every page of the range, which must be
 // committed, takes prot (0 for PROT_NONE: no access, contents kept).
+//
+// Not nosplit: it runs only on the trap g, and what it calls goes deeper
+// than the nosplit budget (see the file comment).
 func RuntimeProtect(addr, length uintptr, prot pte.Protection) ntstatus.Status {
 	end := (addr + length + page - 1) &^ (page - 1)
 	if addr&(page-1) != 0 || end < addr {
@@ -144,7 +168,15 @@ func RuntimeProtect(addr, length uintptr, prot pte.Protection) ntstatus.Status {
 		prot = pte.ProtNoAccess
 	}
 	tableLock.Acquire()
-	defer tableLock.Release()
+	st := runtimeProtectLocked(addr, end, prot)
+	tableLock.Release()
+	return st
+}
+
+// runtimeProtectLocked is RuntimeProtect's work under tableLock.
+//
+//go:nosplit
+func runtimeProtectLocked(addr, end uintptr, prot pte.Protection) ntstatus.Status {
 	for va := addr; va < end; va += page {
 		if e, st := Tables.Leaf(va); st != ntstatus.Success || e.Protection() == 0 {
 			return ntstatus.NotCommitted
@@ -160,9 +192,11 @@ func RuntimeProtect(addr, length uintptr, prot pte.Protection) ntstatus.Status {
 
 // RuntimeDiscard serves madvise(MADV_DONTNEED): resident pages in the range
 // give their frames back and read as zeros at their next touch.
+//
+// Not nosplit: it runs only on the trap g, and what it calls goes deeper
+// than the nosplit budget (see the file comment).
 func RuntimeDiscard(addr, length uintptr) {
 	tableLock.Acquire()
-	defer tableLock.Release()
 	end := addr + length
 	for va := addr &^ (page - 1); va < end; {
 		if next, empty := skipEmpty(va); empty {
@@ -175,6 +209,7 @@ func RuntimeDiscard(addr, length uintptr) {
 		}
 		va += page
 	}
+	tableLock.Release()
 }
 
 // setRange gives every page of [start, end) the leaf e (demand-zero, or 0

@@ -8,7 +8,7 @@
 // a GUARD page's first touch raises STATUS_GUARD_PAGE_VIOLATION inside a Try
 // (and is retried outside one) and is an ordinary page after it.
 //
-// The Space is built at package initialization, once the Go heap exists
+// The Space is built by InitSystem (init.go), once the Go heap exists
 // (its reservation list lives there); its edits hold kernelSpace like the
 // other kernel regions'. The fault handler only turns a demand-zero leaf
 // valid, so it never races a reservation or a commit; a thread touching a
@@ -18,7 +18,6 @@
 package mm
 
 import (
-	"ntgo/kernel/arch"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/va"
@@ -32,10 +31,8 @@ const dynamicVASize = 64 << 30
 // dynamicVA is the Space over the dynamic kernel VA region.
 var dynamicVA *va.Space
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+// initDynamicVA builds the Space over the dynamic kernel VA region.
+func initDynamicVA() {
 	s, st := va.NewSpace(&Tables, &pageSource, layout.DynamicVAStart, dynamicVASize)
 	if st != ntstatus.Success {
 		panic("mm: dynamic kernel VA: " + st.String())

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"unsafe"
 
-	_ "ntgo/boot" // bootable: `make ktest PKG=./mm`
-
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ntstatus"
 	"ntgo/mm"

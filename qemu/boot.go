@@ -1,10 +1,10 @@
-package qemu
-
 // Boot timing, for the boot benchmark and the figures command: a boot counts
 // when the kernel reaches its console prompt and then powers off with status
 // 0 when told to from the console, so a kernel that prints the prompt and
 // then breaks is not counted as booted. The time is QEMU's start to the
 // prompt; the power-off is outside it.
+
+package qemu
 
 import (
 	"bytes"

@@ -1,5 +1,3 @@
-package ramdisk
-
 // The ramdisk console command: load, write, read, stat, leak and unload
 // one disk, the way a driver is exercised from a test harness. Loading and
 // unloading also enter and leave the loaded-module list (kernel/ldr), as
@@ -9,6 +7,8 @@ package ramdisk
 // The loaded disk is a package variable guarded by loadedMu; the console
 // runs commands one at a time, but tests may call Execute from several
 // goroutines.
+
+package ramdisk
 
 import (
 	"errors"

@@ -16,12 +16,22 @@ var bare uint32
 //go:nosplit
 func Bare() bool { return bare != 0 }
 
-// RFLAGS bits.
+// RFLAGS bits (Intel SDM vol. 1, 3.4.3), the one definition the kernel,
+// the debugger's register view and the trap frames share.
 const (
-	RflagsCF = 1 << 0
-	RflagsIF = 1 << 9  // interrupts enabled
-	RflagsDF = 1 << 10 // string direction
-	RflagsAC = 1 << 18
+	RflagsCF        = 1 << 0
+	RflagsReserved  = 1 << 1 // always set
+	RflagsPF        = 1 << 2
+	RflagsAF        = 1 << 4
+	RflagsZF        = 1 << 6
+	RflagsSF        = 1 << 7
+	RflagsTF        = 1 << 8  // single step
+	RflagsIF        = 1 << 9  // interrupts enabled
+	RflagsDF        = 1 << 10 // string direction
+	RflagsOF        = 1 << 11
+	RflagsIOPLShift = 12 // I/O privilege level: two bits
+	RflagsIOPLMask  = 3
+	RflagsAC        = 1 << 18
 )
 
 // DisableInterrupts clears RFLAGS.IF and returns the previous RFLAGS, for

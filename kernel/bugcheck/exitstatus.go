@@ -1,5 +1,3 @@
-package bugcheck
-
 // The exit status a run ends with: one documented table for the kernel, the
 // launcher (ntgo/qemu) and whoever reads its exit status.
 //
@@ -48,6 +46,8 @@ package bugcheck
 // Every other code of the table exits with its own value (0x09, 0x0A, 0x19, 0x1A,
 // 0x1E, 0x31, 0x3F, 0x4A, 0x50, 0x77, 0x7A). exitstatus_test.go checks this
 // table against the codes.
+
+package bugcheck
 
 // Statuses that are not bugchecks' own.
 const (

@@ -3,6 +3,7 @@ package kd
 import (
 	"bytes"
 	"fmt"
+	"ntgo/kernel/arch"
 	"reflect"
 	"runtime"
 	"strings"
@@ -162,7 +163,7 @@ func TestEvaluate(t *testing.T) {
 func TestRegistersAndStackCommands(t *testing.T) {
 	pcs := make([]uintptr, 8)
 	pcs = pcs[:runtime.Callers(1, pcs)]
-	regs := Registers{RAX: 1, RBX: 2, R8: 8, RIP: 0x401000, RFLAGS: flagCF | flagOF | flagIF | flagSF, CS: 8, SS: 0x10, CR0: 0x80050033, CR8: 2}
+	regs := Registers{RAX: 1, RBX: 2, R8: 8, RIP: 0x401000, RFLAGS: arch.RflagsCF | arch.RflagsOF | arch.RflagsIF | arch.RflagsSF, CS: 8, SS: 0x10, CR0: 0x80050033, CR8: 2}
 	target := &Target{Memory: pageMemory{}, Context: func() (Context, bool) { return Context{Registers: regs, Stack: pcs}, true }}
 	want := "rax=0000000000000001 rbx=0000000000000002 rcx=0000000000000000\n" +
 		"rdx=0000000000000000 rsi=0000000000000000 rdi=0000000000000000\n" +

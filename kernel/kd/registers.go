@@ -9,6 +9,7 @@ package kd
 import (
 	"fmt"
 	"io"
+	"ntgo/kernel/arch"
 	"strings"
 )
 
@@ -107,35 +108,20 @@ func (r *Registers) Register(name string) (uint64, error) {
 // registersPerRow is how many full-width registers `r` prints on a line.
 const registersPerRow = 3
 
-// RFLAGS bits (Intel SDM vol. 1, 3.4.3).
-const (
-	flagCF = 1 << 0
-	flagPF = 1 << 2
-	flagAF = 1 << 4
-	flagZF = 1 << 6
-	flagSF = 1 << 7
-	flagIF = 1 << 9
-	flagDF = 1 << 10
-	flagOF = 1 << 11
-
-	ioplShift = 12
-	ioplMask  = 3
-)
-
 // flagNames are the flags WinDbg spells out, in its order, with the names
 // it prints when the flag is set and clear.
 var flagNames = [...]struct {
 	bit        uint64
 	set, clear string
 }{
-	{flagOF, "ov", "nv"},
-	{flagDF, "dn", "up"},
-	{flagIF, "ei", "di"},
-	{flagSF, "ng", "pl"},
-	{flagZF, "zr", "nz"},
-	{flagAF, "ac", "na"},
-	{flagPF, "pe", "po"},
-	{flagCF, "cy", "nc"},
+	{arch.RflagsOF, "ov", "nv"},
+	{arch.RflagsDF, "dn", "up"},
+	{arch.RflagsIF, "ei", "di"},
+	{arch.RflagsSF, "ng", "pl"},
+	{arch.RflagsZF, "zr", "nz"},
+	{arch.RflagsAF, "ac", "na"},
+	{arch.RflagsPF, "pe", "po"},
+	{arch.RflagsCF, "cy", "nc"},
 }
 
 // Write prints r as WinDbg's `r` does, plus a line of control registers.
@@ -150,7 +136,7 @@ func (r *Registers) Write(w io.Writer) {
 		}
 	}
 	writeRow(generalRegisters[:], "%3s=%016x")
-	fmt.Fprintf(w, "iopl=%d", r.RFLAGS>>ioplShift&ioplMask)
+	fmt.Fprintf(w, "iopl=%d", r.RFLAGS>>arch.RflagsIOPLShift&arch.RflagsIOPLMask)
 	for _, fl := range flagNames {
 		name := fl.clear
 		if r.RFLAGS&fl.bit != 0 {

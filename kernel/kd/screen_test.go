@@ -2,6 +2,7 @@ package kd
 
 import (
 	"fmt"
+	"ntgo/kernel/arch"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -42,7 +43,7 @@ func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	rec, stack := crash(t)
 	// The kernel's registers for a call to KeBugCheckEx: rip is the return
 	// address into the caller.
-	regs := Registers{RAX: 0x1111, R15: 0xf15, RIP: uint64(rec.PC), RFLAGS: flagIF | flagZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
+	regs := Registers{RAX: 0x1111, R15: 0xf15, RIP: uint64(rec.PC), RFLAGS: arch.RflagsIF | arch.RflagsZF, CS: 0x8, SS: 0x10, CR2: 0xfffff68000001000, CR3: 0x1000}
 	var b strings.Builder
 	WriteStopScreen(&b, &Target{Memory: mem}, rec, Context{Registers: regs, Stack: stack})
 	screen := b.String()

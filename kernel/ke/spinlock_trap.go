@@ -1,8 +1,10 @@
 // Spin locks.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers, because the page-fault handler and
-// the system-call layer take these locks.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The page-fault handler and the system-call layer take these locks.
 //
 // A SpinLock is NT's KSPIN_LOCK as the memory manager uses it (the PFN lock,
 // the page-table lock): on bare metal Acquire first disables interrupts,
@@ -47,7 +49,10 @@ func procUnpin()
 var goroutineContext func() bool
 
 // SetGoroutineContext installs the kernel's test for goroutine context. It
-// must be //go:nosplit and allocation-free.
+// must be //go:nosplit and allocation-free. The kernel calls it at boot,
+// before the Go runtime starts (no write barrier is on yet).
+//
+//go:nosplit
 func SetGoroutineContext(f func() bool) { goroutineContext = f }
 
 // SpinLock is an interrupt-disabling spin lock. The zero value is unlocked.

@@ -1,5 +1,3 @@
-package list
-
 // SLIST: NT's interlocked singly linked LIFO (SLIST_HEADER, SLIST_ENTRY).
 //
 // The header is one 16-byte word updated only by CMPXCHG16B:
@@ -28,6 +26,8 @@ package list
 //
 // Everything here is //go:nosplit and allocation-free, so it may run where
 // the stack cannot grow (interrupt and fault context).
+
+package list
 
 import (
 	"sync/atomic"

@@ -1,5 +1,3 @@
-package rtl
-
 // ProbeForRead and ProbeForWrite: checking a caller-supplied buffer before
 // touching it.
 //
@@ -21,6 +19,8 @@ package rtl
 //
 // alignment must be 1, 2, 4, 8 or 16 (NT asserts this); anything else
 // raises STATUS_INVALID_PARAMETER.
+
+package rtl
 
 import (
 	"sync/atomic"

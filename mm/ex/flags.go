@@ -1,5 +1,3 @@
-package ex
-
 // ExAllocatePool2, ExAllocatePool3 and ExFreePool2: POOL_FLAGS and extended
 // parameters.
 //
@@ -21,6 +19,8 @@ package ex
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
 // STATUS_QUOTA_EXCEEDED for quota, STATUS_INVALID_PARAMETER for flags or
 // parameters ntgo does not accept, STATUS_NOT_SUPPORTED for secure pool.
+
+package ex
 
 import (
 	"unsafe"

@@ -1,5 +1,3 @@
-package ex
-
 // Drivers' lookaside lists: the classic NPAGED_LOOKASIDE_LIST and
 // PAGED_LOOKASIDE_LIST, and LOOKASIDE_LIST_EX.
 //
@@ -41,6 +39,8 @@ package ex
 //
 // Locking: the cache has its own lock (pool.Lookaside); the registry has a
 // read-write lock taken on misses, initialization and deletion.
+
+package ex
 
 import (
 	"unsafe"

@@ -1,5 +1,3 @@
-package ex
-
 // The registry of drivers' lookaside lists.
 //
 // NT chains every lookaside list on global lists (ExNPagedLookasideListHead,
@@ -18,6 +16,8 @@ package ex
 // deletes it, as in NT.
 //
 // Locking: mu guards slots and freeSlots; misses take it for reading.
+
+package ex
 
 import (
 	"sync"

@@ -1,5 +1,3 @@
-package ex
-
 // Pool quota.
 //
 // ExAllocatePoolWithQuota[Tag] and POOL_FLAG_USE_QUOTA charge an allocation
@@ -19,6 +17,8 @@ package ex
 //
 // Locking: usage is atomic (CAS against the limit); the registry is an
 // RWMutex-guarded slice that only grows.
+
+package ex
 
 import (
 	"sync"

@@ -1,5 +1,3 @@
-package object
-
 // Arrays: new T[n] and delete[].
 //
 // DeleteArray must destroy every element, so the count travels with the
@@ -17,6 +15,8 @@ package object
 // that the header address is a live block (BAD_POOL_CALLER otherwise), then
 // the check word and the block's size must agree with the count
 // (BAD_POOL_CALLER 0x46, invalid address, otherwise).
+
+package object
 
 import (
 	"math/bits"

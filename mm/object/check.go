@@ -1,5 +1,3 @@
-package object
-
 // The GC-rule check (see the package comment).
 //
 // infoOf walks T's layout with reflection once per type and caches the
@@ -12,6 +10,8 @@ package object
 // type word of the interface any((*T)(nil))): an inlined load and compare
 // instead of the map's hashing and calls. Each slot is written once, by the
 // first accepted type that hashes there; the others keep using the map.
+
+package object
 
 import (
 	"fmt"

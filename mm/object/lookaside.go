@@ -1,5 +1,3 @@
-package object
-
 // Lookaside[T]: a LOOKASIDE_LIST_EX of constructed Ts.
 //
 // The list caches raw entries of sizeof(T) bytes (mm/ex); Allocate
@@ -8,6 +6,8 @@ package object
 // object and every T handed out starts from its zero value, as New's do.
 // A Lookaside holds no Go pointers, so it may be embedded in a pool object
 // (a device extension), like the list itself.
+
+package object
 
 import (
 	"unsafe"

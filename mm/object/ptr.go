@@ -1,5 +1,3 @@
-package object
-
 // Ptr: a typed pool pointer a pool object may hold.
 //
 // A *U field would be a Go pointer in memory the collector does not scan
@@ -7,6 +5,8 @@ package object
 // Ptr[U]: the address as an integer, with the type kept for the reader.
 // The collector ignores it, which is right because what it points at is
 // pool memory, freed only by Delete.
+
+package object
 
 import (
 	"unsafe"

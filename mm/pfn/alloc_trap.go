@@ -1,8 +1,11 @@
 // Single-frame allocation: a frame from the lists becomes Active.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers. The page-fault handler calls
-// AllocateZeroed for demand-zero faults and Reclaim for soft faults.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The page-fault handler calls AllocateZeroed for demand-zero faults and
+// Reclaim for soft faults.
 //
 // The order in which lists are tried is NT's (see the package comment). A
 // frame taken from Free or Standby for a zeroed request is zeroed under the

@@ -1,7 +1,8 @@
 // How the database stops on misuse and corruption.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Every check runs before the operation changes anything, so when a bugcheck
 // is caught (host tests) the database is still consistent and its lock is

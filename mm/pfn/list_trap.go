@@ -1,7 +1,8 @@
 // Page lists.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Each of the six list states (Zeroed, Free, Standby, Modified,
 // ModifiedNoWrite, Bad) has one doubly linked list threaded through the

@@ -1,7 +1,8 @@
 // Share and reference counts, and where a released frame goes.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // As in NT, the share count is the number of valid PTEs mapping a frame and
 // the reference count is one for "mapped at all" (share count > 0) plus one

@@ -1,8 +1,10 @@
 // The zero-page worker's step.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers; the kernel calls ZeroSome from its
-// idle loop.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The kernel calls ZeroSome from its idle loop.
 //
 // NT's zero page thread moves frames from the free list to the zeroed list
 // when the CPU has nothing better to do, so that demand-zero faults find

@@ -1,5 +1,3 @@
-package pool
-
 // Arena: a page source for host tests and benchmarks.
 //
 // An Arena is one anonymous mapping carved into pages and handed out in
@@ -16,6 +14,8 @@ package pool
 // Locking: one mutex guards the allocation state; the in-use bitmap is also
 // read with atomic loads so Mapped, which the pool calls on every free, does
 // not take it.
+
+package pool
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package pool
-
 // Big allocations and the big-page table.
 //
 // A request larger than MaxSmallRequest (or a cache-aligned one too large to
@@ -17,6 +15,8 @@ package pool
 // in Go memory and holds only integers.
 //
 // Locking: its own mutex; big allocations never take a descriptor lock.
+
+package pool
 
 import "sync"
 

@@ -1,5 +1,3 @@
-package pool
-
 // The bugchecks the pool raises, with NT's codes, subtypes and parameter
 // meanings (from the published BAD_POOL_CALLER, BAD_POOL_HEADER and
 // DRIVER_CORRUPTED_EXPOOL descriptions). Bad input never proceeds: the pool
@@ -7,6 +5,8 @@ package pool
 //
 // Where NT documents a parameter as reserved, ntgo fills it with something
 // useful and says so below.
+
+package pool
 
 import (
 	"runtime"

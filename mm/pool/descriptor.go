@@ -1,5 +1,3 @@
-package pool
-
 // Pool descriptors: the small-block allocator of one pool.
 //
 // A descriptor (NT's POOL_DESCRIPTOR) owns the small-block pages of one
@@ -34,6 +32,8 @@ package pool
 // of a free block; it is a plain mutex, taken only from goroutine context
 // (never trap context). The page counters are atomic so that readers need
 // no lock.
+
+package pool
 
 import (
 	"sync"

@@ -1,5 +1,3 @@
-package pool
-
 // Small-block headers.
 //
 // Every small block (request of at most MaxSmallRequest bytes) is preceded
@@ -34,6 +32,8 @@ package pool
 // rewrite of the whole first word: a block's PreviousSize is changed under
 // the descriptor lock by a neighbour's split while its owner may be flipping
 // the PoolType byte without the lock (see setState).
+
+package pool
 
 import (
 	"encoding/binary"

@@ -1,5 +1,3 @@
-package pool
-
 // Pool images: the pool as a crash dump holds it.
 //
 // On a bugcheck the kernel captures its pools (Capture) into the dump, and
@@ -26,6 +24,8 @@ package pool
 // small-block page: of the paged descriptor in paged pool; in nonpaged
 // pool, which two descriptors share, of the one its first header names, as
 // the debugger reads it (a damaged index shows as damage in the walk).
+
+package pool
 
 import (
 	"slices"

@@ -1,5 +1,3 @@
-package pool
-
 // ListHeads: a descriptor's free lists.
 //
 // ListHeads[i] is a circular doubly linked list (NT's LIST_ENTRY) of the
@@ -22,6 +20,8 @@ package pool
 // BAD_POOL_HEADER HeaderFreeListCorrupt.
 //
 // Locking: the owning descriptor's lock.
+
+package pool
 
 import "math/bits"
 

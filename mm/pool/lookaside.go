@@ -1,5 +1,3 @@
-package pool
-
 // Lookaside lists: depth-limited caches of equal-sized blocks.
 //
 // A Lookaside is NT's GENERAL_LOOKASIDE reduced to its mechanism: an SList
@@ -30,6 +28,8 @@ package pool
 // Go pointers and may live in pool memory. The per-processor lists keep the
 // same counters and policy (lookasideCounters) under their processor's busy
 // word instead (percpu.go).
+
+package pool
 
 // Depth bounds and policy constants.
 const (

@@ -1,5 +1,3 @@
-package pool
-
 // Foreign memory.
 //
 // Pool pages are not Go memory: the collector never scans them and never
@@ -11,6 +9,8 @@ package pool
 // The conversion goes through unsafe.Add(nil, a) rather than
 // unsafe.Pointer(a): both produce the same pointer, but the former is the
 // form vet accepts for an address that did not come from a Go object.
+
+package pool
 
 import "unsafe"
 

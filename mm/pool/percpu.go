@@ -1,5 +1,3 @@
-package pool
-
 // Per-processor pool state.
 //
 // NT keeps, in each processor's KPRCB, a lookaside list per small block size
@@ -40,6 +38,8 @@ package pool
 // kernel's scheduler to check it. The busy word is an inlined LOCK CMPXCHG
 // and a plain store, and it also keeps a cached entry from being unmapped
 // under a pop (kernel/list's SLIST notes that hazard).
+
+package pool
 
 import (
 	"runtime"

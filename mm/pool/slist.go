@@ -1,5 +1,3 @@
-package pool
-
 // SList: a LIFO of blocks that live in foreign memory.
 //
 // This is NT's SLIST_HEADER/SLIST_ENTRY: the list head holds the first
@@ -26,6 +24,8 @@ package pool
 // depth; on the lock-free list those become approximate, as NT's are. The
 // mutex is held for a handful of instructions and never across a call out. SList holds no Go pointers, so it may itself live in pool
 // memory (a driver's lookaside list in a device extension).
+
+package pool
 
 import (
 	"math/rand/v2"

@@ -1,5 +1,3 @@
-package pool
-
 // Page sources and pool limits.
 //
 // The allocator never maps memory itself. Whole pages come from a
@@ -22,6 +20,8 @@ package pool
 //
 // Locking: the region's count is a single atomic word updated by CAS, so
 // descriptors sharing a region need no common lock.
+
+package pool
 
 import (
 	"sync/atomic"

@@ -1,5 +1,3 @@
-package pool
-
 // Pool tag tracking.
 //
 // Every allocation and free is counted against its tag, per pool Kind:
@@ -19,6 +17,8 @@ package pool
 //
 // Readers see each counter whole but not the table as one snapshot; a
 // report taken during activity is approximate, as poolmon's is.
+
+package pool
 
 import (
 	"cmp"

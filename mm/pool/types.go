@@ -1,5 +1,3 @@
-package pool
-
 // Pool types, priorities, tags and IRQLs as NT numbers them.
 //
 // POOL_TYPE is a small enumeration with modifier bits on top:
@@ -22,6 +20,8 @@ package pool
 //
 // The three base types map onto three pool descriptors (Kind): nonpaged NX,
 // nonpaged executable and paged.
+
+package pool
 
 import "strings"
 

@@ -1,8 +1,10 @@
 // Leaf access for the page-fault path.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers, because the page-fault handler
-// (mm/va's ResolveFault) calls it. It only reads the path to a leaf and
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The page-fault handler (mm/va's ResolveFault) calls it. It only reads the path to a leaf and
 // rewrites an existing leaf, so it never allocates or frees a table. Its
 // calls through Tables and Flusher land, in the kernel, in *SelfMap and
 // *CPUFlusher, which obey the same rules. They must be pointers: for a

@@ -1,8 +1,10 @@
 // What the kernel does with a Fault.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers; the #PF handler calls it on the
-// per-CPU stack.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The #PF handler calls it on the per-CPU stack.
 //
 // ResolveFault decides; the kernel acts, so that the trap-context core never
 // calls KeBugCheckEx (which allocates) or raises. For a result other than

@@ -1,8 +1,10 @@
 // Page-fault resolution.
 //
-// Trap-context file: everything here is //go:nosplit, allocates nothing from
-// the Go heap and stores no Go pointers, because the kernel's #PF handler
-// calls ResolveFault with interrupts off on the per-CPU stack, holding the
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The kernel's #PF handler calls ResolveFault with interrupts off on the per-CPU stack, holding the
 // page-table lock. It only reads the leaf PTE (pte.PageTables.Leaf) and
 // rewrites it (Replace); it never allocates or frees a table and never
 // reads the VAD list. Its indirect calls — the Tables and Flusher behind the

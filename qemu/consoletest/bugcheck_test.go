@@ -120,13 +120,15 @@ func TestMemoryCommands(t *testing.T) {
 }
 
 // The sample driver: load at boot, I/O, a deliberate leak seen in lm's tag
-// usage and found at unload, then gone from lm.
+// usage and found at unload, then gone from lm. notmyfault, loaded by the
+// kernel's driver list, stays listed with its (unused) tag.
 func TestRamdiskLeakCheck(t *testing.T) {
 	vm := startVM(t, "run=ramdisk write 10 ntgo; ramdisk read 10 4; ramdisk leak; !lookaside; lm; ramdisk unload; lm; poweroff 0")
 	expect(t, vm, `"ntgo"`,
 		"leaked",
 		"RdRq",
 		"kd> lm",
+		"notmyfault ntgo/drivers/notmyfault NMyF 0/0",
 		"ramdisk    ntgo/drivers/ramdisk   RdEx 1/")
 	expect(t, vm, "RdDt 2/") // the written extent and the leak
 	expect(t, vm, "ramdisk unloaded: LEAKS",

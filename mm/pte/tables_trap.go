@@ -1,5 +1,9 @@
 // How the walker reaches page tables, and where table frames come from.
 //
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
 // The walker never computes a physical address. It asks a Tables for "the
 // level-l entry that maps va", which in the kernel is a load from the
 // self-map address EntryAddress(l, va) (SelfMap, below) and on the host a

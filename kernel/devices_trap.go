@@ -1,3 +1,11 @@
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// The platform devices: the serial console, the LAPIC and I/O APIC, the
+// debug-exit port. Trap handlers write the console, acknowledge interrupts
+// and power off.
+
 package kernel
 
 import (
@@ -81,12 +89,6 @@ func serialWriteString(s string) {
 		}
 		com1.Tx(s[i])
 	}
-}
-
-// uartPresent reports whether a 16550 answers at base.
-func uartPresent(base uint16) bool {
-	arch.Out8(base+uartSCR, uartSCRProbe)
-	return arch.In8(base+uartSCR) == uartSCRProbe
 }
 
 //go:nosplit

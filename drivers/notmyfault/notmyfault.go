@@ -1,9 +1,18 @@
-// notmyfault: break the rules on purpose, as Sysinternals' NotMyFault does
-// on Windows, to see each class of bugcheck: pool misuse and corruption,
-// IRQL violations, PFN database misuse and bad memory accesses. Console
-// tests use it to check the screen's code, parameters and exit status.
-
-package mm
+// Package notmyfault breaks the rules on purpose, as Sysinternals'
+// NotMyFault (and its driver, myfault.sys) does on Windows, to show each
+// class of bugcheck: pool misuse and corruption, IRQL violations, PFN
+// database misuse, bad memory accesses and a kernel stack overflow.
+// Console tests use it to check the screen's code, parameters and exit
+// status.
+//
+// It is a driver: it stands on the driver-facing API (ex, ke, mm) and on
+// triggers the kernel exports for what a driver cannot reach itself (the
+// trap stacks); nothing below it knows it exists. The kernel's driver list
+// (cmd/ntgo) calls DriverEntry at boot, which lists it in the loaded-module
+// list (`lm`) with the pool tag its misuses allocate with. Each row of the
+// table below is one misuse: its name on the console, the bugcheck it
+// stops with, and the code that commits it.
+package notmyfault
 
 import (
 	"fmt"
@@ -14,11 +23,16 @@ import (
 	"time"
 	"unsafe"
 
+	"ntgo/kernel"
 	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
+	"ntgo/kernel/ldr"
+	"ntgo/kernel/ntstatus"
+	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
+	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 )
 
@@ -67,7 +81,7 @@ var notMyFaults = map[string]notMyFault{
 		ex.AllocatePoolWithTag(pool.PagedPool, 64, notMyFaultTag)
 	}},
 	"irql": {"IRQL_NOT_LESS_OR_EQUAL: touch a not yet resident paged-pool page at DISPATCH_LEVEL", func() {
-		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*pageBytes, notMyFaultTag))
+		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*physmem.PageSize, notMyFaultTag))
 		ke.KeRaiseIrql(ke.DispatchLevel)
 		*p = 1
 	}},
@@ -105,16 +119,16 @@ var notMyFaults = map[string]notMyFault{
 		mu.Unlock()
 	}},
 	"pfn": {"PFN_LIST_CORRUPT: free a page frame twice", func() {
-		f, _ := PFN.AllocateZeroed(0, 0)
-		PFN.Free(f, 0)
-		PFN.Free(f, 0)
+		f, _ := mm.PFN.AllocateZeroed(0, 0)
+		mm.PFN.Free(f, 0)
+		mm.PFN.Free(f, 0)
 	}},
 	"fault": {"PAGE_FAULT_IN_NONPAGED_AREA: read unmapped session space", func() {
-		loadByte((*byte)(virtual(layout.SessionSpaceStart)))
+		va := layout.SessionSpaceStart
+		loadByte((*byte)(unsafe.Add(unsafe.Pointer(nil), va)))
 	}},
+	"stack-overflow": {"UNEXPECTED_KERNEL_MODE_TRAP 8: run the interrupt stack into its guard page, as a runaway interrupt handler would", kernel.OverflowInterruptStack},
 }
-
-const pageBytes = uintptr(page)
 
 // use-after-free's block size (one few others use, so its lookaside holds
 // only notmyfault's blocks) and the value it leaves in the freed link.
@@ -122,6 +136,8 @@ const (
 	useAfterFreeBytes = 232
 	useAfterFreeLink  = 0xBAD0
 )
+
+const moduleName = "notmyfault"
 
 func init() {
 	if !arch.Bare() { // a host program linking mm (the dump viewer) must not offer it
@@ -131,13 +147,10 @@ func init() {
 		Help: "stop the system on purpose with one class of bugcheck (notmyfault ? lists them)", Run: cmdNotMyFault})
 }
 
-// AddNotMyFault adds a misuse that lives outside the memory manager (the
-// kernel's own stacks, say). Call it from package initialization.
-func AddNotMyFault(name, help string, run func()) {
-	if _, dup := notMyFaults[name]; dup {
-		panic("notmyfault: " + name + " added twice")
-	}
-	notMyFaults[name] = notMyFault{help, run}
+// DriverEntry loads the driver: it lists it among the loaded modules with
+// its pool tag.
+func DriverEntry() ntstatus.Status {
+	return ldr.Load(ldr.Module{Name: moduleName, Package: "ntgo/drivers/notmyfault", Tags: []pool.Tag{notMyFaultTag}})
 }
 
 func cmdNotMyFault(w io.Writer, args []string) error {

@@ -11,6 +11,12 @@
 //	    the `go test -exec` runner: makes a copy of the test binary bootable,
 //	    boots it with the test flags as its command line, streams its output
 //	    and exits with its status.
+//	ntgo-qemu -overlay FILE packages...
+//	    writes the `go test -overlay` FILE that links ntgo/boot into each
+//	    package's test binary (see ntgo/qemu's ktest.go), so -test can boot it.
+//	ntgo-qemu -list packages...
+//	    prints the packages whose tests run in the kernel: those with tests,
+//	    less the host tools (ntgo/qemu/..., ntgo/cmd/...).
 //
 // The exit status is the kernel's (kernel/bugcheck/exitstatus.go has the
 // table); after a bugcheck the last stderr line names its code, since codes
@@ -29,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -48,9 +55,25 @@ func main() {
 	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
 	test := flag.Bool("test", false, "run a Go test binary (go test -exec mode)")
 	batch := flag.Bool("batch", false, "nobody at the console: power off when the run= script fails or ends")
+	overlay := flag.String("overlay", "", "write the go test `overlay` that makes the packages' test binaries bootable")
+	list := flag.Bool("list", false, "list the packages whose tests run in the kernel")
 	flag.Parse()
+	switch {
+	case *overlay != "":
+		if err := qemu.WriteBootOverlay(*overlay, flag.Args()); err != nil {
+			fatal(err)
+		}
+		return
+	case *list:
+		pkgs, err := qemu.KernelTestPackages(flag.Args())
+		if err != nil {
+			fatal(err)
+		}
+		fmt.Println(strings.Join(pkgs, " "))
+		return
+	}
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...]")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]

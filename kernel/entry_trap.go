@@ -1,13 +1,16 @@
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// trap is the single Go entry for every interrupt, exception and
+// system call (trap_amd64.s); it runs on the trap g with interrupts off.
+
 package kernel
 
 import (
 	"ntgo/kernel/arch"
 	"ntgo/kernel/ke"
 )
-
-// Trap context: nosplit, no Go-heap allocation, no Go pointer stores, never
-// blocks. trap is the single Go entry for every interrupt, exception and
-// system call (trap_amd64.s); it runs on the trap g with interrupts off.
 
 // Exception vectors (Intel SDM vol. 3, table 6-1).
 const (

@@ -1,5 +1,9 @@
 // TLB maintenance.
 //
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
 // The CPU caches translations, and — through the self-map — the contents of
 // page tables themselves. Whenever a present entry is changed or cleared,
 // the stale translation must go before anything relies on the change (above

@@ -1,3 +1,13 @@
+// The clock: monotonic time is the TSC scaled to nanoseconds. The TSC rate
+// comes from KVM's paravirtual clock when the hypervisor offers it (exact and
+// instant), else from counting TSC ticks across a PIT channel-2 countdown.
+// Wall time is the RTC read once at boot (tamago's soc/intel/rtc) plus
+// monotonic time since.
+//
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+
 package kernel
 
 import (
@@ -5,14 +15,6 @@ import (
 
 	"ntgo/kernel/arch"
 )
-
-// The clock: monotonic time is the TSC scaled to nanoseconds. The TSC rate
-// comes from KVM's paravirtual clock when the hypervisor offers it (exact and
-// instant), else from counting TSC ticks across a PIT channel-2 countdown.
-// Wall time is the RTC read once at boot (tamago's soc/intel/rtc) plus
-// monotonic time since.
-//
-// nanotime is trap-context safe (nosplit, no allocation).
 
 // tscToNs converts TSC ticks to ns as ticks*tscMul >> tscShift.
 var (

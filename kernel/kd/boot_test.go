@@ -1,5 +1,0 @@
-package kd_test
-
-// Linking ntgo/boot makes this package's test binary bootable, so
-// `make ktest PKG=./kernel/kd` runs these tests inside the kernel.
-import _ "ntgo/boot"

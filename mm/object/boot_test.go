@@ -1,5 +1,0 @@
-package object_test
-
-// Linking the boot package makes this test binary bootable, so the tests
-// also run inside the kernel (make ktest PKG=./mm/object).
-import _ "ntgo/boot"
