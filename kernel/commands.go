@@ -16,7 +16,6 @@ import (
 )
 
 func init() {
-	console.SetInterruptSource(ConsoleInterrupts)
 	console.Register(console.Command{Name: "ver", Help: "build, Go version, CPU, memory", Run: cmdVer})
 	console.Register(console.Command{Name: "poweroff", Args: "[status]", Help: "power off: the launcher exits with status 0..0xff (default 0)", Run: cmdPoweroff})
 	console.Register(console.Command{Name: ".sleep", Args: "<ms>", Help: "wait ms milliseconds (at most 0n600000; ^C stops it), as WinDbg's .sleep", Run: cmdSleep})

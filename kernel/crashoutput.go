@@ -6,17 +6,12 @@ package kernel
 import (
 	"os"
 	"runtime/debug"
-
-	"ntgo/kernel/arch"
 )
 
 // crashOutput stays referenced so that no finalizer closes the device.
 var crashOutput *os.File
 
-func init() {
-	if !arch.Bare() {
-		return
-	}
+func initCrashOutput() {
 	crashOutput = os.NewFile(crashFd, "ntgo-crash")
 	if err := debug.SetCrashOutput(crashOutput, debug.CrashOptions{}); err != nil {
 		println("ntgo: no crash output, a Go crash will not be a bugcheck:", err.Error())

@@ -1,6 +1,6 @@
-package kernel
-
-// Trap context: nosplit, no allocation.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // The Go runtime's fatal report, caught so that its exit is a bugcheck.
 //
@@ -26,6 +26,8 @@ package kernel
 // the report's address, 4 for 0x7E the trap frame of the exit. The runtime
 // has forbidden allocation by then, so the stop is the trap-context screen
 // (stop_trap.go), with the report as its EXCEPTION_RECORD, and no crash dump.
+
+package kernel
 
 import (
 	"syscall"
@@ -135,7 +137,7 @@ func stopAtFatalExit(f *TrapFrame) {
 	if crashReportLen == 0 {
 		return
 	}
-	stopReport = crashReport[:crashReportLen]
+	stopReportLen = crashReportLen
 	report := uintptr(unsafe.Pointer(&crashReport))
 	if crashReportHas("panic: ") {
 		stop(f, bugcheck.SystemThreadExceptionNotHandled, bugcheck.ExceptionGoPanic, 0, report, uintptr(unsafe.Pointer(f)))

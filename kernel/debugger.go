@@ -57,6 +57,7 @@ var debugTarget = &kd.Target{Memory: liveMemory{}, Context: currentContext,
 // first loaded module.
 func initDebugger() {
 	kd.Register(debugTarget)
+	initMMViews()
 	ldr.Load(kernelModule())
 	dt.Register("_KPCR", reflect.TypeFor[KPCR]())
 	for _, c := range dt.Commands(debugTarget) {

@@ -5,7 +5,6 @@ package kernel
 // itself knows nothing of the console or the debugger.
 
 import (
-	"ntgo/kernel/arch"
 	"ntgo/kernel/kd/mmext"
 	"ntgo/mm"
 	"ntgo/mm/ex"
@@ -32,8 +31,5 @@ var liveMM = &mmext.Live{
 	},
 }
 
-func init() {
-	if arch.Bare() {
-		mmext.Register(liveMM)
-	}
-}
+// initMMViews gives the memory manager's views the live kernel.
+func initMMViews() { mmext.Register(liveMM) }

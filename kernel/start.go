@@ -5,6 +5,7 @@ import (
 
 	"ntgo/kernel/arch"
 	"ntgo/kernel/bugcheck"
+	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
@@ -111,11 +112,17 @@ func initFPUTemplate() {
 //  1. runtimeStarted: faults are now a goroutine's, spin locks pin;
 //  2. mm.InitSystem: system PTEs, pools, dynamic kernel VA (mm/init.go);
 //  3. the crash dump's device and PFN copy (needs the PFN database);
-//  4. the debugger's live target and the kernel's loaded-module entry;
+//  4. the debugger's live target, the memory manager's views and the
+//     kernel's loaded-module entry;
 //  5. fault dispatch to goroutines (finds g.paniconfault);
 //  6. the wall clock from the RTC;
 //  7. the bugcheck screen as the goroutine bugcheck handler;
-//  8. the trap stacks moved to system PTEs (needs step 2).
+//  8. the trap stacks moved to system PTEs (needs step 2);
+//  9. the console's ^C source and its system-thread guard around every
+//     command (IRQL and unhandled panics checked as NT checks a system
+//     thread's routine);
+//  10. the runtime's crash output on the kernel's crash device, so that a
+//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go).
 func init() {
 	if !arch.Bare() {
 		return // a host test binary: no machine to start
@@ -128,4 +135,7 @@ func init() {
 	initWallClock()
 	initBugcheckScreen()
 	installKernelStacks()
+	console.SetInterruptSource(ConsoleInterrupts)
+	console.SetGuard(runSystemRoutine)
+	initCrashOutput()
 }

@@ -79,9 +79,10 @@ func exception(f *TrapFrame) {
 // outermost frame of the trap being handled, if known.
 var trapFrameOfStop *TrapFrame
 
-// stopReport is the Go runtime's fatal report a stop shows, if any
-// (crashoutput_trap.go).
-var stopReport []byte
+// stopReportLen is how much of the Go runtime's fatal report
+// (crashReport, crashoutput_trap.go) a stop shows: a length, not a slice,
+// so that setting it in trap context stores no pointer (no write barrier).
+var stopReportLen int
 
 // runtimeStarted is set once the Go runtime runs package initializers;
 // before that every stop is a trap-context stop.
@@ -111,9 +112,9 @@ func stop(f *TrapFrame, code bugcheck.Code, p1, p2, p3, p4 uintptr) {
 	arch.DisableInterrupts()
 	printStopLine(code, p1, p2, p3, p4)
 	printParameterMeanings(code, p1, p2, p3, p4)
-	if len(stopReport) > 0 {
+	if stopReportLen > 0 {
 		serialWriteString("\nEXCEPTION_RECORD:\n")
-		serialWrite(stopReport)
+		serialWrite(crashReport[:stopReportLen])
 	}
 	if f != nil {
 		printTrapLocation(f)

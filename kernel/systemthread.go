@@ -28,19 +28,12 @@ import (
 	"strings"
 	"unsafe"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/ke"
 	"ntgo/kernel/ntstatus"
 )
-
-func init() {
-	if arch.Bare() {
-		console.SetGuard(runSystemRoutine)
-	}
-}
 
 // unhandledException and unhandledContext are 0x7E's exception and context
 // records (parameters 3 and 4): static, so a crash dump holds them.

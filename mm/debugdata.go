@@ -48,16 +48,13 @@ func Lookup(va uintptr) pte.Walk {
 // RuntimeReservation is the Go runtime's reservation holding va. It
 // searches under tableLock and writes nothing there: a copy of the table
 // could touch a stack or heap page not yet resident, a demand-zero fault
-// with interrupts off.
+// with interrupts off. The release is explicit (a defer would bring the
+// runtime's deferreturn, which has a stack check, under the lock).
 func RuntimeReservation(va uintptr) (layout.Reservation, bool) {
 	tableLock.Acquire()
-	defer tableLock.Release()
-	for _, r := range reservations[:nreserved] {
-		if va >= r.start && va < r.end {
-			return layout.Reservation{Start: uint64(r.start), End: uint64(r.end)}, true
-		}
-	}
-	return layout.Reservation{}, false
+	r, ok := findReservation(va)
+	tableLock.Release()
+	return layout.Reservation{Start: uint64(r.start), End: uint64(r.end)}, ok
 }
 
 // reservationsOf converts the trap-side records to the debugger's.

@@ -271,3 +271,16 @@ func skipEmpty(va uintptr) (uintptr, bool) {
 	}
 	return va, false
 }
+
+// findReservation is RuntimeReservation's search (debugdata.go), under
+// tableLock.
+//
+//go:nosplit
+func findReservation(va uintptr) (reservation, bool) {
+	for i := 0; i < nreserved; i++ {
+		if r := reservations[i]; va >= r.start && va < r.end {
+			return r, true
+		}
+	}
+	return reservation{}, false
+}

@@ -24,7 +24,6 @@ import (
 	"unsafe"
 
 	"ntgo/kernel"
-	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ke"
 	"ntgo/kernel/ldr"
@@ -140,9 +139,6 @@ const (
 const moduleName = "notmyfault"
 
 func init() {
-	if !arch.Bare() { // a host program linking mm (the dump viewer) must not offer it
-		return
-	}
 	console.Register(console.Command{Name: "notmyfault", Args: "<misuse>",
 		Help: "stop the system on purpose with one class of bugcheck (notmyfault ? lists them)", Run: cmdNotMyFault})
 }

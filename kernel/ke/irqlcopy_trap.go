@@ -1,7 +1,9 @@
-// The per-processor software copy of the IRQL.
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// Trap-context file: everything here is //go:nosplit and allocation-free;
-// interrupt entry calls CheckIrqlCopy.
+// The per-processor software copy of the IRQL; interrupt entry calls
+// CheckIrqlCopy.
 //
 // CR8 is the hardware truth, but reading it is a privileged instruction
 // (under TCG a helper call, ~30-45 ns) and the pool's fast path checks the

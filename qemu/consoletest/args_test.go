@@ -23,6 +23,7 @@ func TestArgumentsAndLineHabits(t *testing.T) {
 		{"ramdisk write 10 hello", "wrote 5 bytes at 0x10"},
 		{"ramdisk read 0n16 5", `"hello"`},
 		{".sleep 0n600001", ".sleep: 0n600001: out of range (1 to 0x927c0)"},
+		{"poolmon ffffffff", "poolmon: ffffffff: out of range (1 to 0xe10)"},
 		{"db 0 0", "db: 0: out of range (1 to 0x10000)"},
 		{"? 0n10+@rip", "Evaluate expression: "},
 		{"? 0n4198400", "Evaluate expression: 4198400 = 00000000`00401000"},
@@ -48,6 +49,11 @@ func TestArgumentsAndLineHabits(t *testing.T) {
 	expect(t, vm, ".sleep 0n600000")
 	vm.Console.Send("\x03")
 	expect(t, vm, ".sleep: interrupted (^C)", "kd> ")
+	// poolmon waits between its tables the same way.
+	vm.Console.SendLine("poolmon 0n3600")
+	expect(t, vm, "poolmon 0n3600", "Tag  Pool")
+	vm.Console.Send("\x03")
+	expect(t, vm, "poolmon: interrupted (^C)", "kd> ")
 	// hex by default: 010 is sixteen.
 	vm.Console.SendLine("poweroff 010")
 	expectExit(t, vm, 0x10)

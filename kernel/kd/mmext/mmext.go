@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"ntgo/kernel/console"
@@ -75,6 +74,10 @@ var ErrNotHeld = errors.New("the dump does not hold this")
 // poolmonRefreshes is how many tables a refreshing poolmon prints.
 const poolmonRefreshes = 3
 
+// maxPoolmonInterval bounds poolmon's refresh interval, so a typo cannot
+// hold the console for days (^C stops it sooner).
+const maxPoolmonInterval = time.Hour
+
 // Register adds the views over t to the console.
 func Register(t Target) {
 	for _, c := range Commands(t) {
@@ -94,7 +97,7 @@ func Commands(t Target) []console.Command {
 		{Name: "!pool", Args: "<addr>", Help: "the pool page holding addr: every block header, the one asked for marked", Run: v.pool},
 		{Name: "!poolfind", Args: "<tag>", Help: "every allocated pool block with tag", Run: v.poolfind},
 		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: v.poolused},
-		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times)", Run: v.poolmon},
+		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times; at most 0n3600 seconds, ^C stops it)", Run: v.poolmon},
 		{Name: "!lookaside", Args: "[-a]", Help: "lookaside lists with counters (-a: idle system lists too)", Run: v.lookaside},
 		{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: v.lm},
 	}
@@ -265,20 +268,22 @@ func (v views) poolmon(w io.Writer, args []string) error {
 	switch len(args) {
 	case 0:
 	case 1:
-		secs, err := strconv.Atoi(args[0])
-		if err != nil || secs <= 0 {
-			return console.ErrUsage
+		secs, err := console.Duration(args[0], time.Second, maxPoolmonInterval)
+		if err != nil {
+			return err
 		}
 		if !v.t.Live() {
 			return ErrStillPicture
 		}
-		refreshes, interval = poolmonRefreshes, time.Duration(secs)*time.Second
+		refreshes, interval = poolmonRefreshes, secs
 	default:
 		return console.ErrUsage
 	}
 	for i := range refreshes {
 		if i > 0 {
-			time.Sleep(interval)
+			if err := console.Sleep(interval); err != nil {
+				return err
+			}
 		}
 		tags, err := v.t.PoolTags()
 		if err != nil {

@@ -87,12 +87,17 @@ func TestPoolViewsBeforeInit(t *testing.T) {
 	}
 }
 
-// poolmon refreshes only where time passes; bad intervals are usage errors.
+// poolmon refreshes only where time passes; bad intervals are refused
+// with the console parser's reason, and at most an hour.
 func TestPoolmonArguments(t *testing.T) {
 	l := live(t)
-	for _, line := range []string{"poolmon 0", "poolmon -1", "poolmon x", "poolmon 1 2"} {
-		if got := run(t, l, line); got != "error: usage" {
-			t.Errorf("%s: %q", line, got)
+	for line, want := range map[string]string{
+		"poolmon 0": "error: 0: out of range (1 to 0xe10)", "poolmon 0n3601": "error: 0n3601: out of range (1 to 0xe10)",
+		"poolmon ffffffff": "error: ffffffff: out of range (1 to 0xe10)",
+		"poolmon x":        "error: x: not a number (hex by default, 0n for decimal)", "poolmon 1 2": "error: usage",
+	} {
+		if got := run(t, l, line); got != want {
+			t.Errorf("%s: %q, want %q", line, got, want)
 		}
 	}
 	if got := run(t, l, "poolmon"); !strings.HasPrefix(got, "Tag  Pool") {
