@@ -94,7 +94,7 @@ func launcher(t *testing.T) string {
 		t.Skipf("%s not installed", Binary())
 	}
 	bin := filepath.Join(t.TempDir(), "ntgo-qemu")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/ntgo-qemu").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ntgo-qemu").CombinedOutput(); err != nil {
 		t.Fatalf("building ntgo-qemu: %v\n%s", err, out)
 	}
 	return bin
