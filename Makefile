@@ -18,7 +18,7 @@ BPKGS   ?= $(KPKGS)
 # Packages whose benchmarks also run on the host: the pool pairs next to
 # Go's make and new (interleaved, ratios as metrics), the PFN database.
 HPKGS   ?= ./mm/pool ./mm/ex ./mm/object ./mm/pfn
-PKG     ?= ./kernel/ntstatus
+PKG     ?= ./nt/ntstatus
 # Boots per accelerator in the boot-time benchmark.
 BOOTS   ?= 10
 CMD     ?= ver; poweroff 0

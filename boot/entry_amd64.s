@@ -12,7 +12,7 @@
 #define processAreaBytes (16<<10)
 
 TEXT ·entry64(SB),NOSPLIT|NOFRAME,$0
-	MOVL $1, ntgo∕kernel∕arch·bare(SB)
+	MOVL $1, ntgo∕nt∕arch·bare(SB)
 	MOVL DI, ·multibootMagic(SB)
 	MOVQ SI, ·multibootInfo(SB)
 	LEAQ ·bootStack(SB), SP

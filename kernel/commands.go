@@ -10,9 +10,9 @@ import (
 	"time"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 func init() {

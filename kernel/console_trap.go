@@ -32,7 +32,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 const consoleRingSize = 4096

@@ -13,7 +13,7 @@ package kernel
 import (
 	"unsafe"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 const (

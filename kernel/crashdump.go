@@ -26,11 +26,11 @@ import (
 	"os"
 	"strings"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd/dump"
 	"ntgo/kernel/ldr"
 	"ntgo/mm"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 var (

@@ -33,7 +33,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // crashFd is the crash device's descriptor; crashFd+1 is its dup.

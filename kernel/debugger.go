@@ -10,13 +10,13 @@ import (
 	"runtime"
 	"unsafe"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/kd/dt"
 	"ntgo/kernel/ldr"
 	"ntgo/mm"
 	"ntgo/mm/physmem"
+	"ntgo/nt/arch"
 )
 
 // liveMemory is kd.Memory over the running kernel's page tables.

@@ -13,8 +13,8 @@ import (
 	"github.com/usbarmory/tamago/soc/intel/ioapic"
 	"github.com/usbarmory/tamago/soc/intel/uart"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // The platform devices, at the addresses QEMU's pc and microvm machines use.

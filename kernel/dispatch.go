@@ -11,10 +11,10 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // faultTrampoline is the goroutine's resume point (asm, never called from Go).

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // Addresses no one maps: one in the Go runtime's (NT's user) half, between

@@ -42,14 +42,14 @@
 package kernel
 
 import (
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 	"sync/atomic"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/pte"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // The runtime's g and m layout that dispatch relies on: g.stack.lo,

@@ -8,8 +8,8 @@
 package kernel
 
 import (
-	"ntgo/kernel/arch"
-	"ntgo/kernel/ke"
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // Exception vectors (Intel SDM vol. 3, table 6-1).

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"ntgo/kernel"
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 const (

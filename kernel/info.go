@@ -7,8 +7,8 @@ import (
 
 	"github.com/usbarmory/tamago/soc/intel/rtc"
 
-	"ntgo/kernel/arch"
 	"ntgo/mm"
+	"ntgo/nt/arch"
 )
 
 // initWallClock reads the RTC once; wall time is that plus monotonic time.

@@ -18,11 +18,11 @@
 package kernel
 
 import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // Access codes of IRQL_NOT_LESS_OR_EQUAL's third parameter.
@@ -52,7 +52,7 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 //go:nosplit
 //go:noinline
 func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
-	irql := ke.KeGetCurrentIrql()
+	irql := ke.GetCurrentIrql()
 	if (irql < ke.DispatchLevel || mm.RuntimeAddress(cr2)) && !mm.TableLockHeld() {
 		return
 	}

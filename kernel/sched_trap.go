@@ -25,10 +25,10 @@ package kernel
 import (
 	"unsafe"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
 	"ntgo/mm"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 //go:nosplit
@@ -107,7 +107,7 @@ func reschedule(f *TrapFrame) {
 	if !wantSwitch {
 		return
 	}
-	if irql := ke.KeGetCurrentIrql(); irql >= ke.DispatchLevel {
+	if irql := ke.GetCurrentIrql(); irql >= ke.DispatchLevel {
 		if curState == threadRunning {
 			return // a time slice's end: deferred until the IRQL drops
 		}

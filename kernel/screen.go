@@ -21,9 +21,9 @@ import (
 	"os"
 	"strings"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // initBugcheckScreen makes goroutine bugchecks print the screen and power

@@ -10,7 +10,7 @@
 
 package kernel
 
-import "ntgo/kernel/bugcheck"
+import "ntgo/nt/bugcheck"
 
 // checkStackOverflow stops with UNEXPECTED_KERNEL_MODE_TRAP 8 (what NT
 // reports, as a double fault) if cr2 is in a kernel stack's guard page:

@@ -22,9 +22,9 @@ import (
 	"fmt"
 	"io"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/kd"
 	"ntgo/mm"
+	"ntgo/nt/arch"
 )
 
 // kernelStack is one per-CPU trap stack.

@@ -9,10 +9,10 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"ntgo/kernel/arch"
 	"ntgo/mm"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
+	"ntgo/nt/arch"
 )
 
 func TestTrapStacksLiveOnSystemPtesWithGuardPages(t *testing.T) {

@@ -3,12 +3,12 @@ package kernel
 import (
 	"unsafe"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
-	"ntgo/kernel/ke"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // BootInfo is what the boot entry hands the kernel: the physical memory map

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 // Start-up is explicit (docs/design.md, "Start-up"): the kernel's one

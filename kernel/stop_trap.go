@@ -22,9 +22,9 @@
 package kernel
 
 import (
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 var vectorNames = [...]string{

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 // System call numbers are the syscall package's (SYS_*); it stops at

@@ -28,11 +28,11 @@ import (
 	"strings"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/ke"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
+	"ntgo/nt/ntstatus"
 )
 
 // unhandledException and unhandledContext are 0x7E's exception and context
@@ -53,7 +53,7 @@ func runSystemRoutine(c console.Command, run func() error) error {
 		}
 	}()
 	err := run()
-	if irql := ke.KeGetCurrentIrql(); irql != ke.PassiveLevel {
+	if irql := ke.GetCurrentIrql(); irql != ke.PassiveLevel {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlGtZeroAtSystemService, reflect.ValueOf(c.Run).Pointer(), uintptr(irql), 0, 0)
 	}
 	return err

@@ -13,17 +13,17 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
-	"ntgo/kernel/ke"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 //go:noinline
 func panickingCommand(io.Writer, []string) error { panic(errors.New("on purpose")) }
 
 func raisingCommand(io.Writer, []string) error {
-	ke.KeRaiseIrql(ke.DispatchLevel)
+	ke.RaiseIrql(ke.DispatchLevel)
 	return nil
 }
 
@@ -56,7 +56,7 @@ func TestCommandReturningAtDispatchLevel(t *testing.T) {
 		t.Skip("the system-thread guard is installed on bare metal")
 	}
 	rec := bugcheck.Catch(func() { console.Execute(io.Discard, "test-raise") })
-	ke.KeLowerIrql(ke.PassiveLevel)
+	ke.LowerIrql(ke.PassiveLevel)
 	if rec == nil || rec.Code != bugcheck.IrqlGtZeroAtSystemService {
 		t.Fatalf("record %+v, want IRQL_GT_ZERO_AT_SYSTEM_SERVICE", rec)
 	}

@@ -10,10 +10,10 @@ import (
 	"io"
 	"time"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/ke"
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 func init() {
@@ -25,7 +25,7 @@ func cmdIrql(w io.Writer, args []string) error {
 	if len(args) != 0 {
 		return console.ErrUsage
 	}
-	irql := ke.KeGetCurrentIrql()
+	irql := ke.GetCurrentIrql()
 	fmt.Fprintf(w, "Current IRQL -- %d (%v)\n", irql, irql)
 	return nil
 }
@@ -38,7 +38,7 @@ func cmdPcr(w io.Writer, args []string) error {
 	pcr := kpcr0
 	current := threads[pcr.Current].TID
 	arch.RestoreInterrupts(rflags)
-	irql := ke.KeGetCurrentIrql()
+	irql := ke.GetCurrentIrql()
 	fmt.Fprintf(w, "KPCR for Processor %d at %s:\n", pcr.Number, kd.FormatAddress(uint64(pcr.Self)))
 	fmt.Fprintf(w, "    CurrentThread:  %d (TID %d)\n", pcr.Current, current)
 	fmt.Fprintf(w, "    Irql:           %d (%v)\n", irql, irql)

@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // Linux mmap protection and flag bits the runtime uses.

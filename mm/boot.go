@@ -20,13 +20,13 @@ package mm
 import (
 	"unsafe"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // ImageSegment is one loaded segment of the kernel image (an ELF PT_LOAD),

@@ -12,9 +12,9 @@ package mm
 import (
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // identityLimit is the end of the boot identity map.

@@ -11,12 +11,12 @@ package mm
 import (
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // MaxPhysicalAddress is what MmAllocateContiguousMemory's single bound

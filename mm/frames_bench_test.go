@@ -23,10 +23,10 @@ import (
 	"testing"
 	"time"
 
-	"ntgo/kernel/arch"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
+	"ntgo/nt/arch"
 )
 
 // Frames per refill of a list a benchmark drains (16 MiB), and pages per

@@ -8,11 +8,11 @@
 package mm
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/ntstatus"
 )
 
 // systemPtePages is how much of the system PTE region ntgo manages: 1 GiB

@@ -19,9 +19,9 @@
 package mm
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // KernelStack is a stack's address range.

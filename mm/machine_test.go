@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"testing"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/ke"
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // requireBare skips tb unless it runs inside the kernel: on the host mm
@@ -29,7 +29,7 @@ func requireBare(tb testing.TB) {
 // with interrupts masked nobody can make a new one.
 func uninterrupted(f func()) {
 	runtime.Gosched()
-	old := ke.KeRaiseIrql(ke.HighLevel)
+	old := ke.RaiseIrql(ke.HighLevel)
 	f()
-	ke.KeLowerIrql(old)
+	ke.LowerIrql(old)
 }

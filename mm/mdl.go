@@ -66,14 +66,14 @@ import (
 	"runtime"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // MdlFlags are NT's MDL_* flags.

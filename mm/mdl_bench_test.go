@@ -17,9 +17,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 const benchMdlBytes = 64 << 10

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
@@ -18,6 +16,8 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 var mdlTestTag = pool.MakeTag("MdlT")

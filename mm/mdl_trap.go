@@ -11,9 +11,9 @@
 package mm
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // pageLock is what lockPage found.

@@ -66,9 +66,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"ntgo/kernel/ke"
 	"ntgo/mm/pfn"
 	"ntgo/mm/pte"
+	"ntgo/nt/ke"
 )
 
 var (

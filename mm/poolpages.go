@@ -23,10 +23,10 @@ import (
 	"math/bits"
 	"sync/atomic"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/ntstatus"
 )
 
 // PoolPages is a pool.PageSource over one pool region.

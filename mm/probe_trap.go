@@ -14,7 +14,7 @@
 
 package mm
 
-import "ntgo/kernel/arch"
+import "ntgo/nt/arch"
 
 // Readable reports whether the page holding va is mapped and present.
 //

@@ -44,10 +44,10 @@
 package mm
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // The runtime's region.

@@ -20,7 +20,7 @@ import (
 	"testing"
 
 	"ntgo/internal/trapcheck"
-	"ntgo/kernel/ke"
+	"ntgo/nt/ke"
 )
 
 const underTableLock = "under the table lock"

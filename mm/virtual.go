@@ -18,9 +18,9 @@
 package mm
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/va"
+	"ntgo/nt/ntstatus"
 )
 
 // dynamicVASize is how much of the dynamic kernel VA region the Space

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const page = uintptr(physmem.PageSize)

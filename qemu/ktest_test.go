@@ -34,7 +34,7 @@ func TestKernelTestPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"ntgo/mm/pfn", "ntgo/mm/pool", "ntgo/mm/pte", "ntgo/mm/va", "ntgo/kernel", "ntgo/kernel/ke"} {
+	for _, p := range []string{"ntgo/mm/pfn", "ntgo/mm/pool", "ntgo/mm/pte", "ntgo/mm/va", "ntgo/kernel", "ntgo/nt/ke"} {
 		if !slices.Contains(pkgs, p) {
 			t.Errorf("%s missing from %v", p, pkgs)
 		}

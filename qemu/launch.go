@@ -3,7 +3,7 @@ package qemu
 // How a run ended. QEMU's exit code alone cannot say: QEMU exits 1 for its
 // own errors (a bad -machine, a missing kernel file), which isa-debug-exit
 // also produces for `poweroff 0`, and keeps 7 bits of the kernel's status.
-// So every boot has a status channel (kernel/bugcheck/channel.go): an
+// So every boot has a status channel (nt/bugcheck/channel.go): an
 // isa-debugcon device writing to a file in a directory the Boot owns. The
 // kernel writes a boot marker before its Go runtime starts and an exit
 // record (the full status byte, a bugcheck's code) at every power-off.
@@ -29,13 +29,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // StatusLauncher is the launcher's exit status when it has no kernel status
 // to report (QEMU failed, or the kernel died without powering off): 125, as
 // timeout(1) exits when it fails itself. It is no bugcheck's, Go runtime's
-// or script's status (kernel/bugcheck/exitstatus.go); only an explicit
+// or script's status (nt/bugcheck/exitstatus.go); only an explicit
 // `poweroff 125` also exits so, and the launcher's stderr line tells them
 // apart.
 const StatusLauncher = 125

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // exitErr returns the wait error of a process that exited with code, or
@@ -141,7 +141,7 @@ func TestLauncherQEMUFailures(t *testing.T) {
 
 	// make ktest's go test -exec: a test binary that never booted fails.
 	test := filepath.Join(t.TempDir(), "bugcheck.test")
-	if out, err := exec.Command("go", "test", "-c", "-o", test, "../kernel/bugcheck").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "test", "-c", "-o", test, "../nt/bugcheck").CombinedOutput(); err != nil {
 		t.Fatalf("building a test binary: %v\n%s", err, out)
 	}
 	status, stderr = runLauncher(t, bin, nil, "-test", "-machine", "foo", test, "-test.v")

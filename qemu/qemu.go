@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"ntgo/boot/cmdline"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd/dump"
+	"ntgo/nt/bugcheck"
 )
 
 // Defaults for the VMs the tools and tests start.

@@ -18,7 +18,7 @@
 //	    prints the packages whose tests run in the kernel: those with tests,
 //	    less the host tools (ntgo/qemu/..., ntgo/cmd/...).
 //
-// The exit status is the kernel's (kernel/bugcheck/exitstatus.go has the
+// The exit status is the kernel's (nt/bugcheck/exitstatus.go has the
 // table); after a bugcheck the last stderr line names its code, since codes
 // can share a status. When there is no kernel status (QEMU failed, the
 // kernel never ran or died without powering off) the launcher says why on

@@ -19,9 +19,9 @@ import (
 	"ntgo/drivers/notmyfault"
 	_ "ntgo/drivers/ramdisk"
 	"ntgo/kernel"
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // The kernel's driver list. systemDrivers stay loaded for the kernel's

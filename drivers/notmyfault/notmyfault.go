@@ -25,14 +25,14 @@ import (
 
 	"ntgo/kernel"
 	"ntgo/kernel/console"
-	"ntgo/kernel/ke"
 	"ntgo/kernel/ldr"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/nt/ke"
+	"ntgo/nt/ntstatus"
 )
 
 // notMyFaultTag tags the pool blocks notmyfault misuses.
@@ -76,23 +76,23 @@ var notMyFaults = map[string]notMyFault{
 		ex.AllocatePoolWithTag(pool.NonPagedPoolNx, useAfterFreeBytes, notMyFaultTag)
 	}},
 	"paged-at-dispatch": {"BAD_POOL_CALLER 8: allocate paged pool at DISPATCH_LEVEL", func() {
-		ke.KeRaiseIrql(ke.DispatchLevel)
+		ke.RaiseIrql(ke.DispatchLevel)
 		ex.AllocatePoolWithTag(pool.PagedPool, 64, notMyFaultTag)
 	}},
 	"irql": {"IRQL_NOT_LESS_OR_EQUAL: touch a not yet resident paged-pool page at DISPATCH_LEVEL", func() {
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*physmem.PageSize, notMyFaultTag))
-		ke.KeRaiseIrql(ke.DispatchLevel)
+		ke.RaiseIrql(ke.DispatchLevel)
 		*p = 1
 	}},
 	"panic-high": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic at HIGH_LEVEL", func() {
-		ke.KeRaiseIrql(ke.HighLevel)
+		ke.RaiseIrql(ke.HighLevel)
 		panic("notmyfault: panic at HIGH_LEVEL")
 	}},
 	"return-at-dispatch": {"IRQL_GT_ZERO_AT_SYSTEM_SERVICE: return from the command at DISPATCH_LEVEL", func() {
-		ke.KeRaiseIrql(ke.DispatchLevel)
+		ke.RaiseIrql(ke.DispatchLevel)
 	}},
 	"sleep-at-dispatch": {"ATTEMPTED_SWITCH_FROM_DPC: sleep at DISPATCH_LEVEL", func() {
-		ke.KeRaiseIrql(ke.DispatchLevel)
+		ke.RaiseIrql(ke.DispatchLevel)
 		// Long enough that the runtime's thread blocks in the kernel
 		// rather than spinning through a short timer.
 		time.Sleep(time.Second)
@@ -105,7 +105,7 @@ var notMyFaults = map[string]notMyFault{
 		runtime.LockOSThread()
 		go func() {
 			runtime.LockOSThread()
-			ke.KeRaiseIrql(ke.DispatchLevel)
+			ke.RaiseIrql(ke.DispatchLevel)
 		}()
 		select {}
 	}},

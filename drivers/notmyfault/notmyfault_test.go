@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ldr"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/arch"
+	"ntgo/nt/ntstatus"
 )
 
 // DriverEntry lists the driver with its tag, once.

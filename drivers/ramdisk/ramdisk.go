@@ -28,12 +28,12 @@ import (
 	"sync"
 	"unsafe"
 
-	"ntgo/kernel/list"
-	"ntgo/kernel/ntstatus"
-	"ntgo/kernel/rtl"
 	"ntgo/mm/ex"
 	"ntgo/mm/object"
 	"ntgo/mm/pool"
+	"ntgo/nt/list"
+	"ntgo/nt/ntstatus"
+	"ntgo/nt/rtl"
 )
 
 // The driver's pool tags.

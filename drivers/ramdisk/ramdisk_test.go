@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"ntgo/kernel/console"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
+	"ntgo/nt/ntstatus"
 )
 
 func loadDisk(t *testing.T, size uintptr) (*Disk, *pool.System) {

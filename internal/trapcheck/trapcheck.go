@@ -42,8 +42,8 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // Package is what one package's non-test sources say about its functions.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 // trapHeader is the rule every *_trap.go file states above its package

@@ -2,7 +2,7 @@ package kd
 
 // !analyze -v: the bugcheck explained, as WinDbg's analysis extension
 // prints it: the code and its name, each parameter with its meaning
-// (kernel/bugcheck names them), the faulting IP, the stack, and the
+// (nt/bugcheck names them), the faulting IP, the stack, and the
 // probable culprit.
 //
 // The culprit is the first frame of the stack, innermost first and with
@@ -25,17 +25,17 @@ import (
 	"io"
 	"strings"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ldr"
+	"ntgo/nt/bugcheck"
 )
 
 // systemPackages are the packages whose frames are never the culprit: each
 // name and everything under it.
-var systemPackages = []string{"runtime", "internal", "ntgo/kernel/bugcheck", "ntgo/kernel/ntstatus", "ntgo/kernel/kd", "ntgo/mm"}
+var systemPackages = []string{"runtime", "internal", "ntgo/nt/bugcheck", "ntgo/nt/ntstatus", "ntgo/kernel/kd", "ntgo/mm"}
 
 // bugcheckEntry is the routine the stop machinery is reached through.
-const bugcheckEntry = "ntgo/kernel/bugcheck.KeBugCheckEx"
+const bugcheckEntry = "ntgo/nt/bugcheck.KeBugCheckEx"
 
 // kernelImage is the module a function belongs to when no driver's
 // package holds it.

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ldr"
+	"ntgo/nt/bugcheck"
 )
 
 // frameTable names the addresses of a made-up kernel: the frames at the
@@ -35,7 +35,7 @@ const (
 
 var analysisSymbols = frameTable{
 	retScreen - 1:   {{Function: "ntgo/kernel.bugcheckScreen", Entry: retScreen - 0x10, File: "kernel/screen.go", Line: 50}},
-	retBugcheck - 1: {{Function: bugcheckEntry, Entry: retBugcheck - 0x10, File: "kernel/bugcheck/bugcheck.go", Line: 187}},
+	retBugcheck - 1: {{Function: bugcheckEntry, Entry: retBugcheck - 0x10, File: "nt/bugcheck/bugcheck.go", Line: 187}},
 	retPoolFree - 1: {
 		{Function: "ntgo/mm/pool.badPoolCaller", Entry: retPoolFree - 0x10, File: "mm/pool/bugchecks.go", Line: 98},
 		{Function: "ntgo/mm/pool.(*System).Free", Entry: retPoolFree - 0x10, File: "mm/pool/system.go", Line: 363}},
@@ -99,7 +99,7 @@ func TestAnalyzeCommand(t *testing.T) {
 		"BAD_POOL_CALLER (c2)\n",
 		"Arg1: 000000000000000a, subtype: 7 = double free",
 		"Arg3: 0000000046794d4e, ",
-		"FAULTING_IP:\n" + FormatAddress(uint64(retBugcheck)) + " ntgo/kernel/bugcheck.KeBugCheckEx+0x10\n",
+		"FAULTING_IP:\n" + FormatAddress(uint64(retBugcheck)) + " ntgo/nt/bugcheck.KeBugCheckEx+0x10\n",
 		"02 ntgo/mm/pool.badPoolCaller (inlined) [mm/pool/bugchecks.go:98]\n",
 		"FOLLOWUP_IP: ntgo/drivers/ramdisk.(*disk).close+0x20 [drivers/ramdisk/ramdisk.go:77]\n",
 		"MODULE_NAME: ramdisk\n",

@@ -3,7 +3,7 @@ package kd
 import (
 	"bytes"
 	"fmt"
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 	"reflect"
 	"runtime"
 	"strings"

@@ -6,9 +6,9 @@ import (
 	"runtime"
 	"testing"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // pageMemory is a sparse address space: the pages it holds are mapped,

@@ -9,7 +9,7 @@ package kd
 import (
 	"fmt"
 	"io"
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 	"strings"
 )
 

@@ -35,7 +35,7 @@ import (
 	"io"
 	"strings"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // The disassembly window around the faulting instruction.

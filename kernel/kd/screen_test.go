@@ -2,14 +2,14 @@ package kd
 
 import (
 	"fmt"
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // section returns the lines of screen between the header line and the next
@@ -71,7 +71,7 @@ func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	}
 
 	stackText := strings.Join(section(t, screen, "STACK_TEXT:"), "\n")
-	for _, want := range []string{"ntgo/kernel/bugcheck.KeBugCheckEx+0x", "ntgo/kernel/kd.crashSite+0x", "ntgo/kernel/bugcheck.Catch"} {
+	for _, want := range []string{"ntgo/nt/bugcheck.KeBugCheckEx+0x", "ntgo/kernel/kd.crashSite+0x", "ntgo/nt/bugcheck.Catch"} {
 		if !strings.Contains(stackText, want) {
 			t.Errorf("STACK_TEXT lacks %s:\n%s", want, stackText)
 		}
@@ -91,7 +91,7 @@ func TestStopScreenForSoftwareBugcheck(t *testing.T) {
 	// that ends at the record's return address.
 	dis := section(t, screen, "DISASSEMBLY:")
 	marked := markedLine(t, dis)
-	if !strings.Contains(marked, "CALL ntgo/kernel/bugcheck.KeBugCheckEx(SB)") {
+	if !strings.Contains(marked, "CALL ntgo/nt/bugcheck.KeBugCheckEx(SB)") {
 		t.Errorf("marked line is not the call to KeBugCheckEx: %q", marked)
 	}
 	if !strings.HasPrefix(dis[0], "ntgo/kernel/kd.crashSite+0x") || !strings.HasSuffix(dis[0], ":") {

@@ -1,8 +1,8 @@
 package kd
 
 import (
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/ldr"
+	"ntgo/nt/bugcheck"
 )
 
 // Target is everything the debugger knows of the machine it looks at; the

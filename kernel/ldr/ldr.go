@@ -16,8 +16,8 @@ import (
 	"slices"
 	"sync"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/ntstatus"
 )
 
 // Module is one loaded module.

@@ -3,8 +3,8 @@ package ldr
 import (
 	"testing"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/ntstatus"
 )
 
 func TestLoadUnload(t *testing.T) {

@@ -38,8 +38,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/ntstatus"
 )
 
 // Config is what the kernel hands Init.

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const testPages = 256

@@ -25,9 +25,9 @@ package ex
 import (
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // PoolFlags is POOL_FLAGS.

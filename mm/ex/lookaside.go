@@ -45,9 +45,9 @@ package ex
 import (
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pool"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // AllocateFunction is PALLOCATE_FUNCTION: ExAllocatePoolWithTag's signature.

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // lookasideAPI names the routine family that initialized a list.

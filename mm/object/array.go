@@ -23,10 +23,10 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
 	"ntgo/mm/pool"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 type arrayHeader struct {

@@ -12,9 +12,9 @@ package object
 import (
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
 	"ntgo/mm/pool"
+	"ntgo/nt/ntstatus"
 )
 
 // Lookaside is a lookaside list of Ts.

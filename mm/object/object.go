@@ -24,7 +24,7 @@
 // interfaces, channels, funcs, and no unsafe.Pointer either (it tells the
 // collector and the write barrier "Go pointer", and a Go pointer is exactly
 // what cannot be vetted here). A T refers to pool memory with a uintptr or,
-// typed, with Ptr[U]; to other structures with links (kernel/list); to Go
+// typed, with Ptr[U]; to other structures with links (nt/list); to Go
 // objects by handle (an index into a table the driver keeps in Go memory).
 //
 // The rule is checked by reflection the first time each type is used, and

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/list"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
 	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/list"
+	"ntgo/nt/ntstatus"
 )
 
 var tagObj = pool.MakeTag("ObTs")

@@ -17,8 +17,8 @@
 package pfn
 
 import (
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 // The lists an allocation tries, in order.

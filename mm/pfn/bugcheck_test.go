@@ -3,8 +3,8 @@ package pfn
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 // TestMisuseBugchecks provokes every misuse bugcheck and checks that the

@@ -42,8 +42,8 @@
 package pfn
 
 import (
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 // PFN_LIST_CORRUPT subtypes (parameter 1).

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // TestCorruptionBugchecks damages the (caller-owned) entry storage the way a

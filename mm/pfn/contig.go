@@ -25,9 +25,9 @@ package pfn
 import (
 	"math/bits"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // AllocateContiguous takes n physically contiguous frames, all within

@@ -3,8 +3,8 @@ package pfn
 import (
 	"testing"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/ntstatus"
 )
 
 func TestAllocateContiguous(t *testing.T) {

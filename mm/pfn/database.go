@@ -71,9 +71,9 @@
 package pfn
 
 import (
-	"ntgo/kernel/ke"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/ke"
+	"ntgo/nt/ntstatus"
 )
 
 // RangeType says what a range of the boot memory map holds.

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/ntstatus"
 )
 
 func TestEntrySize(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/ntstatus"
 )
 
 func TestDumpRoundTrip(t *testing.T) {

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // FuzzPFN drives random operations, legal and not, over a random memory map

@@ -3,9 +3,9 @@ package pfn
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const page = physmem.PageSize

@@ -22,8 +22,8 @@
 package pfn
 
 import (
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 // noLink is the link value for "no frame". It caps the database at noLink

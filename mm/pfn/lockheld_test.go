@@ -24,7 +24,7 @@ import (
 	"testing"
 
 	"ntgo/internal/trapcheck"
-	"ntgo/kernel/ke"
+	"ntgo/nt/ke"
 )
 
 const underLock = "under the PFN lock"

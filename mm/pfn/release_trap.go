@@ -22,8 +22,8 @@
 package pfn
 
 import (
-	"ntgo/kernel/bugcheck"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
 )
 
 // Free is the owner of the PTE at pte (0 for a frame allocated without one)

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"ntgo/kernel/list"
 	"ntgo/mm/pool/interleave"
+	"ntgo/nt/list"
 )
 
 var (
@@ -56,7 +56,7 @@ func BenchmarkPool(b *testing.B) {
 //	none      no protection: the floor (wrong on SMP and under preemption)
 //	busyword  the processor's busy word (CAS to claim, store to release),
 //	          list and counters plain: what the pool uses
-//	slist     kernel/list's interlocked SLIST (CMPXCHG16B), counters atomic
+//	slist     nt/list's interlocked SLIST (CMPXCHG16B), counters atomic
 //	mutex     the SList's mutex (the lists before), counters atomic
 //
 // mm/pool's test binary does not link ntgo/boot (go test -fuzz instruments

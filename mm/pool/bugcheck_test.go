@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 const (

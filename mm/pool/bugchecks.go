@@ -11,7 +11,7 @@ package pool
 import (
 	"runtime"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // BAD_POOL_CALLER (0xC2) subtypes, parameter 1.

@@ -3,7 +3,7 @@ package pool
 import (
 	"testing"
 
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/ntstatus"
 )
 
 // allocUntilRefused allocates n-byte blocks of type pt at prio until the

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // snapshot is what a declined fast path must leave as it was: the list
@@ -197,9 +197,9 @@ func TestFastPathReadsIrqlCopy(t *testing.T) {
 	keep := s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0)
 	va := s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0)
 	s.Free(va, tagTest) // cached: the next allocation would hit
-	old := ke.KeRaiseIrql(ke.DispatchLevel)
+	old := ke.RaiseIrql(ke.DispatchLevel)
 	rec := bugcheck.Catch(func() { s.Allocate(PagedPool, 64, tagTest, NormalPoolPriority, 0) })
-	ke.KeLowerIrql(old)
+	ke.LowerIrql(old)
 	if rec == nil || rec.Params != [4]uintptr{CallerAllocIRQL, DispatchLevel, uintptr(PagedPool), 64} {
 		t.Fatalf("bugcheck %+v, want BAD_POOL_CALLER 8 at DISPATCH_LEVEL", rec)
 	}

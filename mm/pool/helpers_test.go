@@ -3,7 +3,7 @@ package pool
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // testPool is a System over two host arenas with a settable IRQL.

@@ -27,7 +27,7 @@
 // checks instead of the scheduler honouring it. It was chosen over NT's
 // interlocked SLIST_HEADER by measurement (BenchmarkProtection: a pop and a
 // push with two counter updates each, interleaved; one run, TCG kernel
-// (the benchmark booted with a boot_test.go added) / host): unprotected 23 / 2.4 ns, busy word 30 / 9.9 ns, kernel/list's
+// (the benchmark booted with a boot_test.go added) / host): unprotected 23 / 2.4 ns, busy word 30 / 9.9 ns, nt/list's
 // SLIST with atomic counters 166 / 18.7 ns, the mutex the lists had 127 /
 // 19.8 ns. The SLIST pops and pushes with CMPXCHG16B in an assembly
 // routine, a call per operation (under TCG a call and its return cost
@@ -37,7 +37,7 @@
 // would need the runtime's procPin and procUnpin (two calls) and the
 // kernel's scheduler to check it. The busy word is an inlined LOCK CMPXCHG
 // and a plain store, and it also keeps a cached entry from being unmapped
-// under a pop (kernel/list's SLIST notes that hazard).
+// under a pop (nt/list's SLIST notes that hazard).
 
 package pool
 

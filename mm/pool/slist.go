@@ -14,7 +14,7 @@
 // entry needs SListEntrySize bytes.
 //
 // NT pops and pushes with a 16-byte compare-and-swap over head, depth and a
-// sequence number (to defeat ABA); kernel/list has that SLIST, over
+// sequence number (to defeat ABA); nt/list has that SLIST, over
 // CMPXCHG16B. SList does not use it, for two reasons. Its entries carry the
 // guarded link above, and a pop must validate the link before it swaps
 // (a mismatch seen by a lock-free pop may be another processor's pop in

@@ -55,8 +55,8 @@ import (
 	"errors"
 	"math/rand/v2"
 
-	"ntgo/kernel/ke"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/ke"
+	"ntgo/nt/ntstatus"
 )
 
 // Config is what the kernel (or a test) supplies to New.

@@ -31,7 +31,7 @@
 
 package pte
 
-import "ntgo/kernel/arch"
+import "ntgo/nt/arch"
 
 // Flusher drops cached translations.
 type Flusher interface {

@@ -5,10 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/nt/ntstatus"
 )
 
 // Fuzzed addresses fall in a few regions, each 1024 pages, placed to share

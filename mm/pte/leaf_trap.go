@@ -14,8 +14,8 @@
 package pte
 
 import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // Leaf returns va's leaf (PT-level) entry. The status says why there is

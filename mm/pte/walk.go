@@ -43,9 +43,9 @@
 package pte
 
 import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // CorruptPte is NT's MEMORY_MANAGEMENT subtype "a PTE has been corrupted";

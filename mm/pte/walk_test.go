@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const dynVA = uintptr(0xFFFFF980_00000000) // NT's dynamic kernel VA

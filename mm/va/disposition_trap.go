@@ -32,9 +32,9 @@
 package va
 
 import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pte"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // Access codes of PAGE_FAULT_IN_NONPAGED_AREA's second parameter.

@@ -3,11 +3,11 @@ package va_test
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 func TestProtectionMatrix(t *testing.T) {

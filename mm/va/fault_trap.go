@@ -39,8 +39,8 @@
 package va
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // Result is ResolveFault's decision.

@@ -5,12 +5,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/va"
+	"ntgo/nt/ntstatus"
 )
 
 // The fuzzed Space: 1024 pages from a 2 MiB boundary, so two page tables.

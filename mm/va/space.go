@@ -38,9 +38,9 @@
 package va
 
 import (
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ntstatus"
 )
 
 // AllocationGranularity aligns reservations, as NT's 64 KiB does.

@@ -3,13 +3,13 @@ package va_test
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const (

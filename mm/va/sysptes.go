@@ -32,10 +32,10 @@
 package va
 
 import (
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // SYSTEM_PTE_MISUSE subtypes (parameter 1).

@@ -3,12 +3,12 @@ package va_test
 import (
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/layout"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/va"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 const sysBase = layout.SystemPtesStart

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // Each class of bugcheck, provoked on purpose (notmyfault, touch, bugcheck):
@@ -72,7 +72,7 @@ func TestBugchecks(t *testing.T) {
 				"trap 14 (#PF page fault), error code 0x2", "cr2=fffff880"}},
 		{"explicit", "bugcheck e2 1 2 3 4", bugcheck.ManuallyInitiatedCrash,
 			[]string{"*** STOP: 0x000000E2 (0x0000000000000001,0x0000000000000002,0x0000000000000003,0x0000000000000004) MANUALLY_INITIATED_CRASH",
-				"ntgo/kernel.cmdBugcheck", "DISASSEMBLY:", "=> ", "CALL ntgo/kernel/bugcheck.KeBugCheckEx"}},
+				"ntgo/kernel.cmdBugcheck", "DISASSEMBLY:", "=> ", "CALL ntgo/nt/bugcheck.KeBugCheckEx"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vm := startVM(t, "run="+tc.script)
@@ -175,7 +175,7 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 	lines := strings.Split(screen, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(strings.TrimSpace(l), "=> ") {
-			if !strings.Contains(l, "CALL ntgo/kernel/bugcheck.KeBugCheckEx") || i+1 == len(lines) ||
+			if !strings.Contains(l, "CALL ntgo/nt/bugcheck.KeBugCheckEx") || i+1 == len(lines) ||
 				!strings.Contains(strings.ReplaceAll(lines[i+1], "`", ""), rip[1]) {
 				t.Fatalf("marked line %q is not the call before rip %s:\n%s", l, rip[1], screen)
 			}

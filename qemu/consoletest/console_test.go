@@ -12,7 +12,7 @@ import (
 
 	"github.com/hugelgupf/vmtest/qemu"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 	ntqemu "ntgo/qemu"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/hugelgupf/vmtest/qemu"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd/dump"
+	"ntgo/nt/bugcheck"
 	ntqemu "ntgo/qemu"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // An in-kernel test that leaves a bugcheck uncaught at HIGH_LEVEL fails and
@@ -21,7 +21,7 @@ func TestKernelTestStopsAtRaisedIrql(t *testing.T) {
 	runner, bin := filepath.Join(dir, "ntgo-qemu"), filepath.Join(dir, "bugcheck.test")
 	for _, build := range [][]string{
 		{"go", "build", "-o", runner, "ntgo/qemu/cmd/ntgo-qemu"},
-		{"go", "test", "-c", "-o", bin, "ntgo/kernel/bugcheck"},
+		{"go", "test", "-c", "-o", bin, "ntgo/nt/bugcheck"},
 	} {
 		if out, err := exec.Command(build[0], build[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", build, err, out)

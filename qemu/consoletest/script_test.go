@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"ntgo/boot/cmdline"
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 	ntqemu "ntgo/qemu"
 )
 

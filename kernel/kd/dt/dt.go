@@ -28,12 +28,12 @@ import (
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/ke"
-	"ntgo/kernel/list"
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
+	"ntgo/nt/ke"
+	"ntgo/nt/list"
 )
 
 // generalLookaside is GENERAL_LOOKASIDE, the body every lookaside list

@@ -9,10 +9,10 @@ import (
 
 	"ntgo/kernel/console/commandtest"
 	"ntgo/kernel/kd"
-	"ntgo/kernel/list"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
+	"ntgo/nt/list"
 )
 
 // bytesAt is a Memory holding b at base and nothing else.

@@ -9,12 +9,10 @@ import (
 	"time"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console/commandtest"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/kd/mmext"
 	"ntgo/kernel/ldr"
-	"ntgo/kernel/ntstatus"
 	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
@@ -23,6 +21,8 @@ import (
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
 )
 
 // mmuMemory reads a ptesim machine's address space through its MMU, as

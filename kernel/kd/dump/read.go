@@ -16,7 +16,6 @@ import (
 	"io"
 	"time"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/ldr"
 	"ntgo/mm/layout"
@@ -26,6 +25,7 @@ import (
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/bugcheck"
 )
 
 // Dump is a dump read back: the Crash (pieces the dump lacks are nil) and

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"slices"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/kd/dt"
@@ -25,6 +24,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/bugcheck"
 )
 
 // pageMemory is the dump's address space: the raw pages it holds, by

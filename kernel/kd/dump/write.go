@@ -46,7 +46,6 @@ import (
 	"maps"
 	"slices"
 
-	"ntgo/kernel/bugcheck"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/ldr"
 	"ntgo/mm/layout"
@@ -55,6 +54,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/bugcheck"
 )
 
 // Crash is a dump's contents: what the kernel captures and Write writes,

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
 	"ntgo/kernel/kd"
+	"ntgo/nt/arch"
 )
 
 // stack returns its callers: mid, which the compiler inlines into outer,

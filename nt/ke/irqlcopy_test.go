@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/ke"
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // transition is one IRQL change and what CR8 and the copy read after it.
@@ -16,7 +16,7 @@ type transition struct {
 }
 
 // TestIrqlCopyFollowsCR8 raises from every level to every level at or above
-// it and lowers back, and after each transition reads CR8 (KeGetCurrentIrql)
+// it and lowers back, and after each transition reads CR8 (GetCurrentIrql)
 // and the software copy (CurrentIrql): both must be the level just set. The
 // readings are kept in an array and reported at PASSIVE_LEVEL, since the
 // test's reporting allocates.
@@ -25,18 +25,18 @@ func TestIrqlCopyFollowsCR8(t *testing.T) {
 	var seen [levels * (levels + 1)]transition
 	n := 0
 	record := func(op string, want ke.KIRQL) {
-		seen[n] = transition{op, want, ke.KeGetCurrentIrql(), ke.CurrentIrql()}
+		seen[n] = transition{op, want, ke.GetCurrentIrql(), ke.CurrentIrql()}
 		n++
 	}
 	for from := ke.PassiveLevel; from <= ke.HighLevel; from++ {
-		base := ke.KeRaiseIrql(from)
+		base := ke.RaiseIrql(from)
 		for to := from; to <= ke.HighLevel; to++ {
-			ke.KeRaiseIrql(to)
+			ke.RaiseIrql(to)
 			record("raise", to)
-			ke.KeLowerIrql(from)
+			ke.LowerIrql(from)
 			record("lower", from)
 		}
-		ke.KeLowerIrql(base)
+		ke.LowerIrql(base)
 	}
 	for _, s := range seen[:n] {
 		if s.cr8 != s.want || s.cpy != s.want {
@@ -62,8 +62,8 @@ func TestIrqlCopyAtInterrupts(t *testing.T) {
 	var checks, mismatches uint64
 	for time.Now().Before(deadline) {
 		for range 1000 {
-			old := ke.KeRaiseIrql(ke.DispatchLevel)
-			ke.KeLowerIrql(old)
+			old := ke.RaiseIrql(ke.DispatchLevel)
+			ke.LowerIrql(old)
 		}
 		checks, mismatches = ke.IrqlCopyChecks()
 		if checks-checks0 >= wantInterrupts {

@@ -33,7 +33,7 @@ import (
 	"sync/atomic"
 	_ "unsafe" // for go:linkname
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 // procPin and procUnpin are the runtime's (sync.Pool's) preemption guard.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 // interruptsEnabled reads RFLAGS.IF without changing it.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // item is a structure chained through an embedded link, as drivers do.

@@ -4,7 +4,7 @@
 // IRQL. On x86-64 NT keeps the current IRQL in CR8 (the task-priority
 // register): the local APIC then holds back every interrupt whose priority
 // class (vector >> 4) is not above it. ntgo does the same on bare metal, so
-// KeRaiseIrql to DISPATCH_LEVEL really defers the timer (vector class above
+// RaiseIrql to DISPATCH_LEVEL really defers the timer (vector class above
 // DISPATCH_LEVEL would not be deferred; ntgo's timer and serial vectors are
 // above it, as NT's device interrupts are, so raising to DISPATCH_LEVEL
 // alone does not stop them: spin locks also clear RFLAGS.IF, see
@@ -12,14 +12,14 @@
 // the per-processor software copy alone (irqlcopy_trap.go), enough for unit
 // tests of IRQL rules.
 //
-// Misuse stops the system as NT does: KeRaiseIrql to a lower level is
-// IRQL_NOT_GREATER_OR_EQUAL (0x09), KeLowerIrql to a higher level
+// Misuse stops the system as NT does: RaiseIrql to a lower level is
+// IRQL_NOT_GREATER_OR_EQUAL (0x09), LowerIrql to a higher level
 // IRQL_NOT_LESS_OR_EQUAL (0x0A).
 package ke
 
 import (
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // KIRQL is an interrupt request level.
@@ -37,21 +37,21 @@ const (
 	cr8Mask = 0xF
 )
 
-// KeGetCurrentIrql returns the current IRQL.
+// GetCurrentIrql returns the current IRQL.
 //
 //go:nosplit
-func KeGetCurrentIrql() KIRQL {
+func GetCurrentIrql() KIRQL {
 	if arch.Bare() {
 		return KIRQL(arch.ReadCR8() & cr8Mask)
 	}
 	return CurrentIrql()
 }
 
-// KeRaiseIrql raises the IRQL to newIrql and returns the old level, for
-// KeLowerIrql. newIrql below the current level bugchecks
+// RaiseIrql raises the IRQL to newIrql and returns the old level, for
+// LowerIrql. newIrql below the current level bugchecks
 // IRQL_NOT_GREATER_OR_EQUAL (current level, requested level).
-func KeRaiseIrql(newIrql KIRQL) (old KIRQL) {
-	old = KeGetCurrentIrql()
+func RaiseIrql(newIrql KIRQL) (old KIRQL) {
+	old = GetCurrentIrql()
 	if newIrql < old || newIrql > HighLevel {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotGreaterOrEqual, uintptr(old), uintptr(newIrql), 0, 0)
 	}
@@ -59,10 +59,10 @@ func KeRaiseIrql(newIrql KIRQL) (old KIRQL) {
 	return old
 }
 
-// KeLowerIrql returns to newIrql, which must not be above the current level
+// LowerIrql returns to newIrql, which must not be above the current level
 // (IRQL_NOT_LESS_OR_EQUAL: requested level, current level, 0 read, caller).
-func KeLowerIrql(newIrql KIRQL) {
-	cur := KeGetCurrentIrql()
+func LowerIrql(newIrql KIRQL) {
+	cur := GetCurrentIrql()
 	if newIrql > cur {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotLessOrEqual, uintptr(newIrql), uintptr(cur), 0, 0)
 	}

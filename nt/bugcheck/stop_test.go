@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"ntgo/kernel/bugcheck"
-	"ntgo/kernel/ke"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // StopTestVar, set on the kernel command line, runs the tests that stop
@@ -19,6 +19,6 @@ func TestUncaughtBugcheckAtHighLevel(t *testing.T) {
 	if os.Getenv(StopTestVar) == "" {
 		t.Skip("stops the machine: run by qemu/consoletest's TestKernelTestStopsAtRaisedIrql")
 	}
-	ke.KeRaiseIrql(ke.HighLevel)
+	ke.RaiseIrql(ke.HighLevel)
 	bugcheck.KeBugCheckEx(bugcheck.ManuallyInitiatedCrash, 1, 2, 3, 4)
 }

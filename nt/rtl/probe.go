@@ -26,7 +26,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/ntstatus"
 )
 
 // MmUserProbeAddress is NT x64's MM_USER_PROBE_ADDRESS: the first address

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"ntgo/kernel/ntstatus"
+	"ntgo/nt/ntstatus"
 )
 
 func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -1,5 +1,5 @@
 // IRQL rules: raise and lower move the level as NT does and return what
-// KeLowerIrql needs, and each wrong direction is NT's bugcheck with NT's
+// LowerIrql needs, and each wrong direction is NT's bugcheck with NT's
 // parameters. On the host the level is a variable; in the kernel it is CR8,
 // so the same assertions check the register.
 
@@ -8,15 +8,15 @@ package ke
 import (
 	"testing"
 
-	"ntgo/kernel/arch"
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
 )
 
 // atPassive runs f from PASSIVE_LEVEL and puts the level back afterwards,
 // whatever f left it at (a bugcheck interrupts f mid-way).
 func atPassive(t *testing.T, f func()) {
 	t.Helper()
-	if l := KeGetCurrentIrql(); l != PassiveLevel {
+	if l := GetCurrentIrql(); l != PassiveLevel {
 		t.Fatalf("test starts at %v, want PASSIVE_LEVEL", l)
 	}
 	defer setIrql(PassiveLevel)
@@ -25,16 +25,16 @@ func atPassive(t *testing.T, f func()) {
 
 func TestRaiseAndLower(t *testing.T) {
 	atPassive(t, func() {
-		if old := KeRaiseIrql(ApcLevel); old != PassiveLevel {
+		if old := RaiseIrql(ApcLevel); old != PassiveLevel {
 			t.Errorf("raise to APC_LEVEL returned %v, want PASSIVE_LEVEL", old)
 		}
-		if old := KeRaiseIrql(DispatchLevel); old != ApcLevel {
+		if old := RaiseIrql(DispatchLevel); old != ApcLevel {
 			t.Errorf("raise to DISPATCH_LEVEL returned %v, want APC_LEVEL", old)
 		}
-		if old := KeRaiseIrql(DispatchLevel); old != DispatchLevel {
+		if old := RaiseIrql(DispatchLevel); old != DispatchLevel {
 			t.Errorf("raise to the current level returned %v, want DISPATCH_LEVEL", old)
 		}
-		if l := KeGetCurrentIrql(); l != DispatchLevel {
+		if l := GetCurrentIrql(); l != DispatchLevel {
 			t.Errorf("after raising: %v, want DISPATCH_LEVEL", l)
 		}
 		if arch.Bare() {
@@ -42,10 +42,10 @@ func TestRaiseAndLower(t *testing.T) {
 				t.Errorf("CR8 = %d at DISPATCH_LEVEL", cr8)
 			}
 		}
-		KeLowerIrql(ApcLevel)
-		KeLowerIrql(ApcLevel) // to the current level is allowed
-		KeLowerIrql(PassiveLevel)
-		if l := KeGetCurrentIrql(); l != PassiveLevel {
+		LowerIrql(ApcLevel)
+		LowerIrql(ApcLevel) // to the current level is allowed
+		LowerIrql(PassiveLevel)
+		if l := GetCurrentIrql(); l != PassiveLevel {
 			t.Errorf("after lowering: %v, want PASSIVE_LEVEL", l)
 		}
 	})
@@ -59,15 +59,15 @@ func TestWrongDirectionBugchecks(t *testing.T) {
 		code   bugcheck.Code
 		params [4]uintptr
 	}{
-		{"raise below the current level", DispatchLevel, func() { KeRaiseIrql(ApcLevel) },
+		{"raise below the current level", DispatchLevel, func() { RaiseIrql(ApcLevel) },
 			bugcheck.IrqlNotGreaterOrEqual, [4]uintptr{uintptr(DispatchLevel), uintptr(ApcLevel), 0, 0}},
-		{"raise above HIGH_LEVEL", PassiveLevel, func() { KeRaiseIrql(HighLevel + 1) },
+		{"raise above HIGH_LEVEL", PassiveLevel, func() { RaiseIrql(HighLevel + 1) },
 			bugcheck.IrqlNotGreaterOrEqual, [4]uintptr{uintptr(PassiveLevel), uintptr(HighLevel + 1), 0, 0}},
-		{"lower above the current level", ApcLevel, func() { KeLowerIrql(DispatchLevel) },
+		{"lower above the current level", ApcLevel, func() { LowerIrql(DispatchLevel) },
 			bugcheck.IrqlNotLessOrEqual, [4]uintptr{uintptr(DispatchLevel), uintptr(ApcLevel), 0, 0}},
 	} {
 		atPassive(t, func() {
-			KeRaiseIrql(c.from)
+			RaiseIrql(c.from)
 			rec := bugcheck.Catch(c.do)
 			if rec == nil {
 				t.Fatalf("%s: no bugcheck", c.name)
@@ -75,7 +75,7 @@ func TestWrongDirectionBugchecks(t *testing.T) {
 			if rec.Code != c.code || rec.Params != c.params {
 				t.Errorf("%s: %v %#x, want %v %#x", c.name, rec.Code, rec.Params, c.code, c.params)
 			}
-			if l := KeGetCurrentIrql(); l != c.from {
+			if l := GetCurrentIrql(); l != c.from {
 				t.Errorf("%s: the refused change moved the level to %v", c.name, l)
 			}
 		})

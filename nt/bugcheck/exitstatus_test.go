@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntgo/kernel/arch"
+	"ntgo/nt/arch"
 )
 
 func TestExitStatusNeverMeansSomethingElse(t *testing.T) {

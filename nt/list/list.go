@@ -32,7 +32,7 @@ package list
 import (
 	"unsafe"
 
-	"ntgo/kernel/bugcheck"
+	"ntgo/nt/bugcheck"
 )
 
 // ListEntry is LIST_ENTRY. A head is a ListEntry too: an empty list is a

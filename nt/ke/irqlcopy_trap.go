@@ -12,7 +12,7 @@
 // level (CurrentIrql) reads that with one load.
 //
 // Invariant: the copy equals CR8's priority whenever an interrupt can be
-// taken. Only setIrql (KeRaiseIrql, KeLowerIrql) writes CR8, and it stores
+// taken. Only setIrql (RaiseIrql, LowerIrql) writes CR8, and it stores
 // CR8 and the copy with interrupts disabled, so no interrupt or fault
 // handler and no thread switch ever runs between the two stores. Interrupt
 // entry and exit in ntgo do not change CR8 (the local APIC's in-service
@@ -27,7 +27,7 @@
 
 package ke
 
-import "ntgo/kernel/arch"
+import "ntgo/nt/arch"
 
 // MaximumProcessors bounds the processors ntgo keeps state for.
 const MaximumProcessors = 64
