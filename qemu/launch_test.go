@@ -140,8 +140,11 @@ func TestLauncherQEMUFailures(t *testing.T) {
 	checkFailure(status, stderr, "invalid accelerator bogus")
 
 	// make ktest's go test -exec: a test binary that never booted fails.
-	test := filepath.Join(t.TempDir(), "bugcheck.test")
-	if out, err := exec.Command("go", "test", "-c", "-o", test, "../nt/bugcheck").CombinedOutput(); err != nil {
+	test, overlay := filepath.Join(t.TempDir(), "bugcheck.test"), filepath.Join(t.TempDir(), "overlay.json")
+	if err := WriteBootOverlay(overlay, []string{"../nt/bugcheck"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("go", "test", "-c", "-overlay", overlay, "-o", test, "../nt/bugcheck").CombinedOutput(); err != nil {
 		t.Fatalf("building a test binary: %v\n%s", err, out)
 	}
 	status, stderr = runLauncher(t, bin, nil, "-test", "-machine", "foo", test, "-test.v")

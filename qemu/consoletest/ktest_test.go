@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ntgo/nt/bugcheck"
+	ntqemu "ntgo/qemu"
 )
 
 // An in-kernel test that leaves a bugcheck uncaught at HIGH_LEVEL fails and
@@ -19,9 +20,13 @@ func TestKernelTestStopsAtRaisedIrql(t *testing.T) {
 	testKernel(t) // only under make console-test
 	dir := t.TempDir()
 	runner, bin := filepath.Join(dir, "ntgo-qemu"), filepath.Join(dir, "bugcheck.test")
+	overlay := filepath.Join(dir, "overlay.json")
+	if err := ntqemu.WriteBootOverlay(overlay, []string{"ntgo/nt/bugcheck"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, build := range [][]string{
-		{"go", "build", "-o", runner, "ntgo/qemu/cmd/ntgo-qemu"},
-		{"go", "test", "-c", "-o", bin, "ntgo/nt/bugcheck"},
+		{"go", "build", "-o", runner, "ntgo/cmd/ntgo-qemu"},
+		{"go", "test", "-c", "-overlay", overlay, "-o", bin, "ntgo/nt/bugcheck"},
 	} {
 		if out, err := exec.Command(build[0], build[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", build, err, out)
