@@ -1,10 +1,10 @@
-package kernel
-
 // The goroutine side of fault dispatch (dispatch_trap.go): handleFault runs
 // on the faulting goroutine's stack, called from faultTrampoline, and either
 // raises the fault's exception into the goroutine's Try or stops the system
 // with KeBugCheckEx. The bugcheck screen then shows the registers at the
 // fault and the goroutine's Go stack from the faulting function outward.
+
+package kernel
 
 import (
 	"runtime"

@@ -1,8 +1,8 @@
-package kernel
-
 // The memory manager's debugger views (kernel/kd/mmext) over the running
 // kernel: the kernel, which drives mm, hands the views mm's readers; mm
 // itself knows nothing of the console or the debugger.
+
+package kernel
 
 import (
 	"ntgo/kernel/kd/mmext"

@@ -1,5 +1,3 @@
-package kernel
-
 // The bugcheck screen in goroutine context.
 //
 // KeBugCheckEx called by a goroutine (pool or PFN misuse found by a driver's
@@ -16,6 +14,8 @@ package kernel
 // In-kernel test binaries (os.Args carries -test. flags) keep the host's
 // behaviour instead: the handler returns, KeBugCheckEx panics with the
 // *Record, and bugcheck.Catch in a test can inspect it.
+
+package kernel
 
 import (
 	"os"

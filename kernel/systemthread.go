@@ -1,5 +1,3 @@
-package kernel
-
 // System threads: how a kernel routine may end.
 //
 // NT starts every system thread's routine under an exception handler: an
@@ -20,6 +18,8 @@ package kernel
 //
 // A *bugcheck.Record passes through: in test binaries KeBugCheckEx panics
 // with it, on its way to bugcheck.Catch.
+
+package kernel
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package qemu
-
 // How a run ended. QEMU's exit code alone cannot say: QEMU exits 1 for its
 // own errors (a bad -machine, a missing kernel file), which isa-debug-exit
 // also produces for `poweroff 0`, and keeps 7 bits of the kernel's status.
@@ -19,6 +17,8 @@ package qemu
 //	                    with what isa-debug-exit makes of it
 //
 // A launcher that fails so exits with StatusLauncher.
+
+package qemu
 
 import (
 	"bytes"

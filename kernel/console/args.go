@@ -1,5 +1,3 @@
-package console
-
 // Argument parsers: each command turns its words into values with one call
 // per argument, all through Evaluate (expr.go), so that every command reads
 // numbers the same way and refuses bad ones with the same message:
@@ -10,6 +8,8 @@ package console
 // Values with a limit (a status, a code, a count, a size, a duration) are
 // refused outside it, and a written minus sign is refused outright rather
 // than wrapped to a huge value as an address would be.
+
+package console
 
 import (
 	"errors"

@@ -1,5 +1,3 @@
-package console
-
 // The line editor: what a terminal user types at the prompt, echoed back as
 // it is edited.
 //
@@ -15,6 +13,8 @@ package console
 // A line ends at CR or LF; the LF of a CR LF pair is not a second, empty
 // line. ^C discards the line, ^U erases it, backspace and DEL delete the
 // byte before the cursor.
+
+package console
 
 import (
 	"bufio"

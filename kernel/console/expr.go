@@ -1,5 +1,3 @@
-package console
-
 // Expressions: the one way every command reads a number, an address, a
 // count, a size or a duration, so all of them follow kd's convention.
 //
@@ -23,6 +21,8 @@ package console
 //
 // Errors name the offending text and the reason in one format,
 // "<text>: <reason>", which Execute prefixes with the command's name.
+
+package console
 
 import (
 	"errors"

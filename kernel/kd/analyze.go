@@ -1,5 +1,3 @@
-package kd
-
 // !analyze -v: the bugcheck explained, as WinDbg's analysis extension
 // prints it: the code and its name, each parameter with its meaning
 // (nt/bugcheck names them), the faulting IP, the stack, and the
@@ -18,6 +16,8 @@ package kd
 //
 // The same code serves the dump viewer over a dump and the live console;
 // the bugcheck screen prints the culprit section (writeCulprit) once.
+
+package kd
 
 import (
 	"errors"

@@ -1,9 +1,9 @@
-package kd
-
 // The kd> console commands over a Target: memory display (db dw dd dq),
 // disassembly (u), registers (r), stack (k), nearest symbol (ln) and
 // expression evaluation (?). Arguments are expressions (expr.go); counts are
 // hexadecimal like every number, optionally written WinDbg's way (L20).
+
+package kd
 
 import (
 	"fmt"

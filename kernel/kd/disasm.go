@@ -1,5 +1,3 @@
-package kd
-
 // Disassembly through Memory with golang.org/x/arch's x86asm decoder.
 //
 // x86 instructions have variable length and cannot be decoded backwards:
@@ -10,6 +8,8 @@ package kd
 // the address (it is no instruction boundary, or the function holds data),
 // the walk is abandoned and decoding starts at the address itself, with no
 // context before it; Listing says which happened.
+
+package kd
 
 import (
 	"fmt"

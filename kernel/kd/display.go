@@ -1,5 +1,3 @@
-package kd
-
 // Memory display: db, dw, dd and dq, in WinDbg's layout.
 //
 // Every row covers 16 bytes from the address given (rows are not aligned,
@@ -8,6 +6,8 @@ package kd
 // a value any byte of which lies on an unmapped page prints as question
 // marks, and a range with no readable byte at all is refused with an error
 // rather than a screen of question marks.
+
+package kd
 
 import (
 	"encoding/binary"

@@ -1,9 +1,9 @@
-package kd
-
 // Address expressions over a Target: the console's evaluator (its syntax in
 // kernel/console/expr.go) with the names a debugger knows, @registers from
 // the thread being looked at and function names from the Target's symbols
 // when they can be looked up by name (SymbolTable).
+
+package kd
 
 import (
 	"errors"

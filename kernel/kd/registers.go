@@ -1,10 +1,10 @@
-package kd
-
 // The register set the debugger shows: what the kernel's TrapFrame saves
 // plus the control registers, and WinDbg's `r` layout for it.
 //
 // registerGroups is the one list of registers: formatting and expressions
 // (@rax) both walk it, so a register is named in one place.
+
+package kd
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package kd
-
 // The bugcheck screen: what the kernel prints on the console after
 // KeBugCheckEx (or a fatal trap) and before powering off.
 //
@@ -29,6 +27,8 @@ package kd
 // WriteStopScreen reads memory only through the Target (for the
 // disassembly) and takes no lock: it runs after a fatal error, when the
 // failing code may hold any lock of the memory manager.
+
+package kd
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package kd
-
 // Call stacks, as k and the bugcheck screen print them: one line per
 // return address, WinDbg's frame number and return-address symbol, then
 // the source line of the call.
@@ -9,6 +7,8 @@ package kd
 // in the function it was inlined into), so each address is one frame: its
 // innermost function. Expanding the inlining of every address again would
 // list the functions that inlined it twice.
+
+package kd
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package kd
-
 // Symbols: from a code address to function, file and line.
 //
 // A frame lookup expands inlining: one PC can stand for several frames,
@@ -15,6 +13,8 @@ package kd
 // entry e holds e-1), visits each function once. The walk needs no help
 // from the build and nothing but the pclntab the binary carries anyway;
 // its cost is measured in docs/figures.md.
+
+package kd
 
 import (
 	"fmt"

@@ -1,10 +1,10 @@
-package kd
-
 // !thread: the kernel's thread table, as the live console and a crash dump
 // both show it. The kernel turns its thread records into Threads (it owns
 // them, and reads them with interrupts off); WriteThreads formats, naming
 // each thread's RIP with the target's symbols (the running binary's, or
 // the kernel ELF's in the dump viewer).
+
+package kd
 
 import (
 	"fmt"

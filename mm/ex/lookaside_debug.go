@@ -1,5 +1,3 @@
-package ex
-
 // What !lookaside shows: every lookaside list in the system with NT's
 // counters.
 //
@@ -8,6 +6,8 @@ package ex
 // view (kernel/kd/mmext) prints them the way the extension does, one list a
 // line with its hit rate. Each list's counters are read under its own
 // lock, so a line is consistent but the table is not one instant.
+
+package ex
 
 import "ntgo/mm/pool"
 

@@ -1,5 +1,3 @@
-package pool
-
 // Debugger views: !pool, !poolfind and usage walks.
 //
 // These read the pool the way the kernel debugger's extensions do, by
@@ -12,6 +10,8 @@ package pool
 // Small-block pages are found through each descriptor's page registry and
 // walked under that descriptor's lock; big allocations come from the
 // big-page table.
+
+package pool
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package pool
-
 // The lookaside hit: allocation and free served by the current processor's
 // list, each within one function.
 //
@@ -34,6 +32,8 @@ package pool
 // Config.IRQL), the processor from ke, the mapped test from the region's
 // bitmap. The tag counters the hit updates are the processor's own, under
 // its busy word (percpu.go).
+
+package pool
 
 import (
 	"sync/atomic"

@@ -1,5 +1,3 @@
-package bugcheck
-
 // The status channel: how the host learns that the kernel ran and why it
 // ended, out of band from the console (whose bytes a kernel can print
 // anything into) and from QEMU's exit code (which QEMU also uses for its own
@@ -20,6 +18,8 @@ package bugcheck
 // codes share a status (exitstatus.go). The kernel side (Encode) runs in trap
 // context without the runtime: it is nosplit and fills a fixed buffer. The
 // host side (ParseChannel) is the launcher's.
+
+package bugcheck
 
 import (
 	"errors"

@@ -1,5 +1,3 @@
-package dump
-
 // Reading a dump back into the memory manager's own types, so the viewer's
 // views print what the live kernel would have printed: the PFN database
 // reopens read-only (pfn.OpenDump); the pool image gets its raw pages back,
@@ -7,6 +5,8 @@ package dump
 // into simulated physical memory at their frame numbers, where ptesim's MMU
 // walks them through the self-map exactly as the CPU did, for
 // pte.PageTables.Lookup.
+
+package dump
 
 import (
 	"bytes"

@@ -1,11 +1,11 @@
-package dump
-
 // The viewer's commands over a Dump, as kd> console commands so that the
 // host viewer runs them through the same registry and dispatcher as the
 // kernel's console: kd's own (db/dw/dd/dq, u, r, k, ln) over the dump's
 // memory and thread context, and the memory manager's views
 // (kernel/kd/mmext) over the dump's copies, the same code the live console
 // runs. A view whose data the dump lacks says so (mmext.ErrNotHeld).
+
+package dump
 
 import (
 	"fmt"

@@ -1,5 +1,3 @@
-package dump
-
 // What a dump holds, and writing it on the bugcheck path.
 //
 // The kernel fills a Crash in goroutine context after a fatal error, when
@@ -38,6 +36,8 @@ package dump
 //	Threads     per thread: index uint32, TID uint32, idle uint32 (0/1),
 //	            CPU time ns uint64, switches uint64, RIP uint64, then state,
 //	            wait and note as strings (length uint32, bytes)
+
+package dump
 
 import (
 	"bytes"

@@ -1,8 +1,8 @@
-package mmext
-
 // Live: the Target over a running memory manager. The kernel fills one
 // with the mm package's readers (kernel/mmviews.go); the host tests fill
 // one with a simulation's, so the adapter the console runs is tested too.
+
+package mmext
 
 import (
 	"errors"

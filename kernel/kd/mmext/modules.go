@@ -1,8 +1,8 @@
-package mmext
-
 // lm: the loaded modules (kernel/ldr) with what each one's pool tags hold
 // right now (or at the stop), so a leak shows before the unload-time leak
 // check reports it.
+
+package mmext
 
 import (
 	"fmt"
