@@ -60,12 +60,12 @@ func (t *Target) Registers() *Registers {
 }
 
 // AddressArgument is the one argument of a command that takes an address
-// (or a frame number): an expression over regs (nil without a thread).
-func AddressArgument(args []string, regs *Registers) (uintptr, error) {
+// (or a frame number): an expression over names.
+func AddressArgument(args []string, names console.Names) (uintptr, error) {
 	if len(args) != 1 {
 		return 0, console.ErrUsage
 	}
-	v, err := Evaluate(args[0], regs)
+	v, err := console.Evaluate(args[0], names)
 	return uintptr(v), err
 }
 

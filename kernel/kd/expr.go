@@ -39,8 +39,17 @@ var (
 )
 
 // registerNames resolves @registers from one register set (nil: none)
-// and no symbols.
-type registerNames struct{ regs *Registers }
+// and function names from a symbol table (nil: none).
+type registerNames struct {
+	regs    *Registers
+	symbols SymbolTable
+}
+
+// Names is what an expression resolves against: regs (nil: no thread) and
+// symbols (nil: no names), for targets that are not a whole Target.
+func Names(regs *Registers, symbols SymbolTable) console.Names {
+	return registerNames{regs, symbols}
+}
 
 func (n registerNames) Register(name string) (uint64, error) {
 	if n.regs == nil {
@@ -53,14 +62,20 @@ func (n registerNames) Register(name string) (uint64, error) {
 	return v, nil
 }
 
-func (registerNames) Symbol(string) (uint64, bool) { return 0, false }
+func (n registerNames) Symbol(name string) (uint64, bool) {
+	if n.symbols == nil {
+		return 0, false
+	}
+	a, ok := n.symbols.Address(name)
+	return uint64(a), ok
+}
 
 // targetNames resolves against a Target as it is when the expression is
 // evaluated: the registers of the thread it looks at, and its symbols.
 type targetNames struct{ t *Target }
 
 func (n targetNames) Register(name string) (uint64, error) {
-	return registerNames{n.t.Registers()}.Register(name)
+	return registerNames{regs: n.t.Registers()}.Register(name)
 }
 
 func (n targetNames) Symbol(name string) (uint64, bool) {
@@ -77,5 +92,5 @@ func (t *Target) Names() console.Names { return targetNames{t} }
 
 // Evaluate computes expression s with regs (nil: none) and no symbols.
 func Evaluate(s string, regs *Registers) (uint64, error) {
-	return console.Evaluate(s, registerNames{regs})
+	return console.Evaluate(s, registerNames{regs: regs})
 }

@@ -31,6 +31,7 @@ func TestArgumentsAndLineHabits(t *testing.T) {
 		{"ln ntgo/kernel/console.Execute+1", "ntgo/kernel/console.Execute+0x1"},
 		{"? nosuch.Func", "?: nosuch.Func: no such symbol"},
 		{"!PTE 0", "PXE at"},
+		{"!pte ntgo/kernel/console.Execute", "PXE at"},
 		{"Help", "Numbers: hex by default, 0n for decimal"},
 		{"VER; ? 0n7", "ntgo kernel, build"},
 	} {

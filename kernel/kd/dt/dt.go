@@ -116,7 +116,7 @@ func display(w io.Writer, t *kd.Target, args []string) error {
 		writeFields(w, typ, nil, 1)
 		return nil
 	}
-	addr, err := kd.AddressArgument(args[1:], t.Registers())
+	addr, err := kd.AddressArgument(args[1:], t.Names())
 	if err != nil {
 		return err
 	}

@@ -83,8 +83,8 @@ func (d *Dump) Commands() []console.Command {
 // picture, with the stopped thread's registers for @register arguments.
 type mmTarget struct{ d *Dump }
 
-func (t mmTarget) Registers() *kd.Registers { return &t.d.Context.Registers }
-func (mmTarget) Live() bool                 { return false }
+func (t mmTarget) Names() console.Names { return kd.Names(&t.d.Context.Registers, nil) }
+func (mmTarget) Live() bool             { return false }
 
 // held is v, or ErrNotHeld if the dump lacks it.
 func held[T any](v T, ok bool) (T, error) {

@@ -7,6 +7,7 @@ package mmext
 import (
 	"errors"
 
+	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
 	"ntgo/kernel/ldr"
 	"ntgo/mm/ex"
@@ -36,8 +37,8 @@ var errNoPools = errors.New("the pools are not initialized yet")
 // Live implements Target: no stopped thread, time passes, and each piece
 // is read when asked.
 
-func (*Live) Registers() *kd.Registers { return nil }
-func (*Live) Live() bool               { return true }
+func (*Live) Names() console.Names { return kd.Names(nil, kd.RuntimeSymbols{}) }
+func (*Live) Live() bool           { return true }
 
 func (l *Live) PFN() (*pfn.Database, error) { return l.Frames, nil }
 

@@ -40,9 +40,10 @@ import (
 
 // Target is the memory manager the views look at.
 type Target interface {
-	// Registers are the stopped thread's registers for @register terms in
-	// arguments, nil where there is none (the live console).
-	Registers() *kd.Registers
+	// Names is what address arguments resolve against: the stopped
+	// thread's @registers (the dump) and function names (the live kernel's
+	// own table).
+	Names() console.Names
 	// Live reports whether the target changes with time (a running
 	// system) rather than being a still picture (a crash dump).
 	Live() bool
@@ -107,7 +108,7 @@ type views struct{ t Target }
 
 // addressArg is the one address argument.
 func (v views) addressArg(args []string) (uintptr, error) {
-	return kd.AddressArgument(args, v.t.Registers())
+	return kd.AddressArgument(args, v.t.Names())
 }
 
 // noArgs checks a command that takes no argument.
