@@ -148,13 +148,13 @@ func TestEvaluate(t *testing.T) {
 		"0-1":                ^uint64(0),
 		"ffffffffffffffff+2": 1,
 	} {
-		got, err := Evaluate(in, regs)
+		got, err := console.Evaluate(in, Names(regs, nil))
 		if err != nil || got != want {
 			t.Errorf("Evaluate(%q) = %#x, %v; want %#x", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "0x", "g", "1+", "@", "@nope", "10000000000000000", "0n1f"} {
-		if v, err := Evaluate(bad, regs); err == nil {
+		if v, err := console.Evaluate(bad, Names(regs, nil)); err == nil {
 			t.Errorf("Evaluate(%q) = %#x, want an error", bad, v)
 		}
 	}

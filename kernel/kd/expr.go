@@ -89,8 +89,3 @@ func (n targetNames) Symbol(name string) (uint64, bool) {
 
 // Names is what t's expressions resolve against.
 func (t *Target) Names() console.Names { return targetNames{t} }
-
-// Evaluate computes expression s with regs (nil: none) and no symbols.
-func Evaluate(s string, regs *Registers) (uint64, error) {
-	return console.Evaluate(s, registerNames{regs: regs})
-}
