@@ -37,6 +37,7 @@ func initFaultDispatch() {
 		println("ntgo: runtime g.paniconfault not found: Try will not catch faults")
 	}
 	faultTrampolinePC = faultTrampolineAddr()
+	initInPageDispatch()
 }
 
 // handleFault finishes the fault recorded in slot on the goroutine that

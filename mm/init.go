@@ -12,9 +12,12 @@
 //     2. the executive pools (ex.Init over the pool regions' page
 //     sources, sized from the PFN database's RAM) and their lookaside
 //     tuning;
-//     3. the dynamic kernel VA (AllocateVirtualMemory's Space).
+//     3. the dynamic kernel VA (AllocateVirtualMemory's Space);
+//     4. the pager over paged pool (paging.go): the system working set,
+//     its threads and the PFN database's TransitionHook; a paging file
+//     comes later, from a driver (AddPagingFile).
 //
-// The three do not use one another; the order is stated so that callers
+// The first three do not use one another; the order is stated so that callers
 // may rely on it: whatever the kernel builds after InitSystem (its trap
 // stacks, the crash dump's reservation) finds all three. Package init functions in mm only register console
 // commands. Bare metal only: on the host these structures are built by
@@ -27,4 +30,5 @@ func InitSystem() {
 	initSystemPtes()
 	initPools()
 	initDynamicVA()
+	initPaging()
 }

@@ -2,11 +2,10 @@
 // ex.Init, the periodic lookaside tuning, and !vm's pool section (the pool
 // views themselves are kernel/kd/mmext's).
 //
-// Pool maxima are derived from RAM, as NT sizes its pools at boot: each
-// pool may take three eighths of physical memory, so both full leave a
-// quarter to the Go runtime and the kernel (ntgo has no paging file: paged
-// pool is demand-zero RAM that is never paged out, and its maximum bounds
-// what it may commit).
+// Non-paged pool's maximum is derived from RAM, as NT sizes its pools at
+// boot: three eighths of physical memory. Paged pool is pageable
+// (paging.go): its range is fixed (pagedPoolBytes) and what it commits is
+// bounded by the commit limit, RAM plus the paging file.
 
 package mm
 
@@ -27,6 +26,8 @@ const (
 	// lookasideAdjustPeriod is how often the depth policy runs (NT's
 	// balance-set manager: about once a second).
 	lookasideAdjustPeriod = time.Second
+	// pagedPoolBytes is paged pool's address range.
+	pagedPoolBytes = 1 << 30
 )
 
 // The pools' page sources; the pools themselves are ex.Pools().
@@ -37,11 +38,14 @@ var nonPagedPages, pagedPages *PoolPages
 func initPools() {
 	ram := uintptr(PFN.Stats().RAM()) * physmem.PageSize
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
+	// Paged pool's address range does not depend on RAM: what it may
+	// commit is bounded by the commit limit, RAM plus the paging file.
+	pagedMax := uintptr(pagedPoolBytes)
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
-	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
+	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedMax, true)
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
-		MaxNonPagedBytes: max, MaxPagedBytes: max,
+		MaxNonPagedBytes: max, MaxPagedBytes: pagedMax,
 	}})
 	if err != nil {
 		panic("mm: pools: " + err.Error())

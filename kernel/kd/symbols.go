@@ -100,7 +100,7 @@ func (RuntimeSymbols) Address(name string) (uintptr, bool) {
 // functionTable maps every function of the binary to its entry.
 func functionTable() map[string]uintptr {
 	table := map[string]uintptr{}
-	for pc := textEnd() - 1; ; {
+	for pc := TextEnd() - 1; ; {
 		f := runtime.FuncForPC(pc)
 		if f == nil {
 			return table
@@ -113,9 +113,9 @@ func functionTable() map[string]uintptr {
 	}
 }
 
-// textEnd is the first address past the binary's code: from a pc inside
+// TextEnd is the first address past the binary's code: from a pc inside
 // it, doubling strides find one beyond, and a binary search the boundary.
-func textEnd() uintptr {
+func TextEnd() uintptr {
 	var here [1]uintptr
 	runtime.Callers(1, here[:])
 	in, out := here[0], here[0]+1

@@ -70,7 +70,10 @@ func (p *Pager) Resolve(va uintptr, a pte.Access) Result {
 	pteAddr := pte.PteAddress(va)
 	switch e.Kind() {
 	case pte.KindDemandZero:
-		f, ok := p.db.AllocateZeroed(pteAddr, uint64(e))
+		if p.frames.Available() <= p.Reserve {
+			return NoMemory
+		}
+		f, ok := p.frames.AllocateZeroed(pteAddr, uint64(e))
 		if !ok {
 			return NoMemory
 		}
@@ -80,7 +83,7 @@ func (p *Pager) Resolve(va uintptr, a pte.Access) Result {
 		if p.reading(e.Frame()) >= 0 {
 			return Collided
 		}
-		p.db.Reclaim(e.Frame(), pteAddr)
+		p.frames.Reclaim(e.Frame(), pteAddr)
 		p.pt.Replace(va, pte.NewValid(e.Frame(), prot, e.Cache()), nil)
 		p.TransitionFaults.Add(1)
 	default:

@@ -9,10 +9,11 @@ import (
 )
 
 // Free deletes the page at va, whatever state it is in, and returns its
-// frame and slot: its PTE becomes zero (through swap, which also frees
-// page tables that empty: mm's Tables.Swap, or Replace where the caller
-// keeps the tables). A read in flight for it is waited for first. No lock
-// may be held.
+// frame and slot. Under the page-table lock its PTE becomes a reserved PTE
+// (a touch now is a fault on freed memory) and then, with the lock
+// dropped, zero through swap, which frees page tables that empty (mm's
+// Tables.Swap, which the caller serializes with other table edits). A read
+// in flight for it is waited for first. No lock may be held.
 func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 	va &^= pageSize - 1
 	pteAddr := pte.PteAddress(va)
@@ -28,7 +29,7 @@ func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 		case pte.KindValid:
 			_, orig := p.db.Owner(e.Frame())
 			slot = pte.PTE(orig).Slot()
-			swap(va, 0)
+			p.pt.Replace(va, pte.Reserved, nil)
 			p.db.Free(e.Frame(), pteAddr)
 			p.wsPages.Add(-1)
 		case pte.KindTransition:
@@ -40,15 +41,19 @@ func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 			}
 			_, orig := p.db.Owner(e.Frame())
 			slot = pte.PTE(orig).Slot()
-			swap(va, 0)
+			p.pt.Replace(va, pte.Reserved, nil)
 			p.db.DeleteTransition(e.Frame(), pteAddr)
 		case pte.KindPageFile:
 			slot = e.Slot()
-			swap(va, 0)
+			p.pt.Replace(va, pte.Reserved, nil)
+		case pte.KindFree:
+			p.lock.Unlock()
+			return
 		default:
-			swap(va, 0)
+			p.pt.Replace(va, pte.Reserved, nil)
 		}
 		p.lock.Unlock()
+		swap(va, 0)
 		if slot != 0 {
 			p.slots.Free(slot)
 		}

@@ -43,7 +43,7 @@ func runOps(t *testing.T, ops []byte) {
 			case 3:
 				s.touch(page, false)
 			case 4:
-				s.p.Trim(arg%8+1, uint32(arg%3))
+				s.p.Trim(arg%8+1, uint8(arg%3))
 			case 5:
 				s.p.TrimAll()
 			case 6:

@@ -50,7 +50,11 @@ func (p *Pager) PageIn(va uintptr, a pte.Access) (Result, ntstatus.Status) {
 			continue
 		}
 		e, _ := p.pt.Leaf(va)
-		f, ok := p.db.AllocateAny(pteAddr, uint64(e))
+		var f physmem.PFN
+		ok := p.db.Available() > p.Reserve
+		if ok {
+			f, ok = p.db.AllocateAny(pteAddr, uint64(e))
+		}
 		if !ok {
 			p.lock.Unlock()
 			return NoMemory, ntstatus.Success

@@ -67,6 +67,7 @@ package paging
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
@@ -102,7 +103,7 @@ const maxInPage = 32
 type Region struct {
 	Base  uintptr
 	Pages int
-	age   []atomic.Uint32 // per page: trim passes since last seen accessed
+	age   []uint8 // per page: trim passes since last seen accessed, under the page-table lock
 }
 
 // inPage is one read in flight: the frame being filled and the channel
@@ -126,10 +127,22 @@ type Counters struct {
 	Repurposed       atomic.Uint64 // standby frames taken from their owners
 }
 
+// faultFrames is what the fault path (Resolve) asks of the PFN database.
+// It is reached through an interface, as mm/va reaches its PageSource, so
+// that the page-fault handler's chain of nosplit frames, which the linker
+// bounds, ends at the call; the database's own frames are bounded where
+// it is called directly.
+type faultFrames interface {
+	AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool)
+	Reclaim(p physmem.PFN, pte uintptr)
+	Available() uint64
+}
+
 // Pager moves the pages of its regions.
 type Pager struct {
 	pt      *pte.PageTables
 	db      *pfn.Database
+	frames  faultFrames // db, for Resolve
 	lock    Locker
 	regions []*Region
 
@@ -144,6 +157,12 @@ type Pager struct {
 	wsMu sync.Mutex
 	hand int // trim clock: next page index over all regions
 
+	// Reserve is how many available frames a pageable fault leaves to
+	// everything else (the Go runtime's own demand faults, non-paged
+	// pool): below it the fault reports NoMemory and waits for the
+	// working-set manager.
+	Reserve uint64
+
 	wsPages atomic.Int64
 	wsPeak  atomic.Int64
 	Counters
@@ -155,12 +174,26 @@ const pageSize = uintptr(physmem.PageSize)
 // page-table lock is lock, for the pageable regions given (fixed for its
 // life). It has no paging file until SetDevice.
 func New(pt *pte.PageTables, db *pfn.Database, lock Locker, regions ...[2]uintptr) *Pager {
-	p := &Pager{pt: pt, db: db, lock: lock}
+	p := &Pager{pt: pt, db: db, frames: db, lock: lock}
 	for _, r := range regions {
 		n := int(r[1] / pageSize)
-		p.regions = append(p.regions, &Region{Base: r[0], Pages: n, age: make([]atomic.Uint32, n)})
+		age := make([]uint8, n)
+		resident(age)
+		p.regions = append(p.regions, &Region{Base: r[0], Pages: n, age: age})
 	}
 	return p
+}
+
+// resident touches every page of b: the fault path and trimmers use it
+// with the page-table lock held, where a first touch of a Go heap page
+// (a demand-zero fault on the runtime's memory) would fault under the lock.
+// The runtime returns only free memory, so the pages stay.
+func resident[T any](b []T) {
+	var zero T
+	step := max(int(physmem.PageSize/unsafe.Sizeof(zero)), 1)
+	for i := 0; i < len(b); i += step {
+		b[i] = zero
+	}
 }
 
 // SetDevice gives the pager its paging file: dev, of pages pages.

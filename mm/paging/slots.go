@@ -18,6 +18,8 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+
+	"ntgo/mm/physmem"
 )
 
 // SlotFreedTwice is ntgo's MEMORY_MANAGEMENT (0x1A) subtype for a paging
@@ -37,6 +39,9 @@ type Slots struct {
 // NewSlots manages a paging file of n pages.
 func NewSlots(n int) *Slots {
 	s := &Slots{bits: make([]atomic.Uint64, (n+63)/64), n: n, hint: 1}
+	for i := 0; i < len(s.bits); i += int(physmem.PageSize / 8) {
+		s.bits[i].Store(0) // resident: Free runs under the page-table lock
+	}
 	if n > 0 {
 		s.bits[0].Store(1) // slot 0: never handed out
 	}

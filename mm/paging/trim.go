@@ -16,14 +16,10 @@
 
 package paging
 
-import (
-	"sync/atomic"
-)
-
 // Trim takes up to max pages out of the working set, pages at least
 // minAge passes unused (0: every page not locked, whatever its age), and
 // returns how many it took. It visits each page at most once.
-func (p *Pager) Trim(max int, minAge uint32) int {
+func (p *Pager) Trim(max int, minAge uint8) int {
 	p.wsMu.Lock()
 	defer p.wsMu.Unlock()
 	total := 0
@@ -47,7 +43,7 @@ func (p *Pager) Trim(max int, minAge uint32) int {
 func (p *Pager) TrimAll() int { return p.Trim(int(^uint(0)>>1), 0) }
 
 // page is the address and age entry of page i over all regions.
-func (p *Pager) page(i int) (uintptr, *atomic.Uint32) {
+func (p *Pager) page(i int) (uintptr, *uint8) {
 	for _, r := range p.regions {
 		if i < r.Pages {
 			return r.Base + uintptr(i)*pageSize, &r.age[i]
@@ -58,7 +54,7 @@ func (p *Pager) page(i int) (uintptr, *atomic.Uint32) {
 }
 
 // trimPage ages or trims the page at va; true if trimmed.
-func (p *Pager) trimPage(va uintptr, age *atomic.Uint32, minAge uint32) bool {
+func (p *Pager) trimPage(va uintptr, age *uint8, minAge uint8) bool {
 	p.lock.Lock()
 	slot, trimmed := p.trimLocked(va, age, minAge)
 	p.lock.Unlock()

@@ -12,8 +12,6 @@
 package paging
 
 import (
-	"sync/atomic"
-
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/nt/bugcheck"
@@ -45,7 +43,7 @@ func (p *Pager) region(va uintptr) *Region {
 //go:nosplit
 func (p *Pager) wsInsert(va uintptr) {
 	if r := p.region(va); r != nil {
-		r.age[(va-r.Base)/pageSize].Store(0)
+		r.age[(va-r.Base)/pageSize] = 0
 	}
 	n := p.wsPages.Add(1)
 	for pk := p.wsPeak.Load(); n > pk && !p.wsPeak.CompareAndSwap(pk, n); pk = p.wsPeak.Load() {
@@ -80,7 +78,7 @@ func (p *Pager) freeInPage() int {
 // free once the lock is dropped (0: none).
 //
 //go:nosplit
-func (p *Pager) trimLocked(va uintptr, age *atomic.Uint32, minAge uint32) (uint32, bool) {
+func (p *Pager) trimLocked(va uintptr, age *uint8, minAge uint8) (uint32, bool) {
 	e, st := p.pt.Leaf(va)
 	if st != ntstatus.Success || !e.Valid() {
 		return 0, false
@@ -88,10 +86,13 @@ func (p *Pager) trimLocked(va uintptr, age *atomic.Uint32, minAge uint32) (uint3
 	if minAge > 0 {
 		if e&pte.Accessed != 0 {
 			p.pt.Replace(va, e&^pte.Accessed, nil)
-			age.Store(0)
+			*age = 0
 			return 0, false
 		}
-		if age.Add(1) < minAge {
+		if *age < 255 {
+			*age++
+		}
+		if *age < minAge {
 			return 0, false
 		}
 	}

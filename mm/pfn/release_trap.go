@@ -110,6 +110,17 @@ func (db *Database) Owner(p physmem.PFN) (refs uint16, originalPte uint64) {
 	return refs, originalPte
 }
 
+// Available is how many frames an allocation can take now (zeroed, free
+// and standby: NT's MmAvailablePages).
+//
+//go:nosplit
+func (db *Database) Available() uint64 {
+	db.lock.Acquire()
+	n := available(&db.count)
+	db.lock.Release()
+	return n
+}
+
 // Reference locks Active or Transition frame p (an MDL probe, I/O): it
 // stays off the lists until the matching Dereference. It returns false,
 // changing nothing, if the frame already has as many references as an
