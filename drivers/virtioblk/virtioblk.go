@@ -30,19 +30,23 @@
 // taken from its front already linked and given back whole.
 //
 // Completion. The device raises its interrupt line; the service routine
-// (isr_trap.go) acknowledges it in trap context and the kernel wakes the
-// disk's completion goroutine (kernel.Interrupt.Wait, NT's DPC), which
-// walks the used ring and hands each completed head its status on the
-// head's channel. The requester, asleep on that channel since it notified
-// the device, frees its chain and maps the status: so any number of
-// requests are in flight at once, bounded by the descriptors, and nobody
-// polls. A requester that finds too few free descriptors waits on room.
+// (isr_trap.go) acknowledges it in trap context and the kernel bumps the
+// interrupt's count and wakes the threads asleep on it
+// (kernel.Interrupt.Wait, a futex). Each requester, after notifying the
+// device, sleeps there itself and, woken, walks the used ring (harvest),
+// marking every used chain completed, its own or another requester's;
+// when its own is, it frees its chain and maps its status byte. Waiting in
+// the requester rather than in a completion goroutine (a DPC) saves a
+// second wake-up per request (a one-page read took 605 µs through one,
+// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Any number of requests are in flight at once, bounded by
+// the descriptors, and nobody polls. A requester that finds too few free
+// descriptors waits on room.
 //
-// Locking: mu guards the free list, the available ring's index and the
-// used ring's last-seen index; the queue memory's other slots belong to
-// the chain that holds them. Ring indices are published to the device
-// with atomic stores (a full barrier on amd64), after the slots they
-// cover are written.
+// Locking: mu guards the free list, the available ring's index, the used
+// ring's last-seen index and completed; the queue memory's other slots
+// belong to the chain that holds them. Ring indices are published to the
+// device with atomic stores (a full barrier on amd64), after the slots
+// they cover are written.
 package virtioblk
 
 import (
@@ -222,7 +226,8 @@ type Disk struct {
 	irq  *kernel.Interrupt
 	mu   sync.Mutex
 	room *sync.Cond // signalled when descriptors are freed
-	done []chan uint8
+	// completed[head]: the device has used the chain at head.
+	completed []bool
 }
 
 // The disks Probe found, in address order, and whether it ran.
@@ -283,7 +288,6 @@ func probe(i, index int) (*Disk, error) {
 		object.DeleteWithTag(x, tagExtension)
 		return nil, fmt.Errorf("virtioblk: %s at %#x: %w", d.name, pa, err)
 	}
-	go d.completions()
 	return d, nil
 }
 
@@ -336,10 +340,7 @@ func (d *Disk) start() error {
 		return fmt.Errorf("interrupt GSI %d: %v", x.gsi, st)
 	}
 	d.irq = irq
-	d.done = make([]chan uint8, x.n)
-	for i := range d.done {
-		d.done[i] = make(chan uint8, 1)
-	}
+	d.completed = make([]bool, x.n)
 	store32(r, regStatus, statusAcknowledge|statusDriver|statusFeaturesOK|statusDriverOK)
 	if s := load32(r, regStatus); s&(statusNeedsReset|statusFailed) != 0 {
 		return fmt.Errorf("device status %#x after DRIVER_OK", s)
@@ -494,9 +495,22 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	d.mu.Unlock()
 	store32(x.regs, regQueueNotify, 0)
 
-	s := <-d.done[head]
-
 	d.mu.Lock()
+	for {
+		// The count is read before the used ring: an interrupt after this
+		// read ends the Wait below, one before it left its completion in the
+		// ring for harvest (or another requester's) to find.
+		seen := d.irq.Count()
+		d.harvest()
+		if d.completed[head] {
+			break
+		}
+		d.mu.Unlock()
+		d.irq.Wait(seen)
+		d.mu.Lock()
+	}
+	d.completed[head] = false
+	s := *x.status(head)
 	d.freeChain(head)
 	x.inFlight--
 	pages := uint64(m.ByteCount / physmem.PageSize)
@@ -535,20 +549,13 @@ func (d *Disk) freeChain(head uint16) {
 	x.freeCount += n
 }
 
-// completions is the disk's DPC: after each interrupt it hands every newly
-// used chain its status.
-func (d *Disk) completions() {
+// harvest marks every chain the device has used since the last harvest
+// completed; d.mu is held.
+func (d *Disk) harvest() {
 	x := d.ext
-	var seen uint32
-	for {
-		seen = d.irq.Wait(seen)
-		d.mu.Lock()
-		for idx := uint16(atomic.LoadUint32(x.usedWord()) >> 16); x.lastUsed != idx; x.lastUsed++ {
-			head := uint16(x.usedRing(x.lastUsed).id)
-			x.completions++
-			d.done[head] <- *x.status(head) // never blocks: one completion per chain
-		}
-		d.mu.Unlock()
+	for idx := uint16(atomic.LoadUint32(x.usedWord()) >> 16); x.lastUsed != idx; x.lastUsed++ {
+		d.completed[x.usedRing(x.lastUsed).id] = true
+		x.completions++
 	}
 }
 
