@@ -13,8 +13,10 @@
 // kernel bump the Interrupt's count and futex-wake every thread waiting on
 // it; Wait sleeps in FUTEX_WAIT until the count moves past the value the
 // caller last saw, so an interrupt between two Waits is never lost and no
-// one polls. The goroutine that waits plays NT's DPC: it runs at
-// PASSIVE_LEVEL and may allocate, take locks and wake others.
+// one polls. The goroutine that waits does what NT's DPC would, at
+// PASSIVE_LEVEL, where it may allocate, take locks and wake others.
+// There is no IoDisconnectInterrupt yet: the one driver that connects,
+// virtioblk, keeps its disk for the kernel's life.
 //
 // Locking: connectMu serializes connections (a vector's slot and its
 // redirection entry are written once, before the line is unmasked); the
@@ -34,7 +36,7 @@ import (
 )
 
 // ServiceRoutine is a KSERVICE_ROUTINE: called in trap context with the
-// context given to ConnectInterrupt, it returns whether its device raised
+// context given to IoConnectInterrupt, it returns whether its device raised
 // the interrupt (and has quieted it). It must be a //go:nosplit function
 // in a *_trap.go file (a plain function, not a method value, whose wrapper
 // would have a stack check).
@@ -68,12 +70,12 @@ var (
 	ioapic2VA uintptr
 )
 
-// ConnectInterrupt is IoConnectInterrupt: it routes gsi (edge-triggered,
-// active high, to this processor) to a free device vector whose interrupts
-// call service(context). STATUS_INVALID_PARAMETER for a GSI no I/O APIC
-// here has or one already connected; STATUS_INSUFFICIENT_RESOURCES when
-// the device vectors are all taken.
-func ConnectInterrupt(gsi uint32, service ServiceRoutine, context uintptr) (*Interrupt, ntstatus.Status) {
+// IoConnectInterrupt is NT's for a line-based interrupt: it routes gsi
+// (edge-triggered, active high, to this processor) to a free device vector
+// whose interrupts call service(context). STATUS_INVALID_PARAMETER for a
+// GSI no I/O APIC here has or one already connected;
+// STATUS_INSUFFICIENT_RESOURCES when the device vectors are all taken.
+func IoConnectInterrupt(gsi uint32, service ServiceRoutine, context uintptr) (*Interrupt, ntstatus.Status) {
 	if service == nil || gsi >= ioapic2GSIBase+ioapicPins {
 		return nil, ntstatus.InvalidParameter
 	}

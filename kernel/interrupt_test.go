@@ -29,23 +29,23 @@ func TestConnectInterrupt(t *testing.T) {
 		gsi uint32
 		s   ServiceRoutine
 	}{{ioapic2GSIBase + ioapicPins, testService}, {10, nil}} {
-		if _, st := ConnectInterrupt(c.gsi, c.s, 1); st != ntstatus.InvalidParameter {
-			t.Errorf("ConnectInterrupt(%d, service %v) = %v, want STATUS_INVALID_PARAMETER", c.gsi, c.s != nil, st)
+		if _, st := IoConnectInterrupt(c.gsi, c.s, 1); st != ntstatus.InvalidParameter {
+			t.Errorf("IoConnectInterrupt(%d, service %v) = %v, want STATUS_INVALID_PARAMETER", c.gsi, c.s != nil, st)
 		}
 	}
 	if !arch.Bare() {
 		t.Skip("the rest programs the I/O APIC and sends IPIs: run with `make ktest PKG=./kernel`")
 	}
-	claimed, st := ConnectInterrupt(10, testService, 1)
+	claimed, st := IoConnectInterrupt(10, testService, 1)
 	if st != ntstatus.Success {
-		t.Fatalf("ConnectInterrupt: %v", st)
+		t.Fatalf("IoConnectInterrupt: %v", st)
 	}
-	if _, st := ConnectInterrupt(10, testService, 1); st != ntstatus.InvalidParameter {
+	if _, st := IoConnectInterrupt(10, testService, 1); st != ntstatus.InvalidParameter {
 		t.Errorf("second connection of GSI 10: %v, want STATUS_INVALID_PARAMETER", st)
 	}
-	unclaimed, st := ConnectInterrupt(11, testService, 0)
+	unclaimed, st := IoConnectInterrupt(11, testService, 0)
 	if st != ntstatus.Success {
-		t.Fatalf("ConnectInterrupt: %v", st)
+		t.Fatalf("IoConnectInterrupt: %v", st)
 	}
 	woke := make(chan uint32)
 	go func() { woke <- claimed.Wait(0) }()

@@ -12,7 +12,7 @@ import (
 	"unsafe"
 )
 
-// The vectors ConnectInterrupt hands out, above the platform's own.
+// The vectors IoConnectInterrupt hands out, above the platform's own.
 const (
 	vecDeviceFirst = 0x40
 	deviceVectors  = 16

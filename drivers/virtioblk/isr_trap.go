@@ -3,7 +3,7 @@
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // The disk's interrupt service routine: it runs on the interrupt's vector
-// (kernel.ConnectInterrupt) with the register window's address as its
+// (kernel.IoConnectInterrupt) with the register window's address as its
 // context, and only quiets the device; the completion goroutine does the
 // rest once the kernel has woken it.
 

@@ -335,7 +335,7 @@ func (d *Disk) start() error {
 	store64(r, regQueueDeviceLow, regQueueDeviceHigh, x.queuePA+uint64(x.usedOff))
 	store32(r, regQueueReady, 1)
 
-	irq, st := kernel.ConnectInterrupt(x.gsi, service, x.regs)
+	irq, st := kernel.IoConnectInterrupt(x.gsi, service, x.regs)
 	if st != ntstatus.Success {
 		return fmt.Errorf("interrupt GSI %d: %v", x.gsi, st)
 	}

@@ -54,16 +54,16 @@ func TestPageFileErrors(t *testing.T) {
 	}
 	vm := bootVM(t, ntqemu.Config{BlkDebug: conf})
 	expect(t, vm, "kd> ")
-	vm.Console.SendLine("disk read 30")
-	expect(t, vm, "disk: virtio0: read of 1 pages at page 0x30: STATUS_IO_DEVICE_ERROR", "kd> ")
-	vm.Console.SendLine("disk write 31 7")
-	expect(t, vm, "disk: virtio0: write of 1 pages at page 0x31: STATUS_IO_DEVICE_ERROR", "kd> ")
-	vm.Console.SendLine("disk read 30")
-	expect(t, vm, "page 0x30: 4096 bytes of 00", "kd> ")
-	vm.Console.SendLine("disk write 31 7; disk read 31")
-	expect(t, vm, "page 0x31: 4096 bytes of 07", "kd> ")
-	vm.Console.SendLine("disk")
-	expect(t, vm, "2 reads (2 pages), 1 writes (1 pages), 2 failed", "kd> ")
+	for _, step := range []struct{ command, want string }{
+		{"disk read 30", "disk: virtio0: read of 1 pages at page 0x30: STATUS_IO_DEVICE_ERROR"},
+		{"disk write 31 7", "disk: virtio0: write of 1 pages at page 0x31: STATUS_IO_DEVICE_ERROR"},
+		{"disk read 30", "page 0x30: 4096 bytes of 00"},
+		{"disk write 31 7; disk read 31", "page 0x31: 4096 bytes of 07"},
+		{"disk", "2 reads (2 pages), 1 writes (1 pages), 2 failed"},
+	} {
+		vm.Console.SendLine(step.command)
+		expect(t, vm, step.want, "kd> ")
+	}
 	vm.Console.SendLine("poweroff 0")
 	expectExit(t, vm, 0)
 }
