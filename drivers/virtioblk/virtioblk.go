@@ -448,11 +448,13 @@ func runs(frames []physmem.PFN, each func(pa uint64, n uint32)) int {
 	return count
 }
 
-// transfer runs one request and waits for its completion.
+// transfer runs one request and waits for its completion. The MDL must
+// describe whole pages whose frames are in its PFN array: locked, of
+// non-paged memory, or a partial MDL of either.
 func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	x := d.ext
 	if m == nil || m.ByteOffset != 0 || m.ByteCount == 0 || m.ByteCount%physmem.PageSize != 0 ||
-		m.MdlFlags&(mm.MdlPagesLocked|mm.MdlSourceIsNonpagedPool) == 0 ||
+		m.MdlFlags&(mm.MdlPagesLocked|mm.MdlSourceIsNonpagedPool|mm.MdlPartial) == 0 ||
 		off%physmem.PageSize != 0 || off > x.capacity || uint64(m.ByteCount) > x.capacity-off {
 		return ntstatus.InvalidParameter
 	}

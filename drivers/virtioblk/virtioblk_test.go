@@ -94,6 +94,28 @@ func TestWriteReadBack(t *testing.T) {
 	}
 }
 
+// TestPartialMdl writes and reads through partial MDLs, as a page writer
+// sending part of a cluster does.
+func TestPartialMdl(t *testing.T) {
+	d := testDisk(t)
+	const first = 200
+	src, sb := pagesMdl(t, 16)
+	pattern(sb, first, 0x77)
+	part := mm.AllocateMdl(nil, 16*physmem.PageSize)
+	defer mm.FreeMdl(part)
+	mm.BuildPartialMdl(src, part, src.VirtualAddress()+4*physmem.PageSize, 8*physmem.PageSize)
+	if st := d.WritePages(first*physmem.PageSize, part); st != ntstatus.Success {
+		t.Fatalf("WritePages(partial): %v", st)
+	}
+	r, rb := pagesMdl(t, 8)
+	if st := d.ReadPages(first*physmem.PageSize, r); st != ntstatus.Success {
+		t.Fatalf("ReadPages: %v", st)
+	}
+	if i := mismatch(rb, sb[4*physmem.PageSize:12*physmem.PageSize]); i >= 0 {
+		t.Fatalf("the partial MDL's pages differ at byte %#x", i)
+	}
+}
+
 func mismatch(a, b []byte) int {
 	for i := range a {
 		if a[i] != b[i] {
