@@ -103,6 +103,7 @@ const (
 
 	magicValue     = 0x74726976
 	mmioVersion    = 2
+	legacyVersion  = 1 // virtio 0.9.5's layout, microvm's default
 	deviceIDBlock  = 2
 	registerWindow = transportStride
 )
@@ -267,8 +268,12 @@ func probe(i, index int) (*Disk, error) {
 	if regs == 0 {
 		return nil, fmt.Errorf("virtioblk: no system PTEs for the registers at %#x", pa)
 	}
-	if load32(regs, regMagic) != magicValue || load32(regs, regVersion) != mmioVersion || load32(regs, regDeviceID) != deviceIDBlock {
+	magic, version, id := load32(regs, regMagic), load32(regs, regVersion), load32(regs, regDeviceID)
+	if magic != magicValue || id != deviceIDBlock || version != mmioVersion {
 		mm.UnmapIoSpace(regs, registerWindow)
+		if magic == magicValue && id == deviceIDBlock && version == legacyVersion {
+			fmt.Printf("virtioblk: legacy virtio-mmio disk at %#x ignored (QEMU: -global virtio-mmio.force-legacy=false)\n", pa)
+		}
 		return nil, nil
 	}
 	x := object.New[extension](pool.NonPagedPool, tagExtension)

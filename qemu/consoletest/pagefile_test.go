@@ -28,13 +28,26 @@ func TestPageFileBootLine(t *testing.T) {
 }
 
 // PAGEFILE=0 boots without a disk, and so does -machine pc (no
-// virtio-mmio): the boot says there is no page file, and `disk` fails.
+// virtio-mmio): the boot says there is no page file, and `disk` fails. A
+// disk on a legacy (virtio 0.9.5) transport is named and left alone.
 func TestNoPageFile(t *testing.T) {
-	for _, cfg := range []ntqemu.Config{{PageFileSize: "0"}, {Machine: "pc"}} {
-		t.Run(cfg.Machine+cfg.PageFileSize, func(t *testing.T) {
-			cfg.Batch = true
-			cfg.Args = []string{"run=disk"}
-			vm := bootVM(t, cfg)
+	legacy := []string{"-global", "virtio-mmio.force-legacy=true"}
+	for _, c := range []struct {
+		name string
+		cfg  ntqemu.Config
+		line string
+	}{
+		{"PAGEFILE=0", ntqemu.Config{PageFileSize: "0"}, ""},
+		{"pc", ntqemu.Config{Machine: "pc"}, ""},
+		{"legacy", ntqemu.Config{Extra: legacy}, "virtioblk: legacy virtio-mmio disk at 0xfeb02e00 ignored"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.cfg.Batch = true
+			c.cfg.Args = []string{"run=disk"}
+			vm := bootVM(t, c.cfg)
+			if c.line != "" {
+				expect(t, vm, c.line)
+			}
 			expect(t, vm, "no page file on this machine (no virtio block disk)",
 				"kd> disk", "disk: no page file on this machine")
 			expectExit(t, vm, 1)
