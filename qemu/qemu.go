@@ -45,13 +45,21 @@ type Config struct {
 	Kernel  string   // bootable ELF (see ntgo/boot/image)
 	Args    []string // kernel command line words
 	Machine string   // "microvm" (default) or "pc"
-	Memory  string   // -m value; DefaultMemory if empty
+	Memory  string   // -m value; $NTGO_MEM, else DefaultMemory, if empty
 	Accel   string   // "kvm", "tcg", or "" to pick
 	GDB     bool     // gdb stub on GDBPort of 127.0.0.1
 	GDBPort int      // the stub's TCP port; DefaultGDBPort if 0
 	Halted  bool     // start with the CPU stopped (-S), for gdb
 	Dump    string   // file COM2 writes to; enables crash dumps (crashdump=com2)
 	Extra   []string // more QEMU arguments
+	// The page file's disk (pagefile.go): PageFileSize is its size
+	// ($NTGO_PAGEFILE, else DefaultPageFileSize, if empty; "0" for none),
+	// PageFile the image (a fresh one in the Boot's directory if empty),
+	// BlkDebug a blkdebug config file to put in front of it
+	// (BlkDebugConfig writes one).
+	PageFileSize string
+	PageFile     string
+	BlkDebug     string
 	// Batch: nobody is at the console; the kernel powers off when its
 	// run= script fails or ends (cmdline.BatchKey).
 	Batch bool
@@ -168,18 +176,12 @@ func probeKVM(c Config) bool {
 // serial console (etc/sercon-port) at COM1, which clears the terminal and
 // switches off line wrapping (ESC c, ESC [?7l, ESC [2J) before printing its
 // and iPXE's banners there.
-func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
-	machine := c.Machine
-	if machine == "" {
-		machine = DefaultMachine
-	}
+func (c Config) qemuArgs(kernel, statusFile, pageFile string) ([]string, error) {
+	machine := c.machine()
 	if machine == "microvm" {
 		machine += ",pit=on,rtc=on" // the kernel calibrates the TSC with the PIT
 	}
-	mem := c.Memory
-	if mem == "" {
-		mem = DefaultMemory
-	}
+	mem := c.memory()
 	a := []string{
 		"-machine", machine,
 		"-accel", c.accel(),
@@ -209,6 +211,9 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	if c.Halted {
 		a = append(a, "-S")
 	}
+	if pageFile != "" {
+		a = append(a, c.pageFileArgs(pageFile)...)
+	}
 	a = append(a, c.Extra...)
 	a = append(a, "-kernel", kernel)
 	line, err := cmdline.Join(kernel, args)
@@ -219,6 +224,29 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 		a = append(a, "-append", line)
 	}
 	return a, nil
+}
+
+// MemoryVar is the environment variable that sets the guest memory of
+// every boot whose Config does not (make's MEM=).
+const MemoryVar = "NTGO_MEM"
+
+// memory is the -m value c boots with.
+func (c Config) memory() string {
+	if c.Memory != "" {
+		return c.Memory
+	}
+	if m := os.Getenv(MemoryVar); m != "" {
+		return m
+	}
+	return DefaultMemory
+}
+
+// machine is the QEMU machine c boots.
+func (c Config) machine() string {
+	if c.Machine == "" {
+		return DefaultMachine
+	}
+	return c.Machine
 }
 
 // optionValue quotes a QEMU option value: commas are doubled.
