@@ -54,6 +54,9 @@ func waitInPage(f *TrapFrame, fault *va.Fault) {
 	if w := mm.QueueInPage(fault.VA); w != 0 {
 		sysFutexCall(w, futexWake, 1, 0)
 	}
+	// Give the processor up at once: the woken worker's thread (or the
+	// one finishing the read) runs before this goroutine spins again.
+	yield()
 	// As the runtime's pushCall: asyncPreempt returns to the faulting
 	// instruction itself.
 	f.RSP -= 8

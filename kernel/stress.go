@@ -28,6 +28,17 @@ import (
 // stressBlock is the size of one allocation: 16 pages, a big-page block.
 const stressBlock = 64 << 10
 
+// stressProgress is how many blocks pass between progress lines (16 MiB).
+const stressProgress = 256
+
+// stressLists is a progress line's state of the page lists.
+func stressLists() string {
+	s := mm.PFN.Stats()
+	p := mm.SystemPager()
+	return fmt.Sprintf("available %d, standby %d, modified %d, working set %d, hard faults %d, pages written %d",
+		s.Available(), s.ByState[pfn.StateStandby], s.ByState[pfn.StateModified], p.WsPages(), p.HardFaults.Load(), p.PagesWritten.Load())
+}
+
 var stressTag = pool.MakeTag("Strs")
 
 func init() {
@@ -57,6 +68,9 @@ func cmdStress(w io.Writer, args []string) error {
 		}
 		blocks = append(blocks, p)
 		fillStress(uintptr(p))
+		if len(blocks)%stressProgress == 0 {
+			fmt.Fprintf(w, "  %d MiB written (%v)\n", len(blocks)*stressBlock>>20, stressLists())
+		}
 	}
 	total := uint64(len(blocks)) * stressBlock
 	if refused {

@@ -27,12 +27,14 @@
 package mm
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"ntgo/mm/layout"
 	"ntgo/mm/paging"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
@@ -51,6 +53,8 @@ const (
 	faultReservePages = 512
 	// wsPeriod is the working-set manager's pass interval.
 	wsPeriod = time.Second
+	// minProcs is the fewest Ps paging runs with (initPaging).
+	minProcs = 2
 )
 
 var (
@@ -68,13 +72,19 @@ var (
 	inPageWorkerStarted atomic.Bool
 )
 
-// initPaging builds the pager over paged pool and starts its threads.
+// initPaging builds the pager over paged pool's region and starts its
+// threads; initPools then gives paged pool's page source the pager.
 func initPaging() {
-	base, size := pagedPages.Region()
-	pager = paging.New(&Tables, &PFN, &tableLockIf, [2]uintptr{base, size})
+	pager = paging.New(&Tables, &PFN, &tableLockIf, [2]uintptr{layout.PagedPoolStart, pagedPoolBytes})
 	pager.Reserve = faultReservePages
 	PFN.SetTransitionHook(restoreTransition)
-	pagedPages.pager = pager
+	// The in-page worker sleeps in the kernel (a futex) while a faulting
+	// goroutine yields in a loop: with one P each hand-over would wait
+	// for the runtime's monitor to retake it, so the worker gets a P of
+	// its own.
+	if runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+	}
 	go workingSetManager()
 	go modifiedPageWriter()
 	go inPageWorker()
@@ -195,10 +205,15 @@ func workingSetManager() {
 		case <-tick.C:
 		case <-wsWake:
 		}
-		if PFN.Available() >= wsLowPages {
+		// Modified pages become available once written: the goal counts
+		// them, so that a slow writer does not make it trim everything.
+		st := PFN.Stats()
+		soon := st.Available() + st.ByState[pfn.StateModified]
+		if soon >= wsLowPages {
+			poke(writerWake)
 			continue
 		}
-		want := int(wsLowPages - PFN.Available())
+		want := int(wsLowPages - soon)
 		n := pager.Trim(want, 1)
 		if n < want {
 			n += pager.Trim(want-n, 0)

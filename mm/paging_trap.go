@@ -53,10 +53,10 @@ func pageableFault(addr uintptr, code pte.ErrorCode) va.Fault {
 	switch pager.Resolve(addr, a) {
 	case paging.Resolved:
 		f.Result = va.Resolved
-	case paging.NeedPageIn, paging.Collided:
+	case paging.NeedPageIn, paging.Collided, paging.NoMemory:
+		// No frame yet is waited for as a read is: the in-page worker
+		// wakes the working-set manager and retries.
 		f.Result = va.InPage
-	case paging.NoMemory:
-		f.Result = va.NoMemory
 	case paging.Denied:
 		f.Result = va.WriteToReadonly
 		if a == pte.AccessExecute {

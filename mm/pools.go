@@ -43,6 +43,7 @@ func initPools() {
 	pagedMax := uintptr(pagedPoolBytes)
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
 	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedMax, true)
+	pagedPages.pager = pager
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: pagedMax,

@@ -111,3 +111,19 @@ func TestWriterSkipsModifiedNoWrite(t *testing.T) {
 	f.db.EndWrite(p, true)
 	f.check()
 }
+
+func TestAvailable(t *testing.T) {
+	f := newFixture(t, smallMap)
+	if got := f.db.Available(); got != 4 {
+		t.Fatalf("Available = %d, want 4", got)
+	}
+	p := f.modified()
+	if got := f.db.Available(); got != 3 {
+		t.Fatalf("Available with a modified page = %d, want 3", got)
+	}
+	f.db.StartWrite()
+	f.db.EndWrite(p, true)
+	if got := f.db.Available(); got != 4 {
+		t.Fatalf("Available with the page on standby = %d, want 4", got)
+	}
+}
