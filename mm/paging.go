@@ -34,6 +34,7 @@ import (
 	"time"
 	"unsafe"
 
+	"ntgo/mm/ex"
 	"ntgo/mm/layout"
 	"ntgo/mm/paging"
 	"ntgo/mm/pfn"
@@ -135,6 +136,7 @@ func AddPagingFile(d PagingDevice) ntstatus.Status {
 	pages := int(size / physmem.PageSize)
 	pager.SetDevice(&mdlDevice{d: d}, pages)
 	pagingFilePages.Store(int64(pages - 1)) // slot 0 is never used
+	ex.Pools().SetMaxPagedBytes(pagedPoolMax + uintptr(size))
 	return ntstatus.Success
 }
 

@@ -208,29 +208,18 @@ func TestProbeAndLockPagedOutPool(t *testing.T) {
 	checkBlock(t, base, pages, 0x9abc)
 }
 
-func TestCommitLimitRefusesPagedPool(t *testing.T) {
+func TestCommitLimit(t *testing.T) {
 	requireBare(t)
-	var blocks []unsafe.Pointer
-	defer func() {
-		for _, b := range blocks {
-			ex.FreePoolWithTag(b, pagingTag)
-		}
-	}()
-	const block = 1 << 20
-	for {
-		p := ex.AllocatePoolWithTag(pool.PagedPool, block, pagingTag)
-		if p == nil {
-			break
-		}
-		blocks = append(blocks, p)
-		if c := mm.VMReport().CommittedPages; c > mm.CommitLimit() {
-			t.Fatalf("commit %d beyond the limit %d", c, mm.CommitLimit())
-		}
-		if len(blocks) > 1<<14 {
-			t.Fatal("no refusal after 16 GiB")
-		}
+	c, limit := int64(mm.VMReport().CommittedPages), int64(mm.CommitLimit())
+	if c > limit {
+		t.Fatalf("commit %d beyond the limit %d", c, limit)
 	}
-	if c := mm.VMReport().CommittedPages; c+block/physmem.PageSize <= mm.CommitLimit() {
-		t.Fatalf("refused with %d of %d pages committed", c, mm.CommitLimit())
+	if mm.ChargeCommit(limit - c + 1) {
+		mm.ChargeCommit(-(limit - c + 1))
+		t.Fatalf("a charge past the limit %d was accepted", limit)
 	}
+	if !mm.ChargeCommit(1) {
+		t.Fatal("a one-page charge within the limit was refused")
+	}
+	mm.ChargeCommit(-1)
 }

@@ -2,10 +2,12 @@
 // ex.Init, the periodic lookaside tuning, and !vm's pool section (the pool
 // views themselves are kernel/kd/mmext's).
 //
-// Non-paged pool's maximum is derived from RAM, as NT sizes its pools at
-// boot: three eighths of physical memory. Paged pool is pageable
-// (paging.go): its range is fixed (pagedPoolBytes) and what it commits is
-// bounded by the commit limit, RAM plus the paging file.
+// Pool maxima are derived from RAM, as NT sizes its pools at boot: each
+// pool may take three eighths of physical memory, so both full leave a
+// quarter to the Go runtime and the kernel. Paged pool is pageable
+// (paging.go): its address range is fixed (pagedPoolBytes), and a paging
+// file raises its maximum by the file's size; the commit limit, RAM plus
+// the paging file, bounds what it commits.
 
 package mm
 
@@ -33,20 +35,24 @@ const (
 // The pools' page sources; the pools themselves are ex.Pools().
 var nonPagedPages, pagedPages *PoolPages
 
+// pagedPoolMax is paged pool's maximum without a paging file.
+var pagedPoolMax uintptr
+
 // initPools sizes the pools from RAM, builds their page sources and the
 // executive pools over them, and starts the lookaside tuning.
 func initPools() {
 	ram := uintptr(PFN.Stats().RAM()) * physmem.PageSize
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
-	// Paged pool's address range does not depend on RAM: what it may
-	// commit is bounded by the commit limit, RAM plus the paging file.
-	pagedMax := uintptr(pagedPoolBytes)
+	// Paged pool's address range is fixed (pagedPoolBytes); its maximum
+	// starts at RAM's share and grows by the paging file's size when one
+	// is added (AddPagingFile).
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
-	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedMax, true)
+	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedPoolBytes, true)
 	pagedPages.pager = pager
+	pagedPoolMax = max
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
-		MaxNonPagedBytes: max, MaxPagedBytes: pagedMax,
+		MaxNonPagedBytes: max, MaxPagedBytes: max,
 	}})
 	if err != nil {
 		panic("mm: pools: " + err.Error())
