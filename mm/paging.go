@@ -46,11 +46,12 @@ import (
 )
 
 const (
-	// wsLowPages: below this many available pages the working-set
-	// manager trims.
+	// wsLowPages: below this many available pages (or an eighth of RAM,
+	// if less) the working-set manager trims.
 	wsLowPages = 2048
-	// faultReservePages are left to the Go runtime and non-paged pool:
-	// a pageable fault below it waits for the working-set manager.
+	// faultReservePages (or a thirty-second of RAM, if less) are left to
+	// the Go runtime and non-paged pool: a pageable fault below it waits
+	// for the working-set manager.
 	faultReservePages = 512
 	// wsPeriod is the working-set manager's pass interval.
 	wsPeriod = time.Second
@@ -59,7 +60,9 @@ const (
 )
 
 var (
-	pager       *paging.Pager
+	pager *paging.Pager
+	// wsLow is the working-set manager's threshold (wsLowPages, scaled).
+	wsLow       uint64
 	tableLockIf tableLocker
 
 	pagingMu   sync.Mutex
@@ -77,7 +80,9 @@ var (
 // threads; initPools then gives paged pool's page source the pager.
 func initPaging() {
 	pager = paging.New(&Tables, &PFN, &tableLockIf, [2]uintptr{layout.PagedPoolStart, pagedPoolBytes})
-	pager.Reserve = faultReservePages
+	ram := PFN.Stats().RAM()
+	pager.Reserve = min(faultReservePages, ram/32)
+	wsLow = min(wsLowPages, ram/8)
 	PFN.SetTransitionHook(restoreTransition)
 	// The in-page worker sleeps in the kernel (a futex) while a faulting
 	// goroutine yields in a loop: with one P each hand-over would wait
@@ -98,16 +103,24 @@ func SystemPager() *paging.Pager { return pager }
 // paging file.
 func CommitLimit() uint64 { return PFN.Stats().RAM() + uint64(pagingFilePages.Load()) }
 
-// chargeCommit charges n pages against the commit limit, refusing
-// (false, nothing charged) beyond it.
+// poolCommitted is the pools' part of the commit charge: what the commit
+// limit refuses. The Go runtime's reservations are charged too
+// (committedPages) but, as on Linux, never refused, and they are counted
+// when reserved rather than when touched, so holding them against the
+// limit would refuse pool pages RAM still has room for.
+var poolCommitted atomic.Int64
+
+// chargeCommit charges n pool pages against the commit limit, refusing
+// (false, nothing charged) beyond it; a negative n gives pages back.
 func chargeCommit(n int64) bool {
 	limit := int64(CommitLimit())
 	for {
-		c := committedPages.Load()
-		if c+n > limit {
+		c := poolCommitted.Load()
+		if n > 0 && c+n > limit {
 			return false
 		}
-		if committedPages.CompareAndSwap(c, c+n) {
+		if poolCommitted.CompareAndSwap(c, c+n) {
+			committedPages.Add(n)
 			return true
 		}
 	}
@@ -211,11 +224,11 @@ func workingSetManager() {
 		// them, so that a slow writer does not make it trim everything.
 		st := PFN.Stats()
 		soon := st.Available() + st.ByState[pfn.StateModified]
-		if soon >= wsLowPages {
+		if soon >= wsLow {
 			poke(writerWake)
 			continue
 		}
-		want := int(wsLowPages - soon)
+		want := int(wsLow - soon)
 		n := pager.Trim(want, 1)
 		if n < want {
 			n += pager.Trim(want-n, 0)

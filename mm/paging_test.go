@@ -210,9 +210,9 @@ func TestProbeAndLockPagedOutPool(t *testing.T) {
 
 func TestCommitLimit(t *testing.T) {
 	requireBare(t)
-	c, limit := int64(mm.VMReport().CommittedPages), int64(mm.CommitLimit())
+	c, limit := mm.PoolCommitted(), int64(mm.CommitLimit())
 	if c > limit {
-		t.Fatalf("commit %d beyond the limit %d", c, limit)
+		t.Fatalf("pool commit %d beyond the limit %d", c, limit)
 	}
 	if mm.ChargeCommit(limit - c + 1) {
 		mm.ChargeCommit(-(limit - c + 1))

@@ -114,7 +114,7 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 	for p := 0; p < n; p++ {
 		if !s.back(va+uintptr(p)*physmem.PageSize, prot) {
 			s.unback(va, p)
-			committedPages.Add(-int64(n))
+			chargeCommit(-int64(n))
 			return 0, false
 		}
 	}
@@ -167,7 +167,7 @@ func (s *PoolPages) FreePages(va uintptr, n int) {
 	defer kernelSpace.Unlock()
 	s.unback(va, n)
 	s.mark(int((va-s.base)/physmem.PageSize), n, false)
-	committedPages.Add(-int64(n))
+	chargeCommit(-int64(n))
 }
 
 // summary is !vm's line for the region: pages handed out, of the maximum.

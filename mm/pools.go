@@ -29,7 +29,7 @@ const (
 	// balance-set manager: about once a second).
 	lookasideAdjustPeriod = time.Second
 	// pagedPoolBytes is paged pool's address range.
-	pagedPoolBytes = 1 << 30
+	pagedPoolBytes = 512 << 20
 )
 
 // The pools' page sources; the pools themselves are ex.Pools().
