@@ -256,3 +256,17 @@ func TestFreeEverywhere(t *testing.T) {
 		t.Fatalf("leaked: %v", s)
 	}
 }
+
+func TestTrimRange(t *testing.T) {
+	s := newSim(t, 32, 8, 16)
+	for i := range 4 {
+		s.commit(i)
+		s.touch(i, true)
+	}
+	if got := s.p.TrimRange(s.va(1), 2*pageSize); got != 2 ||
+		s.leaf(0).Kind() != pte.KindValid || s.leaf(1).Kind() != pte.KindTransition ||
+		s.leaf(2).Kind() != pte.KindTransition || s.leaf(3).Kind() != pte.KindValid {
+		t.Fatalf("TrimRange took %d: %v %v %v %v", got, s.leaf(0), s.leaf(1), s.leaf(2), s.leaf(3))
+	}
+	s.check()
+}

@@ -63,3 +63,22 @@ func (p *Pager) trimPage(va uintptr, age *uint8, minAge uint8) bool {
 	}
 	return trimmed
 }
+
+// TrimRange takes the unlocked valid pages of [va, va+size) out of the
+// working set now, whatever their age, and returns how many it took.
+func (p *Pager) TrimRange(va, size uintptr) int {
+	p.wsMu.Lock()
+	defer p.wsMu.Unlock()
+	n := 0
+	for a := va &^ (pageSize - 1); a < va+size; a += pageSize {
+		r := p.region(a)
+		if r == nil {
+			continue
+		}
+		if p.trimPage(a, &r.age[(a-r.Base)/pageSize], 0) {
+			n++
+		}
+	}
+	p.Trimmed.Add(uint64(n))
+	return n
+}
