@@ -61,10 +61,19 @@ func RaiseIrql(newIrql KIRQL) (old KIRQL) {
 
 // LowerIrql returns to newIrql, which must not be above the current level
 // (IRQL_NOT_LESS_OR_EQUAL: requested level, current level, 0 read, caller).
+// Leaving DISPATCH_LEVEL for below it, a goroutine first runs the
+// processor's queued DPCs (dpc_trap.go), as NT's DISPATCH software
+// interrupt would at that moment.
 func LowerIrql(newIrql KIRQL) {
 	cur := GetCurrentIrql()
 	if newIrql > cur {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotLessOrEqual, uintptr(newIrql), uintptr(cur), 0, 0)
+	}
+	if newIrql < DispatchLevel && cur >= DispatchLevel && inGoroutine() {
+		setIrql(DispatchLevel)
+		if DpcQueueDepth(CurrentProcessorNumber()) != 0 {
+			RetireDpcList()
+		}
 	}
 	setIrql(newIrql)
 }
