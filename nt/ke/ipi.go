@@ -3,21 +3,6 @@
 
 package ke
 
-import (
-	"runtime"
-
-	"ntgo/nt/arch"
-)
-
-// hostYield lets the host's stand-in processors (test goroutines) run
-// while one waits for them; on bare metal each processor is a CPU and it
-// does nothing.
-func hostYield() {
-	if !arch.Bare() {
-		runtime.Gosched()
-	}
-}
-
 // IpiGenericCall is KeIpiGenericCall: routine(context) runs on every
 // active processor at once, at IPI_LEVEL with interrupts off (on the other
 // processors in their IPI handler, in trap context: routine must follow

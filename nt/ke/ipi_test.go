@@ -22,6 +22,7 @@ func simulate(t *testing.T, n int) (sent *[MaximumProcessors]atomic.Int32, stop 
 	// Every simulated processor spins without a preemption point, as a
 	// real one in its IPI handler does: each needs a thread of its own.
 	procs := runtime.GOMAXPROCS(n + 1)
+	spinYield = runtime.Gosched
 	sent = new([MaximumProcessors]atomic.Int32)
 	SetIpiSender(func(cpu int) { sent[cpu].Add(1) })
 	var quit atomic.Bool
@@ -43,6 +44,7 @@ func simulate(t *testing.T, n int) (sent *[MaximumProcessors]atomic.Int32, stop 
 		activeProcessors.Store(0)
 		SetIpiSender(nil)
 		runtime.GOMAXPROCS(procs)
+		spinYield = nil
 	}
 }
 

@@ -172,13 +172,20 @@ func interruptsOn(rflags uintptr) {
 	}
 }
 
-// relax is one round of a wait for other processors: PAUSE, and on the
-// host, where the other processors are goroutines, a chance for them to run.
+// spinYield is nil in the kernel. Host tests that stand goroutines in for
+// the other processors set it to runtime.Gosched: a waiting goroutine
+// spins without a preemption point, and the host's scheduler need not run
+// the goroutine it waits for meanwhile.
+var spinYield func()
+
+// relax is one round of a wait for other processors.
 //
 //go:nosplit
 func relax() {
 	arch.Pause()
-	hostYield()
+	if spinYield != nil {
+		spinYield()
+	}
 }
 
 // others is the mask of active processors but cpu.
@@ -218,7 +225,9 @@ func waitPending(cpu int) {
 	var s spinWait
 	for packet.pending.Load() != 0 {
 		ipiPoll(cpu)
-		hostYield()
+		if spinYield != nil {
+			spinYield()
+		}
 		if !s.pause() {
 			spinTimedOut(0, uintptr(packet.pending.Load()))
 		}
