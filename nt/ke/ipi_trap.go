@@ -118,19 +118,24 @@ func IpiService() { ipiPoll(CurrentProcessorNumber()) }
 //
 //go:nosplit
 func ipiPoll(cpu int) {
-	r := &ipiRequests[cpu].bits
+	i := uint(cpu) % MaximumProcessors // no bounds check: the fault path's stack budget is tight
+	r := &ipiRequests[i].bits
 	if r.Load() == 0 {
 		return
 	}
 	req := r.And(ipiDpc) // take all but the DPC bit, which the DPC code clears
 	if req&ipiFlush != 0 {
-		flushLocal(packet.vas[:packet.n], packet.all)
-		ipiCounts[cpu].served.Add(1)
-		packet.pending.And(^(uint64(1) << uint(cpu)))
+		if packet.all {
+			flushLocal(nil, true)
+		} else {
+			flushLocal(packet.vas[:uint(packet.n)%(FlushBatchMax+1)], false)
+		}
+		ipiCounts[i].served.Add(1)
+		packet.pending.And(^(uint64(1) << i))
 	}
 	if req&ipiCall != 0 {
 		runCall(cpu)
-		ipiCounts[cpu].served.Add(1)
+		ipiCounts[i].served.Add(1)
 	}
 	if req&ipiFreeze != 0 {
 		frozen(cpu)

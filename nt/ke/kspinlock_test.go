@@ -128,6 +128,9 @@ func TestSpinLockMisuseStops(t *testing.T) {
 }
 
 func TestSpinPastTheBoundStops(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("the holder spins while it waits: the waiter needs another processor")
+	}
 	defer func(old uint64) { spinTimeout = old }(spinTimeout)
 	spinTimeout = 1 << 20 // a millisecond or less
 	var k KSpinLock
