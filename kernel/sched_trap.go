@@ -131,6 +131,9 @@ func reschedule(f *TrapFrame) {
 		out.Frame = *f
 		out.CPUTime += now - out.lastRun
 	}
+	if cur == idleThread {
+		out.State = threadBlocked // never queued, as Start left it
+	}
 	in := &threads[next]
 	*f = in.Frame
 	in.State = threadRunning
