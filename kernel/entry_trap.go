@@ -81,6 +81,8 @@ func interrupt(f *TrapFrame, p *KPCR) {
 		}
 	case vecSerial:
 		serialInterrupt()
+	case vecIPI:
+		ipiInterrupt(f, p)
 	case vecSpurious:
 		return // no EOI for the spurious vector
 	}

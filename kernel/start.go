@@ -139,6 +139,7 @@ func init() {
 	initBugcheckScreen()
 	installKernelStacks()
 	initProcessors()
+	startIPIs()
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()

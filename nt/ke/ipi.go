@@ -1,7 +1,17 @@
-// KeIpiGenericCall, over the packet in ipi_trap.go. It stores the routine
-// (a Go func value) in the packet, so it runs in goroutine context only.
+// KeIpiGenericCall, over the packet in ipi_trap.go, and the kernel's
+// hooks: these store Go func values, so they run in goroutine context.
 
 package ke
+
+// SetIpiSender installs the kernel's way of interrupting processor cpu (its
+// IPI vector's handler must call IpiService). send must be //go:nosplit
+// and allocation-free. Set once, before any processor is marked active.
+func SetIpiSender(send func(cpu int)) { ipiSend = send }
+
+// SetFreezeHook installs the kernel's record of a processor that stops for
+// a bugcheck: it runs on that processor, in trap context, just before it
+// halts. hook must be //go:nosplit and allocation-free. Set at start-up.
+func SetFreezeHook(hook func(cpu int)) { freezeHook = hook }
 
 // IpiGenericCall is KeIpiGenericCall: routine(context) runs on every
 // active processor at once, at IPI_LEVEL with interrupts off (on the other

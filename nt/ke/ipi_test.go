@@ -46,7 +46,7 @@ func simulate(t *testing.T, n int) (sent *[MaximumProcessors]atomic.Int32, stop 
 	return sent, func() {
 		quit.Store(true)
 		wg.Wait()
-		activeProcessors.Store(0)
+		ipiProcessors.Store(0)
 		SetIpiSender(nil)
 		runtime.GOMAXPROCS(procs)
 		spinYield = nil

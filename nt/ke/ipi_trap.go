@@ -52,29 +52,22 @@ var ipiRequests [MaximumProcessors]struct {
 	_    [cacheLine - 4]byte
 }
 
-// activeProcessors has a bit per application processor that takes IPIs;
+// ipiProcessors has a bit per application processor that takes IPIs;
 // processor 0 always does (ActiveProcessors adds it).
-var activeProcessors atomic.Uint64
+var ipiProcessors atomic.Uint64
 
-// ipiSend is the kernel's sender; nil until it has one.
+// ipiSend is the kernel's sender (SetIpiSender); nil until it has one.
 var ipiSend func(cpu int)
-
-// SetIpiSender installs the kernel's way of interrupting processor cpu (its
-// IPI vector's handler must call IpiService). send must be //go:nosplit
-// and allocation-free. Set at boot, before the runtime starts.
-//
-//go:nosplit
-func SetIpiSender(send func(cpu int)) { ipiSend = send }
 
 // SetProcessorActive records that processor cpu runs and takes IPIs.
 //
 //go:nosplit
-func SetProcessorActive(cpu int) { activeProcessors.Or(1 << uint(cpu)) }
+func SetProcessorActive(cpu int) { ipiProcessors.Or(1 << uint(cpu)) }
 
 // ActiveProcessors is the mask of processors that take IPIs.
 //
 //go:nosplit
-func ActiveProcessors() uint64 { return activeProcessors.Load() | 1 }
+func ActiveProcessors() uint64 { return ipiProcessors.Load() | 1 }
 
 // FlushBatchMax is the most pages a TLB request names; a longer one is a
 // whole flush.
@@ -293,12 +286,6 @@ var (
 	freezeHook       func(cpu int)
 )
 
-// SetFreezeHook installs the kernel's record of a processor that stops for
-// a bugcheck: it runs on that processor, in trap context, just before it
-// halts. hook must be //go:nosplit and allocation-free. Set at boot.
-//
-//go:nosplit
-func SetFreezeHook(hook func(cpu int)) { freezeHook = hook }
 
 // frozen stops processor cpu. On the host, whose "processors" are test
 // goroutines, it only records the stop and returns.
