@@ -37,7 +37,7 @@ var interruptedAt [ke.MaximumProcessors]struct {
 func sendIPI(cpu int) {
 	*mmio32(lapicBase + lapicICRHigh) = kpcrs[uint(cpu)%ke.MaximumProcessors].APICID << 24
 	*mmio32(lapicBase + lapicICRLow) = vecIPI
-	for *mmio32(lapicBase+lapicICRLow)&icrDeliveryPending != 0 {
+	for *mmio32(lapicBase + lapicICRLow)&icrDeliveryPending != 0 {
 	}
 }
 

@@ -286,7 +286,6 @@ var (
 	freezeHook       func(cpu int)
 )
 
-
 // frozen stops processor cpu. On the host, whose "processors" are test
 // goroutines, it only records the stop and returns.
 //
