@@ -8,11 +8,6 @@ package ke
 // and allocation-free. Set once, before any processor is marked active.
 func SetIpiSender(send func(cpu int)) { ipiSend = send }
 
-// SetFreezeHook installs the kernel's record of a processor that stops for
-// a bugcheck: it runs on that processor, in trap context, just before it
-// halts. hook must be //go:nosplit and allocation-free. Set at start-up.
-func SetFreezeHook(hook func(cpu int)) { freezeHook = hook }
-
 // IpiGenericCall is KeIpiGenericCall: routine(context) runs on every
 // active processor at once, at IPI_LEVEL with interrupts off (on the other
 // processors in their IPI handler, in trap context: routine must follow

@@ -278,22 +278,16 @@ func runCall(cpu int) {
 }
 
 // The freeze. A bugcheck stops the other processors (FreezeProcessors);
-// each, in its IPI handler, tells the kernel (freezeHook: save what the
-// screen and the dump show of it), marks itself frozen and halts with
-// interrupts off for good.
-var (
-	frozenProcessors atomic.Uint64
-	freezeHook       func(cpu int)
-)
+// each, in its IPI handler (which has recorded where it was interrupted,
+// for the screen), marks itself frozen and halts with interrupts off for
+// good.
+var frozenProcessors atomic.Uint64
 
 // frozen stops processor cpu. On the host, whose "processors" are test
 // goroutines, it only records the stop and returns.
 //
 //go:nosplit
 func frozen(cpu int) {
-	if freezeHook != nil {
-		freezeHook(cpu)
-	}
 	frozenProcessors.Or(1 << uint(cpu))
 	if !arch.Bare() {
 		return
