@@ -48,6 +48,9 @@ const (
 func trap(f *TrapFrame) {
 	p := currentKPCR()
 	p.TrapDepth++
+	if p.TrapDepth == 1 && p.Current == noThread { // an application processor's idle loop
+		ke.LeaveIdle(int(p.Number))
+	}
 	switch {
 	case f.Vector == syscallVector:
 		p.Syscalls++
@@ -68,6 +71,9 @@ func trap(f *TrapFrame) {
 		checkTimers()
 		reschedule(f)
 		armTimer()
+	}
+	if p.TrapDepth == 1 && p.Current == noThread { // back to it
+		ke.EnterIdle(int(p.Number))
 	}
 	p.TrapDepth--
 }

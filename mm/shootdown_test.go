@@ -40,6 +40,14 @@ func TestShootdownReachesEveryProcessor(t *testing.T) {
 	if ke.ActiveProcessors() == 1 {
 		t.Skip("one processor takes IPIs: boot with SMP=2 or more")
 	}
+	// Idle processors are spared the IPI and flush when they wake (the
+	// lazy path); processors marked busy get it.
+	for _, busy := range []bool{false, true} {
+		shootdownRound(t, busy)
+	}
+}
+
+func shootdownRound(t *testing.T, busy bool) {
 	const oldWord, newWord = 0x01d01d01d, 0x4e44e44e4
 	p := mm.AllocateContiguousMemory(2<<12, ^uint64(0))
 	if p == nil {
@@ -59,15 +67,21 @@ func TestShootdownReachesEveryProcessor(t *testing.T) {
 			t.Fatalf("processor %d read %#x before the change, want %#x", cpu, probed[cpu], oldWord)
 		}
 	}
-	mm.Tables.Replace(va, newLeaf, nil) // the first page's VA now maps the second frame
-	defer mm.Tables.Replace(va, oldLeaf, nil)
-	served := ke.IpiServed(1)
-	for cpus, cpu := probeAll(va), 0; cpus != 0; cpus, cpu = cpus>>1, cpu+1 {
-		if cpus&1 != 0 && probed[cpu] != newWord {
-			t.Errorf("processor %d read %#x after the change: the old frame through a stale translation (want %#x)", cpu, probed[cpu], newWord)
+	if busy {
+		for cpu := 1; cpu < int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)); cpu++ {
+			ke.LeaveIdle(cpu) // as if each were running: the shootdown must interrupt it
 		}
 	}
-	if ke.IpiServed(1) == served {
-		t.Error("processor 1 served no request")
+	served := ke.IpiServed(1)
+	mm.Tables.Replace(va, newLeaf, nil) // the first page's VA now maps the second frame
+	defer mm.Tables.Replace(va, oldLeaf, nil)
+	if flushed := ke.IpiServed(1) - served; busy != (flushed == 1) {
+		t.Errorf("busy %v: processor 1 served %d requests for the flush", busy, flushed)
+	}
+	for cpus, cpu := probeAll(va), 0; cpus != 0; cpus, cpu = cpus>>1, cpu+1 {
+		if cpus&1 != 0 && probed[cpu] != newWord {
+			t.Errorf("busy %v: processor %d read %#x after the change: the old frame through a stale translation (want %#x)",
+				busy, cpu, probed[cpu], newWord)
+		}
 	}
 }

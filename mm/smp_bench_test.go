@@ -3,7 +3,8 @@ package mm_test
 // The SMP figures for the note, as same-run ratios (interleave.Run):
 // a spin-lock acquire+release pair uncontended against the same pair while
 // another processor hammers the lock, plain and queued; and one TLB
-// shootdown of a page to the other processors against a local INVLPG.
+// shootdown of a page to the other processors against a local INVLPG, with
+// the others idle (spared the IPI) and marked running (interrupted).
 
 import (
 	"runtime"
@@ -79,17 +80,26 @@ func BenchmarkShootdown(b *testing.B) {
 	}
 	va := uintptr(0xfffff88000000000) // any kernel address: only its TLB entry goes
 	one := []uintptr{va}
+	others := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)) - 1
 	interleave.Run(b,
 		interleave.Variant{Name: "invlpg", Run: func(n int) {
 			for range n {
 				arch.Invlpg(va)
 			}
 		}},
-		interleave.Variant{Name: "shootdown", Run: func(n int) {
+		interleave.Variant{Name: "shootdown-idle", Run: func(n int) { // the others idle: flushed when they wake
 			for range n {
 				ke.FlushTb(one, false)
 			}
 		}},
+		interleave.Variant{Name: "shootdown-busy", Run: func(n int) { // the others marked running: an IPI each
+			for range n {
+				for cpu := 1; cpu < others+1; cpu++ {
+					ke.LeaveIdle(cpu)
+				}
+				ke.FlushTb(one, false)
+			}
+		}},
 	)
-	b.ReportMetric(float64(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)-1), "other-processors")
+	b.ReportMetric(float64(others), "other-processors")
 }

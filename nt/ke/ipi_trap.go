@@ -247,6 +247,10 @@ func FlushTb(vas []uintptr, all bool) {
 	cpu := CurrentProcessorNumber()
 	flushLocal(vas, all)
 	targets := others(cpu)
+	if idle := targets & idleProcessors.Load(); idle != 0 {
+		flushOnWake.Or(idle) // before the second look: see EnterIdle
+		targets &^= idle & idleProcessors.Load()
+	}
 	if targets == 0 {
 		interruptsOn(rflags)
 		return
@@ -261,6 +265,41 @@ func FlushTb(vas []uintptr, all bool) {
 	waitPending(cpu)
 	packetOwner.Store(0)
 	interruptsOn(rflags)
+}
+
+// Idle processors. A processor in its idle loop touches no page a
+// shootdown is about (its code, its KPCR and its trap stacks stay mapped
+// while it lives), and under TCG waking a halted processor for an IPI is
+// the most expensive part of a shootdown. So FlushTb does not interrupt
+// an idle processor: it marks a whole flush pending for it
+// (flushOnWake), and the processor does that flush when it leaves idle
+// (LeaveIdle, first thing at its next interrupt) before it runs anything
+// else — Linux's lazy TLB mode for idle CPUs.
+//
+// The order makes it safe: FlushTb sets the pending bit, then looks at the
+// idle mask again; LeaveIdle clears the idle bit, then looks at the
+// pending bit. Whichever comes second sees the other's write: the
+// processor is either interrupted or flushes itself.
+var idleProcessors, flushOnWake atomic.Uint64
+
+// EnterIdle is processor cpu entering its idle loop (the kernel calls it
+// as an idle processor's interrupt returns to that loop).
+//
+//go:nosplit
+func EnterIdle(cpu int) { idleProcessors.Or(1 << (uint(cpu) % MaximumProcessors)) }
+
+// LeaveIdle is processor cpu leaving its idle loop (the kernel calls it at
+// the entry of an interrupt that found it idle): the shootdowns it was
+// spared are one whole flush now.
+//
+//go:nosplit
+func LeaveIdle(cpu int) {
+	bit := uint64(1) << (uint(cpu) % MaximumProcessors)
+	idleProcessors.And(^bit)
+	if flushOnWake.Load()&bit != 0 {
+		flushOnWake.And(^bit)
+		flushLocal(nil, true)
+	}
 }
 
 // runCall is a target's part of IpiGenericCall: wait until every processor
