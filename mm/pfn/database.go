@@ -10,8 +10,9 @@
 // index. The array's memory belongs to the caller (Size says how much): in
 // the kernel it is the PFN-database region of the address space backed by
 // boot frames, on the host an ordinary slice. A Database holds the list
-// heads, the per-state counts, the lock, the Memory used to zero frames and
-// the TransitionHook.
+// heads (Zeroed and Free per NUMA node), the per-state counts, the node
+// table (node.go), the lock, the Memory used to zero frames and the
+// TransitionHook.
 //
 // # Life of a frame
 //
@@ -39,6 +40,12 @@
 // stays available to requests that do. Standby comes last because its frames
 // still hold data an owner may want back. Modified frames are never taken:
 // their contents exist nowhere else until written.
+//
+// Zeroed and Free are tried on the preferred node first (the current
+// processor's, ke.GetCurrentNodeNumber, unless the caller names one), then
+// on the other nodes in turn from the next one up, then Standby; a request
+// that requires its node takes nothing from another (from Standby only a
+// frame on that node). Contiguous runs likewise look on the node first.
 //
 // # Locking and context
 //
@@ -107,8 +114,9 @@ type TransitionHook func(p physmem.PFN, pte uintptr, originalPte uint64)
 type Database struct {
 	lock    ke.SpinLock
 	entries []Entry
-	lists   [numLists]listHead
+	lists   [numHeads]listHead
 	count   [NumStates]uint64
+	nodes   nodeTable
 	mem     physmem.Memory
 	hook    TransitionHook
 }
@@ -160,12 +168,13 @@ func frameAbove(a uint64) physmem.PFN {
 // Init builds the database for memory map m in storage, which must hold at
 // least Size(m) entries, and zeroes frames through mem. Where ranges overlap,
 // reserved beats in-use beats free. Frames that no range covers are Reserved.
-// Init replaces any earlier contents, TransitionHook included.
+// Init replaces any earlier contents, TransitionHook and nodes included:
+// every frame is on node 0 until SetNodes.
 //
 // It writes each entry once, in one pass over the frames: the memory map
 // cuts the frames into segments that no range starts or ends inside, each
 // segment's state is decided once (segment), and a free segment is linked
-// onto the tail of the free list as it is written, so boot time grows with
+// onto the tail of node 0's free list as it is written, so boot time grows with
 // memory by one entry store per frame.
 func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatus.Status {
 	n, _, st := Size(m)
@@ -175,7 +184,7 @@ func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatu
 	if physmem.PFN(len(storage)) < n {
 		return ntstatus.BufferTooSmall
 	}
-	*db = Database{entries: storage[:n], mem: mem}
+	*db = Database{entries: storage[:n], mem: mem, nodes: oneNode}
 	for i := range db.lists {
 		db.lists[i] = listHead{first: noLink, last: noLink}
 	}
@@ -231,7 +240,7 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 			q := p + uint32(i)
 			e[i] = Entry{flink: q + 1, blink: q - 1, state: StateFree, flags: uint8(NotMapped)}
 		}
-		h := &db.lists[StateFree]
+		h := &db.lists[nodeList(0, StateFree)]
 		e[0].blink = h.last
 		if h.last == noLink {
 			h.first = p
@@ -240,6 +249,7 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 		}
 		e[len(e)-1].flink = noLink
 		h.last = end - 1
+		h.n += uint64(len(e))
 		db.count[StateFree] += uint64(len(e))
 	}
 }
