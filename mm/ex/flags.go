@@ -12,8 +12,17 @@
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
 // parameter that cannot be satisfied fails the call if it is required and
-// is ignored if optional. ntgo has one NUMA node (0) and no secure pool
-// (no VBS). A parameter type given twice, or an unknown required one, fails.
+// is ignored if optional. ntgo has no secure pool (no VBS). A parameter
+// type given twice, or an unknown required one, fails.
+//
+// The NUMA node (POOL_NODE_REQUIREMENT, for NON_PAGED allocations; other
+// pools ignore it): a node above ke.QueryHighestNodeNumber is
+// STATUS_INVALID_PARAMETER. With MM_ANY_NODE_OK it is a preference, which
+// ntgo follows as every allocation does, with pages from the allocating
+// processor's node. Without it the node is required, which ntgo can
+// promise only on a machine of one node: its pool keeps no blocks per
+// node (NT keeps a nonpaged pool per node), so on several nodes a
+// required node is STATUS_NOT_SUPPORTED.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
@@ -27,6 +36,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -145,13 +155,25 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 		case PoolExtendedParameterSecurePool:
 			st = ntstatus.NotSupported
 		case PoolExtendedParameterNumaNode:
-			if p.PreferredNode != 0 && p.PreferredNode != MmAnyNodeOK {
-				st = ntstatus.InvalidParameter
+			if !pool.KindOf(r.t).Paged() {
+				st = nodeRequirement(p.PreferredNode)
 			}
 		}
 		if st != ntstatus.Success && !p.Optional {
 			return st
 		}
+	}
+	return ntstatus.Success
+}
+
+// nodeRequirement is whether ntgo can honour a POOL_NODE_REQUIREMENT.
+func nodeRequirement(n uint32) ntstatus.Status {
+	highest := ke.QueryHighestNodeNumber()
+	switch {
+	case n&^MmAnyNodeOK > highest:
+		return ntstatus.InvalidParameter
+	case n&MmAnyNodeOK == 0 && highest != 0:
+		return ntstatus.NotSupported
 	}
 	return ntstatus.Success
 }

@@ -6,6 +6,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -114,6 +115,7 @@ func TestAllocatePool3(t *testing.T) {
 		{"any node", []PoolExtendedParameter{node(MmAnyNodeOK, false)}, true, 0},
 		{"node 1 required", []PoolExtendedParameter{node(1, false)}, false, ntstatus.InvalidParameter},
 		{"node 1 optional", []PoolExtendedParameter{node(1, true)}, true, 0},
+		{"node 1 or any", []PoolExtendedParameter{node(1|MmAnyNodeOK, false)}, false, ntstatus.InvalidParameter},
 		{"invalid type required", []PoolExtendedParameter{param(PoolExtendedParameterInvalidType, false)}, false, ntstatus.InvalidParameter},
 		{"unknown type optional", []PoolExtendedParameter{param(PoolExtendedParameterMax, true)}, true, 0},
 		{"duplicate", []PoolExtendedParameter{node(0, true), node(0, true)}, false, ntstatus.InvalidParameter},
@@ -129,6 +131,44 @@ func TestAllocatePool3(t *testing.T) {
 		if st := raised(func() { AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, c.params) }); st != c.st {
 			t.Errorf("%s with RAISE_ON_FAILURE raised %v, want %v", c.name, st, c.st)
 		}
+	}
+}
+
+// On a machine of two nodes: a node that exists is accepted as a
+// preference; required, ntgo cannot promise it (its pool keeps no blocks
+// per node); a node beyond the highest is refused either way.
+func TestAllocatePool3NodeOfTwo(t *testing.T) {
+	setup(t)
+	if !ke.SetProcessorNodes([]uint32{0}, 1) {
+		t.Fatal("SetProcessorNodes refused")
+	}
+	defer ke.SetProcessorNodes(nil, 0)
+	for _, c := range []struct {
+		node uint32
+		st   ntstatus.Status
+	}{
+		{1 | MmAnyNodeOK, ntstatus.Success},
+		{0 | MmAnyNodeOK, ntstatus.Success},
+		{1, ntstatus.NotSupported},
+		{0, ntstatus.NotSupported},
+		{2 | MmAnyNodeOK, ntstatus.InvalidParameter},
+	} {
+		params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: c.node}}
+		st := raised(func() {
+			if p := AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, params); p != nil {
+				FreePool(p)
+			}
+		})
+		if st != c.st {
+			t.Errorf("node %#x: %v, want %v", c.node, st, c.st)
+		}
+	}
+	// Paged pool ignores the node.
+	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 5}}
+	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil {
+		t.Error("paged pool refused a node it ignores")
+	} else {
+		FreePool(p)
 	}
 }
 
