@@ -1,0 +1,79 @@
+package mm_test
+
+import (
+	"testing"
+	"unsafe"
+
+	"ntgo/mm"
+	"ntgo/mm/ex"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+	"ntgo/nt/ke"
+)
+
+// nodeOfVA is the node of the frame behind the kernel address p.
+func nodeOfVA(t *testing.T, p unsafe.Pointer) uint32 {
+	t.Helper()
+	pa, ok := mm.Tables.Translate(uintptr(p))
+	if !ok {
+		t.Fatalf("%p is not mapped", p)
+	}
+	return mm.PFN.NodeOf(physmem.FrameOf(pa))
+}
+
+// Node requests of the contiguous and MDL routines, on whatever machine the
+// test boots on: on one node (the default) node 0 and MM_ANY_NODE_OK are
+// served and node 1 is not; with NUMA=2 (make ktest NUMA=2) a required node
+// gets frames of that node only.
+func TestNodeRequests(t *testing.T) {
+	requireBare(t)
+	highest := ke.QueryHighestNodeNumber()
+	if highest+1 != mm.PFN.NodeCount() {
+		t.Fatalf("ke says the highest node is %d, the PFN database has %d nodes", highest, mm.PFN.NodeCount())
+	}
+	const size = 3 * physmem.PageSize
+	for node := uint32(0); node <= highest+1; node++ {
+		p := mm.AllocateContiguousMemorySpecifyCacheNode(size, 0, mm.MaxPhysicalAddress, 0, pte.Cached, node)
+		if (p != nil) != (node <= highest) {
+			t.Fatalf("contiguous on node %d of %d: %p", node, highest+1, p)
+		}
+		if p == nil {
+			continue
+		}
+		for off := uintptr(0); off < size; off += physmem.PageSize {
+			if got := nodeOfVA(t, unsafe.Add(p, off)); got != node {
+				t.Errorf("contiguous on node %d: page %#x is on node %d", node, off, got)
+			}
+		}
+		mm.FreeContiguousMemory(p)
+
+		m := mm.AllocateNodePagesForMdlEx(0, mm.MaxPhysicalAddress, 0, size, pte.Cached, node, mm.MmAllocateFromLocalNodeOnly)
+		if (m != nil) != (node <= highest) {
+			t.Fatalf("MDL pages on node %d of %d: %v", node, highest+1, m)
+		}
+		if m == nil {
+			continue
+		}
+		for _, f := range m.Pages() {
+			if got := mm.PFN.NodeOf(f); got != node {
+				t.Errorf("MDL pages on node %d: frame %#x is on node %d", node, f, got)
+			}
+		}
+		mm.FreePagesFromMdl(m)
+		mm.FreeMdl(m)
+	}
+	p := mm.AllocateContiguousMemorySpecifyCacheNode(size, 0, mm.MaxPhysicalAddress, 0, pte.Cached, ex.MmAnyNodeOK)
+	if p == nil {
+		t.Fatal("MM_ANY_NODE_OK refused")
+	}
+	mm.FreeContiguousMemory(p)
+	if p := mm.AllocateContiguousNodeMemory(size, 0, mm.MaxPhysicalAddress, 0, 0x40, 0); p != nil {
+		t.Error("PAGE_EXECUTE_READWRITE contiguous memory handed out")
+		mm.FreeContiguousMemory(p)
+	}
+	if p := mm.AllocateContiguousNodeMemory(size, 0, mm.MaxPhysicalAddress, 0, 0x04|mm.PageNoCache, 0); p == nil {
+		t.Error("PAGE_READWRITE|PAGE_NOCACHE on node 0 refused")
+	} else {
+		mm.FreeContiguousMemory(p)
+	}
+}
