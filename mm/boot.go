@@ -110,8 +110,8 @@ func Boot(image []ImageSegment) {
 			bootMap(va, physmem.FrameOf(uint64(va)), s.Prot, pte.Cached)
 		}
 	}
-	for off := uintptr(0); off < size; off += physmem.PageSize {
-		bootMap(layout.PfnDatabaseStart+off, physmem.FrameOf(databasePA+uint64(off)), pte.ProtReadWrite, pte.Cached)
+	if st := Tables.MapRun(layout.PfnDatabaseStart, physmem.FrameOf(databasePA), size/physmem.PageSize, pte.ProtReadWrite, pte.Cached); st != ntstatus.Success {
+		bootFail(st, layout.PfnDatabaseStart)
 	}
 	databaseEnd = layout.PfnDatabaseStart + size
 	for _, r := range [...]uintptr{lapicRegisters, ioapicRegisters} {

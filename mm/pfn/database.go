@@ -78,6 +78,8 @@
 package pfn
 
 import (
+	"unsafe"
+
 	"ntgo/mm/physmem"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -236,9 +238,14 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 		}
 		db.count[StateActive] += uint64(len(e))
 	case RangeFree:
-		for i := range e {
-			q := p + uint32(i)
-			e[i] = Entry{flink: q + 1, blink: q - 1, state: StateFree, flags: uint8(NotMapped)}
+		// The entries as words: one store each, the links in the first
+		// (flink low, blink high), the state and cache attribute in the
+		// last, which is how boot time stays one entry store per frame
+		// under TCG, where every store is a softmmu lookup.
+		w := unsafe.Slice((*[entryWords]uint64)(unsafe.Pointer(&e[0])), len(e))
+		for i := range w {
+			q := uint64(p) + uint64(i)
+			w[i] = [entryWords]uint64{(q + 1) | (q-1)<<32, 0, 0, freeEntryTail}
 		}
 		h := &db.lists[nodeList(0, StateFree)]
 		e[0].blink = h.last
@@ -253,6 +260,13 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 		db.count[StateFree] += uint64(len(e))
 	}
 }
+
+// entryWords is an Entry in 64-bit words, and freeEntryTail the last word
+// of a free frame's entry: share and reference 0, state Free, NotMapped.
+const (
+	entryWords    = EntrySize / 8
+	freeEntryTail = uint64(StateFree)<<48 | uint64(NotMapped)<<56
+)
 
 // reservedEntry is the entry of a frame that is not RAM; a free frame's
 // differs only in state and links.
