@@ -30,13 +30,13 @@ var errNodes = errors.New("mm: node table refused (too many nodes, ranges or pro
 
 // SetNodes records the machine's nodes: memory's ranges, processors[i]
 // the node of processor i, highest the highest node number. Ranges are cut
-// to whole frames inside the PFN database; those left empty are dropped,
-// and frames no range covers stay on node 0.
+// to whole frames; those left empty are dropped, and frames no range
+// covers stay on node 0.
 func SetNodes(memory []NodeMemory, processors []uint32, highest uint32) error {
 	var r []pfn.NodeRange
 	for _, m := range memory {
 		first := physmem.FrameOf(m.Base + physmem.PageMask)
-		end := min(physmem.FrameOf(m.Base+m.Length), PFN.Frames())
+		end := physmem.FrameOf(m.Base + m.Length)
 		if first < end {
 			r = append(r, pfn.NodeRange{First: first, End: end, Node: m.Node})
 		}

@@ -15,9 +15,9 @@
 // is ignored if optional. ntgo has no secure pool (no VBS). A parameter
 // type given twice, or an unknown required one, fails.
 //
-// The NUMA node (POOL_NODE_REQUIREMENT, for NON_PAGED allocations; other
-// pools ignore it): a node above ke.QueryHighestNodeNumber is
-// STATUS_INVALID_PARAMETER. With MM_ANY_NODE_OK it is a preference, which
+// The NUMA node (POOL_NODE_REQUIREMENT): a node above
+// ke.QueryHighestNodeNumber is STATUS_INVALID_PARAMETER; past that it
+// applies to NON_PAGED allocations only, as NT documents. With MM_ANY_NODE_OK it is a preference, which
 // ntgo follows as every allocation does, with pages from the allocating
 // processor's node. Without it the node is required, which ntgo can
 // promise only on a machine of one node: its pool keeps no blocks per
@@ -155,9 +155,7 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 		case PoolExtendedParameterSecurePool:
 			st = ntstatus.NotSupported
 		case PoolExtendedParameterNumaNode:
-			if !pool.KindOf(r.t).Paged() {
-				st = nodeRequirement(p.PreferredNode)
-			}
+			st = nodeRequirement(p.PreferredNode, pool.KindOf(r.t).Paged())
 		}
 		if st != ntstatus.Success && !p.Optional {
 			return st
@@ -166,13 +164,14 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 	return ntstatus.Success
 }
 
-// nodeRequirement is whether ntgo can honour a POOL_NODE_REQUIREMENT.
-func nodeRequirement(n uint32) ntstatus.Status {
+// nodeRequirement is whether ntgo can honour a POOL_NODE_REQUIREMENT for
+// paged or nonpaged pool.
+func nodeRequirement(n uint32, paged bool) ntstatus.Status {
 	highest := ke.QueryHighestNodeNumber()
 	switch {
 	case n&^MmAnyNodeOK > highest:
 		return ntstatus.InvalidParameter
-	case n&MmAnyNodeOK == 0 && highest != 0:
+	case n&MmAnyNodeOK == 0 && highest != 0 && !paged:
 		return ntstatus.NotSupported
 	}
 	return ntstatus.Success

@@ -163,10 +163,10 @@ func TestAllocatePool3NodeOfTwo(t *testing.T) {
 			t.Errorf("node %#x: %v, want %v", c.node, st, c.st)
 		}
 	}
-	// Paged pool ignores the node.
-	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 5}}
+	// A node that exists does not apply to paged pool, required or not.
+	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 1}}
 	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil {
-		t.Error("paged pool refused a node it ignores")
+		t.Error("paged pool refused a node that does not apply to it")
 	} else {
 		FreePool(p)
 	}

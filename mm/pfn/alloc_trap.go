@@ -66,7 +66,14 @@ func (db *Database) allocate(pte uintptr, originalPte uint64, zeroed bool, node 
 		order = &zeroedOrder
 	}
 	db.lock.Acquire()
+	if db.count[StateZeroed]+db.count[StateFree] == 0 {
+		db.growBy(GrowChunk) // new free frames before repurposing standby ones
+	}
 	p, from, ok := db.take(order, node, required)
+	for !ok && db.Frames() < physmem.PFN(cap(db.entries)) {
+		db.growBy(GrowChunk)
+		p, from, ok = db.take(order, node, required)
+	}
 	if ok {
 		if zeroed && from != StateZeroed {
 			db.mem.ZeroFrame(physmem.PFN(p))

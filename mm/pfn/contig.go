@@ -57,6 +57,21 @@ func (db *Database) AllocateContiguousOnNode(n, lowest, highest, boundary physme
 	if n == 0 || c >= NotMapped || boundary != 0 && (bits.OnesCount64(uint64(boundary)) != 1 || boundary < n) {
 		return 0, ntstatus.InvalidParameter
 	}
+	start, st, grow := db.takeRun(n, lowest, highest, boundary, c, node, required)
+	if grow {
+		// The run may lie in memory not yet in the database: add it all
+		// (InitLazy), a chunk per lock hold, and look again.
+		for db.GrowSome(GrowChunk) {
+		}
+		start, st, _ = db.takeRun(n, lowest, highest, boundary, c, node, required)
+	}
+	return start, st
+}
+
+// takeRun is one attempt of AllocateContiguousOnNode under the lock; grow
+// reports a failure that frames not yet in the database could turn into a
+// success.
+func (db *Database) takeRun(n, lowest, highest, boundary physmem.PFN, c Cache, node uint32, required bool) (physmem.PFN, ntstatus.Status, bool) {
 	db.lock.Acquire()
 	top := min(highest, db.Frames()-1)
 	want := node
@@ -68,8 +83,9 @@ func (db *Database) AllocateContiguousOnNode(n, lowest, highest, boundary physme
 		start, ok = db.findRun(n, lowest, top, boundary, anyNode)
 	}
 	if !ok {
+		grow := highest >= db.Frames() && db.Frames() < physmem.PFN(cap(db.entries))
 		db.lock.Release()
-		return 0, ntstatus.InsufficientResources
+		return 0, ntstatus.InsufficientResources, grow
 	}
 	for p := start; p < start+n; p++ {
 		e := &db.entries[p]
@@ -83,7 +99,7 @@ func (db *Database) AllocateContiguousOnNode(n, lowest, highest, boundary physme
 	}
 	db.entries[start].flags |= flagStartOfRun
 	db.lock.Release()
-	return start, ntstatus.Success
+	return start, ntstatus.Success, false
 }
 
 // findRun returns the highest start of n takeable frames in [lowest, top]

@@ -119,8 +119,12 @@ type Database struct {
 	lists   [numHeads]listHead
 	count   [NumStates]uint64
 	nodes   nodeTable
-	mem     physmem.Memory
-	hook    TransitionHook
+	// ranges is the memory map, and deferred the frames of RAM above
+	// Frames that GrowSome has yet to add (InitLazy).
+	ranges   []Range
+	deferred uint64
+	mem      physmem.Memory
+	hook     TransitionHook
 }
 
 // Size returns how many entries, and how many bytes of storage, the database
@@ -150,6 +154,8 @@ func Size(m []Range) (frames physmem.PFN, bytes uintptr, st ntstatus.Status) {
 
 // frames is the frame range [first, end) that r covers: only whole frames of
 // free RAM count as free, while a frame partly in use or reserved is wholly so.
+//
+//go:nosplit
 func (r Range) frames() (first, end physmem.PFN) {
 	last := r.Base + r.Length
 	if r.Type == RangeFree {
@@ -159,6 +165,8 @@ func (r Range) frames() (first, end physmem.PFN) {
 }
 
 // frameAbove is the first frame starting at or above physical address a.
+//
+//go:nosplit
 func frameAbove(a uint64) physmem.PFN {
 	f := physmem.FrameOf(a)
 	if a&physmem.PageMask != 0 {
@@ -176,9 +184,20 @@ func frameAbove(a uint64) physmem.PFN {
 // It writes each entry once, in one pass over the frames: the memory map
 // cuts the frames into segments that no range starts or ends inside, each
 // segment's state is decided once (segment), and a free segment is linked
-// onto the tail of node 0's free list as it is written, so boot time grows with
-// memory by one entry store per frame.
+// onto the tail of its node's free list as it is written, so boot time
+// grows with memory by one entry store per frame.
 func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatus.Status {
+	return db.InitLazy(storage, m, mem, noLink)
+}
+
+// InitLazy is Init that writes the entries of the first eager frames only,
+// as NT defers most of a large machine's PFN database: the frames above
+// are not yet in the database (Frames counts the written ones), their RAM
+// is counted as Deferred, and GrowSome writes them later, a chunk at a
+// time, from the idle loop; an allocation that finds no frame grows the
+// database itself first. m must stay unchanged until the database is
+// whole.
+func (db *Database) InitLazy(storage []Entry, m []Range, mem physmem.Memory, eager physmem.PFN) ntstatus.Status {
 	n, _, st := Size(m)
 	if st != ntstatus.Success {
 		return st
@@ -186,21 +205,27 @@ func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatu
 	if physmem.PFN(len(storage)) < n {
 		return ntstatus.BufferTooSmall
 	}
-	*db = Database{entries: storage[:n], mem: mem, nodes: oneNode}
+	*db = Database{entries: storage[:0:n], ranges: m, mem: mem, nodes: oneNode}
 	for i := range db.lists {
 		db.lists[i] = listHead{first: noLink, last: noLink}
 	}
+	// Every frame of RAM is deferred until grow adds it.
 	for p := physmem.PFN(0); p < n; {
 		t, end := segment(m, p, n)
-		db.fill(uint32(p), uint32(end), t)
+		if t != RangeReserved {
+			db.deferred += uint64(end - p)
+		}
 		p = end
 	}
+	db.grow(min(eager, n))
 	return ntstatus.Success
 }
 
 // segment is the type that frame p takes (the strongest of the ranges that
 // cover it, RangeReserved if none does) and the end of the run of frames
 // from p, at most n, that the same ranges cover.
+//
+//go:nosplit
 func segment(m []Range, p, n physmem.PFN) (RangeType, physmem.PFN) {
 	t, covered, end := RangeFree, false, n
 	for _, r := range m {
@@ -223,7 +248,10 @@ func segment(m []Range, p, n physmem.PFN) (RangeType, physmem.PFN) {
 }
 
 // fill writes the entries of frames [p, end) for type t, counts them, and
-// links free ones at the tail of the free list.
+// links free ones at the tail of the free list of p's node (the frames of
+// one node: grow cuts at node boundaries).
+//
+//go:nosplit
 func (db *Database) fill(p, end uint32, t RangeType) {
 	e := db.entries[p:end]
 	switch t {
@@ -247,7 +275,7 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 			q := uint64(p) + uint64(i)
 			w[i] = [entryWords]uint64{(q + 1) | (q-1)<<32, 0, 0, freeEntryTail}
 		}
-		h := &db.lists[nodeList(0, StateFree)]
+		h := &db.lists[nodeList(db.nodes.nodeOf(p), StateFree)]
 		e[0].blink = h.last
 		if h.last == noLink {
 			h.first = p

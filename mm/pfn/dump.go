@@ -56,6 +56,7 @@ func (db *Database) AppendDump(b []byte) []byte {
 	for _, c := range db.count {
 		w(c)
 	}
+	w(db.deferred)
 	t := &db.nodes
 	w(uint64(t.count))
 	w(uint64(t.n))
@@ -73,7 +74,7 @@ func (db *Database) AppendDump(b []byte) []byte {
 // NewSnapshot returns a database the size of db for Snapshot to copy
 // into, filled once so that its memory is resident.
 func (db *Database) NewSnapshot() *Database {
-	s := &Database{entries: make([]Entry, len(db.entries))}
+	s := &Database{entries: make([]Entry, len(db.entries), cap(db.entries))}
 	db.Snapshot(s)
 	return s
 }
@@ -81,8 +82,9 @@ func (db *Database) NewSnapshot() *Database {
 // Snapshot copies db's entries, list heads and counts into s, a database
 // from db.NewSnapshot, without the lock and without allocating.
 func (db *Database) Snapshot(s *Database) {
+	s.setLen(min(db.Frames(), physmem.PFN(cap(s.entries))))
 	copy(s.entries, db.entries)
-	s.lists, s.count, s.nodes = db.lists, db.count, db.nodes
+	s.lists, s.count, s.nodes, s.deferred = db.lists, db.count, db.nodes, db.deferred
 }
 
 // ErrBadDump is returned by OpenDump for an encoding it cannot use.
@@ -95,7 +97,7 @@ func OpenDump(b []byte) (*Database, error) {
 	}
 	n := binary.LittleEndian.Uint64(b[wordBytes:])
 	rest := b[dumpHeaderWords*wordBytes:]
-	tail := uint64(numHeads*3+NumStates+2+MaxNodeRanges*3+MaxNodes) * wordBytes
+	tail := uint64(numHeads*3+NumStates+1+2+MaxNodeRanges*3+MaxNodes) * wordBytes
 	if n > uint64(noLink) || uint64(len(rest)) != n*uint64(EntrySize)+tail {
 		return nil, ErrBadDump
 	}
@@ -115,6 +117,7 @@ func OpenDump(b []byte) (*Database, error) {
 	for i := range db.count {
 		db.count[i] = word()
 	}
+	db.deferred = word()
 	t := &db.nodes
 	t.count, t.n = uint32(word()), int(word())
 	for i := range t.ranges {

@@ -95,8 +95,13 @@ func newFuzzer(t *testing.T, data []byte) *fuzzer {
 	z := &fuzzer{t: t, data: data, db: new(Database), sim: physmem.NewSim(n), n: n,
 		owner: make([]uintptr, n), sig: make([]uint64, n)}
 	t.Cleanup(z.sim.Close)
-	if st := z.db.Init(make([]Entry, n), m, z.sim); st != ntstatus.Success {
-		t.Fatalf("Init: %v", st)
+	// Half the inputs build the database lazily, from a few frames up.
+	eager := physmem.PFN(noLink)
+	if b := z.byte(); b&0x80 != 0 {
+		eager = physmem.PFN(b&0x7f) % n
+	}
+	if st := z.db.InitLazy(make([]Entry, n), m, z.sim, eager); st != ntstatus.Success {
+		t.Fatalf("InitLazy: %v", st)
 	}
 	z.db.SetTransitionHook(func(p physmem.PFN, pte uintptr, orig uint64) {
 		z.hooks = append(z.hooks, restore{p, pte, orig})
@@ -104,6 +109,10 @@ func newFuzzer(t *testing.T, data []byte) *fuzzer {
 	z.setNodes(1 + uint32(z.byte())%4)
 	return z
 }
+
+// lazy reports whether part of the database is still to be built, when
+// the oracles for allocations only check what growth cannot change.
+func (z *fuzzer) lazy() bool { return z.db.Frames() < z.n }
 
 // setNodes splits the frames into k nodes of equal share (the last takes
 // the rest) and puts the current processor on node 0.
@@ -329,7 +338,7 @@ func (z *fuzzer) wantState(p physmem.PFN, s State) {
 	}
 }
 
-const numOps = 20
+const numOps = 21
 
 func (z *fuzzer) step() {
 	switch op := z.byte() % numOps; op {
@@ -481,6 +490,14 @@ func (z *fuzzer) step() {
 		z.last = fmt.Sprintf("home node %d", z.home)
 	case 19:
 		z.allocateOnNode()
+	case 20:
+		k := int(z.byte()%16) + 1
+		z.last = fmt.Sprintf("GrowSome(%d) at %d frames", k, z.db.Frames())
+		before := z.db.Frames()
+		more := z.db.GrowSome(k)
+		if after := z.db.Frames(); after != min(before+physmem.PFN(k), z.n) || more != (after < z.n) {
+			z.t.Fatalf("%s: %d frames, more %v", z.last, after, more)
+		}
 	}
 }
 
@@ -500,7 +517,18 @@ func (z *fuzzer) allocateOnNode() {
 	}
 	var p physmem.PFN
 	var ok bool
+	lazy := z.lazy()
 	z.do(legal, func() { p, ok = z.db.AllocateOnNode(pte, origFor(pte), zeroed, node, required) })
+	if lazy {
+		if ok && required && z.db.NodeOf(p) != node {
+			z.t.Fatalf("%s took frame %#x of node %d", z.last, p, z.db.NodeOf(p))
+		}
+		if ok {
+			z.owner[p] = pte
+			z.use(p)
+		}
+		return
+	}
 	if ok != want {
 		z.t.Fatalf("%s = %v, want %v (available %d)", z.last, ok, want, before.Available())
 	}
@@ -530,7 +558,18 @@ func (z *fuzzer) allocate(zeroed bool) {
 	z.last = name
 	var p physmem.PFN
 	var ok bool
+	lazy := z.lazy()
 	z.do(legal, func() { p, ok = alloc(pte, origFor(pte)) })
+	if lazy {
+		if ok && before.Available()+before.Deferred == 0 {
+			z.t.Fatalf("%s = %v with %d available, %d deferred", name, ok, before.Available(), before.Deferred)
+		}
+		if ok {
+			z.owner[p] = pte
+			z.use(p)
+		}
+		return
+	}
 	if ok != (before.Available() > 0) {
 		z.t.Fatalf("%s = %v with %d available", name, ok, before.Available())
 	}
@@ -618,8 +657,16 @@ func (z *fuzzer) contiguous() {
 	}
 	var p physmem.PFN
 	var st ntstatus.Status
+	lazy := z.lazy()
 	z.do(legal, func() { p, st = z.db.AllocateContiguous(n, lo, hi, boundary, c) })
 	switch {
+	case lazy:
+		if st == ntstatus.Success {
+			for q := p; q < p+n; q++ {
+				z.use(q)
+			}
+		}
+		return
 	case boundary != 0 && boundary < n:
 		if st != ntstatus.InvalidParameter {
 			z.t.Fatalf("boundary %d < %d frames: %v", boundary, n, st)
