@@ -29,6 +29,14 @@
 //	any RAM frame ──MarkBad──▶ Bad: at once if unused, on release if in use
 //	Zeroed, Free, Standby runs ──AllocateContiguous──▶ Active ──FreeContiguous──▶ Free
 //
+// # Large memory
+//
+// InitLazy builds only the first frames' entries (the kernel: 256 MiB
+// worth) and leaves the rest of the storage for GrowSome, which the idle
+// loop calls and an allocation that finds nothing calls first (grow_trap.go):
+// a frame beyond Frames is not yet in the database, its RAM counted as
+// Deferred. Boot time then does not grow with memory.
+//
 // # Allocation order
 //
 // As NT's MiRemoveZeroPage and MiRemoveAnyPage:
