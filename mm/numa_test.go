@@ -7,6 +7,7 @@ import (
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/physmem"
+	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/nt/ke"
 )
@@ -75,5 +76,34 @@ func TestNodeRequests(t *testing.T) {
 		t.Error("PAGE_READWRITE|PAGE_NOCACHE on node 0 refused")
 	} else {
 		mm.FreeContiguousMemory(p)
+	}
+}
+
+// Pool pages come from the allocating processor's node: with NUMA=2, the
+// processor is put on each node in turn (ke's table, as the SRAT would
+// have it) and a fresh non-paged big allocation's pages are on that node.
+func TestPoolPagesFromTheCurrentNode(t *testing.T) {
+	requireBare(t)
+	highest := ke.QueryHighestNodeNumber()
+	if highest == 0 {
+		t.Skip("one node: run with `make ktest NUMA=2 PKG=./mm`")
+	}
+	home := ke.ProcessorNode(0)
+	defer ke.SetProcessorNodes([]uint32{home}, highest)
+	tag := pool.MakeTag("Numa")
+	for node := uint32(0); node <= highest; node++ {
+		if !ke.SetProcessorNodes([]uint32{node}, highest) {
+			t.Fatal("SetProcessorNodes refused")
+		}
+		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 4*physmem.PageSize, tag)
+		if p == nil {
+			t.Fatal("no pool")
+		}
+		for off := uintptr(0); off < 4*physmem.PageSize; off += physmem.PageSize {
+			if got := nodeOfVA(t, unsafe.Add(p, off)); got != node {
+				t.Errorf("processor on node %d: pool page %#x is on node %d", node, off, got)
+			}
+		}
+		ex.FreePoolWithTag(p, tag)
 	}
 }
