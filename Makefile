@@ -23,6 +23,10 @@ PKG     ?= ./nt/ntstatus
 BOOTS   ?= 10
 CMD     ?= ver; poweroff 0
 MACHINE ?= microvm
+# Processors every boot gets (QEMU -smp, through the launcher's $NTGO_SMP):
+# two by default, so every run starts an application processor.
+SMP     ?= 2
+export NTGO_SMP := $(SMP)
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
 # NUMA=N: every boot (qemu, run, gdb, ktest, test, bench) splits memory

@@ -1,40 +1,29 @@
 // NUMA start-up: the firmware's nodes handed to the memory manager.
 //
-// initNodes, last in phase 1 (start.go), reads the ACPI topology and, when
-// the SRAT describes more than one node, gives mm each node's memory ranges
-// and each processor's node (mm.SetNodes: the PFN database moves its free
-// and zeroed frames onto per-node lists, ke learns the processors' nodes).
+// initNodes, last in phase 1 (start.go), takes the ACPI topology the
+// processors' start-up read (smp.go) and, when the SRAT describes more
+// than one node, gives mm each node's memory ranges and each processor's
+// node (mm.SetNodes: the PFN database moves its free and zeroed frames
+// onto per-node lists, ke learns the processors' nodes).
 // No ACPI, no SRAT or one node: nothing changes, every frame and processor
 // is on node 0. Either way one boot line says what was found.
-//
-// The topology is read here until the processor start-up (smp) reads it
-// first; then setNodes takes that topology and readTopology goes.
 
 package kernel
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"ntgo/mm"
-	"ntgo/mm/pte"
-	"ntgo/nt/acpi"
 )
 
 func initNodes() {
-	t, err := acpi.Read(readTopology)
-	if err != nil {
-		fmt.Fprintf(os.Stdout, "numa: %v: one node\n", err)
+	t := topology
+	switch {
+	case t == nil:
+		fmt.Fprintln(os.Stdout, "numa: one node (no ACPI topology)")
 		return
-	}
-	setNodes(t)
-}
-
-// setNodes hands t's nodes to the memory manager.
-func setNodes(t *acpi.Topology) {
-	if t.Nodes <= 1 {
+	case t.Nodes <= 1:
 		fmt.Fprintln(os.Stdout, "numa: one node")
 		return
 	}
@@ -51,16 +40,4 @@ func setNodes(t *acpi.Topology) {
 		return
 	}
 	fmt.Fprintf(os.Stdout, "numa: %d nodes, %d memory ranges\n", t.Nodes, len(t.Memory))
-}
-
-// readTopology is acpi.Memory over MapIoSpace.
-func readTopology(pa uint64, n int) ([]byte, error) {
-	va := mm.MapIoSpace(pa, uintptr(n), pte.Cached)
-	if va == 0 {
-		return nil, errors.New("no system PTEs to map it")
-	}
-	b := make([]byte, n)
-	copy(b, unsafe.Slice((*byte)(unsafePointerAt(va)), n))
-	mm.UnmapIoSpace(va, uintptr(n))
-	return b, nil
 }

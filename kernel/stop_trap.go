@@ -92,7 +92,7 @@ var runtimeStarted bool
 //
 //go:nosplit
 func stopInTrap(code bugcheck.Code, p1, p2, p3, p4 uintptr) bool {
-	if runtimeStarted && kpcr0.TrapDepth == 0 {
+	if runtimeStarted && currentKPCR().TrapDepth == 0 {
 		return false
 	}
 	stop(trapFrameOfStop, code, p1, p2, p3, p4)

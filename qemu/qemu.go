@@ -26,6 +26,9 @@ import (
 const (
 	DefaultMachine = "microvm"
 	DefaultMemory  = "256M"
+	// DefaultCPUs: two, so that every run starts an application
+	// processor.
+	DefaultCPUs = 2
 	// Named CPU model: with KVM here, -cpu host and -cpu max fail to start.
 	DefaultCPU    = "qemu64,+rdrand"
 	debugExitPort = "0xf4"
@@ -47,9 +50,11 @@ type Config struct {
 	Args    []string // kernel command line words
 	Machine string   // "microvm" (default) or "pc"
 	Memory  string   // -m value; DefaultMemory if empty
+	CPUs    int      // -smp value; 0: $NTGO_SMP, else DefaultCPUs
 	// Nodes splits memory (and the processors) into that many NUMA nodes
-	// (numaArgs); 0 or 1 is none. QEMU's microvm builds no SRAT, so a
-	// NUMA boot runs on pc whatever Machine says.
+	// (numaArgs); 1 is none, 0 means $NTGO_NUMA (make's NUMA=N) or none.
+	// QEMU's microvm accepts -numa but builds no SRAT, so a NUMA boot runs
+	// on pc whatever Machine says.
 	Nodes   int
 	Accel   string   // "kvm", "tcg", or "" to pick
 	GDB     bool     // gdb stub on GDBPort of 127.0.0.1
@@ -192,18 +197,27 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	if mem == "" {
 		mem = DefaultMemory
 	}
+	cpus, err := c.cpus()
+	if err != nil {
+		return nil, err
+	}
+	accel := c.accel()
+	if accel == "tcg" && cpus > 1 {
+		accel += ",thread=multi" // one host thread per processor
+	}
 	a := []string{
 		"-machine", machine,
-		"-accel", c.accel(),
+		"-accel", accel,
 		"-cpu", DefaultCPU,
 		"-m", mem,
+		"-smp", strconv.Itoa(cpus),
 		"-display", "none", "-parallel", "none", "-no-reboot", "-serial", "mon:stdio",
 		"-device", "isa-debug-exit,iobase=" + debugExitPort + ",iosize=0x04",
 		"-chardev", "file,id=status,path=" + optionValue(statusFile),
 		"-device", fmt.Sprintf("isa-debugcon,chardev=status,iobase=%#x", bugcheck.ChannelPort),
 	}
 	if nodes > 1 {
-		n, err := numaArgs(mem, nodes, 1)
+		n, err := numaArgs(mem, nodes, cpus)
 		if err != nil {
 			return nil, err
 		}
@@ -238,6 +252,22 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 		a = append(a, "-append", line)
 	}
 	return a, nil
+}
+
+// cpus is the processor count: c.CPUs, else $NTGO_SMP (make's SMP=),
+// else DefaultCPUs.
+func (c Config) cpus() (int, error) {
+	if c.CPUs != 0 {
+		return c.CPUs, nil
+	}
+	if s := os.Getenv("NTGO_SMP"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("NTGO_SMP=%q: not a processor count", s)
+		}
+		return n, nil
+	}
+	return DefaultCPUs, nil
 }
 
 // nodes is c.Nodes, or $NTGO_NUMA's if that is 0.

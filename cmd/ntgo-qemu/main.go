@@ -50,6 +50,7 @@ const exitTerminated = 128 + int(syscall.SIGTERM)
 func main() {
 	machine := flag.String("machine", qemu.DefaultMachine, "QEMU machine: microvm or pc")
 	mem := flag.String("m", qemu.DefaultMemory, "guest memory")
+	smp := flag.Int("smp", 0, "processors (QEMU -smp); 0: $NTGO_SMP, else qemu.DefaultCPUs")
 	nodes := flag.Int("numa", 0, "split memory and processors into `n` NUMA nodes (boots -machine pc, which has an SRAT)")
 	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
@@ -91,7 +92,7 @@ func main() {
 		kernel = boot
 	}
 	interactive := !*test && !*batch && !*gdb
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, Nodes: *nodes, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, Nodes: *nodes, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
 		Dump: *dumpFile, Batch: *batch, Interactive: interactive}
 	b, err := cfg.NewBoot()
 	if err != nil {
