@@ -80,7 +80,7 @@ func TestNodeRequests(t *testing.T) {
 }
 
 // Pool pages come from the allocating processor's node: with NUMA=2, the
-// processor is put on each node in turn (ke's table, as the SRAT would
+// processors are put on each node in turn (ke's table, as the SRAT would
 // have it) and a fresh non-paged big allocation's pages are on that node.
 func TestPoolPagesFromTheCurrentNode(t *testing.T) {
 	requireBare(t)
@@ -88,11 +88,21 @@ func TestPoolPagesFromTheCurrentNode(t *testing.T) {
 	if highest == 0 {
 		t.Skip("one node: run with `make ktest NUMA=2 PKG=./mm`")
 	}
-	home := ke.ProcessorNode(0)
-	defer ke.SetProcessorNodes([]uint32{home}, highest)
+	// Every processor on the node, so the allocation is that node's
+	// wherever it runs; the table is put back after.
+	n := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups))
+	home := make([]uint32, n)
+	for i := range home {
+		home[i] = ke.ProcessorNode(i)
+	}
+	defer ke.SetProcessorNodes(home, highest)
 	tag := pool.MakeTag("Numa")
 	for node := uint32(0); node <= highest; node++ {
-		if !ke.SetProcessorNodes([]uint32{node}, highest) {
+		all := make([]uint32, n)
+		for i := range all {
+			all[i] = node
+		}
+		if !ke.SetProcessorNodes(all, highest) {
 			t.Fatal("SetProcessorNodes refused")
 		}
 		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 4*physmem.PageSize, tag)
