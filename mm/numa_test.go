@@ -117,3 +117,25 @@ func TestPoolPagesFromTheCurrentNode(t *testing.T) {
 		ex.FreePoolWithTag(p, tag)
 	}
 }
+
+// ExAllocatePool3's NUMA node: with NUMA=2, a non-paged block required on
+// each node is on that node, whichever node the processor is on.
+func TestAllocatePool3OnNode(t *testing.T) {
+	requireBare(t)
+	highest := ke.QueryHighestNodeNumber()
+	if highest == 0 {
+		t.Skip("one node: run with `make ktest NUMA=2 PKG=./mm`")
+	}
+	tag := pool.MakeTag("Numa")
+	for node := uint32(0); node <= highest; node++ {
+		params := []ex.PoolExtendedParameter{{Type: ex.PoolExtendedParameterNumaNode, PreferredNode: node}}
+		p := ex.AllocatePool3(ex.PoolFlagNonPaged, 100, tag, params)
+		if p == nil {
+			t.Fatalf("node %d refused", node)
+		}
+		if got := nodeOfVA(t, p); got != node {
+			t.Errorf("block required on node %d is on node %d", node, got)
+		}
+		ex.FreePoolWithTag(p, tag)
+	}
+}

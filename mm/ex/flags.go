@@ -17,12 +17,13 @@
 //
 // The NUMA node (POOL_NODE_REQUIREMENT): a node above
 // ke.QueryHighestNodeNumber is STATUS_INVALID_PARAMETER; past that it
-// applies to NON_PAGED allocations only, as NT documents. With MM_ANY_NODE_OK it is a preference, which
-// ntgo follows as every allocation does, with pages from the allocating
-// processor's node. Without it the node is required, which ntgo can
-// promise only on a machine of one node: its pool keeps no blocks per
-// node (NT keeps a nonpaged pool per node), so on several nodes a
-// required node is STATUS_NOT_SUPPORTED.
+// applies to NON_PAGED allocations only, as NT documents: without
+// MM_ANY_NODE_OK the memory must be on that node or the call fails, with
+// it the node is preferred. On a machine of several nodes such a request
+// is served in whole pages from the node (pool.System.AllocateOnNode:
+// ntgo's pool keeps no blocks per node, where NT keeps a non-paged pool
+// per node), so a small block costs a page; on one node it is an ordinary
+// allocation.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
@@ -108,6 +109,7 @@ type request struct {
 	t     pool.PoolType
 	prio  pool.Priority
 	quota bool
+	node  nodeRequest
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
@@ -155,7 +157,7 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 		case PoolExtendedParameterSecurePool:
 			st = ntstatus.NotSupported
 		case PoolExtendedParameterNumaNode:
-			st = nodeRequirement(p.PreferredNode, pool.KindOf(r.t).Paged())
+			st = nodeRequirement(r, p.PreferredNode)
 		}
 		if st != ntstatus.Success && !p.Optional {
 			return st
@@ -164,15 +166,16 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 	return ntstatus.Success
 }
 
-// nodeRequirement is whether ntgo can honour a POOL_NODE_REQUIREMENT for
-// paged or nonpaged pool.
-func nodeRequirement(n uint32, paged bool) ntstatus.Status {
+// nodeRequirement decodes a POOL_NODE_REQUIREMENT into r: a node above
+// the highest is STATUS_INVALID_PARAMETER; on one node, and for paged
+// pool, which it does not apply to, the node changes nothing.
+func nodeRequirement(r *request, n uint32) ntstatus.Status {
 	highest := ke.QueryHighestNodeNumber()
-	switch {
-	case n&^MmAnyNodeOK > highest:
+	if n&^MmAnyNodeOK > highest {
 		return ntstatus.InvalidParameter
-	case n&MmAnyNodeOK == 0 && highest != 0 && !paged:
-		return ntstatus.NotSupported
+	}
+	if highest != 0 && !pool.KindOf(r.t).Paged() {
+		r.node = nodeRequest{node: n &^ MmAnyNodeOK, set: true, required: n&MmAnyNodeOK == 0}
 	}
 	return ntstatus.Success
 }
@@ -227,7 +230,7 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	}
 	var p unsafe.Pointer
 	if st == ntstatus.Success {
-		p, st = allocate(r.t, n, tag, r.prio, r.quota)
+		p, st = allocate(r.t, n, tag, r.prio, r.quota, r.node)
 	}
 	if p == nil && f&PoolFlagRaiseOnFailure != 0 {
 		ntstatus.Raise(st)

@@ -134,11 +134,31 @@ func TestAllocatePool3(t *testing.T) {
 	}
 }
 
-// On a machine of two nodes: a node that exists is accepted as a
-// preference; required, ntgo cannot promise it (its pool keeps no blocks
-// per node); a node beyond the highest is refused either way.
+// nodeArena is a host arena that records the node each page run was asked
+// for (pool.NodePageSource), as the kernel's pool pages place frames.
+type nodeArena struct {
+	*pool.Arena
+	asked []nodeRequest
+}
+
+func (a *nodeArena) AllocPagesOnNode(n int, exec bool, node uint32, required bool) (uintptr, bool) {
+	a.asked = append(a.asked, nodeRequest{node: node, set: true, required: required})
+	return a.AllocPages(n, exec)
+}
+
+// On a machine of two nodes: a node that exists is served in whole pages
+// from it, required without MM_ANY_NODE_OK and preferred with it; a node
+// beyond the highest is refused; paged pool is not placed (the node does
+// not apply to it). Quota is charged for the page.
 func TestAllocatePool3NodeOfTwo(t *testing.T) {
-	setup(t)
+	np := &nodeArena{Arena: pool.NewArena(2 * testPages)}
+	pg := pool.NewArena(2 * testPages)
+	t.Cleanup(func() { np.Close(); pg.Close() })
+	q := NewQuotaBlock(NoQuotaLimit, NoQuotaLimit)
+	if _, err := Init(Config{Pool: pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: testPages * 4096, MaxPagedBytes: testPages * 4096},
+		QuotaOwner: func() *QuotaBlock { return q }}); err != nil {
+		t.Fatal(err)
+	}
 	if !ke.SetProcessorNodes([]uint32{0}, 1) {
 		t.Fatal("SetProcessorNodes refused")
 	}
@@ -146,27 +166,38 @@ func TestAllocatePool3NodeOfTwo(t *testing.T) {
 	for _, c := range []struct {
 		node uint32
 		st   ntstatus.Status
+		want nodeRequest
 	}{
-		{1 | MmAnyNodeOK, ntstatus.Success},
-		{0 | MmAnyNodeOK, ntstatus.Success},
-		{1, ntstatus.NotSupported},
-		{0, ntstatus.NotSupported},
-		{2 | MmAnyNodeOK, ntstatus.InvalidParameter},
+		{1, ntstatus.Success, nodeRequest{node: 1, set: true, required: true}},
+		{0, ntstatus.Success, nodeRequest{node: 0, set: true, required: true}},
+		{1 | MmAnyNodeOK, ntstatus.Success, nodeRequest{node: 1, set: true}},
+		{2 | MmAnyNodeOK, ntstatus.InvalidParameter, nodeRequest{}},
 	} {
+		np.asked = nil
 		params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: c.node}}
-		st := raised(func() {
-			if p := AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, params); p != nil {
-				FreePool(p)
-			}
-		})
+		var p unsafe.Pointer
+		st := raised(func() { p = AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure|PoolFlagUseQuota, 64, tagEx, params) })
 		if st != c.st {
 			t.Errorf("node %#x: %v, want %v", c.node, st, c.st)
 		}
+		if p == nil {
+			continue
+		}
+		if uintptr(p)&4095 != 0 || len(np.asked) != 1 || np.asked[0] != c.want {
+			t.Errorf("node %#x: block %p, pages asked for %+v, want one run %+v", c.node, p, np.asked, c.want)
+		}
+		if got, _ := q.Usage(); got != 4096 {
+			t.Errorf("node %#x: quota charged %d, want a page", c.node, got)
+		}
+		FreePool(p)
+		if got, _ := q.Usage(); got != 0 {
+			t.Errorf("node %#x: quota after the free %d", c.node, got)
+		}
 	}
-	// A node that exists does not apply to paged pool, required or not.
+	np.asked = nil
 	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 1}}
-	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil {
-		t.Error("paged pool refused a node that does not apply to it")
+	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil || np.asked != nil {
+		t.Errorf("paged pool with node 1: %p, pages asked for %+v", p, np.asked)
 	} else {
 		FreePool(p)
 	}
