@@ -29,6 +29,12 @@ SMP     ?= 2
 export NTGO_SMP := $(SMP)
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
+# NUMA=N: every boot (qemu, run, gdb, ktest, test, bench) splits memory
+# and processors into N nodes (-machine pc: microvm has no SRAT).
+NUMA    ?=
+ifneq ($(NUMA),)
+export NTGO_NUMA := $(NUMA)
+endif
 # DUMP=file: a bugcheck writes a crash dump there (go run ./cmd/ntgo-dump file).
 DUMP    ?=
 DUMPARG := $(if $(DUMP),-dump $(DUMP))

@@ -125,7 +125,8 @@ func initFPUTemplate() {
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
 //  11. the runtime's crash output on the kernel's crash device, so that a
-//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go).
+//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go);
+//  12. the NUMA nodes from the SRAT handed to the memory manager (numa.go).
 func init() {
 	if !arch.Bare() {
 		return // a host test binary: no machine to start
@@ -143,4 +144,5 @@ func init() {
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()
+	initNodes()
 }

@@ -26,6 +26,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -91,8 +92,19 @@ func (s *PoolPages) find(n int) (int, bool) {
 	return 0, false
 }
 
-// AllocPages hands out n pages, executable or not.
+// AllocPages hands out n pages, executable or not; non-paged pool's
+// frames come from the current processor's node first.
 func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
+	return s.alloc(n, executable, ke.GetCurrentNodeNumber(), false)
+}
+
+// AllocPagesOnNode is AllocPages with non-paged pool's frames from node
+// first, only from it if required (pool.NodePageSource).
+func (s *PoolPages) AllocPagesOnNode(n int, executable bool, node uint32, required bool) (uintptr, bool) {
+	return s.alloc(n, executable, node, required)
+}
+
+func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (uintptr, bool) {
 	kernelSpace.Lock()
 	defer kernelSpace.Unlock()
 	i, ok := s.find(n)
@@ -105,7 +117,7 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 		prot = pte.ProtExecuteReadWrite
 	}
 	for p := 0; p < n; p++ {
-		if !s.back(va+uintptr(p)*physmem.PageSize, prot) {
+		if !s.back(va+uintptr(p)*physmem.PageSize, prot, node, required) {
 			s.unback(va, p)
 			return 0, false
 		}
@@ -116,11 +128,12 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 	return va, true
 }
 
-// back gives the page at va its PTE (and frame, for non-paged pool).
-func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
+// back gives the page at va its PTE (and frame, for non-paged pool, from
+// node first, only from it if required).
+func (s *PoolPages) back(va uintptr, prot pte.Protection, node uint32, required bool) bool {
 	e := pte.DemandZero(prot)
 	if !s.paged {
-		f, ok := PFN.AllocateZeroed(pte.PteAddress(va), 0)
+		f, ok := PFN.AllocateOnNode(pte.PteAddress(va), 0, true, node, required)
 		if !ok {
 			return false
 		}

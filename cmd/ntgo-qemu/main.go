@@ -51,6 +51,7 @@ func main() {
 	machine := flag.String("machine", qemu.DefaultMachine, "QEMU machine: microvm or pc")
 	mem := flag.String("m", qemu.DefaultMemory, "guest memory")
 	smp := flag.Int("smp", 0, "processors (QEMU -smp); 0: $NTGO_SMP, else qemu.DefaultCPUs")
+	nodes := flag.Int("numa", 0, "split memory and processors into `n` NUMA nodes (boots -machine pc, which has an SRAT)")
 	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
 	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
@@ -74,7 +75,7 @@ func main() {
 		return
 	}
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-numa N] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -91,7 +92,7 @@ func main() {
 		kernel = boot
 	}
 	interactive := !*test && !*batch && !*gdb
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, Nodes: *nodes, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
 		Dump: *dumpFile, Batch: *batch, Interactive: interactive}
 	b, err := cfg.NewBoot()
 	if err != nil {

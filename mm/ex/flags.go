@@ -12,8 +12,18 @@
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
 // parameter that cannot be satisfied fails the call if it is required and
-// is ignored if optional. ntgo has one NUMA node (0) and no secure pool
-// (no VBS). A parameter type given twice, or an unknown required one, fails.
+// is ignored if optional. ntgo has no secure pool (no VBS). A parameter
+// type given twice, or an unknown required one, fails.
+//
+// The NUMA node (POOL_NODE_REQUIREMENT): a node above
+// ke.QueryHighestNodeNumber is STATUS_INVALID_PARAMETER; past that it
+// applies to NON_PAGED allocations only, as NT documents: without
+// MM_ANY_NODE_OK the memory must be on that node or the call fails, with
+// it the node is preferred. On a machine of several nodes such a request
+// is served in whole pages from the node (pool.System.AllocateOnNode:
+// ntgo's pool keeps no blocks per node, where NT keeps a non-paged pool
+// per node), so a small block costs a page; on one node it is an ordinary
+// allocation.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
@@ -27,6 +37,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -98,6 +109,7 @@ type request struct {
 	t     pool.PoolType
 	prio  pool.Priority
 	quota bool
+	node  nodeRequest
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
@@ -145,13 +157,25 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 		case PoolExtendedParameterSecurePool:
 			st = ntstatus.NotSupported
 		case PoolExtendedParameterNumaNode:
-			if p.PreferredNode != 0 && p.PreferredNode != MmAnyNodeOK {
-				st = ntstatus.InvalidParameter
-			}
+			st = nodeRequirement(r, p.PreferredNode)
 		}
 		if st != ntstatus.Success && !p.Optional {
 			return st
 		}
+	}
+	return ntstatus.Success
+}
+
+// nodeRequirement decodes a POOL_NODE_REQUIREMENT into r: a node above
+// the highest is STATUS_INVALID_PARAMETER; on one node, and for paged
+// pool, which it does not apply to, the node changes nothing.
+func nodeRequirement(r *request, n uint32) ntstatus.Status {
+	highest := ke.QueryHighestNodeNumber()
+	if n&^MmAnyNodeOK > highest {
+		return ntstatus.InvalidParameter
+	}
+	if highest != 0 && !pool.KindOf(r.t).Paged() {
+		r.node = nodeRequest{node: n &^ MmAnyNodeOK, set: true, required: n&MmAnyNodeOK == 0}
 	}
 	return ntstatus.Success
 }
@@ -206,7 +230,7 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	}
 	var p unsafe.Pointer
 	if st == ntstatus.Success {
-		p, st = allocate(r.t, n, tag, r.prio, r.quota)
+		p, st = allocate(r.t, n, tag, r.prio, r.quota, r.node)
 	}
 	if p == nil && f&PoolFlagRaiseOnFailure != 0 {
 		ntstatus.Raise(st)

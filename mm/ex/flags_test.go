@@ -6,6 +6,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -114,6 +115,7 @@ func TestAllocatePool3(t *testing.T) {
 		{"any node", []PoolExtendedParameter{node(MmAnyNodeOK, false)}, true, 0},
 		{"node 1 required", []PoolExtendedParameter{node(1, false)}, false, ntstatus.InvalidParameter},
 		{"node 1 optional", []PoolExtendedParameter{node(1, true)}, true, 0},
+		{"node 1 or any", []PoolExtendedParameter{node(1|MmAnyNodeOK, false)}, false, ntstatus.InvalidParameter},
 		{"invalid type required", []PoolExtendedParameter{param(PoolExtendedParameterInvalidType, false)}, false, ntstatus.InvalidParameter},
 		{"unknown type optional", []PoolExtendedParameter{param(PoolExtendedParameterMax, true)}, true, 0},
 		{"duplicate", []PoolExtendedParameter{node(0, true), node(0, true)}, false, ntstatus.InvalidParameter},
@@ -129,6 +131,75 @@ func TestAllocatePool3(t *testing.T) {
 		if st := raised(func() { AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, c.params) }); st != c.st {
 			t.Errorf("%s with RAISE_ON_FAILURE raised %v, want %v", c.name, st, c.st)
 		}
+	}
+}
+
+// nodeArena is a host arena that records the node each page run was asked
+// for (pool.NodePageSource), as the kernel's pool pages place frames.
+type nodeArena struct {
+	*pool.Arena
+	asked []nodeRequest
+}
+
+func (a *nodeArena) AllocPagesOnNode(n int, exec bool, node uint32, required bool) (uintptr, bool) {
+	a.asked = append(a.asked, nodeRequest{node: node, set: true, required: required})
+	return a.AllocPages(n, exec)
+}
+
+// On a machine of two nodes: a node that exists is served in whole pages
+// from it, required without MM_ANY_NODE_OK and preferred with it; a node
+// beyond the highest is refused; paged pool is not placed (the node does
+// not apply to it). Quota is charged for the page.
+func TestAllocatePool3NodeOfTwo(t *testing.T) {
+	np := &nodeArena{Arena: pool.NewArena(2 * testPages)}
+	pg := pool.NewArena(2 * testPages)
+	t.Cleanup(func() { np.Close(); pg.Close() })
+	q := NewQuotaBlock(NoQuotaLimit, NoQuotaLimit)
+	if _, err := Init(Config{Pool: pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: testPages * 4096, MaxPagedBytes: testPages * 4096},
+		QuotaOwner: func() *QuotaBlock { return q }}); err != nil {
+		t.Fatal(err)
+	}
+	if !ke.SetProcessorNodes([]uint32{0}, 1) {
+		t.Fatal("SetProcessorNodes refused")
+	}
+	defer ke.SetProcessorNodes(nil, 0)
+	for _, c := range []struct {
+		node uint32
+		st   ntstatus.Status
+		want nodeRequest
+	}{
+		{1, ntstatus.Success, nodeRequest{node: 1, set: true, required: true}},
+		{0, ntstatus.Success, nodeRequest{node: 0, set: true, required: true}},
+		{1 | MmAnyNodeOK, ntstatus.Success, nodeRequest{node: 1, set: true}},
+		{2 | MmAnyNodeOK, ntstatus.InvalidParameter, nodeRequest{}},
+	} {
+		np.asked = nil
+		params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: c.node}}
+		var p unsafe.Pointer
+		st := raised(func() { p = AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure|PoolFlagUseQuota, 64, tagEx, params) })
+		if st != c.st {
+			t.Errorf("node %#x: %v, want %v", c.node, st, c.st)
+		}
+		if p == nil {
+			continue
+		}
+		if uintptr(p)&4095 != 0 || len(np.asked) != 1 || np.asked[0] != c.want {
+			t.Errorf("node %#x: block %p, pages asked for %+v, want one run %+v", c.node, p, np.asked, c.want)
+		}
+		if got, _ := q.Usage(); got != 4096 {
+			t.Errorf("node %#x: quota charged %d, want a page", c.node, got)
+		}
+		FreePool(p)
+		if got, _ := q.Usage(); got != 0 {
+			t.Errorf("node %#x: quota after the free %d", c.node, got)
+		}
+	}
+	np.asked = nil
+	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 1}}
+	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil || np.asked != nil {
+		t.Errorf("paged pool with node 1: %p, pages asked for %+v", p, np.asked)
+	} else {
+		FreePool(p)
 	}
 }
 

@@ -87,6 +87,12 @@ func newLive(t *testing.T) *live {
 	if st := db.Init(make([]pfn.Entry, n), m, sim); st != ntstatus.Success {
 		t.Fatal(st)
 	}
+	// Two nodes, half the frames each, so !numa has a topology to show.
+	half := physmem.PFN(n / 2)
+	if st := db.SetNodes(pfn.Nodes{Memory: []pfn.NodeRange{{First: 0, End: half, Node: 0}, {First: half, End: n, Node: 1}},
+		Processors: []uint32{0, 1}, Highest: 1}); st != ntstatus.Success {
+		t.Fatal(st)
+	}
 	for i := range 5 {
 		if _, ok := db.AllocateZeroed(pte.PteAddress(mappedVA)+uintptr(i)*8, 0); !ok {
 			t.Fatal("AllocateZeroed failed")
@@ -235,7 +241,7 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 func TestViewsIdenticalLiveAndDump(t *testing.T) {
 	l := newLive(t)
 	d := writeRead(t, l.crash)
-	lines := []string{"!vm", "!memusage", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
+	lines := []string{"!vm", "!memusage", "!numa", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
 		"!poolfind Dmp1", "!poolfind Dmp2", "!poolfind Nope", "lm",
 		"!pfn 100000", "!pfn", "!address 0", "!address 7000`00001000", "!address c000001000", "!address 800000000000",
 		"!pool 1000", "!pte"}
@@ -254,6 +260,9 @@ func TestViewsIdenticalLiveAndDump(t *testing.T) {
 		if got := view(t, d, line); got != want {
 			t.Errorf("%s over the dump:\n%s\nover the running system:\n%s", line, got, want)
 		}
+	}
+	if out := view(t, d, "!numa"); !strings.Contains(out, "NUMA nodes: 2") || !strings.Contains(out, "NODE 1\n  Processors: 1\n") {
+		t.Errorf("!numa over the dump:\n%s", out)
 	}
 	if out := view(t, d, "!poolfind Dmp1"); !strings.Contains(out, "3 blocks") {
 		t.Errorf("!poolfind Dmp1 over the dump:\n%s", out)

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"ntgo/kernel/console"
@@ -92,6 +93,7 @@ func Commands(t Target) []console.Command {
 	return []console.Command{
 		{Name: "!vm", Help: "physical memory, page lists, commit charge and limit, system PTEs, pools", Run: v.vm},
 		{Name: "!memusage", Help: "page frames by state (the PFN database's lists)", Run: v.memusage},
+		{Name: "!numa", Help: "NUMA nodes: their processors, memory ranges and free/zeroed frames", Run: v.numa},
 		{Name: "!pfn", Args: "<frame>", Help: "decode one PFN database entry (frame number in hex)", Run: v.pfn},
 		{Name: "!pte", Args: "<va>", Help: "the PXE, PPE, PDE and PTE that map va, decoded", Run: v.pte},
 		{Name: "!address", Args: "<va>", Help: "which region of the kernel address space holds va", Run: v.address},
@@ -141,6 +143,51 @@ func (v views) memusage(w io.Writer, args []string) error {
 	}
 	fmt.Fprint(w, db.Stats())
 	return nil
+}
+
+// numa is NT's !numa, from the PFN database's node table: each node's
+// processors, physical memory and per-node page lists.
+func (v views) numa(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	db, err := v.t.PFN()
+	if err != nil {
+		return err
+	}
+	nodes := db.NodeStats()
+	fmt.Fprintf(w, "NUMA nodes: %d (highest node %d)\n", len(nodes), len(nodes)-1)
+	for _, n := range nodes {
+		fmt.Fprintf(w, "NODE %d\n", n.Node)
+		fmt.Fprintf(w, "  Processors: %s\n", processorList(n.Processors))
+		switch {
+		case len(n.Memory) == 0 && len(nodes) == 1:
+			fmt.Fprintln(w, "  Memory:     every frame (no SRAT ranges)")
+		case len(n.Memory) == 0:
+			fmt.Fprintln(w, "  Memory:     none")
+		}
+		for _, r := range n.Memory {
+			fmt.Fprintf(w, "  Memory:     %s-%s (%d KB)\n", kd.FormatAddress(uint64(r.First.Addr())), kd.FormatAddress(uint64(r.End.Addr())-1),
+				uint64(r.End-r.First)*physmem.PageSize/1024)
+		}
+		fmt.Fprintf(w, "  Free:       %10d pages (%d KB)\n", n.Free, n.Free*physmem.PageSize/1024)
+		fmt.Fprintf(w, "  Zeroed:     %10d pages (%d KB)\n", n.Zeroed, n.Zeroed*physmem.PageSize/1024)
+	}
+	return nil
+}
+
+// processorList is the processors of mask, by number.
+func processorList(mask uint64) string {
+	var s []string
+	for i := range 64 {
+		if mask&(1<<i) != 0 {
+			s = append(s, fmt.Sprint(i))
+		}
+	}
+	if s == nil {
+		return "none"
+	}
+	return strings.Join(s, " ")
 }
 
 func (v views) pfn(w io.Writer, args []string) error {
