@@ -138,7 +138,7 @@ func writeStats(w io.Writer, s Stats) {
 	}
 	fmt.Fprintf(w, "%s: %d KiB%s, virtio-mmio at %#x, GSI %d on vector %#x, %d descriptors\n", s.Name, s.Capacity>>10, ro, s.Phys, s.GSI, s.Vector, s.QueueSize)
 	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed\n", s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors)
-	fmt.Fprintf(w, "  in flight: %d now, %d at most; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.Completions, s.Interrupts)
+	fmt.Fprintf(w, "  in flight: %d now, %d at most, %d waited for descriptors; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.RoomWaits, s.Completions, s.Interrupts)
 }
 
 // NewBuffer allocates pages whole pages of non-paged pool under the

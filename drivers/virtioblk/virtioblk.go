@@ -217,6 +217,7 @@ type extension struct {
 	reads, writes, errors   uint64 // requests
 	pagesRead, pagesWritten uint64
 	inFlight, maxInFlight   uint64
+	roomWaits               uint64 // requests that waited for descriptors
 	completions             uint64
 }
 
@@ -473,6 +474,9 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	}
 
 	d.mu.Lock()
+	if int(x.freeCount) < need {
+		x.roomWaits++
+	}
 	for int(x.freeCount) < need {
 		d.room.Wait()
 	}
@@ -577,6 +581,7 @@ type Stats struct {
 	Reads, Writes, Errors   uint64
 	PagesRead, PagesWritten uint64
 	InFlight, MaxInFlight   uint64
+	RoomWaits               uint64
 	Completions, Interrupts uint64
 }
 
@@ -587,7 +592,7 @@ func (d *Disk) Stats() Stats {
 	x := d.ext
 	return Stats{Name: d.name, Phys: x.phys, GSI: x.gsi, Vector: d.irq.Vector(), Capacity: x.capacity, ReadOnly: x.readOnly,
 		QueueSize: x.n, Reads: x.reads, Writes: x.writes, Errors: x.errors, PagesRead: x.pagesRead, PagesWritten: x.pagesWritten,
-		InFlight: x.inFlight, MaxInFlight: x.maxInFlight, Completions: x.completions, Interrupts: uint64(d.irq.Count())}
+		InFlight: x.inFlight, MaxInFlight: x.maxInFlight, RoomWaits: x.roomWaits, Completions: x.completions, Interrupts: uint64(d.irq.Count())}
 }
 
 func load32(regs, off uintptr) uint32 { return atomic.LoadUint32((*uint32)(pool.Ptr(regs + off))) }
