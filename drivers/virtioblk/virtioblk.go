@@ -38,9 +38,10 @@
 // when its own is, it frees its chain and maps its status byte. Waiting in
 // the requester rather than in a completion goroutine (a DPC) saves a
 // second wake-up per request (a one-page read took 605 µs through one,
-// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Any number of requests are in flight at once, bounded by
-// the descriptors, and nobody polls. A requester that finds too few free
-// descriptors waits on room.
+// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Many
+// requests are in flight at once, bounded by the descriptors and
+// maxRequests, and nobody polls. A requester that finds too few free
+// descriptors, or maxRequests in flight, waits on room.
 //
 // Locking: mu guards the free list, the available ring's index, the used
 // ring's last-seen index and completed; the queue memory's other slots
@@ -156,6 +157,11 @@ const (
 	// maxQueue is the most descriptors a queue gets: QEMU offers 256 for
 	// virtio-blk, enough for fourteen 16-page clusters in flight.
 	maxQueue = 256
+	// maxRequests bounds the requests in flight: each requester sleeps
+	// in a futex, on a kernel thread of its own (the Go runtime's M), and
+	// the kernel has kernel.maxThreads of them for everything; those
+	// beyond wait on room, parked without a thread.
+	maxRequests = 32
 	// maxRunBytes keeps one descriptor's length within its 32 bits.
 	maxRunBytes = 1 << 30
 )
@@ -474,10 +480,10 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	}
 
 	d.mu.Lock()
-	if int(x.freeCount) < need {
+	if int(x.freeCount) < need || x.inFlight >= maxRequests {
 		x.roomWaits++
 	}
-	for int(x.freeCount) < need {
+	for int(x.freeCount) < need || x.inFlight >= maxRequests {
 		d.room.Wait()
 	}
 	head := x.freeHead

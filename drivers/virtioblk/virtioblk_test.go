@@ -292,6 +292,41 @@ func TestDescriptorsRunOut(t *testing.T) {
 	}
 }
 
+// TestRequestLimit: with maxRequests in flight (counted so by the test), a
+// new request waits for room, though descriptors are free, and runs once
+// the count drops.
+func TestRequestLimit(t *testing.T) {
+	d := testDisk(t)
+	m, _ := pagesMdl(t, 1)
+	d.mu.Lock()
+	d.ext.inFlight += maxRequests
+	d.mu.Unlock()
+	before := d.Stats()
+	done := make(chan ntstatus.Status)
+	go func() { done <- d.ReadPages(0, m) }()
+	for deadline := time.Now().Add(10 * time.Second); d.Stats().RoomWaits == before.RoomWaits; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request did not wait with maxRequests in flight")
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if s := d.Stats(); s.InFlight != maxRequests || s.Reads != before.Reads {
+		t.Errorf("with maxRequests in flight: %d in flight, %d reads done; want the request waiting", s.InFlight, s.Reads-before.Reads)
+	}
+	d.mu.Lock()
+	d.ext.inFlight -= maxRequests
+	d.room.Broadcast()
+	d.mu.Unlock()
+	select {
+	case st := <-done:
+		if st != ntstatus.Success {
+			t.Fatalf("ReadPages: %v", st)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the request did not run once room came")
+	}
+}
+
 // TestDeviceErrors: blkdebug fails the reads and writes testdata's config
 // names; each comes back as STATUS_IO_DEVICE_ERROR, counted, and the disk
 // goes on serving the pages around them.
