@@ -20,7 +20,8 @@
 //	    prints the packages whose tests run in the kernel: those with tests,
 //	    less the host tools (ntgo/qemu/..., ntgo/cmd/...).
 //
-// Every boot on microvm gets a page file disk (virtio-blk): -pagefile-size
+// Every boot gets a page file disk (virtio-blk: virtio-mmio on microvm,
+// virtio-pci on pc): -pagefile-size
 // (256M; 0 for none) of sparse raw -pagefile image, emptied at each boot
 // (a temporary one by default), optionally behind QEMU's blkdebug error
 // injector (-blkdebug config).

@@ -7,7 +7,10 @@
 // mm.MapIoSpace. The interrupt is the function's INTx line, which the
 // firmware routed to the ISA IRQ its Interrupt Line register names (GSI
 // of the same number on the first I/O APIC); reading the ISR status byte
-// acknowledges it.
+// acknowledges it. IoConnectInterrupt programs the line edge-triggered:
+// INTx is a level, up while the ISR status has a bit set and down once the
+// service routine has read it, so each completion after that read makes a
+// new rising edge, and one before it is harvested with the others.
 
 package virtioblk
 

@@ -1,15 +1,12 @@
-// Package virtioblk is a virtio block driver over the virtio-mmio transport
-// (virtio 1.x: "Virtio Over MMIO", version 2 registers, a split virtqueue),
-// the disk the paging file lives on. It implements mm.PagingDevice.
+// Package virtioblk is a virtio 1.x block driver (a split virtqueue), the
+// disk the paging file lives on. It implements mm.PagingDevice.
 //
-// Finding the disk. QEMU's microvm machine puts its virtio-mmio transports
-// at fixed addresses, transportBase + i*transportStride, each wired to GSI
-// gsiBase+i: with microvm's second I/O APIC (on when the machine has ACPI,
-// the default) 24 transports on GSIs 24-47 (hw/i386/microvm.c). Probe maps
-// each transport's registers (mm.MapIoSpace), keeps the ones whose magic,
-// version and device ID say "virtio block" and unmaps the rest; disks are
-// named virtio0, virtio1, ... in address order. On a machine without the
-// transports (-machine pc) every magic reads wrong and Probe finds none.
+// Finding the disk. Probe asks each transport (transport.go) for its
+// virtio 1.x block devices: on microvm the virtio-mmio transports QEMU puts
+// at fixed addresses (mmio.go), on pc the modern virtio-blk PCI functions
+// on bus 0 (pci.go). A transport's registers are mapped with
+// mm.MapIoSpace; disks are named virtio0, virtio1, ... in that order. A
+// machine with neither has no disk, and the boot says so.
 //
 // Structure of a disk. One virtqueue (queue 0, the request queue) of n
 // descriptors lives in one run of contiguous memory

@@ -22,7 +22,7 @@ const (
 )
 
 // testDisk is the test boot's page file disk (ntgo-qemu -test attaches one
-// to every test boot on microvm, behind blkdebug with testdata's config).
+// to every test boot, behind blkdebug with testdata's config).
 func testDisk(t testing.TB) *Disk {
 	t.Helper()
 	if !arch.Bare() {
@@ -33,7 +33,7 @@ func testDisk(t testing.TB) *Disk {
 		t.Fatal(err)
 	}
 	if len(ds) == 0 {
-		t.Fatal("no virtio disk: the test boot has none (PAGEFILE=0, or -machine pc?)")
+		t.Fatal("no virtio disk: the test boot has none (PAGEFILE=0?)")
 	}
 	return ds[0]
 }
