@@ -91,6 +91,10 @@ func interrupt(f *TrapFrame, p *KPCR) {
 		ipiInterrupt(f, p)
 	case vecSpurious:
 		return // no EOI for the spurious vector
+	default:
+		if f.Vector >= vecDeviceFirst && f.Vector < vecDeviceFirst+deviceVectors {
+			deviceInterrupt(f.Vector - vecDeviceFirst)
+		}
 	}
 	lapicEOI()
 }

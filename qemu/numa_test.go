@@ -31,7 +31,7 @@ func TestNumaArgs(t *testing.T) {
 		}
 	}
 	t.Setenv("NTGO_NUMA", "2")
-	a, err := Config{Machine: "microvm"}.qemuArgs("k", "s")
+	a, err := Config{Machine: "microvm"}.qemuArgs("k", "s", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +40,10 @@ func TestNumaArgs(t *testing.T) {
 		t.Fatalf("NTGO_NUMA=2: %s", line)
 	}
 	t.Setenv("NTGO_NUMA", "two")
-	if _, err := (Config{}).qemuArgs("k", "s"); err == nil {
+	if _, err := (Config{}).qemuArgs("k", "s", ""); err == nil {
 		t.Error("NTGO_NUMA=two accepted")
 	}
-	a, _ = Config{Nodes: 1}.qemuArgs("k", "s")
+	a, _ = Config{Nodes: 1}.qemuArgs("k", "s", "")
 	if line := strings.Join(a, " "); strings.Contains(line, "-numa") || !strings.Contains(line, "microvm") {
 		t.Fatalf("Nodes 1: %s", line)
 	}

@@ -49,7 +49,7 @@ type Config struct {
 	Kernel  string   // bootable ELF (see ntgo/boot/image)
 	Args    []string // kernel command line words
 	Machine string   // "microvm" (default) or "pc"
-	Memory  string   // -m value; DefaultMemory if empty
+	Memory  string   // -m value; $NTGO_MEM, else DefaultMemory, if empty
 	CPUs    int      // -smp value; 0: $NTGO_SMP, else DefaultCPUs
 	// Nodes splits memory (and the processors) into that many NUMA nodes
 	// (numaArgs); 1 is none, 0 means $NTGO_NUMA (make's NUMA=N) or none.
@@ -62,6 +62,14 @@ type Config struct {
 	Halted  bool     // start with the CPU stopped (-S), for gdb
 	Dump    string   // file COM2 writes to; enables crash dumps (crashdump=com2)
 	Extra   []string // more QEMU arguments
+	// The page file's disk (pagefile.go): PageFileSize is its size
+	// ($NTGO_PAGEFILE, else DefaultPageFileSize, if empty; "0" for none),
+	// PageFile the image (a fresh one in the Boot's directory if empty),
+	// BlkDebug a blkdebug config file to put in front of it
+	// (BlkDebugConfig writes one).
+	PageFileSize string
+	PageFile     string
+	BlkDebug     string
 	// Batch: nobody is at the console; the kernel powers off when its
 	// run= script fails or ends (cmdline.BatchKey).
 	Batch bool
@@ -178,25 +186,16 @@ func probeKVM(c Config) bool {
 // serial console (etc/sercon-port) at COM1, which clears the terminal and
 // switches off line wrapping (ESC c, ESC [?7l, ESC [2J) before printing its
 // and iPXE's banners there.
-func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
-	machine := c.Machine
-	if machine == "" {
-		machine = DefaultMachine
-	}
+func (c Config) qemuArgs(kernel, statusFile, pageFile string) ([]string, error) {
 	nodes, err := c.nodes()
 	if err != nil {
 		return nil, err
 	}
-	if nodes > 1 {
-		machine = "pc"
-	}
+	machine := c.machine()
 	if machine == "microvm" {
 		machine += ",pit=on,rtc=on" // the kernel calibrates the TSC with the PIT
 	}
-	mem := c.Memory
-	if mem == "" {
-		mem = DefaultMemory
-	}
+	mem := c.memory()
 	cpus, err := c.cpus()
 	if err != nil {
 		return nil, err
@@ -241,6 +240,9 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	}
 	if c.Halted {
 		a = append(a, "-S")
+	}
+	if pageFile != "" {
+		a = append(a, c.pageFileArgs(pageFile)...)
 	}
 	a = append(a, c.Extra...)
 	a = append(a, "-kernel", kernel)
@@ -334,6 +336,32 @@ func mebibytes(mem string) (uint64, error) {
 		return 0, fmt.Errorf("-m %s: not a size in whole MiB, GiB or TiB", mem)
 	}
 	return n * scale, nil
+}
+
+// MemoryVar is the environment variable that sets the guest memory of
+// every boot whose Config does not (make's MEM=).
+const MemoryVar = "NTGO_MEM"
+
+// memory is the -m value c boots with.
+func (c Config) memory() string {
+	if c.Memory != "" {
+		return c.Memory
+	}
+	if m := os.Getenv(MemoryVar); m != "" {
+		return m
+	}
+	return DefaultMemory
+}
+
+// machine is the QEMU machine c boots: a NUMA boot runs on pc (see Nodes).
+func (c Config) machine() string {
+	if n, _ := c.nodes(); n > 1 {
+		return "pc"
+	}
+	if c.Machine == "" {
+		return DefaultMachine
+	}
+	return c.Machine
 }
 
 // optionValue quotes a QEMU option value: commas are doubled.

@@ -50,6 +50,8 @@ const (
 	BufferTooSmall          Status = 0xC0000023
 	EndOfFile               Status = 0xC0000011
 	DeviceNotReady          Status = 0xC00000A3
+	DeviceDataError         Status = 0xC000009C
+	IoDeviceError           Status = 0xC0000185
 	ObjectNameNotFound      Status = 0xC0000034
 	ObjectNameCollision     Status = 0xC0000035
 	InvalidDeviceRequest    Status = 0xC0000010
@@ -95,6 +97,8 @@ var names = map[Status]string{
 	BufferTooSmall:          "STATUS_BUFFER_TOO_SMALL",
 	EndOfFile:               "STATUS_END_OF_FILE",
 	DeviceNotReady:          "STATUS_DEVICE_NOT_READY",
+	DeviceDataError:         "STATUS_DEVICE_DATA_ERROR",
+	IoDeviceError:           "STATUS_IO_DEVICE_ERROR",
 	ObjectNameNotFound:      "STATUS_OBJECT_NAME_NOT_FOUND",
 	ObjectNameCollision:     "STATUS_OBJECT_NAME_COLLISION",
 	InvalidDeviceRequest:    "STATUS_INVALID_DEVICE_REQUEST",
