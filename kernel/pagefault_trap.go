@@ -12,6 +12,10 @@
 // the part of NT's non-paged kernel stacks and heap, which never fault, and
 // only its first touch of a page faults here, which needs no waiting.
 //
+// A fault in Driver Verifier's special pool (a guard page, a freed block)
+// is the verifier's stop instead of mm/va's (mm/verifier's
+// special_trap.go chooses it, with NT's parameters).
+//
 // What is left after that goes to the faulting goroutine (dispatch_trap.go):
 // a raise if it is inside a Try, else a bugcheck screen with its Go stack.
 
@@ -21,6 +25,7 @@ import (
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 )
@@ -82,6 +87,9 @@ func finishFault(f *TrapFrame, fault *va.Fault) {
 	// pages; an invalid system address is a bugcheck even inside Try.
 	catchable = catchable && (fault.Result == va.GuardPage || mm.RuntimeAddress(fault.VA))
 	code, p, fatal := fault.Bugcheck(uintptr(f.RIP))
+	if c, vp, ok := verifier.FaultBugcheck(fault.VA, fault.Access == pte.AccessWrite, uintptr(f.RIP)); ok && fatal {
+		code, p = c, vp
+	}
 	g := faultingGoroutine(f)
 	if !fatal && (g == 0 || !inTry(g)) {
 		return

@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"fmt"
 	"unsafe"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/vf"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/nt/arch"
@@ -122,7 +124,9 @@ func initFPUTemplate() {
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
 //  10. the runtime's crash output on the kernel's crash device, so that a
-//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go).
+//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go);
+//  11. Driver Verifier's boot-time settings (the verifier= key, kernel/vf),
+//     before any driver starts, as NT applies them at boot.
 func init() {
 	if !arch.Bare() {
 		return // a host test binary: no machine to start
@@ -138,4 +142,13 @@ func init() {
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()
+	initVerifier()
+}
+
+// initVerifier applies the verifier= boot key; a bad key is reported and
+// verifies nothing.
+func initVerifier() {
+	if err := vf.Boot(); err != nil {
+		fmt.Printf("ntgo: %s=: %v\n", vf.BootKey, err)
+	}
 }

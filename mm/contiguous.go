@@ -15,6 +15,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
 )
@@ -35,7 +36,7 @@ func AllocateContiguousMemory(size uintptr, highest uint64) unsafe.Pointer {
 // limit), mapped with cache type c. It returns nil when no such run exists
 // or the request is impossible (NT returns NULL for both).
 func AllocateContiguousMemorySpecifyCache(size uintptr, lowest, highest, boundary uint64, c pte.CacheType) unsafe.Pointer {
-	if size == 0 {
+	if size == 0 || verifier.InjectFailure(verifier.InjectPages) {
 		return nil
 	}
 	n := physmem.PFN((size + physmem.PageMask) / physmem.PageSize)

@@ -117,9 +117,20 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 }
 
 // back gives the page at va its PTE (and frame, for non-paged pool).
-func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
+func (s *PoolPages) back(va uintptr, prot pte.Protection) bool { return backPage(va, prot, s.paged) }
+
+// unback clears n pages from va and returns their frames.
+func (s *PoolPages) unback(va uintptr, n int) {
+	for p := 0; p < n; p++ {
+		unbackPage(va + uintptr(p)*physmem.PageSize)
+	}
+}
+
+// backPage gives the page at va a PTE: a zeroed frame mapped valid, or for
+// paged memory a demand-zero PTE. kernelSpace is held.
+func backPage(va uintptr, prot pte.Protection, paged bool) bool {
 	e := pte.DemandZero(prot)
-	if !s.paged {
+	if !paged {
 		f, ok := PFN.AllocateZeroed(pte.PteAddress(va), 0)
 		if !ok {
 			return false
@@ -135,14 +146,11 @@ func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
 	return true
 }
 
-// unback clears n pages from va and returns their frames.
-func (s *PoolPages) unback(va uintptr, n int) {
-	for p := 0; p < n; p++ {
-		a := va + uintptr(p)*physmem.PageSize
-		old, st := Tables.Swap(a, 0, nil)
-		if st == ntstatus.Success && old.Valid() {
-			PFN.Free(old.Frame(), pte.PteAddress(a))
-		}
+// unbackPage clears va's PTE and returns its frame. kernelSpace is held.
+func unbackPage(va uintptr) {
+	old, st := Tables.Swap(va, 0, nil)
+	if st == ntstatus.Success && old.Valid() {
+		PFN.Free(old.Frame(), pte.PteAddress(va))
 	}
 }
 
