@@ -68,3 +68,6 @@ func InjectFailure(k InjectKind) bool {
 	}
 	return inject(k)
 }
+
+// Injected is how many calls of kind k the simulation has failed.
+func Injected(k InjectKind) uint64 { return counters.Injected[k].Load() }

@@ -86,20 +86,22 @@ type specialBlock struct {
 }
 
 type specialPool struct {
-	pages     Pages
-	budget    int
-	mapped    int // data pages mapped
-	cursor    int
-	blocks    map[int]*specialBlock // by first data page
-	owner     map[int]int           // data page -> first data page of its block
-	freed     []freedRun            // quarantine, oldest first
-	freedSize int
+	pages      Pages
+	budget     int
+	mapped     int // data pages mapped
+	cursor     int
+	blocks     map[int]*specialBlock // by first data page
+	owner      map[int]int           // data page -> first data page of its block
+	freed      []freedRun            // quarantine, oldest first
+	freedSize  int
+	quarantine int // pages the quarantine keeps (quarantinePages)
 }
 
 type freedRun struct{ run, pages int }
 
 func newSpecialPool(p Pages, budget int) *specialPool {
-	return &specialPool{pages: p, budget: budget, blocks: map[int]*specialBlock{}, owner: map[int]int{}}
+	return &specialPool{pages: p, budget: budget, blocks: map[int]*specialBlock{}, owner: map[int]int{},
+		quarantine: quarantinePages}
 }
 
 // owns reports whether va lies in the special-pool region.
@@ -247,7 +249,7 @@ func (sp *specialPool) free(va uintptr, tag pool.Tag) *specialBlock {
 	sp.mapped -= b.pages
 	sp.freed = append(sp.freed, freedRun{b.run, b.pages + 1})
 	sp.freedSize += b.pages + 1
-	for sp.freedSize > quarantinePages {
+	for sp.freedSize > sp.quarantine {
 		sp.releaseOldest()
 	}
 	return b
