@@ -12,8 +12,13 @@ import (
 //
 //go:noinline
 func AllocateFromVf(tag pool.Tag) unsafe.Pointer {
-	return ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 32, tag)
+	return ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, tag)
 }
 
 // Parse is parse, for the external tests.
 var Parse = parse
+
+// FreeFromVf frees from package vf's own code.
+//
+//go:noinline
+func FreeFromVf(p unsafe.Pointer, tag pool.Tag) { ex.FreePoolWithTag(p, tag) }

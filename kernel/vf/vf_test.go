@@ -34,7 +34,7 @@ func setup(t *testing.T, f verifier.Flags) *pool.System {
 
 //go:noinline
 func allocateHere(tag pool.Tag) unsafe.Pointer {
-	return ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 48, tag)
+	return ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, tag)
 }
 
 type thing struct{ a, b uint64 }
@@ -49,7 +49,7 @@ func TestAttributionByCaller(t *testing.T) {
 	for _, a := range verifier.Outstanding(thisModule.Name) {
 		got[a.Address] = a
 	}
-	if a, ok := got[uintptr(mine)]; !ok || a.Tag != tag || a.Size != 48 || !strings.Contains(callerName(a.Caller), "allocateHere") {
+	if a, ok := got[uintptr(mine)]; !ok || a.Tag != tag || a.Size != 64 || !strings.Contains(callerName(a.Caller), "allocateHere") {
 		t.Errorf("allocation of the verified module not tracked with its caller: %+v (caller %s)", a, callerName(a.Caller))
 	}
 	if _, ok := got[uintptr(unsafe.Pointer(viaObject))]; !ok {

@@ -44,6 +44,32 @@ type codeTable struct {
 	class []int32 // classPassThrough, classOther, or an index into drivers
 	// drivers are the verified modules, by class index.
 	drivers []string
+	// cache remembers the class of return addresses already looked up
+	// (cacheEntry), direct-mapped: the walk meets the same few call sites
+	// over and over, and a hit is one load instead of a search.
+	cache [cacheSlots]atomic.Uint64
+}
+
+// A cache entry is pc<<cacheClassBits | (class+cacheBias); 0 is empty.
+// Text addresses fit in 48 bits.
+const (
+	cacheSlots     = 1024
+	cacheClassBits = 16
+	cacheBias      = 2 // classes start at classPassThrough (-2)
+)
+
+// classOf is the class of the code at pc.
+func (t *codeTable) classOf(pc uintptr) int32 {
+	slot := &t.cache[(pc>>1)%cacheSlots]
+	if e := slot.Load(); e>>cacheClassBits == uint64(pc) {
+		return int32(e&(1<<cacheClassBits-1)) - cacheBias
+	}
+	c := int32(classOther)
+	if i := t.find(pc); i >= 0 {
+		c = t.class[i]
+	}
+	slot.Store(uint64(pc)<<cacheClassBits | uint64(c+cacheBias))
+	return c
 }
 
 const (
@@ -109,11 +135,7 @@ func caller() (driver int, pc uintptr) {
 			break
 		}
 		ret := word(fp + unsafe.Sizeof(fp))
-		i := t.find(ret - 1)
-		if i < 0 {
-			return -1, ret
-		}
-		if c := t.class[i]; c != classPassThrough {
+		if c := t.classOf(ret - 1); c != classPassThrough {
 			return int(c), ret
 		}
 		fp = word(fp)

@@ -257,10 +257,11 @@ func (sp *specialPool) free(va uintptr, tag pool.Tag) *specialBlock {
 
 // damaged is the first slack byte of b that lost its pattern.
 func (sp *specialPool) damaged(b *specialBlock) (uintptr, bool) {
-	lo, hi := pageVA(b.data), pageVA(b.data+b.pages)
-	for _, r := range [...][2]uintptr{{lo, b.va}, {b.va + b.size, hi}} {
-		for a := r[0]; a < r[1]; a++ {
-			if sp.pages.Page(a &^ (pageSize - 1))[a&(pageSize-1)] != slackPattern {
+	for i := range b.pages {
+		base := pageVA(b.data + i)
+		p := sp.pages.Page(base)
+		for j := range p {
+			if a := base + uintptr(j); (a < b.va || a >= b.va+b.size) && p[j] != slackPattern {
 				return a, true
 			}
 		}

@@ -12,6 +12,7 @@ package verifier
 
 import (
 	"sort"
+	"sync"
 	"unsafe"
 
 	"ntgo/mm/pool"
@@ -26,24 +27,19 @@ type record struct {
 	typ    pool.PoolType
 }
 
-// tracked are the normal-pool allocations of verified drivers, by address.
-// Guarded by mu.
-var tracked = map[uintptr]record{}
+// tracked are the normal-pool allocations of verified drivers, by address
+// (uintptr to record). A sync.Map: every free while anything is verified
+// asks it, and a miss there is a lock-free read.
+var tracked sync.Map
 
-func track(va uintptr, r record) {
-	mu.Lock()
-	tracked[va] = r
-	mu.Unlock()
-}
+func track(va uintptr, r record) { tracked.Store(va, r) }
 
 func untrack(va uintptr) (record, bool) {
-	mu.Lock()
-	defer mu.Unlock()
-	r, ok := tracked[va]
-	if ok {
-		delete(tracked, va)
+	r, ok := tracked.LoadAndDelete(va)
+	if !ok {
+		return record{}, false
 	}
-	return r, ok
+	return r.(record), true
 }
 
 // Allocation is one outstanding allocation of a verified driver.
@@ -60,14 +56,15 @@ type Allocation struct {
 // Outstanding is the verified drivers' allocations not yet freed (driver
 // "" for all), by address.
 func Outstanding(driver string) []Allocation {
+	var out []Allocation
+	tracked.Range(func(k, v any) bool {
+		if r := v.(record); driver == "" || r.driver == driver {
+			out = append(out, Allocation{r.driver, k.(uintptr), r.tag, r.size, r.typ, r.caller, false})
+		}
+		return true
+	})
 	mu.Lock()
 	defer mu.Unlock()
-	var out []Allocation
-	for va, r := range tracked {
-		if driver == "" || r.driver == driver {
-			out = append(out, Allocation{r.driver, va, r.tag, r.size, r.typ, r.caller, false})
-		}
-	}
 	for _, b := range state.special.live() {
 		if driver == "" || b.driver == driver {
 			out = append(out, Allocation{b.driver, b.va, b.tag, b.size, b.typ, b.caller, true})

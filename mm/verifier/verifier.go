@@ -23,10 +23,11 @@
 //     KeRaiseIrql/KeLowerIrql stop with 0xC4's subcodes; a raise to
 //     DISPATCH_LEVEL first trims pageable memory (TrimAllPageable).
 //
-// Locking: mu guards the settings, the special pool's bookkeeping and the
-// tracking records; the counters are atomics. Everything runs in goroutine
-// context except the fault classification (special_trap.go), which reads
-// the page-state table and the code spans without a lock.
+// Locking: mu guards the settings and the special pool's bookkeeping; the
+// tracking records are a sync.Map, the settings in force an immutable copy
+// behind an atomic pointer, the counters atomics. Everything runs in
+// goroutine context except the fault classification (special_trap.go),
+// which reads the page-state table and the code spans without a lock.
 package verifier
 
 import (
@@ -224,14 +225,13 @@ func (hooks) Allocate(s *pool.System, t pool.PoolType, n uintptr, tag pool.Tag, 
 }
 
 // Free implements pool.Verifier: special-pool blocks and tracked blocks
-// are the verifier's to free; a verified caller's free is IRQL-checked.
+// are the verifier's to free; a verified caller's free of one is
+// IRQL-checked (everything a verified driver allocates is one of the two,
+// so other frees need no attribution).
 func (hooks) Free(s *pool.System, va uintptr, tag pool.Tag) bool {
-	driver, _ := verifiedCaller()
-	if driver != "" {
-		counters.Frees.Add(1)
-	}
 	if state.special.owns(va) {
-		if driver != "" {
+		if driver, _ := verifiedCaller(); driver != "" {
+			counters.Frees.Add(1)
 			checkFree(va, state.special.typeOf(va))
 		}
 		freeSpecial(s, va, tag)
@@ -241,7 +241,8 @@ func (hooks) Free(s *pool.System, va uintptr, tag pool.Tag) bool {
 	if !ok {
 		return false
 	}
-	if driver != "" {
+	if driver, _ := verifiedCaller(); driver != "" {
+		counters.Frees.Add(1)
 		checkFree(va, r.typ)
 	}
 	s.FreeDirect(va, tag)

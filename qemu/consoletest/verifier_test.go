@@ -61,7 +61,7 @@ func TestVerifierSpecialPool(t *testing.T) {
 			vm := startVM(t, "run="+on+tc.script)
 			code, p, marked, out := readStop(t, vm)
 			if code != tc.code || !inSpecialPool(p[0]) || p[1] != tc.write || p[2] != marked || p[3] != 0 {
-				t.Errorf("STOP %#x %#x, marked %#x; want %v, a special-pool address, %d, the marked instruction, 0", code, p, marked, tc.code, tc.write)
+				t.Errorf("STOP %#x %#x, marked %#x; want %v, a special-pool address, %d, the marked instruction, 0", uint32(code), p, marked, tc.code, tc.write)
 			}
 			if !strings.Contains(out, tc.show) || !strings.Contains(out, "ntgo/drivers/notmyfault") {
 				t.Errorf("screen lacks %s or the faulting driver:\n%s", tc.show, out)
@@ -73,7 +73,7 @@ func TestVerifierSpecialPool(t *testing.T) {
 		vm := startVM(t, "run="+on+"notmyfault special-slack")
 		code, p, _, out := readStop(t, vm)
 		if code != bugcheck.SpecialPoolDetectedMemoryCorruption || !inSpecialPool(p[0]) || p[1] != p[0]+100 || p[2] != 0 || p[3] != 0x24 {
-			t.Errorf("STOP %#x %#x; want 0xC1 (block, block+100, 0, 0x24)", code, p)
+			t.Errorf("STOP %#x %#x; want 0xC1 (block, block+100, 0, 0x24)", uint32(code), p)
 		}
 		if !strings.Contains(out, "ntgo/drivers/ramdisk.FreeBuffer") {
 			t.Errorf("stack lacks the freeing routine:\n%s", out)
@@ -103,7 +103,7 @@ func TestVerifierUnloadWithLeak(t *testing.T) {
 	expect(t, vm, "Outstanding allocations: 1", "ramdisk", "RdDt", "123 normal", "ntgo/drivers/ramdisk.(*Disk).Leak")
 	code, p, _, out := readStop(t, vm)
 	if code != bugcheck.DriverVerifierDetectedViolation || p[0] != 0x62 || p[1] == 0 || p[2] != 0 || p[3] != 1 {
-		t.Errorf("STOP %#x %#x; want 0xC4 (0x62, name, 0, 1)", code, p)
+		t.Errorf("STOP %#x %#x; want 0xC4 (0x62, name, 0, 1)", uint32(code), p)
 	}
 	if !strings.Contains(out, "PROBABLY_CAUSED_BY: ramdisk") {
 		t.Errorf("the culprit is not the unloading driver:\n%s", out)
@@ -142,7 +142,7 @@ func TestVerifierIrql(t *testing.T) {
 			vm := startVM(t, "run="+tc.script)
 			code, p, _, _ := readStop(t, vm)
 			if code != tc.code || !tc.params(p) {
-				t.Errorf("STOP %#x %#x; want %v with NT's parameters", code, p, tc.code)
+				t.Errorf("STOP %#x %#x; want %v with NT's parameters", uint32(code), p, tc.code)
 			}
 			expectBugcheck(t, vm, tc.code)
 		})
