@@ -35,6 +35,8 @@
 package verifier
 
 import (
+	"unsafe"
+
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -161,10 +163,7 @@ func (sp *specialPool) allocate(t pool.PoolType, n uintptr, tag pool.Tag, underr
 		va = (end - n) &^ (blockAlign - 1)
 	}
 	for i := range d {
-		p := sp.pages.Page(pageVA(data + i))
-		for j := range p {
-			p[j] = slackPattern
-		}
+		fill(sp.pages.Page(pageVA(data + i)))
 		pageState[data+i] = pageData
 		sp.owner[data+i] = data
 	}
@@ -255,18 +254,45 @@ func (sp *specialPool) free(va uintptr, tag pool.Tag) *specialBlock {
 	return b
 }
 
-// damaged is the first slack byte of b that lost its pattern.
+// damaged is the first slack byte of b that lost its pattern. It compares
+// words, and bytes only in a word the block overlaps or that differs.
 func (sp *specialPool) damaged(b *specialBlock) (uintptr, bool) {
+	lo, hi := b.va, b.va+b.size
 	for i := range b.pages {
 		base := pageVA(b.data + i)
 		p := sp.pages.Page(base)
-		for j := range p {
-			if a := base + uintptr(j); (a < b.va || a >= b.va+b.size) && p[j] != slackPattern {
-				return a, true
+		for j := 0; j < pageSize; j += wordBytes {
+			a := base + uintptr(j)
+			switch {
+			case a >= lo && a+wordBytes <= hi: // inside the block
+				continue
+			case (a+wordBytes <= lo || a >= hi) && wordAt(p, j) == slackWord:
+				continue
+			}
+			for k := range uintptr(wordBytes) {
+				if (a+k < lo || a+k >= hi) && p[j+int(k)] != slackPattern {
+					return a + k, true
+				}
 			}
 		}
 	}
 	return 0, false
+}
+
+// The pattern as a word, for filling and checking a word at a time.
+const (
+	wordBytes = 8
+	slackWord = slackPattern * 0x0101010101010101
+)
+
+// wordAt is the word at byte j of p (j a multiple of 8).
+func wordAt(p *[pageSize]byte, j int) uint64 { return *(*uint64)(unsafe.Pointer(&p[j])) }
+
+// fill writes the pattern over p.
+func fill(p *[pageSize]byte) {
+	for j := 0; j < pageSize; j += wordBytes {
+		*(*uint64)(unsafe.Pointer(&p[j])) = slackWord
+	}
 }
 
 // releaseOldest returns the oldest quarantined run's addresses to use;

@@ -13,6 +13,7 @@ package verifier
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"ntgo/mm/pool"
@@ -27,19 +28,46 @@ type record struct {
 	typ    pool.PoolType
 }
 
-// tracked are the normal-pool allocations of verified drivers, by address
-// (uintptr to record). A sync.Map: every free while anything is verified
-// asks it, and a miss there is a lock-free read.
-var tracked sync.Map
+// tracked are the normal-pool allocations of verified drivers, by
+// address, under trackMu. Every free while anything is verified asks
+// whether its block is tracked; trackedSlots counts the tracked addresses
+// by a hash of each, so that the usual answer, no, is one atomic load
+// without the lock (a slot at 0 holds none of them).
+var (
+	trackMu      sync.Mutex
+	tracked      = map[uintptr]record{}
+	trackedSlots [trackSlots]atomic.Int32
+)
 
-func track(va uintptr, r record) { tracked.Store(va, r) }
+const trackSlotBits = 14
+const trackSlots = 1 << trackSlotBits
+
+// trackSlot is va's slot: Fibonacci hashing of the 16-byte unit.
+func trackSlot(va uintptr) *atomic.Int32 {
+	return &trackedSlots[uint64(va>>4)*0x9E3779B97F4A7C15>>(64-trackSlotBits)]
+}
+
+func track(va uintptr, r record) {
+	trackMu.Lock()
+	if _, dup := tracked[va]; !dup {
+		trackSlot(va).Add(1)
+	}
+	tracked[va] = r
+	trackMu.Unlock()
+}
 
 func untrack(va uintptr) (record, bool) {
-	r, ok := tracked.LoadAndDelete(va)
-	if !ok {
+	if trackSlot(va).Load() == 0 {
 		return record{}, false
 	}
-	return r.(record), true
+	trackMu.Lock()
+	defer trackMu.Unlock()
+	r, ok := tracked[va]
+	if ok {
+		delete(tracked, va)
+		trackSlot(va).Add(-1)
+	}
+	return r, ok
 }
 
 // Allocation is one outstanding allocation of a verified driver.
@@ -57,12 +85,13 @@ type Allocation struct {
 // "" for all), by address.
 func Outstanding(driver string) []Allocation {
 	var out []Allocation
-	tracked.Range(func(k, v any) bool {
-		if r := v.(record); driver == "" || r.driver == driver {
-			out = append(out, Allocation{r.driver, k.(uintptr), r.tag, r.size, r.typ, r.caller, false})
+	trackMu.Lock()
+	for va, r := range tracked {
+		if driver == "" || r.driver == driver {
+			out = append(out, Allocation{r.driver, va, r.tag, r.size, r.typ, r.caller, false})
 		}
-		return true
-	})
+	}
+	trackMu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, b := range state.special.live() {

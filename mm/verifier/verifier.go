@@ -23,8 +23,8 @@
 //     KeRaiseIrql/KeLowerIrql stop with 0xC4's subcodes; a raise to
 //     DISPATCH_LEVEL first trims pageable memory (TrimAllPageable).
 //
-// Locking: mu guards the settings and the special pool's bookkeeping; the
-// tracking records are a sync.Map, the settings in force an immutable copy
+// Locking: mu guards the settings and the special pool's bookkeeping,
+// trackMu the tracking records (track.go); the settings in force are an immutable copy
 // behind an atomic pointer, the counters atomics. Everything runs in
 // goroutine context except the fault classification (special_trap.go),
 // which reads the page-state table and the code spans without a lock.
