@@ -10,7 +10,9 @@
 // before anything is looked at, as in NT, where such a fault cannot wait
 // for a page. The Go runtime's memory (the lower half) is exempt: it plays
 // the part of NT's non-paged kernel stacks and heap, which never fault, and
-// only its first touch of a page faults here, which needs no waiting.
+// only its first touch of a page faults here, which needs no waiting. In a
+// driver Driver Verifier verifies, the stop is DRIVER_IRQL_NOT_LESS_OR_EQUAL
+// (0xD1, same parameters), as NT names a driver's.
 //
 // A fault in Driver Verifier's special pool (a guard page, a freed block)
 // is the verifier's stop instead of mm/va's (mm/verifier's
@@ -69,10 +71,14 @@ func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 		access = irqlAccessExecute
 	}
 	p := [4]uintptr{cr2, uintptr(irql), access, uintptr(f.RIP)}
-	if !mm.TableLockHeld() && dispatchFault(f, faultingGoroutine(f), bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
+	stopCode := bugcheck.IrqlNotLessOrEqual
+	if verifier.VerifiedCode(uintptr(f.RIP)) {
+		stopCode = bugcheck.DriverIrqlNotLessOrEqual
+	}
+	if !mm.TableLockHeld() && dispatchFault(f, faultingGoroutine(f), stopCode, p, 0, 0, false) {
 		return
 	}
-	stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
+	stop(f, stopCode, p[0], p[1], p[2], p[3])
 }
 
 // finishFault raises an unresolved fault into its goroutine's Try or stops

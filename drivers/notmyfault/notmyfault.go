@@ -153,6 +153,14 @@ var notMyFaults = map[string]notMyFault{
 		ke.RaiseIrql(ke.DispatchLevel)
 		ramdisk.Load(ramdiskPage)
 	}},
+	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault once the working set trims: touch a resident paged-pool page at DISPATCH_LEVEL", func() {
+		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
+		*p = 1 // resident now
+		ke.RaiseIrql(ke.DispatchLevel)
+		*p = 2
+		ke.LowerIrql(ke.PassiveLevel)
+		ex.FreePool(unsafe.Pointer(p))
+	}},
 	"lower-irql-up": {"IRQL_NOT_LESS_OR_EQUAL (verified: DRIVER_VERIFIER_DETECTED_VIOLATION 0x31): KeLowerIrql to a higher level", func() {
 		ke.LowerIrql(ke.DispatchLevel)
 	}},

@@ -2,7 +2,8 @@
 // allocate from the Go heap, store a Go pointer or block. Every function
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// The page-fault path's question to the special pool: a kernel fault the
+// The page-fault path's questions to Driver Verifier. First, the special
+// pool's: a kernel fault the
 // memory manager could not resolve, at an address in the special-pool
 // region, is a stop of Driver Verifier's rather than
 // PAGE_FAULT_IN_NONPAGED_AREA. The page-state table says which:
@@ -62,6 +63,20 @@ func FaultBugcheck(va uintptr, write bool, rip uintptr) (bugcheck.Code, [4]uintp
 		code = bugcheck.DriverPageFaultBeyondEndOfAllocation
 	}
 	return code, [4]uintptr{va, access, rip, 0}, true
+}
+
+// VerifiedCode reports whether pc is in a verified driver's code: a fault
+// there at DISPATCH_LEVEL or above is DRIVER_IRQL_NOT_LESS_OR_EQUAL
+// (kernel/pagefault_trap.go), as NT reports a driver's.
+//
+//go:nosplit
+func VerifiedCode(pc uintptr) bool {
+	t := code.Load()
+	if t == nil {
+		return false
+	}
+	i := t.find(pc)
+	return i >= 0 && t.class[i] >= 0
 }
 
 // driverCode reports whether pc is in a driver module's code.

@@ -113,7 +113,9 @@ func TestVerifierUnloadWithLeak(t *testing.T) {
 
 // IRQL checking: the same misuses stop with the plain kernel's codes
 // unverified and with Verifier's 0xC4 subcodes when notmyfault is
-// verified; PAGED_CODE stops at DISPATCH_LEVEL either way.
+// verified, and a verified driver's fault at DISPATCH_LEVEL is 0xD1 (the
+// plain kernel's 0x0A is TestBugchecks' irql-fault); PAGED_CODE stops at
+// DISPATCH_LEVEL either way.
 func TestVerifierIrql(t *testing.T) {
 	const on = "verifier /flags 0x2 /driver notmyfault; "
 	for _, tc := range []struct {
@@ -135,6 +137,10 @@ func TestVerifierIrql(t *testing.T) {
 			func(p [4]uint64) bool { return p[0] == 0x12 && p[1] == 15 && p[3] != 0 }},
 		{"free-at-high-plain", "notmyfault free-at-high", bugcheck.BadPoolCaller,
 			func(p [4]uint64) bool { return p[0] == 9 && p[1] == 15 }},
+		{"irql-fault", on + "notmyfault irql", bugcheck.DriverIrqlNotLessOrEqual,
+			func(p [4]uint64) bool {
+				return uintptr(p[0])-layout.PagedPoolStart < 1<<37 && p[1] == 2 && p[2] == 1 && p[3] != 0
+			}},
 		{"paged-code", "notmyfault paged-code", bugcheck.KmodeExceptionNotHandled,
 			func(p [4]uint64) bool { return p[0] == 0xC0000420 && p[1] != 0 }},
 	} {
