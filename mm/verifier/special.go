@@ -7,9 +7,10 @@
 // of n bytes takes d = ceil(n/PageSize) data pages and one guard page:
 //
 //	overrun (verify end, the default)   [data ... data][guard]
-//	  the block ends at the data's end, rounded down to 16 bytes so that
-//	  the pointer keeps the pool's alignment: at most 15 slack bytes after
-//	  it; the bytes before it are slack too
+//	  the block ends at the data's end, rounded down to 16 bytes (64 for a
+//	  CacheAligned pool type) so that the pointer keeps the pool's
+//	  alignment: at most 15 (63) slack bytes after it; the bytes before it
+//	  are slack too
 //	underrun (verify start)              [guard][data ... data]
 //	  the block starts at the first data byte; the slack is after it
 //
@@ -58,6 +59,7 @@ const (
 	pageSize     = physmem.PageSize
 	regionPages  = int(layout.SpecialPoolSize / pageSize)
 	blockAlign   = pool.BlockUnit
+	cacheLine    = 64   // a CacheAligned pool type's alignment
 	slackPattern = 0x5A // as NT's special pool leaves the rest of a page
 	// quarantinePages is how many pages of freed runs stay reserved.
 	quarantinePages = regionPages / 4
@@ -160,7 +162,11 @@ func (sp *specialPool) allocate(t pool.PoolType, n uintptr, tag pool.Tag, underr
 	end := pageVA(data + d)
 	va := pageVA(data)
 	if !underrun {
-		va = (end - n) &^ (blockAlign - 1)
+		align := uintptr(blockAlign)
+		if t&pool.CacheAlignedPoolTypeMask != 0 {
+			align = cacheLine
+		}
+		va = (end - n) &^ (align - 1)
 	}
 	for i := range d {
 		fill(sp.pages.Page(pageVA(data + i)))

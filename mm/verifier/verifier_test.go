@@ -113,6 +113,15 @@ func TestSpecialPoolUnderrunLayout(t *testing.T) {
 	s.Free(va, pool.MakeTag("Test"))
 }
 
+func TestSpecialPoolCacheAligned(t *testing.T) {
+	s, _ := setup(t)
+	va := s.AllocateSpecial(pool.NonPagedPoolCacheAligned, 100, pool.MakeTag("Test"), pool.NormalPoolPriority)
+	if va%64 != 0 || (va+100+pageSize-1)&^(pageSize-1)-(va+100) >= 64 {
+		t.Errorf("cache-aligned block at %#x: not 64-aligned against its guard page", va)
+	}
+	s.Free(va, 0)
+}
+
 func TestSpecialPoolZeroes(t *testing.T) {
 	s, sp := setup(t)
 	va := s.AllocateSpecial(pool.NonPagedPoolNx|pool.PoolZeroAllocation, 48, pool.MakeTag("Test"), pool.NormalPoolPriority)
