@@ -16,7 +16,9 @@
 //
 // Slack bytes are filled with slackPattern and checked on free: damage
 // before the block is SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION 0x23, after
-// it 0x24 (parameters: the block, the first damaged byte). A free of an
+// it 0x24 (parameters: the block, the first damaged byte). Allocating or
+// freeing special pool at an IRQL the pool forbids is 0x30 or 0x31 (the
+// IRQL, the pool type, the size or address). A free of an
 // address inside a block but not its start is 0x21 (the block's size, the
 // bytes from the address to the data's end); of a freed or never
 // allocated page 0x20. The body is zeroed for PoolZeroAllocation and
@@ -42,6 +44,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // Pages backs special-pool pages.
@@ -326,6 +329,17 @@ func (sp *specialPool) live() []*specialBlock {
 		out = append(out, b)
 	}
 	return out
+}
+
+// checkSpecialIrql is special pool's own IRQL rule (the pool's: paged at
+// most APC_LEVEL, any at most DISPATCH_LEVEL), for callers Verifier's IRQL
+// checks do not cover: 0xC1 with the IRQL, the pool type, p3 (the size,
+// or the address freed) and sub (0x30 allocate, 0x31 free).
+func checkSpecialIrql(sub uintptr, t pool.PoolType, p3 uintptr) {
+	irql := ke.CurrentIrql()
+	if irql > ke.DispatchLevel || pool.KindOf(t).Paged() && irql > ke.ApcLevel {
+		corruption(uintptr(irql), uintptr(t), p3, sub)
+	}
 }
 
 // corruption stops with SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION.

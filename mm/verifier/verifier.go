@@ -230,10 +230,12 @@ func (hooks) Allocate(s *pool.System, t pool.PoolType, n uintptr, tag pool.Tag, 
 // so other frees need no attribution).
 func (hooks) Free(s *pool.System, va uintptr, tag pool.Tag) bool {
 	if state.special.owns(va) {
+		t := state.special.typeOf(va)
 		if driver, _ := verifiedCaller(); driver != "" {
 			counters.Frees.Add(1)
-			checkFree(va, state.special.typeOf(va))
+			checkFree(va, t)
 		}
+		checkSpecialIrql(freeIrql, t, va)
 		freeSpecial(s, va, tag)
 		return true
 	}
@@ -251,6 +253,7 @@ func (hooks) Free(s *pool.System, va uintptr, tag pool.Tag) bool {
 
 // AllocateSpecial implements pool.Verifier: POOL_FLAG_SPECIAL_POOL.
 func (hooks) AllocateSpecial(s *pool.System, t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority) uintptr {
+	checkSpecialIrql(allocIrql, t, n)
 	driver, pc := verifiedCaller()
 	va := allocateSpecial(s, t, n, tag, prio, settings().Underrun, driver, pc)
 	if va == 0 {

@@ -10,6 +10,7 @@ import (
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -175,6 +176,23 @@ func TestSpecialPoolFreeChecks(t *testing.T) {
 	if r := stop(t, func() { s.Free(va, pool.MakeTag("Oops")) }); r.Code != bugcheck.BadPoolCaller || r.Params[0] != pool.CallerTagMismatch {
 		t.Errorf("wrong tag: got %v, want BAD_POOL_CALLER 0xA", r)
 	}
+}
+
+func TestSpecialPoolIrql(t *testing.T) {
+	s, _ := setup(t)
+	tag := pool.MakeTag("Test")
+	va := s.AllocateSpecial(pool.PagedPool, 32, tag, pool.NormalPoolPriority)
+	old := ke.RaiseIrql(ke.DispatchLevel)
+	freeAt := bugcheck.Catch(func() { s.Free(va, tag) })
+	allocAt := bugcheck.Catch(func() { s.AllocateSpecial(pool.PagedPool, 48, tag, pool.NormalPoolPriority) })
+	ke.LowerIrql(old)
+	if freeAt == nil || freeAt.Code != bugcheck.SpecialPoolDetectedMemoryCorruption || freeAt.Params != [4]uintptr{2, uintptr(pool.PagedPool), va, freeIrql} {
+		t.Errorf("paged special pool freed at DISPATCH_LEVEL: %v", freeAt)
+	}
+	if allocAt == nil || allocAt.Params != [4]uintptr{2, uintptr(pool.PagedPool), 48, allocIrql} {
+		t.Errorf("paged special pool allocated at DISPATCH_LEVEL: %v", allocAt)
+	}
+	s.Free(va, tag)
 }
 
 func TestSpecialPoolBudgetFallsBack(t *testing.T) {
