@@ -58,17 +58,16 @@ const (
 	cacheBias      = 2 // classes start at classPassThrough (-2)
 )
 
-// classOf is the class of the code at pc.
-func (t *codeTable) classOf(pc uintptr) int32 {
-	slot := &t.cache[(pc>>1)%cacheSlots]
-	if e := slot.Load(); e>>cacheClassBits == uint64(pc) {
-		return int32(e&(1<<cacheClassBits-1)) - cacheBias
-	}
+// miss looks pc up in the spans and caches its class (caller has looked
+// in the cache).
+//
+//go:noinline
+func (t *codeTable) miss(pc uintptr) int32 {
 	c := int32(classOther)
 	if i := t.find(pc); i >= 0 {
 		c = t.class[i]
 	}
-	slot.Store(uint64(pc)<<cacheClassBits | uint64(c+cacheBias))
+	t.cache[(pc>>1)&(cacheSlots-1)].Store(uint64(pc)<<cacheClassBits | uint64(c+cacheBias))
 	return c
 }
 
@@ -129,13 +128,21 @@ func caller() (driver int, pc uintptr) {
 	if t == nil {
 		return -1, 0
 	}
-	fp := framePointer()
+	// caller's own return address is always the verifier's: start above it.
+	fp := word(framePointer())
 	for range maxFrames {
 		if fp == 0 {
 			break
 		}
 		ret := word(fp + unsafe.Sizeof(fp))
-		if c := t.classOf(ret - 1); c != classPassThrough {
+		pc := ret - 1
+		c := int32(0)
+		if e := t.cache[(pc>>1)&(cacheSlots-1)].Load(); e>>cacheClassBits == uint64(pc) {
+			c = int32(e&(1<<cacheClassBits-1)) - cacheBias // the usual case, inline
+		} else {
+			c = t.miss(pc)
+		}
+		if c != classPassThrough {
 			return int(c), ret
 		}
 		fp = word(fp)
