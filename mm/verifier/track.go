@@ -79,6 +79,9 @@ type Allocation struct {
 	Type    pool.PoolType
 	Caller  uintptr // return address into the driver
 	Special bool
+	// Underrun: a special-pool block against a guard page before it
+	// (else after it).
+	Underrun bool
 }
 
 // Outstanding is the verified drivers' allocations not yet freed (driver
@@ -88,7 +91,7 @@ func Outstanding(driver string) []Allocation {
 	trackMu.Lock()
 	for va, r := range tracked {
 		if driver == "" || r.driver == driver {
-			out = append(out, Allocation{r.driver, va, r.tag, r.size, r.typ, r.caller, false})
+			out = append(out, Allocation{Driver: r.driver, Address: va, Tag: r.tag, Size: r.size, Type: r.typ, Caller: r.caller})
 		}
 	}
 	trackMu.Unlock()
@@ -96,7 +99,8 @@ func Outstanding(driver string) []Allocation {
 	defer mu.Unlock()
 	for _, b := range state.special.live() {
 		if driver == "" || b.driver == driver {
-			out = append(out, Allocation{b.driver, b.va, b.tag, b.size, b.typ, b.caller, true})
+			out = append(out, Allocation{Driver: b.driver, Address: b.va, Tag: b.tag, Size: b.size, Type: b.typ, Caller: b.caller,
+				Special: true, Underrun: b.underrun})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })

@@ -244,8 +244,12 @@ func (v views) specialPage(w io.Writer, addr uintptr) error {
 		end := (b.Address + max(b.Size, 1) + physmem.PageMask) &^ physmem.PageMask
 		if addr >= first && addr < end {
 			fmt.Fprintf(w, "Pool page %s region is Special Pool (Driver Verifier)\n", kd.FormatAddress(uint64(first)))
-			fmt.Fprintf(w, "*%s size: %#x (Allocated) %v  pages %s-%s, guard page after or before, slack checked at free\n",
-				kd.FormatAddress(uint64(b.Address)), b.Size, b.Tag, kd.FormatAddress(uint64(first)), kd.FormatAddress(uint64(end-1)))
+			guard := kd.FormatAddress(uint64(end))
+			if b.Underrun {
+				guard = kd.FormatAddress(uint64(first - physmem.PageSize))
+			}
+			fmt.Fprintf(w, "*%s size: %#x (Allocated) %v  pages %s-%s, guard page %s, slack checked at free\n",
+				kd.FormatAddress(uint64(b.Address)), b.Size, b.Tag, kd.FormatAddress(uint64(first)), kd.FormatAddress(uint64(end-1)), guard)
 			return nil
 		}
 	}
