@@ -172,3 +172,14 @@ func TestVerifierPoolViews(t *testing.T) {
 		t.Fatalf("exit status %d", s)
 	}
 }
+
+// The verifier= boot key applies before the drivers start: the ramdisk's
+// boot-time load is verified, its device extension in special pool.
+func TestVerifierBootKey(t *testing.T) {
+	vm := bootVM(t, ntqemu.Config{Args: []string{"verifier=/flags 0x9 /driver ramdisk", "run=!verifier; poweroff 0"}, Batch: true})
+	expect(t, vm, "Verify flags: 0x9 (special pool, pool tracking)", "Verified drivers: ramdisk",
+		"Outstanding allocations: 1", "RdEx", "special  ntgo/drivers/ramdisk.Load+")
+	if s := exitStatus(t, vm); s != 0 {
+		t.Fatalf("exit status %d", s)
+	}
+}
