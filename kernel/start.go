@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"fmt"
 	"unsafe"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/vf"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/nt/arch"
@@ -126,7 +128,9 @@ func initFPUTemplate() {
 //     thread's routine);
 //  11. the runtime's crash output on the kernel's crash device, so that a
 //     fatal panic or throw ends in a bugcheck (crashoutput_trap.go);
-//  12. the NUMA nodes from the SRAT handed to the memory manager (numa.go).
+//  12. the NUMA nodes from the SRAT handed to the memory manager (numa.go);
+//  13. Driver Verifier's boot-time settings (the verifier= key, kernel/vf),
+//     before any driver starts, as NT applies them at boot.
 func init() {
 	if !arch.Bare() {
 		return // a host test binary: no machine to start
@@ -145,4 +149,13 @@ func init() {
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()
 	initNodes()
+	initVerifier()
+}
+
+// initVerifier applies the verifier= boot key; a bad key is reported and
+// verifies nothing.
+func initVerifier() {
+	if err := vf.Boot(); err != nil {
+		fmt.Printf("ntgo: %s=: %v\n", vf.BootKey, err)
+	}
 }

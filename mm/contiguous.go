@@ -19,6 +19,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -83,7 +84,7 @@ func AllocateContiguousNodeMemory(size uintptr, lowest, highest, boundary uint64
 // allocateContiguous maps a run of frames preferring node (only node if
 // required).
 func allocateContiguous(size uintptr, lowest, highest, boundary uint64, c pte.CacheType, node uint32, required bool) unsafe.Pointer {
-	if size == 0 {
+	if size == 0 || verifier.InjectFailure(verifier.InjectPages) {
 		return nil
 	}
 	n := physmem.PFN((size + physmem.PageMask) / physmem.PageSize)

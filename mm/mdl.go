@@ -72,6 +72,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -397,6 +398,11 @@ func MapLockedPagesSpecifyCache(m *Mdl, c pte.CacheType, bugCheckOnFailure bool,
 	case m.MdlFlags&(MdlPagesLocked|MdlPartial) == 0:
 		bugcheck.KeBugCheckEx(bugcheck.MemoryManagement, MdlPagesNotLocked, uintptr(unsafe.Pointer(m)), uintptr(unsafe.Pointer(&pages[0])), uintptr(pages[0]))
 	}
+	// Low-resource simulation fails only a mapping that may fail: one that
+	// asked for a bugcheck on failure would stop instead.
+	if !bugCheckOnFailure && verifier.InjectFailure(verifier.InjectMdl) {
+		return 0
+	}
 	base := mapFrames(pages, mappingProtection(priority), c, bugCheckOnFailure)
 	if base == 0 {
 		return 0
@@ -551,6 +557,9 @@ func AllocateNodePagesForMdlEx(low, high, skip uint64, total uintptr, c pte.Cach
 
 func allocatePagesForMdl(low, high, skip uint64, total uintptr, c pte.CacheType, node, flags uint32) *Mdl {
 	if flags&^mmAllocatePagesForMdlKnownFlags != 0 || skip&physmem.PageMask != 0 || c >= pte.CacheType(pfn.NotMapped) {
+		return nil
+	}
+	if verifier.InjectFailure(verifier.InjectPages) {
 		return nil
 	}
 	m := newMdl(0, min(total, maxMdlPages*physmem.PageSize))

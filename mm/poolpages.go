@@ -131,8 +131,22 @@ func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (u
 // back gives the page at va its PTE (and frame, for non-paged pool, from
 // node first, only from it if required).
 func (s *PoolPages) back(va uintptr, prot pte.Protection, node uint32, required bool) bool {
+	return backPage(va, prot, s.paged, node, required)
+}
+
+// unback clears n pages from va and returns their frames.
+func (s *PoolPages) unback(va uintptr, n int) {
+	for p := 0; p < n; p++ {
+		unbackPage(va + uintptr(p)*physmem.PageSize)
+	}
+}
+
+// backPage gives the page at va a PTE: a zeroed frame mapped valid (from
+// node first, only from it if required), or for paged memory a demand-zero
+// PTE. kernelSpace is held.
+func backPage(va uintptr, prot pte.Protection, paged bool, node uint32, required bool) bool {
 	e := pte.DemandZero(prot)
-	if !s.paged {
+	if !paged {
 		f, ok := PFN.AllocateOnNode(pte.PteAddress(va), 0, true, node, required)
 		if !ok {
 			return false
@@ -148,14 +162,11 @@ func (s *PoolPages) back(va uintptr, prot pte.Protection, node uint32, required 
 	return true
 }
 
-// unback clears n pages from va and returns their frames.
-func (s *PoolPages) unback(va uintptr, n int) {
-	for p := 0; p < n; p++ {
-		a := va + uintptr(p)*physmem.PageSize
-		old, st := Tables.Swap(a, 0, nil)
-		if st == ntstatus.Success && old.Valid() {
-			PFN.Free(old.Frame(), pte.PteAddress(a))
-		}
+// unbackPage clears va's PTE and returns its frame. kernelSpace is held.
+func unbackPage(va uintptr) {
+	old, st := Tables.Swap(va, 0, nil)
+	if st == ntstatus.Success && old.Valid() {
+		PFN.Free(old.Frame(), pte.PteAddress(va))
 	}
 }
 

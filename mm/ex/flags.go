@@ -6,8 +6,9 @@
 // 32..63), which it may ignore. ntgo knows every required flag NT defines;
 // RESERVED1-3 and any required bit above POOL_FLAG_LAST_KNOWN_REQUIRED fail
 // the call, as does POOL_FLAG_SESSION (ntgo has no session space). Of the
-// optional flags, SPECIAL_POOL is ignored (no special pool) and unknown ones
-// are ignored too. Exactly one of NON_PAGED, NON_PAGED_EXECUTE and PAGED
+// optional flags, SPECIAL_POOL asks for a block of Driver Verifier's
+// special pool (mm/verifier; normal pool when its budget is spent, as an
+// optional flag allows), and unknown ones are ignored. Exactly one of NON_PAGED, NON_PAGED_EXECUTE and PAGED
 // names the pool. Memory is zeroed unless UNINITIALIZED.
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
@@ -106,15 +107,16 @@ type PoolExtendedParamsSecurePool struct {
 
 // request is a decoded ExAllocatePool2/3 call.
 type request struct {
-	t     pool.PoolType
-	prio  pool.Priority
-	quota bool
-	node  nodeRequest
+	t       pool.PoolType
+	prio    pool.Priority
+	quota   bool
+	node    nodeRequest
+	special bool
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
 func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
-	r := request{prio: pool.NormalPoolPriority, quota: f&PoolFlagUseQuota != 0}
+	r := request{prio: pool.NormalPoolPriority, quota: f&PoolFlagUseQuota != 0, special: f&PoolFlagSpecialPool != 0}
 	switch {
 	case f&requiredFlags&^knownRequired != 0 || f&reservedFlags != 0:
 		return r, ntstatus.InvalidParameter
@@ -229,7 +231,13 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 		st = applyParameters(&r, params)
 	}
 	var p unsafe.Pointer
-	if st == ntstatus.Success {
+	switch {
+	case st != ntstatus.Success:
+	case r.special && !r.quota:
+		if p = pool.Ptr(sys().pools.AllocateSpecial(r.t, n, tag, r.prio)); p == nil {
+			st = ntstatus.InsufficientResources
+		}
+	default:
 		p, st = allocate(r.t, n, tag, r.prio, r.quota, r.node)
 	}
 	if p == nil && f&PoolFlagRaiseOnFailure != 0 {

@@ -54,6 +54,7 @@ package pool
 import (
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -106,6 +107,8 @@ type System struct {
 	lookaside   bool
 	delayFree   bool
 	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
+	verifier    atomic.Pointer[verifierHook] // verifier.go
+	verifying   atomic.Bool
 }
 
 // New builds a System over c's page sources.
@@ -484,6 +487,9 @@ func (s *System) giveBackQuota(blk block) {
 // va (body of a small block, whole pages of a big one) and whether quota was
 // charged for it.
 func (s *System) BlockSize(va uintptr) (bytes uintptr, quotaCharged bool) {
+	if n, ok := s.specialBlockSize(va); ok {
+		return n, false
+	}
 	blk := s.locate(va)
 	if blk.big {
 		return blk.bytes, blk.owner != 0

@@ -67,6 +67,7 @@ const (
 	Breakpoint              Status = 0x80000003
 	SingleStep              Status = 0x80000004
 	FloatMultipleTraps      Status = 0xC00002B5
+	AssertionFailure        Status = 0xC0000420
 )
 
 var names = map[Status]string{
@@ -111,6 +112,7 @@ var names = map[Status]string{
 	PrivilegedInstruction:   "STATUS_PRIVILEGED_INSTRUCTION",
 	ArrayBoundsExceeded:     "STATUS_ARRAY_BOUNDS_EXCEEDED",
 	NonContinuableException: "STATUS_NONCONTINUABLE_EXCEPTION",
+	AssertionFailure:        "STATUS_ASSERTION_FAILURE",
 }
 
 // String returns the status's NT name, or its hex value when unnamed.

@@ -6,6 +6,7 @@ package mmext
 
 import (
 	"errors"
+	"io"
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
@@ -15,6 +16,7 @@ import (
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -68,6 +70,23 @@ func (l *Live) PoolTags() ([]pool.TagStat, error) {
 }
 
 func (*Live) Modules() ([]ldr.Module, error) { return ldr.Modules(), nil }
+
+// SpecialPool is Driver Verifier's live special-pool blocks.
+func (*Live) SpecialPool() ([]verifier.Allocation, error) {
+	var out []verifier.Allocation
+	for _, a := range verifier.Outstanding("") {
+		if a.Special {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Verifier prints Driver Verifier's state.
+func (*Live) Verifier(w io.Writer) error {
+	verifier.WriteReport(w)
+	return nil
+}
 
 func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {
 	lists, ok := l.Lists()

@@ -1,6 +1,6 @@
 // Package mmext is the memory manager's debugger extension, as WinDbg's
 // are DLLs of their own: !vm, !memusage, !pfn, !pte, !address, !pool,
-// !poolfind, !poolused, poolmon, !lookaside and lm (the loaded modules with
+// !poolfind, !poolused, poolmon, !lookaside, !verifier and lm (the loaded modules with
 // their pool tags' usage), written once over a Target
 // so that the kernel's kd> console and the host dump viewer (cmd/ntgo-dump)
 // run the same code, print the same bytes for the same state, and take
@@ -36,6 +36,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -60,6 +61,11 @@ type Target interface {
 	Lookasides() ([]ex.LookasideInfo, error)
 	// Modules is the loaded-module list (lm).
 	Modules() ([]ldr.Module, error)
+	// SpecialPool is Driver Verifier's special-pool blocks, which !pool
+	// and !poolfind show with the pool's.
+	SpecialPool() ([]verifier.Allocation, error)
+	// Verifier prints Driver Verifier's state (!verifier).
+	Verifier(w io.Writer) error
 }
 
 // Pool is what the pool views read: the live pool.System or a dump's
@@ -102,6 +108,7 @@ func Commands(t Target) []console.Command {
 		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: v.poolused},
 		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times; at most 0n3600 seconds, ^C stops it)", Run: v.poolmon},
 		{Name: "!lookaside", Args: "[-a]", Help: "lookaside lists with counters (-a: idle system lists too)", Run: v.lookaside},
+		{Name: "!verifier", Help: "Driver Verifier: what is verified, its counters, the verified drivers' outstanding allocations (live only)", Run: v.verifier},
 		{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: v.lm},
 	}
 }
@@ -258,6 +265,9 @@ func (v views) pool(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r, _ := layout.Find(addr); r.ID == layout.SpecialPool {
+		return v.specialPage(w, addr)
+	}
 	p, err := v.t.Pool()
 	if err != nil {
 		return err
@@ -270,6 +280,36 @@ func (v views) pool(w io.Writer, args []string) error {
 	return nil
 }
 
+// specialPage is !pool on special pool: the block whose pages hold addr.
+func (v views) specialPage(w io.Writer, addr uintptr) error {
+	blocks, err := v.t.SpecialPool()
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		first := b.Address &^ physmem.PageMask
+		end := (b.Address + max(b.Size, 1) + physmem.PageMask) &^ physmem.PageMask
+		if addr >= first && addr < end {
+			fmt.Fprintf(w, "Pool page %s region is Special Pool (Driver Verifier)\n", kd.FormatAddress(uint64(first)))
+			guard := kd.FormatAddress(uint64(end))
+			if b.Underrun {
+				guard = kd.FormatAddress(uint64(first - physmem.PageSize))
+			}
+			fmt.Fprintf(w, "*%s size: %#x (Allocated) %v  pages %s-%s, guard page %s, slack checked at free\n",
+				kd.FormatAddress(uint64(b.Address)), b.Size, b.Tag, kd.FormatAddress(uint64(first)), kd.FormatAddress(uint64(end-1)), guard)
+			return nil
+		}
+	}
+	return errors.New("special pool, but no live block there (a guard page, or a freed block's page kept unmapped)")
+}
+
+func (v views) verifier(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	return v.t.Verifier(w)
+}
+
 func (v views) poolfind(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
@@ -278,11 +318,20 @@ func (v views) poolfind(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	blocks := p.Find(pool.MakeTag(args[0]))
+	tag := pool.MakeTag(args[0])
+	blocks := p.Find(tag)
 	for _, b := range blocks {
 		fmt.Fprintf(w, "%016x  size %6d  %v  %v\n", b.Addr, b.Bytes, b.Tag, b.State)
 	}
-	fmt.Fprintf(w, "%d blocks\n", len(blocks))
+	n := len(blocks)
+	special, _ := v.t.SpecialPool() // none in a dump
+	for _, b := range special {
+		if b.Tag == tag {
+			fmt.Fprintf(w, "%016x  size %6d  %v  %v (special pool)\n", b.Address, b.Size, b.Tag, pool.StateAllocated)
+			n++
+		}
+	}
+	fmt.Fprintf(w, "%d blocks\n", n)
 	return nil
 }
 
