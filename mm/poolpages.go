@@ -31,11 +31,12 @@ import (
 
 // PoolPages is a pool.PageSource over one pool region.
 type PoolPages struct {
-	base   uintptr
-	pages  int
-	paged  bool
-	inUse  []atomic.Uint64 // bit per page, set while handed out
-	cursor int
+	base     uintptr
+	pages    int
+	paged    bool
+	readOnly bool            // the secure pools' pages (securepages.go)
+	inUse    []atomic.Uint64 // bit per page, set while handed out
+	cursor   int
 }
 
 const wordBits = 64
@@ -101,7 +102,10 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 	}
 	va := s.base + uintptr(i)*physmem.PageSize
 	prot := pte.ProtReadWrite
-	if executable {
+	switch {
+	case s.readOnly:
+		prot = pte.ProtReadOnly
+	case executable:
 		prot = pte.ProtExecuteReadWrite
 	}
 	for p := 0; p < n; p++ {

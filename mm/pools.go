@@ -39,10 +39,11 @@ func initPools() {
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
 	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
+	securePages = newSecurePages(ram / securePoolShare &^ physmem.PageMask)
 	_, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-	}})
+	}, Secure: securePages})
 	if err != nil {
 		panic("mm: pools: " + err.Error())
 	}

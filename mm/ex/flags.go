@@ -12,13 +12,14 @@
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
 // parameter that cannot be satisfied fails the call if it is required and
-// is ignored if optional. ntgo has one NUMA node (0) and no secure pool
-// (no VBS). A parameter type given twice, or an unknown required one, fails.
+// is ignored if optional. ntgo has one NUMA node (0); secure-pool
+// parameters allocate from a secure pool (securepool.go). A parameter type
+// given twice, or an unknown required one, fails.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
 // STATUS_QUOTA_EXCEEDED for quota, STATUS_INVALID_PARAMETER for flags or
-// parameters ntgo does not accept, STATUS_NOT_SUPPORTED for secure pool.
+// parameters ntgo does not accept (securepool.go lists the secure pool's).
 
 package ex
 
@@ -26,7 +27,6 @@ import (
 	"unsafe"
 
 	"ntgo/mm/pool"
-	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
 )
 
@@ -95,9 +95,10 @@ type PoolExtendedParamsSecurePool struct {
 
 // request is a decoded ExAllocatePool2/3 call.
 type request struct {
-	t     pool.PoolType
-	prio  pool.Priority
-	quota bool
+	t      pool.PoolType
+	prio   pool.Priority
+	quota  bool
+	secure secureRequest
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
@@ -121,7 +122,7 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 }
 
 // applyParameters folds ExAllocatePool3's extended parameters into r.
-func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status {
+func applyParameters(r *request, f PoolFlags, params []PoolExtendedParameter) ntstatus.Status {
 	var seen [PoolExtendedParameterMax]bool
 	for _, p := range params {
 		if p.Type == PoolExtendedParameterInvalidType || p.Type >= PoolExtendedParameterMax {
@@ -143,7 +144,9 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 				st = ntstatus.InvalidParameter
 			}
 		case PoolExtendedParameterSecurePool:
-			st = ntstatus.NotSupported
+			if st = checkSecure(f, p.SecurePoolParams); st == ntstatus.Success {
+				r.secure = secureRequest{params: p.SecurePoolParams, optional: p.Optional}
+			}
 		case PoolExtendedParameterNumaNode:
 			if p.PreferredNode != 0 && p.PreferredNode != MmAnyNodeOK {
 				st = ntstatus.InvalidParameter
@@ -202,10 +205,16 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	}
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
-		st = applyParameters(&r, params)
+		st = applyParameters(&r, f, params)
 	}
 	var p unsafe.Pointer
-	if st == ntstatus.Success {
+	if st == ntstatus.Success && r.secure.params != nil {
+		p, st = allocateSecure(r.secure, n, tag)
+		if p == nil && r.secure.optional {
+			st = ntstatus.Success
+		}
+	}
+	if st == ntstatus.Success && p == nil {
 		p, st = allocate(r.t, n, tag, r.prio, r.quota)
 	}
 	if p == nil && f&PoolFlagRaiseOnFailure != 0 {
@@ -214,14 +223,16 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	return p
 }
 
-// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag. A
-// required secure-pool parameter claims p came from a secure pool, which
-// ntgo never creates: BAD_POOL_CALLER CallerInvalidAddress. Other
-// parameters are ignored.
+// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag.
+// With a secure-pool parameter it frees a secure block (securepool.go:
+// the parameter must be the only one, with the handle and cookie, Buffer
+// NULL and SecurePoolFlags 0, else BAD_POOL_CALLER). Other parameters are
+// ignored.
 func FreePool2(p unsafe.Pointer, tag pool.Tag, params []PoolExtendedParameter) {
 	for _, x := range params {
-		if x.Type == PoolExtendedParameterSecurePool && !x.Optional {
-			bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerInvalidAddress, uintptr(p), 0, 0)
+		if x.Type == PoolExtendedParameterSecurePool {
+			freeSecure(p, tag, params)
+			return
 		}
 	}
 	FreePoolWithTag(p, tag)
