@@ -15,6 +15,7 @@ import (
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
 	"ntgo/mm/vmstat"
 )
 
@@ -29,6 +30,9 @@ type Live struct {
 	Pools func() (*pool.System, bool)
 	// Lists is every lookaside list, false before the pools exist.
 	Lists func() ([]ex.LookasideInfo, bool)
+	// Secure is the secure pools' image, false before they exist; nil
+	// (the one field that may be) means a target without secure pools.
+	Secure func() (*securepool.Image, bool)
 }
 
 // errNoPools is the answer of the pool views before ex.Init.
@@ -68,6 +72,17 @@ func (l *Live) PoolTags() ([]pool.TagStat, error) {
 }
 
 func (*Live) Modules() ([]ldr.Module, error) { return ldr.Modules(), nil }
+
+func (l *Live) SecurePools() (*securepool.Image, error) {
+	if l.Secure == nil {
+		return nil, ErrNotHeld
+	}
+	im, ok := l.Secure()
+	if !ok {
+		return nil, errNoPools
+	}
+	return im, nil
+}
 
 func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {
 	lists, ok := l.Lists()
