@@ -126,8 +126,8 @@ func Load(size uintptr) (*Disk, ntstatus.Status) {
 func (d *Disk) Unload() []pool.TagStat {
 	x := d.ext
 	x.mu.Lock()
-	for e := list.RemoveHeadList(&x.extents); e != nil; e = list.RemoveHeadList(&x.extents) {
-		xt := list.ContainingRecord[extent](e, extentLinkOffset)
+	for !list.IsListEmpty(&x.extents) {
+		xt := list.ContainingRecord[extent](list.RemoveHeadList(&x.extents), extentLinkOffset)
 		ex.FreePoolWithTag(pool.Ptr(xt.data), tagData)
 		object.DeleteWithTag(xt, tagExtent)
 	}
@@ -202,8 +202,8 @@ func (d *Disk) submit(op operation, off, n uintptr, fill, drain func(unsafe.Poin
 
 // serveQueue serves every queued request. The lock is held.
 func (x *extension) serveQueue() {
-	for e := list.RemoveHeadList(&x.queue); e != nil; e = list.RemoveHeadList(&x.queue) {
-		r := list.ContainingRecord[request](e, requestLinkOffset)
+	for !list.IsListEmpty(&x.queue) {
+		r := list.ContainingRecord[request](list.RemoveHeadList(&x.queue), requestLinkOffset)
 		r.status = x.serve(r)
 	}
 }
