@@ -28,6 +28,8 @@
 //     NT's subtypes where one fits and ntgo's (0x131..0x134, below)
 //     where none does. ExFreePool on a secure block is BAD_POOL_CALLER
 //     0x42: no executive pool page holds it.
+//   - IRQL: a secure allocation or free above DISPATCH_LEVEL is
+//     BAD_POOL_CALLER 0x08 or 0x09, the pool's rule for non-paged memory.
 package ex
 
 import (
@@ -36,6 +38,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/securepool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -194,6 +197,9 @@ func checkSecure(f PoolFlags, sp *PoolExtendedParamsSecurePool) ntstatus.Status 
 
 // allocateSecure is ExAllocatePool3's secure allocation of n bytes.
 func allocateSecure(r secureRequest, n uintptr, tag pool.Tag) (unsafe.Pointer, ntstatus.Status) {
+	if irql := ke.CurrentIrql(); irql > ke.DispatchLevel {
+		bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerAllocIRQL, uintptr(irql), uintptr(pool.NonPagedPoolNx), n)
+	}
 	s := sys().secure
 	if s == nil {
 		return nil, ntstatus.InvalidHandle
@@ -215,6 +221,9 @@ func freeSecure(p unsafe.Pointer, tag pool.Tag, params []PoolExtendedParameter) 
 	if len(params) != 1 || params[0].SecurePoolParams == nil || params[0].SecurePoolParams.Buffer != nil ||
 		params[0].SecurePoolParams.SecurePoolFlags != 0 {
 		bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, CallerSecureBadParameters, va, uintptr(len(params)), 0)
+	}
+	if irql := ke.CurrentIrql(); irql > ke.DispatchLevel {
+		bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerFreeIRQL, uintptr(irql), uintptr(pool.NonPagedPoolNx), va)
 	}
 	sp := params[0].SecurePoolParams
 	h := sp.SecurePoolHandle

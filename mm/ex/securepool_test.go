@@ -9,6 +9,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -164,6 +165,16 @@ func TestSecurePoolMisuse(t *testing.T) {
 			t.Errorf("%s: %v, want BAD_POOL_CALLER %#x", c.name, rec, c.want)
 		}
 	}
+	old := ke.RaiseIrql(ke.HighLevel)
+	rec := bugcheck.Catch(func() { AllocatePool3(PoolFlagNonPaged, 16, tagSecure, secureParam(h, b, 8, 0, false)) })
+	rec2 := bugcheck.Catch(func() { FreePool2(freeable, tagSecure, freeParam(h, 8)) })
+	ke.LowerIrql(old)
+	if rec == nil || rec.Params != [4]uintptr{pool.CallerAllocIRQL, uintptr(ke.HighLevel), uintptr(pool.NonPagedPoolNx), 16} {
+		t.Errorf("secure allocation at HIGH_LEVEL: %v", rec)
+	}
+	if rec2 == nil || rec2.Params != [4]uintptr{pool.CallerFreeIRQL, uintptr(ke.HighLevel), uintptr(pool.NonPagedPoolNx), uintptr(freeable)} {
+		t.Errorf("secure free at HIGH_LEVEL: %v", rec2)
+	}
 	FreePool2(freeable, tagSecure, freeParam(h, 8))
 	keep := AllocatePool3(PoolFlagNonPaged, 16, tagSecure, secureParam(h, b, 8, SecurePoolFlagsFreeable, false))
 	_ = keep // keeps the page, so the second free finds a free header
@@ -171,7 +182,7 @@ func TestSecurePoolMisuse(t *testing.T) {
 		t.Errorf("double free: %v", rec)
 	}
 	DestroyPool(h)
-	rec := bugcheck.Catch(func() { DestroyPool(h) })
+	rec = bugcheck.Catch(func() { DestroyPool(h) })
 	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{CallerSecureBadHandle, h, 0, 0} {
 		t.Errorf("second ExDestroyPool: %v", rec)
 	}
