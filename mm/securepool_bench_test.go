@@ -8,6 +8,8 @@ package mm_test
 //	        copied in through the alias) + ExSecurePoolValidate +
 //	        ExFreePool2 with the handle (the body zeroed, the header
 //	        rewritten, through the alias)
+//	alias   one write of n bytes through the alias (Pages.Write): what
+//	        each of the secure life's writes costs
 //
 // Each keeps one block of the size allocated so that its page stays.
 
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/pool"
 	"ntgo/mm/pool/interleave"
@@ -35,7 +38,8 @@ func BenchmarkSecurePool(b *testing.B) {
 			buf := make([]byte, n)
 			alloc := secureParams(h, unsafe.Pointer(&buf[0]), 0xC0, ex.SecurePoolFlagsFreeable)
 			free := secureParams(h, nil, 0xC0, 0)
-			ex.AllocatePool3(ex.PoolFlagNonPaged, n, benchSecureTag, alloc)
+			held := ex.AllocatePool3(ex.PoolFlagNonPaged, n, benchSecureTag, alloc)
+			pages := mm.SecurePoolPages()
 			keep := ex.AllocatePool2(ex.PoolFlagNonPaged, n, benchSecureTag)
 			defer ex.FreePoolWithTag(keep, benchSecureTag)
 			interleave.Run(b,
@@ -51,6 +55,11 @@ func BenchmarkSecurePool(b *testing.B) {
 							b.Fatal("validate failed")
 						}
 						ex.FreePool2(p, benchSecureTag, free)
+					}
+				}},
+				interleave.Variant{Name: "alias", Run: func(k int) {
+					for range k {
+						pages.Write(uintptr(held), buf)
 					}
 				}})
 		})

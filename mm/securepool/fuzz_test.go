@@ -178,6 +178,17 @@ func (z *fuzzSecure) verify(t *testing.T) {
 		}
 		spans = append(spans, s)
 	}
+	// Each small block spans what it asked for, rounded to units, and at
+	// most the one unit too small to split off.
+	im := z.s.Capture()
+	for _, tag := range fuzzSecureTags {
+		for _, bl := range im.Find(tag) {
+			need := (32 + uintptr(bl.Size) + 15) &^ 15
+			if !bl.Big && (bl.Bytes < need || bl.Bytes > need+16) {
+				t.Fatalf("block %#x of %d bytes spans %#x", bl.Addr, bl.Size, bl.Bytes)
+			}
+		}
+	}
 	for _, ti := range z.s.Tags() {
 		if ti.Counts.Bytes != z.bytes[ti.Tag] {
 			t.Fatalf("tag %v counts %d bytes, the model %d", ti.Tag, ti.Counts.Bytes, z.bytes[ti.Tag])

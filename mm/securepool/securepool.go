@@ -266,9 +266,12 @@ func (s *System) carve(pg, u uintptr, hd header) uintptr {
 	return 0
 }
 
-// merge joins the free block h at unit off of page pg with the free
-// blocks after it and returns the joined header.
-func (s *System) merge(pg, off uintptr, h header) header {
+// join is the free block h at unit off of page pg joined with the free
+// blocks after it; an allocated h is returned as it is.
+func (s *System) join(pg, off uintptr, h header) header {
+	if h.state&stateAllocated != 0 {
+		return h
+	}
 	joined := h
 	for next := off + uintptr(h.units); next < pageUnits; {
 		n := s.mustHeader(pg + next*unitBytes)
@@ -278,6 +281,12 @@ func (s *System) merge(pg, off uintptr, h header) header {
 		joined.units += n.units
 		next += uintptr(n.units)
 	}
+	return joined
+}
+
+// merge is join, with the joined header written if it grew.
+func (s *System) merge(pg, off uintptr, h header) header {
+	joined := s.join(pg, off, h)
 	if joined.units != h.units {
 		s.writeHeader(pg+off*unitBytes, joined)
 	}
@@ -358,8 +367,8 @@ func (s *System) Free(h Handle, tag pool.Tag, va uintptr, cookie uint64) Fault {
 		return OK
 	}
 	s.zero(va, uintptr(hd.units)*unitBytes-headerSize)
-	s.writeHeader(b, header{handle: h, units: hd.units})
 	pg := b &^ pageMask
+	s.writeHeader(b, s.join(pg, (b-pg)/unitBytes, header{handle: h, units: hd.units}))
 	if whole := s.merge(pg, 0, s.mustHeader(pg)); whole.units == pageUnits && whole.state&stateAllocated == 0 {
 		o.pool.small = remove(o.pool.small, pg)
 		s.release(pg)

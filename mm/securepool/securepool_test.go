@@ -283,3 +283,23 @@ func TestExhaustion(t *testing.T) {
 		t.Fatalf("%d pages left after a failed allocation", n)
 	}
 }
+
+// A freed block's space is reused, and freeing never grows an allocated
+// neighbour: the block before keeps its extent.
+func TestFreeSpaceReused(t *testing.T) {
+	r := newRig(t)
+	h := r.s.Create(tagA)
+	a, _ := r.s.Allocate(h, 64, tagA, make([]byte, 64), 1, securepool.Freeable)
+	b, _ := r.s.Allocate(h, 64, tagA, make([]byte, 64), 2, securepool.Freeable)
+	if f := r.s.Free(h, tagA, b, 2); f != securepool.OK {
+		t.Fatal(f)
+	}
+	rep, _ := r.s.Capture().Inspect(a)
+	if len(rep.Blocks) == 0 || rep.Blocks[0].Bytes != 96 {
+		t.Fatalf("after freeing its neighbour the first block spans %v", rep)
+	}
+	c, _ := r.s.Allocate(h, 64, tagA, make([]byte, 64), 3, securepool.Freeable)
+	if c != b || r.s.PagesInUse() != 1 {
+		t.Fatalf("the freed block at %#x was not reused: new block at %#x, %d pages", b, c, r.s.PagesInUse())
+	}
+}
