@@ -21,20 +21,30 @@ import (
 
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
+	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 )
 
 // aliasLock guards the alias slot.
 var aliasLock ke.SpinLock
 
-// secureWrite copies src to va, a page of a secure pool, through the alias.
+// secureWrite copies each run to its offset in page, a page of a secure
+// pool, through the alias. A page that is not mapped is a caller's bug
+// that would otherwise write to frame 0: MEMORY_MANAGEMENT 0x411, before
+// the lock is taken.
 //
 //go:nosplit
-func secureWrite(va uintptr, src []byte) {
+func secureWrite(page uintptr, runs []securepool.Run) {
+	leaf, _ := Tables.Leaf(page)
+	if !leaf.Valid() {
+		bugcheck.KeBugCheckEx(bugcheck.MemoryManagement, pte.CorruptPte, pte.PteAddress(page), uintptr(leaf), 0)
+	}
 	aliasLock.Acquire()
-	leaf, _ := Tables.Leaf(va)
 	dst := hyperMap(hyperSlotAlias, leaf.Frame())
-	copy(dst[va&physmem.PageMask:], src)
+	for i := range runs {
+		copy(dst[runs[i].Off&physmem.PageMask:], runs[i].Data)
+	}
 	hyperUnmap(hyperSlotAlias)
 	aliasLock.Release()
 }

@@ -16,6 +16,7 @@ package mm
 
 import (
 	"ntgo/mm/layout"
+	"ntgo/mm/securepool"
 	"ntgo/nt/arch"
 )
 
@@ -32,11 +33,11 @@ func newSecurePages(maxBytes uintptr) *SecurePages {
 	return &SecurePages{pages: p}
 }
 
-func (s *SecurePages) AllocPages(n int) (uintptr, bool) { return s.pages.AllocPages(n, false) }
-func (s *SecurePages) FreePages(va uintptr, n int)      { s.pages.FreePages(va, n) }
-func (s *SecurePages) Region() (uintptr, uintptr)       { return s.pages.Region() }
-func (s *SecurePages) Write(va uintptr, src []byte)     { secureWrite(va, src) }
-func (s *SecurePages) Read(va uintptr, dst []byte)      { secureRead(va, dst) }
+func (s *SecurePages) AllocPages(n int) (uintptr, bool)          { return s.pages.AllocPages(n, false) }
+func (s *SecurePages) FreePages(va uintptr, n int)               { s.pages.FreePages(va, n) }
+func (s *SecurePages) Region() (uintptr, uintptr)                { return s.pages.Region() }
+func (s *SecurePages) Write(page uintptr, runs []securepool.Run) { secureWrite(page, runs) }
+func (s *SecurePages) Read(va uintptr, dst []byte)               { secureRead(va, dst) }
 
 // InUse is how many secure pages are mapped.
 func (s *SecurePages) InUse() int { return s.pages.InUse() }

@@ -9,7 +9,8 @@ package mm_test
 //	        ExFreePool2 with the handle (the body zeroed, the header
 //	        rewritten, through the alias)
 //	alias   one write of n bytes through the alias (Pages.Write): what
-//	        each of the secure life's writes costs
+//	        each of the secure life's batches costs
+//	validate ExSecurePoolValidate alone (lock, lookups, header check)
 //
 // Each keeps one block of the size allocated so that its page stays.
 
@@ -22,6 +23,7 @@ import (
 	"ntgo/mm/ex"
 	"ntgo/mm/pool"
 	"ntgo/mm/pool/interleave"
+	"ntgo/mm/securepool"
 )
 
 var benchSecureTag = pool.MakeTag("SecB")
@@ -40,6 +42,7 @@ func BenchmarkSecurePool(b *testing.B) {
 			free := secureParams(h, nil, 0xC0, 0)
 			held := ex.AllocatePool3(ex.PoolFlagNonPaged, n, benchSecureTag, alloc)
 			pages := mm.SecurePoolPages()
+			runs := []securepool.Run{{Off: uintptr(held) & 0xFFF, Data: buf}}
 			keep := ex.AllocatePool2(ex.PoolFlagNonPaged, n, benchSecureTag)
 			defer ex.FreePoolWithTag(keep, benchSecureTag)
 			interleave.Run(b,
@@ -57,9 +60,14 @@ func BenchmarkSecurePool(b *testing.B) {
 						ex.FreePool2(p, benchSecureTag, free)
 					}
 				}},
+				interleave.Variant{Name: "validate", Run: func(k int) {
+					for range k {
+						ex.SecurePoolValidate(h, benchSecureTag, held, 0xC0)
+					}
+				}},
 				interleave.Variant{Name: "alias", Run: func(k int) {
 					for range k {
-						pages.Write(uintptr(held), buf)
+						pages.Write(uintptr(held)&^0xFFF, runs)
 					}
 				}})
 		})

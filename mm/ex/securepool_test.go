@@ -175,9 +175,8 @@ func TestSecurePoolMisuse(t *testing.T) {
 	if rec2 == nil || rec2.Params != [4]uintptr{pool.CallerFreeIRQL, uintptr(ke.HighLevel), uintptr(pool.NonPagedPoolNx), uintptr(freeable)} {
 		t.Errorf("secure free at HIGH_LEVEL: %v", rec2)
 	}
+	// fixed keeps the page, so the second free finds a free header.
 	FreePool2(freeable, tagSecure, freeParam(h, 8))
-	keep := AllocatePool3(PoolFlagNonPaged, 16, tagSecure, secureParam(h, b, 8, SecurePoolFlagsFreeable, false))
-	_ = keep // keeps the page, so the second free finds a free header
 	if rec := bugcheck.Catch(func() { FreePool2(freeable, tagSecure, freeParam(h, 8)) }); rec == nil || rec.Params[0] != pool.CallerDoubleFree {
 		t.Errorf("double free: %v", rec)
 	}

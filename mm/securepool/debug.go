@@ -104,7 +104,7 @@ func (s *System) capture() *Image {
 		}
 		im.Runs = append(im.Runs, PageInfo{VA: uint64(va), Handle: uint64(o.pool.handle), Pages: uint32(o.pages), Big: big})
 		pg := new([pageSize]byte)
-		s.pages.Read(va, pg[:])
+		s.read(va, pg[:])
 		im.Pages[va] = pg
 	}
 	slices.SortFunc(im.Runs, func(a, b PageInfo) int { return int(a.VA>>12) - int(b.VA>>12) })

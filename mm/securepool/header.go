@@ -103,14 +103,17 @@ func decode(key uint64, b uintptr, raw []byte) (h header, sound bool, got, want 
 	return h, sound, got, want
 }
 
-func (s *System) writeHeader(b uintptr, h header) {
-	raw := h.encode(s.key, b)
-	s.pages.Write(b, raw[:])
+func (s *System) writeHeader(b uintptr, h header) { s.queueHeader(b, h.encode(s.key, b)) }
+
+// read copies the bytes at va, queued writes done first.
+func (s *System) read(va uintptr, dst []byte) {
+	s.flush()
+	s.pages.Read(va, dst)
 }
 
 func (s *System) readHeader(b uintptr) (header, bool) {
 	var raw [headerSize]byte
-	s.pages.Read(b, raw[:])
+	s.read(b, raw[:])
 	h, sound, _, _ := decode(s.key, b, raw[:])
 	return h, sound
 }
@@ -119,7 +122,7 @@ func (s *System) readHeader(b uintptr) (header, bool) {
 // fails its check stops the system.
 func (s *System) mustHeader(b uintptr) header {
 	var raw [headerSize]byte
-	s.pages.Read(b, raw[:])
+	s.read(b, raw[:])
 	h, sound, got, want := decode(s.key, b, raw[:])
 	if !sound {
 		bugcheck.KeBugCheckEx(bugcheck.BadPoolHeader, CheckFailed, b, uintptr(got), uintptr(want))

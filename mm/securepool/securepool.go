@@ -34,8 +34,9 @@
 // matches. A destroyed pool's handle is never handed out again.
 //
 // Locking. One mutex per System serializes every routine: secure pools are
-// for a driver's few long-lived secrets, not for speed. Pages.Write takes
-// its own interrupt-disabling lock for the alias.
+// for a driver's few long-lived secrets, not for speed. A routine's writes
+// to a page are batched into one Pages.Write (batch.go), which takes its
+// own interrupt-disabling lock for the alias.
 package securepool
 
 import (
@@ -60,10 +61,10 @@ type Pages interface {
 	AllocPages(n int) (va uintptr, ok bool)
 	// FreePages unmaps a run AllocPages handed out and frees its frames.
 	FreePages(va uintptr, n int)
-	// Write copies src to va through a writable alias of va's frame that
-	// is gone, TLB entry flushed, when it returns; [va, va+len(src)) lies
-	// in one page handed out.
-	Write(va uintptr, src []byte)
+	// Write copies each run to its offset in page, a page handed out,
+	// through a writable alias of the page's frame that is gone, TLB
+	// entry flushed, when it returns; every run lies within the page.
+	Write(page uintptr, runs []Run)
 	// Read copies the bytes at va into dst (a plain read of the read-only
 	// mapping); the range lies in one page handed out.
 	Read(va uintptr, dst []byte)
@@ -127,7 +128,8 @@ type System struct {
 	pools  map[Handle]*securePool
 	owners map[uintptr]pageOwner
 	tags   map[pool.Tag]*pool.TagCounts
-	inUse  int // pages held
+	inUse  int   // pages held
+	b      batch // the current call's queued writes
 }
 
 // New is an empty System over pages; key 0 draws the header key.
@@ -153,7 +155,7 @@ func (s *System) Create(tag pool.Tag) Handle {
 // and retires h.
 func (s *System) Destroy(h Handle) Fault {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	p, ok := s.pools[h]
 	if !ok {
 		return BadHandle
@@ -172,6 +174,7 @@ func (s *System) Destroy(h Handle) Fault {
 
 // release gives back the run opening at page.
 func (s *System) release(page uintptr) {
+	s.flush()
 	o := s.owners[page]
 	delete(s.owners, page)
 	s.pages.FreePages(page, o.pages)
@@ -182,7 +185,7 @@ func (s *System) release(page uintptr) {
 // bytes), with tag, cookie and SECURE_POOL_FLAGS flags.
 func (s *System) Allocate(h Handle, n uintptr, tag pool.Tag, init []byte, cookie uint64, flags uint32) (uintptr, Fault) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	p, ok := s.pools[h]
 	if !ok {
 		return 0, BadHandle
@@ -334,7 +337,7 @@ func (s *System) Validate(h Handle, tag pool.Tag, va uintptr, cookie uint64) Fau
 // Update is ExSecurePoolUpdate: src replaces the block's bytes from off.
 func (s *System) Update(h Handle, tag pool.Tag, va uintptr, cookie uint64, off uintptr, src []byte) Fault {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	hd, _, f := s.find(h, tag, va, cookie)
 	switch {
 	case f != OK:
@@ -352,7 +355,7 @@ func (s *System) Update(h Handle, tag pool.Tag, va uintptr, cookie uint64, off u
 // zeroed and its header marked free; a page left empty is given back.
 func (s *System) Free(h Handle, tag pool.Tag, va uintptr, cookie uint64) Fault {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	hd, o, f := s.find(h, tag, va, cookie)
 	switch {
 	case f != OK:
@@ -425,11 +428,11 @@ func (s *System) countBigFree(pg uintptr) {
 	}
 }
 
-// write copies src to va, page by page, through Pages.Write.
+// write queues src for va, page by page.
 func (s *System) write(va uintptr, src []byte) {
 	for len(src) > 0 {
 		n := min(uintptr(len(src)), pageSize-va&pageMask)
-		s.pages.Write(va, src[:n])
+		s.queue(va, src[:n])
 		va, src = va+n, src[n:]
 	}
 }
@@ -440,7 +443,7 @@ var zeros [pageSize]byte
 func (s *System) zero(va, n uintptr) {
 	for n > 0 {
 		c := min(n, pageSize-va&pageMask)
-		s.pages.Write(va, zeros[:c])
+		s.queue(va, zeros[:c])
 		va, n = va+c, n-c
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/mm/securepool"
 )
 
 // Pages is securepool.Pages over m.
@@ -99,15 +100,25 @@ func (p *Pages) frame(va uintptr) physmem.PFN {
 	return e.Frame()
 }
 
-// Write maps va's frame writable at the alias, copies through the MMU and
-// unmaps the alias (Unmap flushes its TLB entry).
-func (p *Pages) Write(va uintptr, src []byte) {
+// Write maps page's frame writable at the alias, copies each run through
+// the MMU and returns the alias to idle (Replace flushes its TLB entry).
+func (p *Pages) Write(page uintptr, runs []securepool.Run) {
 	p.Writes++
 	if e, _ := p.M.PT.Leaf(p.Alias); e != pte.Reserved {
 		p.AliasLeft = true
 	}
-	p.M.PT.Replace(p.Alias, pte.NewValid(p.frame(va), pte.ProtReadWrite, pte.Cached), nil)
-	dst := p.Alias + va&physmem.PageMask
+	p.M.PT.Replace(p.Alias, pte.NewValid(p.frame(page), pte.ProtReadWrite, pte.Cached), nil)
+	for _, r := range runs {
+		if r.Off+uintptr(len(r.Data)) > physmem.PageSize {
+			panic(fmt.Sprintf("simpages: a run of %d bytes at %#x leaves the page", len(r.Data), r.Off))
+		}
+		p.store(p.Alias+r.Off, r.Data)
+	}
+	p.M.PT.Replace(p.Alias, pte.Reserved, nil)
+}
+
+// store writes src at va through the MMU, 8 bytes at a time.
+func (p *Pages) store(dst uintptr, src []byte) {
 	for i := 0; i < len(src); {
 		a := (dst + uintptr(i)) &^ 7
 		v, code, ok := p.M.MMU.Read64(a)
@@ -122,7 +133,6 @@ func (p *Pages) Write(va uintptr, src []byte) {
 			panic(fmt.Sprintf("simpages: alias write %#x: %v", a, code))
 		}
 	}
-	p.M.PT.Replace(p.Alias, pte.Reserved, nil)
 }
 
 // Read reads through the MMU, as a load from the read-only mapping.
