@@ -7,6 +7,7 @@ package securepool_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -301,5 +302,41 @@ func TestFreeSpaceReused(t *testing.T) {
 	c, _ := r.s.Allocate(h, 64, tagA, make([]byte, 64), 3, securepool.Freeable)
 	if c != b || r.s.PagesInUse() != 1 {
 		t.Fatalf("the freed block at %#x was not reused: new block at %#x, %d pages", b, c, r.s.PagesInUse())
+	}
+}
+
+// Routines called from several goroutines at once are serialized by the
+// System: every block keeps its data and validates (run with -race too).
+func TestConcurrentCallers(t *testing.T) {
+	r := newRig(t)
+	h := r.s.Create(tagA)
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for i := range 100 {
+				data := bytes.Repeat([]byte{byte(g*16 + i%16)}, 40+g*8)
+				cookie := uint64(g<<16 | i)
+				p, f := r.s.Allocate(h, uintptr(len(data)), tagA, data, cookie, securepool.Freeable)
+				if f == securepool.OK {
+					f = r.s.Validate(h, tagA, p, cookie)
+				}
+				if f == securepool.OK {
+					f = r.s.Free(h, tagA, p, cookie)
+				}
+				if f != securepool.OK {
+					done <- fmt.Errorf("goroutine %d, round %d: %v", g, i, f)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.s.PagesInUse(); n != 0 {
+		t.Fatalf("%d pages held after every block was freed", n)
 	}
 }
