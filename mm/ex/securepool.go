@@ -139,7 +139,7 @@ func SecurePoolUpdate(handle uintptr, tag pool.Tag, allocation unsafe.Pointer, c
 	if s == nil {
 		return ntstatus.InvalidHandle
 	}
-	if buffer == nil && size != 0 {
+	if buffer == nil && size != 0 || size > s.MaxBytes() {
 		return ntstatus.InvalidParameter
 	}
 	switch s.Update(securepool.Handle(handle), tag, uintptr(allocation), uint64(cookie), offset, callerBytes(buffer, size)) {
@@ -205,6 +205,9 @@ func allocateSecure(r secureRequest, n uintptr, tag pool.Tag) (unsafe.Pointer, n
 		return nil, ntstatus.InvalidHandle
 	}
 	sp := r.params
+	if n > s.MaxBytes() {
+		return nil, ntstatus.InsufficientResources
+	}
 	va, f := s.Allocate(securepool.Handle(sp.SecurePoolHandle), n, tag, callerBytes(sp.Buffer, n), uint64(sp.Cookie), sp.SecurePoolFlags)
 	switch f {
 	case securepool.OK:

@@ -78,6 +78,8 @@ func TestSecurePoolLifecycle(t *testing.T) {
 		{"wrong cookie", h, 0xC1, 0, 1, unsafe.Pointer(&patch[0]), ntstatus.InvalidParameter},
 		{"past the end", h, 0xC0, 39, 2, unsafe.Pointer(&patch[0]), ntstatus.InvalidParameter},
 		{"NULL buffer", h, 0xC0, 0, 1, nil, ntstatus.InvalidParameter},
+		// refused before the buffer is read: its bytes are not there
+		{"larger than any block", h, 0xC0, 0, 1 << 40, unsafe.Pointer(&patch[0]), ntstatus.InvalidParameter},
 	} {
 		if st := SecurePoolUpdate(c.h, tagSecure, p, c.cookie, c.offset, c.size, c.buf); st != c.want {
 			t.Errorf("update, %s: %v, want %v", c.name, st, c.want)
@@ -142,6 +144,12 @@ func TestSecurePoolMisuse(t *testing.T) {
 		FreePool(p)
 	}
 
+	// Larger than the region: refused before the buffer is read.
+	if st := raised(func() {
+		AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 1<<40, tagSecure, secureParam(h, b, 1, 0, false))
+	}); st != ntstatus.InsufficientResources {
+		t.Errorf("a secure block larger than the region: raised %v", st)
+	}
 	fixed := AllocatePool3(PoolFlagNonPaged, 16, tagSecure, secureParam(h, b, 7, SecurePoolFlagsNone, false))
 	freeable := AllocatePool3(PoolFlagNonPaged, 16, tagSecure, secureParam(h, b, 8, SecurePoolFlagsFreeable, false))
 	if st := SecurePoolUpdate(h, tagSecure, fixed, 7, 0, 1, b); st != ntstatus.AccessDenied {

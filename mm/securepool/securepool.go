@@ -448,6 +448,13 @@ func (s *System) zero(va, n uintptr) {
 	}
 }
 
+// MaxBytes is the region's size: no block is larger, so a caller's
+// buffer of more is refused before anything reads it.
+func (s *System) MaxBytes() uintptr {
+	_, size := s.pages.Region()
+	return size
+}
+
 // PagesInUse is how many pages the System's pools hold.
 func (s *System) PagesInUse() int {
 	s.mu.Lock()
