@@ -101,7 +101,8 @@ func (p *Pages) frame(va uintptr) physmem.PFN {
 }
 
 // Write maps page's frame writable at the alias, copies each run through
-// the MMU and returns the alias to idle (Replace flushes its TLB entry).
+// it (the MMU translating the alias) and returns the alias to idle
+// (Replace flushes its TLB entry).
 func (p *Pages) Write(page uintptr, runs []securepool.Run) {
 	p.Writes++
 	if e, _ := p.M.PT.Leaf(p.Alias); e != pte.Reserved {
@@ -112,40 +113,27 @@ func (p *Pages) Write(page uintptr, runs []securepool.Run) {
 		if r.Off+uintptr(len(r.Data)) > physmem.PageSize {
 			panic(fmt.Sprintf("simpages: a run of %d bytes at %#x leaves the page", len(r.Data), r.Off))
 		}
-		p.store(p.Alias+r.Off, r.Data)
+		copy(p.bytes(p.Alias+r.Off, pte.AccessWrite), r.Data)
 	}
 	p.M.PT.Replace(p.Alias, pte.Reserved, nil)
 }
 
-// store writes src at va through the MMU, 8 bytes at a time.
-func (p *Pages) store(dst uintptr, src []byte) {
-	for i := 0; i < len(src); {
-		a := (dst + uintptr(i)) &^ 7
-		v, code, ok := p.M.MMU.Read64(a)
-		if !ok {
-			panic(fmt.Sprintf("simpages: alias read %#x: %v", a, code))
-		}
-		for ; i < len(src) && (dst+uintptr(i))&^7 == a; i++ {
-			sh := ((dst + uintptr(i)) & 7) * 8
-			v = v&^(0xFF<<sh) | uint64(src[i])<<sh
-		}
-		if code, ok := p.M.MMU.Write64(a, v); !ok {
-			panic(fmt.Sprintf("simpages: alias write %#x: %v", a, code))
-		}
+// bytes is the rest of the page from va, as the MMU translates an access
+// a there (once: the range lies in one page); a refused access panics.
+func (p *Pages) bytes(va uintptr, a pte.Access) []byte {
+	pa, code, ok := p.M.MMU.Translate(va, a)
+	if !ok {
+		panic(fmt.Sprintf("simpages: %#x: #PF %v", va, code))
 	}
+	return p.M.Mem.Frame(physmem.FrameOf(pa))[pa&physmem.PageMask:]
 }
 
-// Read reads through the MMU, as a load from the read-only mapping.
+// Read reads through the MMU, as a load from the read-only mapping, page
+// by page (tests read across pages; the pool never does).
 func (p *Pages) Read(va uintptr, dst []byte) {
-	for i := 0; i < len(dst); {
-		a := (va + uintptr(i)) &^ 7
-		v, code, ok := p.M.MMU.Read64(a)
-		if !ok {
-			panic(fmt.Sprintf("simpages: read %#x: %v", a, code))
-		}
-		for ; i < len(dst) && (va+uintptr(i))&^7 == a; i++ {
-			dst[i] = byte(v >> (((va + uintptr(i)) & 7) * 8))
-		}
+	for len(dst) > 0 {
+		n := copy(dst, p.bytes(va, pte.AccessRead))
+		va, dst = va+uintptr(n), dst[n:]
 	}
 }
 
