@@ -105,7 +105,7 @@ var faultNames = [...]string{"ok", "invalid handle", "not a block of this pool",
 
 func (f Fault) String() string { return faultNames[f] }
 
-// pagesOf is which pool owns a page that opens a block run.
+// pageOwner is which pool owns a page that opens a block run.
 type pageOwner struct {
 	pool  *securePool
 	pages int // 1 for a small-block page; the run's length for a big one
@@ -137,7 +137,9 @@ func New(pages Pages, key uint64) *System {
 	for key == 0 {
 		key = rand.Uint64()
 	}
-	return &System{pages: pages, key: key, next: Handle(rand.Uint32()&^0xFFFF) | 1,
+	// Handles start at a random point below 2^30 and count up, so they fit
+	// the header's 32 bits for a billion creations.
+	return &System{pages: pages, key: key, next: Handle(rand.Uint32()>>2) | 1,
 		pools: map[Handle]*securePool{}, owners: map[uintptr]pageOwner{}, tags: map[pool.Tag]*pool.TagCounts{}}
 }
 
@@ -313,7 +315,7 @@ func (s *System) find(h Handle, tag pool.Tag, va uintptr, cookie uint64) (header
 	}
 	hd, sound := s.readHeader(b)
 	switch {
-	case !sound:
+	case !sound || hd.handle != h:
 		return hd, o, BadHeader
 	case hd.state&stateAllocated == 0:
 		return hd, o, NotAllocated
