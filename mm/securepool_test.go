@@ -103,3 +103,30 @@ func TestSecurePoolOnTheMachine(t *testing.T) {
 			n, ptes, commit, basePages, basePtes, baseCommit)
 	}
 }
+
+// A secure block's life allocates nothing from the Go heap once the pool
+// holds its page (no collector work per call).
+func TestSecurePoolAllocatesNothing(t *testing.T) {
+	requireBare(t)
+	var h uintptr
+	if st := ex.CreatePool(ex.PoolCreateFlgSecurePool, uintptr(secureTestTag), nil, &h); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	defer ex.DestroyPool(h)
+	buf := make([]byte, 64)
+	alloc := secureParams(h, unsafe.Pointer(&buf[0]), 1, ex.SecurePoolFlagsFreeable)
+	free := secureParams(h, nil, 1, 0)
+	held := ex.AllocatePool3(ex.PoolFlagNonPaged, 64, secureTestTag, alloc)
+	life := func() {
+		p := ex.AllocatePool3(ex.PoolFlagNonPaged, 64, secureTestTag, alloc)
+		ex.SecurePoolValidate(h, secureTestTag, p, 1)
+		ex.FreePool2(p, secureTestTag, free)
+	}
+	life()
+	if n := testing.AllocsPerRun(100, func() { ex.SecurePoolValidate(h, secureTestTag, held, 1) }); n != 0 {
+		t.Errorf("ExSecurePoolValidate: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, life); n != 0 {
+		t.Errorf("allocate, validate, free: %v allocations", n)
+	}
+}

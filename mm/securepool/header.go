@@ -111,19 +111,20 @@ func (s *System) read(va uintptr, dst []byte) {
 	s.pages.Read(va, dst)
 }
 
+// readHeader decodes the header at b, read into the System's scratch
+// buffer: a local one would escape through the Pages interface, and an
+// allocation per header read was most of what ExSecurePoolValidate cost.
 func (s *System) readHeader(b uintptr) (header, bool) {
-	var raw [headerSize]byte
-	s.read(b, raw[:])
-	h, sound, _, _ := decode(s.key, b, raw[:])
+	s.read(b, s.scratch[:])
+	h, sound, _, _ := decode(s.key, b, s.scratch[:])
 	return h, sound
 }
 
 // mustHeader is the header at b in a page the allocator walks; one that
 // fails its check stops the system.
 func (s *System) mustHeader(b uintptr) header {
-	var raw [headerSize]byte
-	s.read(b, raw[:])
-	h, sound, got, want := decode(s.key, b, raw[:])
+	s.read(b, s.scratch[:])
+	h, sound, got, want := decode(s.key, b, s.scratch[:])
 	if !sound {
 		bugcheck.KeBugCheckEx(bugcheck.BadPoolHeader, CheckFailed, b, uintptr(got), uintptr(want))
 	}

@@ -121,15 +121,16 @@ type securePool struct {
 
 // System is a set of secure pools over one Pages.
 type System struct {
-	mu     sync.Mutex
-	pages  Pages
-	key    uint64
-	next   Handle
-	pools  map[Handle]*securePool
-	owners map[uintptr]pageOwner
-	tags   map[pool.Tag]*pool.TagCounts
-	inUse  int   // pages held
-	b      batch // the current call's queued writes
+	mu      sync.Mutex
+	pages   Pages
+	key     uint64
+	next    Handle
+	pools   map[Handle]*securePool
+	owners  map[uintptr]pageOwner
+	tags    map[pool.Tag]*pool.TagCounts
+	inUse   int              // pages held
+	b       batch            // the current call's queued writes
+	scratch [headerSize]byte // where headers are read (readHeader)
 }
 
 // New is an empty System over pages; key 0 draws the header key.
