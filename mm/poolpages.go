@@ -32,11 +32,12 @@ import (
 
 // PoolPages is a pool.PageSource over one pool region.
 type PoolPages struct {
-	base   uintptr
-	pages  int
-	paged  bool
-	inUse  []atomic.Uint64 // bit per page, set while handed out
-	cursor int
+	base     uintptr
+	pages    int
+	paged    bool
+	readOnly bool            // the secure pools' pages (securepages.go)
+	inUse    []atomic.Uint64 // bit per page, set while handed out
+	cursor   int
 }
 
 const wordBits = 64
@@ -113,7 +114,10 @@ func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (u
 	}
 	va := s.base + uintptr(i)*physmem.PageSize
 	prot := pte.ProtReadWrite
-	if executable {
+	switch {
+	case s.readOnly:
+		prot = pte.ProtReadOnly
+	case executable:
 		prot = pte.ProtExecuteReadWrite
 	}
 	for p := 0; p < n; p++ {

@@ -40,6 +40,7 @@ import (
 
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/securepool"
 	"ntgo/nt/ntstatus"
 )
 
@@ -50,11 +51,15 @@ type Config struct {
 	// QuotaOwner is the current quota owner (the current process); nil, or
 	// a nil result, means the system, which is not charged.
 	QuotaOwner func() *QuotaBlock
+	// Secure is the secure pools' pages (securepool.go); nil means none:
+	// ExCreatePool then returns STATUS_NOT_SUPPORTED.
+	Secure securepool.Pages
 }
 
 type system struct {
 	pools      *pool.System
 	quotaOwner func() *QuotaBlock
+	secure     *securepool.System
 }
 
 // current is the *system Init built. It is an unsafe.Pointer read with
@@ -77,7 +82,11 @@ func Init(c Config) (*pool.System, error) {
 	if owner == nil {
 		owner = func() *QuotaBlock { return nil }
 	}
-	atomic.StorePointer(&current, unsafe.Pointer(&system{pools: p, quotaOwner: owner}))
+	var secure *securepool.System
+	if c.Secure != nil {
+		secure = securepool.New(c.Secure, 0)
+	}
+	atomic.StorePointer(&current, unsafe.Pointer(&system{pools: p, quotaOwner: owner, secure: secure}))
 	return p, nil
 }
 

@@ -13,8 +13,9 @@
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
 // parameter that cannot be satisfied fails the call if it is required and
-// is ignored if optional. ntgo has no secure pool (no VBS). A parameter
-// type given twice, or an unknown required one, fails.
+// is ignored if optional. Secure-pool parameters allocate from a secure
+// pool (securepool.go). A parameter type given twice, or an unknown
+// required one, fails.
 //
 // The NUMA node (POOL_NODE_REQUIREMENT): a node above
 // ke.QueryHighestNodeNumber is STATUS_INVALID_PARAMETER; past that it
@@ -29,7 +30,7 @@
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
 // STATUS_QUOTA_EXCEEDED for quota, STATUS_INVALID_PARAMETER for flags or
-// parameters ntgo does not accept, STATUS_NOT_SUPPORTED for secure pool.
+// parameters ntgo does not accept (securepool.go lists the secure pool's).
 
 package ex
 
@@ -37,7 +38,6 @@ import (
 	"unsafe"
 
 	"ntgo/mm/pool"
-	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
@@ -112,6 +112,7 @@ type request struct {
 	quota   bool
 	node    nodeRequest
 	special bool
+	secure  secureRequest
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
@@ -135,7 +136,7 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 }
 
 // applyParameters folds ExAllocatePool3's extended parameters into r.
-func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status {
+func applyParameters(r *request, f PoolFlags, params []PoolExtendedParameter) ntstatus.Status {
 	var seen [PoolExtendedParameterMax]bool
 	for _, p := range params {
 		if p.Type == PoolExtendedParameterInvalidType || p.Type >= PoolExtendedParameterMax {
@@ -157,7 +158,9 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 				st = ntstatus.InvalidParameter
 			}
 		case PoolExtendedParameterSecurePool:
-			st = ntstatus.NotSupported
+			if st = checkSecure(f, p.SecurePoolParams); st == ntstatus.Success {
+				r.secure = secureRequest{params: p.SecurePoolParams, optional: p.Optional}
+			}
 		case PoolExtendedParameterNumaNode:
 			st = nodeRequirement(r, p.PreferredNode)
 		}
@@ -228,11 +231,17 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	}
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
-		st = applyParameters(&r, params)
+		st = applyParameters(&r, f, params)
 	}
 	var p unsafe.Pointer
+	if st == ntstatus.Success && r.secure.params != nil {
+		p, st = allocateSecure(r.secure, n, tag)
+		if p == nil && r.secure.optional {
+			st = ntstatus.Success
+		}
+	}
 	switch {
-	case st != ntstatus.Success:
+	case st != ntstatus.Success || p != nil:
 	case r.special && !r.quota:
 		if p = pool.Ptr(sys().pools.AllocateSpecial(r.t, n, tag, r.prio)); p == nil {
 			st = ntstatus.InsufficientResources
@@ -246,14 +255,16 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	return p
 }
 
-// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag. A
-// required secure-pool parameter claims p came from a secure pool, which
-// ntgo never creates: BAD_POOL_CALLER CallerInvalidAddress. Other
-// parameters are ignored.
+// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag.
+// With a secure-pool parameter it frees a secure block (securepool.go:
+// the parameter must be the only one, with the handle and cookie, Buffer
+// NULL and SecurePoolFlags 0, else BAD_POOL_CALLER). Other parameters are
+// ignored.
 func FreePool2(p unsafe.Pointer, tag pool.Tag, params []PoolExtendedParameter) {
 	for _, x := range params {
-		if x.Type == PoolExtendedParameterSecurePool && !x.Optional {
-			bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerInvalidAddress, uintptr(p), 0, 0)
+		if x.Type == PoolExtendedParameterSecurePool {
+			freeSecure(p, tag, params)
+			return
 		}
 	}
 	FreePoolWithTag(p, tag)

@@ -109,7 +109,7 @@ func TestAllocatePool3(t *testing.T) {
 		{"priority", []PoolExtendedParameter{prio(pool.HighPoolPriority, false)}, true, 0},
 		{"bad priority required", []PoolExtendedParameter{prio(3, false)}, false, ntstatus.InvalidParameter},
 		{"bad priority optional", []PoolExtendedParameter{prio(3, true)}, true, 0},
-		{"secure pool required", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, false)}, false, ntstatus.NotSupported},
+		{"secure pool required, no parameters", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, false)}, false, ntstatus.InvalidParameter},
 		{"secure pool optional", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, true)}, true, 0},
 		{"node 0", []PoolExtendedParameter{node(0, false)}, true, 0},
 		{"any node", []PoolExtendedParameter{node(MmAnyNodeOK, false)}, true, 0},
@@ -232,17 +232,25 @@ func TestAllocatePool3Priority(t *testing.T) {
 	}
 }
 
+// ExFreePool2 without parameters is ExFreePoolWithTag; a secure-pool
+// parameter makes it a secure free, whatever its Optional bit, which an
+// ordinary block fails with BAD_POOL_CALLER.
 func TestFreePool2(t *testing.T) {
 	setup(t)
 	p := AllocatePool2(PoolFlagPaged, 10, tagEx)
-	FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, Optional: true}})
-	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
 	FreePool2(p, 0, nil)
 	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
 	rec := bugcheck.Catch(func() {
+		FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, Optional: true}})
+	})
+	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{CallerSecureBadParameters, uintptr(p), 1, 0} {
+		t.Fatalf("secure free without its parameters: %+v", rec)
+	}
+	rec = bugcheck.Catch(func() {
 		FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, SecurePoolParams: &PoolExtendedParamsSecurePool{}}})
 	})
-	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{pool.CallerInvalidAddress, uintptr(p), 0, 0} {
-		t.Fatalf("secure free: %+v", rec)
+	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{CallerSecureBadHandle, 0, uintptr(p), 0} {
+		t.Fatalf("secure free of an ordinary block: %+v", rec)
 	}
+	FreePool2(p, tagEx, nil)
 }

@@ -36,6 +36,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
 	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
@@ -66,6 +67,8 @@ type Target interface {
 	SpecialPool() ([]verifier.Allocation, error)
 	// Verifier prints Driver Verifier's state (!verifier).
 	Verifier(w io.Writer) error
+	// SecurePools is the secure pools (securepool.go).
+	SecurePools() (*securepool.Image, error)
 }
 
 // Pool is what the pool views read: the live pool.System or a dump's
@@ -109,6 +112,7 @@ func Commands(t Target) []console.Command {
 		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times; at most 0n3600 seconds, ^C stops it)", Run: v.poolmon},
 		{Name: "!lookaside", Args: "[-a]", Help: "lookaside lists with counters (-a: idle system lists too)", Run: v.lookaside},
 		{Name: "!verifier", Help: "Driver Verifier: what is verified, its counters, the verified drivers' outstanding allocations (live only)", Run: v.verifier},
+		{Name: "!securepool", Help: "the secure pools (ExCreatePool): each pool's handle, tag and pages, its allocated blocks with flags and cookie", Run: v.securepool},
 		{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: v.lm},
 	}
 }
@@ -272,6 +276,9 @@ func (v views) pool(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if found, err := v.secureInspect(w, addr); found || err != nil {
+		return err
+	}
 	r, ok := p.Inspect(addr)
 	if !ok {
 		return errors.New("not in a pool page")
@@ -331,6 +338,7 @@ func (v views) poolfind(w io.Writer, args []string) error {
 			n++
 		}
 	}
+	n += v.secureFind(w, tag)
 	fmt.Fprintf(w, "%d blocks\n", n)
 	return nil
 }
@@ -343,18 +351,33 @@ func (v views) poolused(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	secure := v.secureTags()
 	if len(args) == 0 {
 		pool.WritePoolMon(w, tags)
+		securepool.WriteTags(w, secure)
 		return nil
 	}
 	want := pool.MakeTag(args[0])
+	found := false
 	for _, s := range tags {
 		if s.Tag == want {
 			pool.WritePoolMon(w, []pool.TagStat{s})
-			return nil
+			found = true
 		}
 	}
-	return fmt.Errorf("no allocations with tag %q", args[0])
+	for _, s := range secure {
+		if s.Tag == want {
+			if !found {
+				pool.WritePoolMon(w, nil)
+			}
+			securepool.WriteTags(w, []securepool.TagInfo{s})
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("no allocations with tag %q", args[0])
+	}
+	return nil
 }
 
 // ErrStillPicture refuses a refresh interval over a dump.
@@ -387,6 +410,7 @@ func (v views) poolmon(w io.Writer, args []string) error {
 			return err
 		}
 		pool.WritePoolMon(w, tags)
+		securepool.WriteTags(w, v.secureTags())
 	}
 	return nil
 }
