@@ -23,8 +23,18 @@ PKG     ?= ./nt/ntstatus
 BOOTS   ?= 10
 CMD     ?= ver; poweroff 0
 MACHINE ?= microvm
+# Processors every boot gets (QEMU -smp, through the launcher's $NTGO_SMP):
+# two by default, so every run starts an application processor.
+SMP     ?= 2
+export NTGO_SMP := $(SMP)
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
+# NUMA=N: every boot (qemu, run, gdb, ktest, test, bench) splits memory
+# and processors into N nodes (-machine pc: microvm has no SRAT).
+NUMA    ?=
+ifneq ($(NUMA),)
+export NTGO_NUMA := $(NUMA)
+endif
 # DUMP=file: a bugcheck writes a crash dump there (go run ./cmd/ntgo-dump file).
 DUMP    ?=
 DUMPARG := $(if $(DUMP),-dump $(DUMP))

@@ -21,7 +21,6 @@ package kernel
 
 import (
 	"runtime"
-	"sort"
 	"strings"
 
 	"ntgo/kernel/kd"
@@ -47,30 +46,19 @@ func initInPageDispatch() {
 		println("ntgo: runtime.asyncPreempt not found: faults on paged-out memory stop the system")
 		return
 	}
-	type fn struct {
-		entry uintptr
-		safe  bool
-	}
-	var fns []fn
-	for pc := kd.TextEnd() - 1; ; {
-		f := runtime.FuncForPC(pc)
-		if f == nil {
-			break
-		}
-		name := f.Name()
-		file, _ := f.FileLine(f.Entry())
-		safe := strings.HasSuffix(file, ".go")
-		for _, p := range unsafePrefixes {
-			safe = safe && !strings.HasPrefix(name, p)
-		}
-		fns = append(fns, fn{f.Entry(), safe})
-		pc = f.Entry() - 1
-	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].entry < fns[j].entry })
+	fns, _ := kd.RuntimeSymbols{}.Functions() // ascending by entry
 	asyncSafeEntries = make([]uintptr, len(fns))
 	asyncSafeFlags = make([]bool, len(fns))
 	for i, f := range fns {
-		asyncSafeEntries[i], asyncSafeFlags[i] = f.entry, f.safe
+		file := ""
+		if rf := runtime.FuncForPC(f.Entry); rf != nil {
+			file, _ = rf.FileLine(f.Entry)
+		}
+		safe := strings.HasSuffix(file, ".go")
+		for _, p := range unsafePrefixes {
+			safe = safe && !strings.HasPrefix(f.Name, p)
+		}
+		asyncSafeEntries[i], asyncSafeFlags[i] = f.Entry, safe
 	}
 	asyncPreemptPC = a
 }

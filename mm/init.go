@@ -15,7 +15,8 @@
 //     later, from a driver (AddPagingFile);
 //     3. the executive pools (ex.Init over the pool regions' page
 //     sources, sized from the PFN database's RAM; paged pool's frees go
-//     through the pager) and their lookaside tuning;
+//     through the pager) and their lookaside tuning, with Driver Verifier
+//     attached (mm/verifier: its special pool over SpecialPages);
 //     4. the dynamic kernel VA (AllocateVirtualMemory's Space).
 //
 // System PTEs, pools and dynamic VA do not use one another; the order is stated so that callers

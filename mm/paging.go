@@ -40,6 +40,7 @@ import (
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
@@ -84,6 +85,7 @@ func initPaging() {
 	pager.Reserve = min(faultReservePages, ram/32)
 	wsLow = min(wsLowPages, ram/8)
 	PFN.SetTransitionHook(restoreTransition)
+	verifier.TrimAllPageable = TrimAllPageable // Driver Verifier's IRQL checking
 	// The in-page worker sleeps in the kernel (a futex) while a faulting
 	// goroutine yields in a loop: with one P each hand-over would wait
 	// for the runtime's monitor to retake it, so the worker gets a P of

@@ -18,6 +18,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -25,6 +26,9 @@ import (
 const (
 	poolShareNumerator   = 3
 	poolShareDenominator = 8
+	// specialPoolShare: Driver Verifier's special pool may map one page
+	// in this many of RAM before allocations fall back to normal pool.
+	specialPoolShare = 16
 	// lookasideAdjustPeriod is how often the depth policy runs (NT's
 	// balance-set manager: about once a second).
 	lookasideAdjustPeriod = time.Second
@@ -50,13 +54,15 @@ func initPools() {
 	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedPoolBytes, true)
 	pagedPages.pager = pager
 	pagedPoolMax = max
-	_, err := ex.Init(ex.Config{Pool: pool.Config{
+	securePages = newSecurePages(ram / securePoolShare &^ physmem.PageMask)
+	pools, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-	}})
+	}, Secure: securePages})
 	if err != nil {
 		panic("mm: pools: " + err.Error())
 	}
+	verifier.Init(pools, &SpecialPages{}, int(ram/physmem.PageSize/specialPoolShare))
 	go func() {
 		for range time.Tick(lookasideAdjustPeriod) {
 			ex.AdjustLookasideDepths()

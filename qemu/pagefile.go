@@ -1,13 +1,11 @@
 // The page file's disk: a sparse raw image attached as a virtio block device
-// (virtio-mmio on microvm), optionally behind QEMU's blkdebug error
-// injector so that tests can fail its reads or writes.
+// (virtio-mmio on microvm, virtio-pci on pc), optionally behind QEMU's
+// blkdebug error injector so that tests can fail its reads or writes.
 //
 // Every boot gets a fresh image: the one Config.PageFile names (emptied
 // and resized, so it stays sparse), or, by default, one in the Boot's own
 // directory, so QEMUs running at once (parallel tests) never share an
-// image, and it goes away with the Boot. On -machine pc, which has no
-// virtio-mmio transports, nothing is attached and the kernel says it has
-// no page file.
+// image, and it goes away with the Boot.
 //
 // blkdebug (QEMU's block/blkdebug.c, docs/devel/blkdebug) reads a config
 // file of sections such as
@@ -90,7 +88,7 @@ func (c Config) pageFileSize() (int64, error) {
 // its path, or "" when the run has none.
 func (c Config) preparePageFile(dir string) (string, error) {
 	size, err := c.pageFileSize()
-	if err != nil || size == 0 || c.machine() != "microvm" {
+	if err != nil || size == 0 {
 		return "", err
 	}
 	path := c.PageFile
@@ -116,19 +114,22 @@ func (c Config) preparePageFile(dir string) (string, error) {
 	return path, nil
 }
 
-// pageFileArgs are the QEMU arguments that attach image: a virtio-mmio
-// transport in its virtio 1.x (non-legacy) mode, which microvm does not
-// default to, and the drive, through blkdebug when c asks.
+// pageFileArgs are the QEMU arguments that attach image: the drive,
+// through blkdebug when c asks, as a virtio 1.x (non-legacy) device: on
+// microvm behind a virtio-mmio transport, which microvm does not default to
+// 1.x, on pc as a PCI function.
 func (c Config) pageFileArgs(image string) []string {
 	file := "file=" + optionValue(image)
 	if c.BlkDebug != "" {
 		file = "file=" + optionValue("blkdebug:"+c.BlkDebug+":"+image)
 	}
-	return []string{
-		"-global", "virtio-mmio.force-legacy=false",
-		"-drive", file + ",format=raw,if=none,id=pagefile",
-		"-device", "virtio-blk-device,drive=pagefile",
+	drive := []string{"-drive", file + ",format=raw,if=none,id=pagefile"}
+	if c.machine() == "pc" {
+		return append(drive, "-device", "virtio-blk-pci,drive=pagefile,disable-legacy=on")
 	}
+	return append(drive,
+		"-global", "virtio-mmio.force-legacy=false",
+		"-device", "virtio-blk-device,drive=pagefile")
 }
 
 // BlkDebugRule is one [inject-error] section of a blkdebug config.

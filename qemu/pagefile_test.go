@@ -37,7 +37,11 @@ func pageFileBoot(t *testing.T, c Config) (*Boot, string) {
 	if i < 0 {
 		return b, ""
 	}
-	if !slices.Contains(args, "virtio-blk-device,drive=pagefile") || !slices.Contains(args, "virtio-mmio.force-legacy=false") {
+	if c.Machine == "pc" {
+		if !slices.Contains(args, "virtio-blk-pci,drive=pagefile,disable-legacy=on") {
+			t.Errorf("drive without its virtio-pci device: %q", args)
+		}
+	} else if !slices.Contains(args, "virtio-blk-device,drive=pagefile") || !slices.Contains(args, "virtio-mmio.force-legacy=false") {
 		t.Errorf("drive without its virtio-mmio device: %q", args)
 	}
 	return b, args[i+1]
@@ -68,16 +72,19 @@ func TestPageFileImage(t *testing.T) {
 	}
 }
 
-// No page file for size 0, on pc (no virtio-mmio), and the environment's
-// size applies when the Config names none.
+// No page file for size 0 on either machine; pc's is a PCI function; the
+// environment's size applies when the Config names none.
 func TestPageFileSizeAndMachine(t *testing.T) {
 	t.Setenv(PageFileVar, "")
-	for _, c := range []Config{{PageFileSize: "0"}, {Machine: "pc"}} {
+	for _, c := range []Config{{PageFileSize: "0"}, {Machine: "pc", PageFileSize: "0"}} {
 		if b, d := pageFileBoot(t, c); d != "" {
 			t.Errorf("%+v: drive %q, want none", c, d)
 		} else if _, err := os.Stat(filepath.Join(b.Dir(), pageFileName)); err == nil {
 			t.Errorf("%+v: image created", c)
 		}
+	}
+	if _, d := pageFileBoot(t, Config{Machine: "pc"}); d == "" {
+		t.Error("pc: no page file drive")
 	}
 	t.Setenv(PageFileVar, "1M")
 	b, _ := pageFileBoot(t, Config{})

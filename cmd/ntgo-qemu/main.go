@@ -20,7 +20,8 @@
 //	    prints the packages whose tests run in the kernel: those with tests,
 //	    less the host tools (ntgo/qemu/..., ntgo/cmd/...).
 //
-// Every boot on microvm gets a page file disk (virtio-blk): -pagefile-size
+// Every boot gets a page file disk (virtio-blk: virtio-mmio on microvm,
+// virtio-pci on pc): -pagefile-size
 // (256M; 0 for none) of sparse raw -pagefile image, emptied at each boot
 // (a temporary one by default), optionally behind QEMU's blkdebug error
 // injector (-blkdebug config).
@@ -60,6 +61,8 @@ func main() {
 	pageFile := flag.String("pagefile", "", "the page file's raw `image`, created sparse and emptied at each boot (default: a temporary one)")
 	pageFileSize := flag.String("pagefile-size", "", "the page file's `size` (0: none; default $"+qemu.PageFileVar+", else "+qemu.DefaultPageFileSize+")")
 	blkDebug := flag.String("blkdebug", "", "put QEMU's blkdebug error injector with this `config` in front of the page file")
+	smp := flag.Int("smp", 0, "processors (QEMU -smp); 0: $NTGO_SMP, else qemu.DefaultCPUs")
+	nodes := flag.Int("numa", 0, "split memory and processors into `n` NUMA nodes (boots -machine pc, which has an SRAT)")
 	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
 	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
@@ -83,7 +86,7 @@ func main() {
 		return
 	}
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-numa N] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -108,7 +111,7 @@ func main() {
 		}
 	}
 	interactive := !*test && !*batch && !*gdb
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, Nodes: *nodes, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
 		Dump: *dumpFile, Batch: *batch, Interactive: interactive, PageFile: *pageFile, PageFileSize: *pageFileSize, BlkDebug: *blkDebug}
 	b, err := cfg.NewBoot()
 	if err != nil {

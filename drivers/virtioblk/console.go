@@ -47,7 +47,7 @@ func DriverEntry() ntstatus.Status {
 
 // BootLine is the disk's line at boot.
 func (d *Disk) BootLine() string {
-	return fmt.Sprintf("%s: %d KiB virtio block disk (virtio-mmio at %#x, GSI %d)", d.name, d.Size()>>10, d.ext.phys, d.ext.gsi)
+	return fmt.Sprintf("%s: %d KiB virtio block disk (%s, GSI %d)", d.name, d.Size()>>10, d.t.location(), d.t.gsi())
 }
 
 func init() {
@@ -141,9 +141,9 @@ func writeStats(w io.Writer, s Stats) {
 	if s.ReadOnly {
 		ro = ", read-only"
 	}
-	fmt.Fprintf(w, "%s: %d KiB%s, virtio-mmio at %#x, GSI %d on vector %#x, %d descriptors\n", s.Name, s.Capacity>>10, ro, s.Phys, s.GSI, s.Vector, s.QueueSize)
+	fmt.Fprintf(w, "%s: %d KiB%s, %s, GSI %d on vector %#x, %d descriptors\n", s.Name, s.Capacity>>10, ro, s.Location, s.GSI, s.Vector, s.QueueSize)
 	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed\n", s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors)
-	fmt.Fprintf(w, "  in flight: %d now, %d at most; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.Completions, s.Interrupts)
+	fmt.Fprintf(w, "  in flight: %d now, %d at most, %d waited for descriptors; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.RoomWaits, s.Completions, s.Interrupts)
 }
 
 // NewBuffer allocates pages whole pages of non-paged pool under the

@@ -1,15 +1,12 @@
-// Package virtioblk is a virtio block driver over the virtio-mmio transport
-// (virtio 1.x: "Virtio Over MMIO", version 2 registers, a split virtqueue),
-// the disk the paging file lives on. It implements mm.PagingDevice.
+// Package virtioblk is a virtio 1.x block driver (a split virtqueue), the
+// disk the paging file lives on. It implements mm.PagingDevice.
 //
-// Finding the disk. QEMU's microvm machine puts its virtio-mmio transports
-// at fixed addresses, transportBase + i*transportStride, each wired to GSI
-// gsiBase+i: with microvm's second I/O APIC (on when the machine has ACPI,
-// the default) 24 transports on GSIs 24-47 (hw/i386/microvm.c). Probe maps
-// each transport's registers (mm.MapIoSpace), keeps the ones whose magic,
-// version and device ID say "virtio block" and unmaps the rest; disks are
-// named virtio0, virtio1, ... in address order. On a machine without the
-// transports (-machine pc) every magic reads wrong and Probe finds none.
+// Finding the disk. Probe asks each transport (transport.go) for its
+// virtio 1.x block devices: on microvm the virtio-mmio transports QEMU puts
+// at fixed addresses (mmio.go), on pc the modern virtio-blk PCI functions
+// on bus 0 (pci.go). A transport's registers are mapped with
+// mm.MapIoSpace; disks are named virtio0, virtio1, ... in that order. A
+// machine with neither has no disk, and the boot says so.
 //
 // Structure of a disk. One virtqueue (queue 0, the request queue) of n
 // descriptors lives in one run of contiguous memory
@@ -38,9 +35,10 @@
 // when its own is, it frees its chain and maps its status byte. Waiting in
 // the requester rather than in a completion goroutine (a DPC) saves a
 // second wake-up per request (a one-page read took 605 µs through one,
-// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Any number of requests are in flight at once, bounded by
-// the descriptors, and nobody polls. A requester that finds too few free
-// descriptors waits on room.
+// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Many
+// requests are in flight at once, bounded by the descriptors and
+// maxRequests, and nobody polls. A requester that finds too few free
+// descriptors, or maxRequests in flight, waits on room.
 //
 // Locking: mu guards the free list, the available ring's index, the used
 // ring's last-seen index and completed; the queue memory's other slots
@@ -61,51 +59,7 @@ import (
 	"ntgo/mm/object"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
-	"ntgo/mm/pte"
 	"ntgo/nt/ntstatus"
-)
-
-// Where microvm puts its virtio-mmio transports (hw/i386/microvm.c:
-// VIRTIO_MMIO_BASE, 512 bytes apart, GSI IO_APIC_SECONDARY_IRQBASE + i).
-const (
-	transportBase   = 0xFEB00000
-	transportStride = 0x200
-	transports      = 24
-	gsiBase         = 24
-)
-
-// The virtio-mmio register map (virtio 1.x, 4.2.2), offsets in bytes.
-const (
-	regMagic             = 0x000 // "virt"
-	regVersion           = 0x004 // 2: the virtio 1.x layout
-	regDeviceID          = 0x008 // 2: block device; 0: no device here
-	regVendorID          = 0x00C
-	regDeviceFeatures    = 0x010
-	regDeviceFeaturesSel = 0x014
-	regDriverFeatures    = 0x020
-	regDriverFeaturesSel = 0x024
-	regQueueSel          = 0x030
-	regQueueNumMax       = 0x034
-	regQueueNum          = 0x038
-	regQueueReady        = 0x044
-	regQueueNotify       = 0x050
-	regInterruptStatus   = 0x060
-	regInterruptACK      = 0x064
-	regStatus            = 0x070
-	regQueueDescLow      = 0x080
-	regQueueDescHigh     = 0x084
-	regQueueDriverLow    = 0x090 // the available ring
-	regQueueDriverHigh   = 0x094
-	regQueueDeviceLow    = 0x0A0 // the used ring
-	regQueueDeviceHigh   = 0x0A4
-	regConfigGeneration  = 0x0FC
-	regConfig            = 0x100 // device-specific configuration
-
-	magicValue     = 0x74726976
-	mmioVersion    = 2
-	legacyVersion  = 1 // virtio 0.9.5's layout, microvm's default
-	deviceIDBlock  = 2
-	registerWindow = transportStride
 )
 
 // Device status bits (virtio 1.x, 2.1).
@@ -135,7 +89,7 @@ const (
 
 // virtio-blk's configuration (5.2.4) and requests (5.2.6).
 const (
-	configCapacity = regConfig + 0 // u64, in 512-byte sectors
+	configCapacity = 0 // u64, in 512-byte sectors, in the device configuration
 	sectorSize     = 512
 
 	requestIn  = 0 // VIRTIO_BLK_T_IN: read
@@ -156,6 +110,11 @@ const (
 	// maxQueue is the most descriptors a queue gets: QEMU offers 256 for
 	// virtio-blk, enough for fourteen 16-page clusters in flight.
 	maxQueue = 256
+	// maxRequests bounds the requests in flight: each requester sleeps
+	// in a futex, on a kernel thread of its own (the Go runtime's M), and
+	// the kernel has kernel.maxThreads of them for everything; those
+	// beyond wait on room, parked without a thread.
+	maxRequests = 32
 	// maxRunBytes keeps one descriptor's length within its 32 bits.
 	maxRunBytes = 1 << 30
 )
@@ -194,9 +153,6 @@ const (
 // extension is a disk's device extension, in non-paged pool: the device's
 // registers, its queue and the counters `disk` prints; no Go pointers.
 type extension struct {
-	regs     uintptr // mapped register window
-	phys     uint64  // the transport's physical base
-	gsi      uint32
 	capacity uint64 // bytes
 	readOnly bool
 
@@ -217,12 +173,14 @@ type extension struct {
 	reads, writes, errors   uint64 // requests
 	pagesRead, pagesWritten uint64
 	inFlight, maxInFlight   uint64
+	roomWaits               uint64 // requests that waited for descriptors
 	completions             uint64
 }
 
 // Disk is one virtio block device.
 type Disk struct {
 	name string
+	t    transport
 	ext  *extension
 	irq  *kernel.Interrupt
 	mu   sync.Mutex
@@ -247,51 +205,40 @@ func Probe() ([]*Disk, error) {
 			probeErr = fmt.Errorf("virtioblk: %v", st)
 			return
 		}
-		for i := range transports {
-			d, err := probe(i, len(disks))
+		found, err := findTransports()
+		if err != nil {
+			probeErr = err
+			return
+		}
+		for _, t := range found {
+			d, err := start(t, len(disks))
 			if err != nil {
 				probeErr = err
 				return
 			}
-			if d != nil {
-				disks = append(disks, d)
-			}
+			disks = append(disks, d)
 		}
 	})
 	return disks, probeErr
 }
 
-// probe looks at transport i and starts the disk there, if one is.
-func probe(i, index int) (*Disk, error) {
-	pa := uint64(transportBase + i*transportStride)
-	regs := mm.MapIoSpace(pa, registerWindow, pte.NonCached)
-	if regs == 0 {
-		return nil, fmt.Errorf("virtioblk: no system PTEs for the registers at %#x", pa)
-	}
-	magic, version, id := load32(regs, regMagic), load32(regs, regVersion), load32(regs, regDeviceID)
-	if magic != magicValue || id != deviceIDBlock || version != mmioVersion {
-		mm.UnmapIoSpace(regs, registerWindow)
-		if magic == magicValue && id == deviceIDBlock && version == legacyVersion {
-			fmt.Printf("virtioblk: legacy virtio-mmio disk at %#x ignored (QEMU: -global virtio-mmio.force-legacy=false)\n", pa)
-		}
-		return nil, nil
-	}
+// start makes the disk behind transport t virtio<index>, or releases t.
+func start(t transport, index int) (*Disk, error) {
 	x := object.New[extension](pool.NonPagedPool, tagExtension)
 	if x == nil {
-		mm.UnmapIoSpace(regs, registerWindow)
+		t.release()
 		return nil, fmt.Errorf("virtioblk: %v", ntstatus.InsufficientResources)
 	}
-	x.regs, x.phys, x.gsi = regs, pa, uint32(gsiBase+i)
-	d := &Disk{name: fmt.Sprintf("virtio%d", index), ext: x}
+	d := &Disk{name: fmt.Sprintf("virtio%d", index), t: t, ext: x}
 	d.room = sync.NewCond(&d.mu)
 	if err := d.start(); err != nil {
-		store32(regs, regStatus, statusFailed)
+		t.setStatus(statusFailed)
 		if x.queue != 0 {
 			mm.FreeContiguousMemory(pool.Ptr(x.queue))
 		}
-		mm.UnmapIoSpace(regs, registerWindow)
+		t.release()
 		object.DeleteWithTag(x, tagExtension)
-		return nil, fmt.Errorf("virtioblk: %s at %#x: %w", d.name, pa, err)
+		return nil, fmt.Errorf("virtioblk: %s (%s): %w", d.name, t.location(), err)
 	}
 	return d, nil
 }
@@ -300,67 +247,58 @@ func probe(i, index int) (*Disk, error) {
 // reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, the queue, the
 // interrupt, DRIVER_OK.
 func (d *Disk) start() error {
-	x := d.ext
-	r := x.regs
-	store32(r, regStatus, 0)
-	store32(r, regStatus, statusAcknowledge)
-	store32(r, regStatus, statusAcknowledge|statusDriver)
-	store32(r, regDeviceFeaturesSel, 0)
-	low := load32(r, regDeviceFeatures)
-	store32(r, regDeviceFeaturesSel, featureVersion1Word)
-	if load32(r, regDeviceFeatures)&featureVersion1Bit == 0 {
+	x, t := d.ext, d.t
+	t.setStatus(0)
+	t.setStatus(statusAcknowledge)
+	t.setStatus(statusAcknowledge | statusDriver)
+	low := t.deviceFeatures(0)
+	if t.deviceFeatures(featureVersion1Word)&featureVersion1Bit == 0 {
 		return fmt.Errorf("the device does not offer VIRTIO_F_VERSION_1")
 	}
 	x.readOnly = low&featureBlockRO != 0
-	store32(r, regDriverFeaturesSel, 0)
-	store32(r, regDriverFeatures, 0)
-	store32(r, regDriverFeaturesSel, featureVersion1Word)
-	store32(r, regDriverFeatures, featureVersion1Bit)
-	store32(r, regStatus, statusAcknowledge|statusDriver|statusFeaturesOK)
-	if load32(r, regStatus)&statusFeaturesOK == 0 {
+	t.setDriverFeatures(0, 0)
+	t.setDriverFeatures(featureVersion1Word, featureVersion1Bit)
+	t.setStatus(statusAcknowledge | statusDriver | statusFeaturesOK)
+	if t.status()&statusFeaturesOK == 0 {
 		return fmt.Errorf("the device refused the features (FEATURES_OK cleared)")
 	}
 	x.capacity = d.readCapacity() * sectorSize &^ physmem.PageMask
 
-	store32(r, regQueueSel, 0)
-	if load32(r, regQueueReady) != 0 {
+	max, inUse := t.queue0()
+	switch {
+	case inUse:
 		return fmt.Errorf("queue 0 already in use")
-	}
-	max := load32(r, regQueueNumMax)
-	if max == 0 {
+	case max == 0:
 		return fmt.Errorf("no queue 0")
 	}
 	x.n = uint16(min(max, maxQueue))
 	if err := d.allocateQueue(); err != nil {
 		return err
 	}
-	store32(r, regQueueNum, uint32(x.n))
-	store64(r, regQueueDescLow, regQueueDescHigh, x.queuePA)
-	store64(r, regQueueDriverLow, regQueueDriverHigh, x.queuePA+uint64(x.availOff))
-	store64(r, regQueueDeviceLow, regQueueDeviceHigh, x.queuePA+uint64(x.usedOff))
-	store32(r, regQueueReady, 1)
+	t.setQueue0(x.n, x.queuePA, x.queuePA+uint64(x.availOff), x.queuePA+uint64(x.usedOff))
 
-	irq, st := kernel.IoConnectInterrupt(x.gsi, service, x.regs)
+	service, context := t.service()
+	irq, st := kernel.IoConnectInterrupt(t.gsi(), service, context)
 	if st != ntstatus.Success {
-		return fmt.Errorf("interrupt GSI %d: %v", x.gsi, st)
+		return fmt.Errorf("interrupt GSI %d: %v", t.gsi(), st)
 	}
 	d.irq = irq
 	d.completed = make([]bool, x.n)
-	store32(r, regStatus, statusAcknowledge|statusDriver|statusFeaturesOK|statusDriverOK)
-	if s := load32(r, regStatus); s&(statusNeedsReset|statusFailed) != 0 {
+	t.setStatus(statusAcknowledge | statusDriver | statusFeaturesOK | statusDriverOK)
+	if s := t.status(); s&(statusNeedsReset|statusFailed) != 0 {
 		return fmt.Errorf("device status %#x after DRIVER_OK", s)
 	}
 	return nil
 }
 
 // readCapacity reads the 64-bit capacity as two 32-bit halves, again if
-// the configuration generation moved between them (4.2.2.2).
+// the configuration generation moved between them (4.2.2.2, 4.1.4.3.1).
 func (d *Disk) readCapacity() uint64 {
-	r := d.ext.regs
+	t := d.t
 	for {
-		g := load32(r, regConfigGeneration)
-		c := uint64(load32(r, configCapacity)) | uint64(load32(r, configCapacity+4))<<32
-		if load32(r, regConfigGeneration) == g {
+		g := t.generation()
+		c := uint64(t.config32(configCapacity)) | uint64(t.config32(configCapacity+4))<<32
+		if t.generation() == g {
 			return c
 		}
 	}
@@ -473,7 +411,10 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	}
 
 	d.mu.Lock()
-	for int(x.freeCount) < need {
+	if int(x.freeCount) < need || x.inFlight >= maxRequests {
+		x.roomWaits++
+	}
+	for int(x.freeCount) < need || x.inFlight >= maxRequests {
 		d.room.Wait()
 	}
 	head := x.freeHead
@@ -500,7 +441,7 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 	x.inFlight++
 	x.maxInFlight = max(x.maxInFlight, x.inFlight)
 	d.mu.Unlock()
-	store32(x.regs, regQueueNotify, 0)
+	d.t.notify()
 
 	d.mu.Lock()
 	for {
@@ -569,7 +510,7 @@ func (d *Disk) harvest() {
 // Stats are a disk's counters, as `disk` prints them.
 type Stats struct {
 	Name                    string
-	Phys                    uint64
+	Location                string
 	GSI, Vector             uint32
 	Capacity                uint64
 	ReadOnly                bool
@@ -577,6 +518,7 @@ type Stats struct {
 	Reads, Writes, Errors   uint64
 	PagesRead, PagesWritten uint64
 	InFlight, MaxInFlight   uint64
+	RoomWaits               uint64
 	Completions, Interrupts uint64
 }
 
@@ -585,16 +527,7 @@ func (d *Disk) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	x := d.ext
-	return Stats{Name: d.name, Phys: x.phys, GSI: x.gsi, Vector: d.irq.Vector(), Capacity: x.capacity, ReadOnly: x.readOnly,
+	return Stats{Name: d.name, Location: d.t.location(), GSI: d.t.gsi(), Vector: d.irq.Vector(), Capacity: x.capacity, ReadOnly: x.readOnly,
 		QueueSize: x.n, Reads: x.reads, Writes: x.writes, Errors: x.errors, PagesRead: x.pagesRead, PagesWritten: x.pagesWritten,
-		InFlight: x.inFlight, MaxInFlight: x.maxInFlight, Completions: x.completions, Interrupts: uint64(d.irq.Count())}
-}
-
-func load32(regs, off uintptr) uint32 { return atomic.LoadUint32((*uint32)(pool.Ptr(regs + off))) }
-
-func store32(regs, off uintptr, v uint32) { atomic.StoreUint32((*uint32)(pool.Ptr(regs+off)), v) }
-
-func store64(regs, low, high uintptr, v uint64) {
-	store32(regs, low, uint32(v))
-	store32(regs, high, uint32(v>>32))
+		InFlight: x.inFlight, MaxInFlight: x.maxInFlight, RoomWaits: x.roomWaits, Completions: x.completions, Interrupts: uint64(d.irq.Count())}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"ntgo/mm"
@@ -21,7 +22,7 @@ const (
 )
 
 // testDisk is the test boot's page file disk (ntgo-qemu -test attaches one
-// to every test boot on microvm, behind blkdebug with testdata's config).
+// to every test boot, behind blkdebug with testdata's config).
 func testDisk(t testing.TB) *Disk {
 	t.Helper()
 	if !arch.Bare() {
@@ -32,7 +33,7 @@ func testDisk(t testing.TB) *Disk {
 		t.Fatal(err)
 	}
 	if len(ds) == 0 {
-		t.Fatal("no virtio disk: the test boot has none (PAGEFILE=0, or -machine pc?)")
+		t.Fatal("no virtio disk: the test boot has none (PAGEFILE=0?)")
 	}
 	return ds[0]
 }
@@ -116,6 +117,19 @@ func TestPartialMdl(t *testing.T) {
 	}
 }
 
+// waitAll waits for wg, failing the test if that takes longer than any
+// completion should (a request the device never completes would hang it).
+func waitAll(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("requests still unfinished after a minute")
+	}
+}
+
 func mismatch(a, b []byte) int {
 	for i := range a {
 		if a[i] != b[i] {
@@ -170,7 +184,7 @@ func TestRequestsInFlight(t *testing.T) {
 		}()
 	}
 	start.Done()
-	wg.Wait()
+	waitAll(t, &wg)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -186,6 +200,131 @@ func TestRequestsInFlight(t *testing.T) {
 		t.Errorf("at most %d request in flight: the requests ran one at a time", s.MaxInFlight)
 	}
 	t.Logf("at most %d requests in flight; %d interrupts for %d completions", s.MaxInFlight, s.Interrupts-before.Interrupts, s.Completions-before.Completions)
+}
+
+// scattered is an MDL over every other page of a 2*pages-page allocation,
+// so each of its pages needs a descriptor of its own, and the whole
+// allocation's mapping.
+func scattered(t testing.TB, pages int) (*mm.Mdl, []byte) {
+	t.Helper()
+	src, b := pagesMdl(t, 2*pages)
+	m := mm.AllocateMdl(nil, uint32(pages)*physmem.PageSize)
+	if m == nil {
+		t.Fatal("AllocateMdl failed")
+	}
+	t.Cleanup(func() { mm.FreeMdl(m) })
+	for i := range m.Pages() {
+		m.Pages()[i] = src.Pages()[2*i]
+	}
+	m.MdlFlags |= mm.MdlPartial // frames borrowed from src, which holds their locks
+	return m, b
+}
+
+// TestDescriptorsRunOut: with fewer free descriptors than a scattered
+// 16-page request needs (the test holds the rest), every request waits for
+// room instead of taking descriptors the queue does not have; when the
+// held ones come back, all of them run and each gets its own data.
+func TestDescriptorsRunOut(t *testing.T) {
+	d := testDisk(t)
+	const pages, base, workers = 16, 8192, 6
+	x := d.ext
+	d.mu.Lock()
+	held := x.freeCount - (pages + 2 - 1)
+	head := x.freeHead
+	last := head
+	for range held - 1 {
+		x.desc(last).flags = descNext
+		last = x.desc(last).next
+	}
+	x.desc(last).flags = 0
+	x.freeHead = x.desc(last).next
+	x.freeCount -= held
+	d.mu.Unlock()
+	before := d.Stats()
+
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w, wb := scattered(t, pages)
+		r, rb := scattered(t, pages)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := uint64(base + i*pages)
+			for p := range pages {
+				pattern(wb[2*p*physmem.PageSize:(2*p+1)*physmem.PageSize], first+uint64(p), byte(i))
+			}
+			if st := d.WritePages(first*physmem.PageSize, w); st != ntstatus.Success {
+				errs <- fmt.Errorf("worker %d: WritePages: %v", i, st)
+				return
+			}
+			if st := d.ReadPages(first*physmem.PageSize, r); st != ntstatus.Success {
+				errs <- fmt.Errorf("worker %d: ReadPages: %v", i, st)
+				return
+			}
+			for p := range pages {
+				if j := mismatch(rb[2*p*physmem.PageSize:(2*p+1)*physmem.PageSize], wb[2*p*physmem.PageSize:]); j >= 0 {
+					errs <- fmt.Errorf("worker %d page %d: byte %#x differs", i, p, j)
+					return
+				}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); d.Stats().RoomWaits-before.RoomWaits < workers; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d requests waited for descriptors; %d in flight", d.Stats().RoomWaits-before.RoomWaits, workers, d.Stats().InFlight)
+		}
+	}
+	if s := d.Stats(); s.InFlight != 0 || s.Writes != before.Writes {
+		t.Errorf("with too few descriptors: %d in flight, %d writes done", s.InFlight, s.Writes-before.Writes)
+	}
+	d.mu.Lock()
+	d.freeChain(head)
+	d.room.Broadcast()
+	d.mu.Unlock()
+	waitAll(t, &wg)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if s := d.Stats(); s.Writes-before.Writes != workers || s.Reads-before.Reads != workers {
+		t.Errorf("%d writes and %d reads completed, want %d each", s.Writes-before.Writes, s.Reads-before.Reads, workers)
+	}
+}
+
+// TestRequestLimit: with maxRequests in flight (counted so by the test), a
+// new request waits for room, though descriptors are free, and runs once
+// the count drops.
+func TestRequestLimit(t *testing.T) {
+	d := testDisk(t)
+	m, _ := pagesMdl(t, 1)
+	d.mu.Lock()
+	d.ext.inFlight += maxRequests
+	d.mu.Unlock()
+	before := d.Stats()
+	done := make(chan ntstatus.Status)
+	go func() { done <- d.ReadPages(0, m) }()
+	for deadline := time.Now().Add(10 * time.Second); d.Stats().RoomWaits == before.RoomWaits; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request did not wait with maxRequests in flight")
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if s := d.Stats(); s.InFlight != maxRequests || s.Reads != before.Reads {
+		t.Errorf("with maxRequests in flight: %d in flight, %d reads done; want the request waiting", s.InFlight, s.Reads-before.Reads)
+	}
+	d.mu.Lock()
+	d.ext.inFlight -= maxRequests
+	d.room.Broadcast()
+	d.mu.Unlock()
+	select {
+	case st := <-done:
+		if st != ntstatus.Success {
+			t.Fatalf("ReadPages: %v", st)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the request did not run once room came")
+	}
 }
 
 // TestDeviceErrors: blkdebug fails the reads and writes testdata's config

@@ -17,8 +17,10 @@
 package kd
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -97,10 +99,30 @@ func (RuntimeSymbols) Address(name string) (uintptr, bool) {
 	return a, ok
 }
 
+// FunctionEntry is one function of the binary and where its code starts.
+type FunctionEntry struct {
+	Name  string
+	Entry uintptr
+}
+
+// Functions is every function of the binary, by entry, and the end of the
+// text (the last function's code ends there): the table Address looks
+// names up in, for those who need the functions' extents (Driver
+// Verifier's attribution of code to drivers, kernel/vf).
+func (RuntimeSymbols) Functions() ([]FunctionEntry, uintptr) {
+	functionsOnce.Do(func() { functions = functionTable() })
+	out := make([]FunctionEntry, 0, len(functions))
+	for n, e := range functions {
+		out = append(out, FunctionEntry{n, e})
+	}
+	slices.SortFunc(out, func(a, b FunctionEntry) int { return cmp.Compare(a.Entry, b.Entry) })
+	return out, textEnd()
+}
+
 // functionTable maps every function of the binary to its entry.
 func functionTable() map[string]uintptr {
 	table := map[string]uintptr{}
-	for pc := TextEnd() - 1; ; {
+	for pc := textEnd() - 1; ; {
 		f := runtime.FuncForPC(pc)
 		if f == nil {
 			return table
@@ -113,9 +135,9 @@ func functionTable() map[string]uintptr {
 	}
 }
 
-// TextEnd is the first address past the binary's code: from a pc inside
+// textEnd is the first address past the binary's code: from a pc inside
 // it, doubling strides find one beyond, and a binary search the boundary.
-func TextEnd() uintptr {
+func textEnd() uintptr {
 	var here [1]uintptr
 	runtime.Callers(1, here[:])
 	in, out := here[0], here[0]+1

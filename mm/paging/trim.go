@@ -16,6 +16,8 @@
 
 package paging
 
+import "ntgo/nt/ntstatus"
+
 // Trim takes up to max pages out of the working set, pages at least
 // minAge passes unused (0: every page not locked, whatever its age), and
 // returns how many it took. It visits each page at most once.
@@ -30,12 +32,32 @@ func (p *Pager) Trim(max int, minAge uint8) int {
 	for i := 0; i < total && n < max; i++ {
 		va, age := p.page(p.hand)
 		p.hand = (p.hand + 1) % total
+		if !p.hasTable(va) {
+			// No page table: the rest of its 2 MiB holds no page.
+			r := p.region(va)
+			left := int((r.Base+uintptr(r.Pages)*pageSize-va)/pageSize) - 1
+			skip := min(int(tableSpan-va%tableSpan)/int(pageSize)-1, left, total-1-i)
+			p.hand = (p.hand + skip) % total
+			i += skip
+			continue
+		}
 		if p.trimPage(va, age, minAge) {
 			n++
 		}
 	}
 	p.Trimmed.Add(uint64(n))
 	return n
+}
+
+// tableSpan is what one page table maps.
+const tableSpan = 512 * pageSize
+
+// hasTable reports whether a page table holds va's leaf.
+func (p *Pager) hasTable(va uintptr) bool {
+	p.lock.Lock()
+	_, st := p.pt.Leaf(va)
+	p.lock.Unlock()
+	return st != ntstatus.MemoryNotAllocated
 }
 
 // TrimAll takes every pageable page that is not locked out of the working

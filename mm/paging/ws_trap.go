@@ -83,6 +83,13 @@ func (p *Pager) trimLocked(va uintptr, age *uint8, minAge uint8) (uint32, bool) 
 	if st != ntstatus.Success || !e.Valid() {
 		return 0, false
 	}
+	return p.trimValid(va, e, age, minAge)
+}
+
+// trimValid is trimLocked for the valid leaf e.
+//
+//go:nosplit
+func (p *Pager) trimValid(va uintptr, e pte.PTE, age *uint8, minAge uint8) (uint32, bool) {
 	if minAge > 0 {
 		if e&pte.Accessed != 0 {
 			p.pt.Replace(va, e&^pte.Accessed, nil)

@@ -75,7 +75,7 @@ func (db *Database) ModifiedToStandby(p physmem.PFN) {
 // owner's PTE address and original PTE, or false if the list is empty.
 func (db *Database) StartWrite() (p physmem.PFN, pte uintptr, originalPte uint64, ok bool) {
 	db.lock.Acquire()
-	q, ok := db.removeHead(StateModified)
+	q, ok := db.removeHead(sharedList(StateModified))
 	if ok {
 		e := &db.entries[q]
 		e.flags &^= flagModified

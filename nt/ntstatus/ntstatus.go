@@ -60,6 +60,10 @@ const (
 	StackBufferOverrun      Status = 0xC0000409
 	HeapCorruption          Status = 0xC0000374
 	IllegalInstruction      Status = 0xC000001D
+	InvalidHandle           Status = 0xC0000008
+	AccessDenied            Status = 0xC0000022
+	InvalidParameter1       Status = 0xC00000EF
+	InvalidParameter3       Status = 0xC00000F1
 	IntegerDivideByZero     Status = 0xC0000094
 	PrivilegedInstruction   Status = 0xC0000096
 	ArrayBoundsExceeded     Status = 0xC000008C
@@ -68,6 +72,7 @@ const (
 	SingleStep              Status = 0x80000004
 	FloatMultipleTraps      Status = 0xC00002B5
 	CommitmentLimit         Status = 0xC000012D
+	AssertionFailure        Status = 0xC0000420
 )
 
 var names = map[Status]string{
@@ -91,6 +96,10 @@ var names = map[Status]string{
 	MemoryNotAllocated:      "STATUS_MEMORY_NOT_ALLOCATED",
 	WorkingSetQuota:         "STATUS_WORKING_SET_QUOTA",
 	NotSupported:            "STATUS_NOT_SUPPORTED",
+	InvalidHandle:           "STATUS_INVALID_HANDLE",
+	AccessDenied:            "STATUS_ACCESS_DENIED",
+	InvalidParameter1:       "STATUS_INVALID_PARAMETER_1",
+	InvalidParameter3:       "STATUS_INVALID_PARAMETER_3",
 	InvalidAddress:          "STATUS_INVALID_ADDRESS",
 	FreeVMNotAtBase:         "STATUS_FREE_VM_NOT_AT_BASE",
 	InvalidParameterMix:     "STATUS_INVALID_PARAMETER_MIX",
@@ -113,6 +122,7 @@ var names = map[Status]string{
 	ArrayBoundsExceeded:     "STATUS_ARRAY_BOUNDS_EXCEEDED",
 	NonContinuableException: "STATUS_NONCONTINUABLE_EXCEPTION",
 	CommitmentLimit:         "STATUS_COMMITMENT_LIMIT",
+	AssertionFailure:        "STATUS_ASSERTION_FAILURE",
 }
 
 // String returns the status's NT name, or its hex value when unnamed.

@@ -7,16 +7,17 @@ import (
 	ntqemu "ntgo/qemu"
 )
 
-// Every boot on microvm has a page file disk: the default 256 MiB, or the
-// size asked for, found by the driver and named at boot, and the disk
-// reads back what `disk write` put there.
+// Every boot has a page file disk: the default 256 MiB, or the size asked
+// for, on microvm's virtio-mmio or pc's PCI, found by the driver and named
+// at boot, and the disk reads back what `disk write` put there.
 func TestPageFileBootLine(t *testing.T) {
-	for _, c := range []struct{ size, line string }{
-		{"", "virtio0: 262144 KiB virtio block disk"},
-		{"16M", "virtio0: 16384 KiB virtio block disk"},
+	for _, c := range []struct{ machine, size, line string }{
+		{"microvm", "", "virtio0: 262144 KiB virtio block disk (virtio-mmio at 0xfeb02e00, GSI 47)"},
+		{"microvm", "16M", "virtio0: 16384 KiB virtio block disk"},
+		{"pc", "", "virtio0: 262144 KiB virtio block disk (virtio-pci 00:04.0, GSI 11)"},
 	} {
-		t.Run("size="+c.size, func(t *testing.T) {
-			vm := bootVM(t, ntqemu.Config{PageFileSize: c.size, Batch: true,
+		t.Run(c.machine+",size="+c.size, func(t *testing.T) {
+			vm := bootVM(t, ntqemu.Config{Machine: c.machine, PageFileSize: c.size, Batch: true,
 				Args: []string{"run=disk write 20 5a 2; disk read 20 3; lm; poweroff 0"}})
 			expect(t, vm, c.line)
 			expect(t, vm, "wrote 2 pages of 5a at page 0x20",
@@ -27,9 +28,9 @@ func TestPageFileBootLine(t *testing.T) {
 	}
 }
 
-// PAGEFILE=0 boots without a disk, and so does -machine pc (no
-// virtio-mmio): the boot says there is no page file, and `disk` fails. A
-// disk on a legacy (virtio 0.9.5) transport is named and left alone.
+// PAGEFILE=0 boots without a disk on either machine: the boot says there
+// is no page file, and `disk` fails. A disk on a legacy (virtio 0.9.5)
+// virtio-mmio transport is named and left alone.
 func TestNoPageFile(t *testing.T) {
 	legacy := []string{"-global", "virtio-mmio.force-legacy=true"}
 	for _, c := range []struct {
@@ -38,7 +39,7 @@ func TestNoPageFile(t *testing.T) {
 		line string
 	}{
 		{"PAGEFILE=0", ntqemu.Config{PageFileSize: "0"}, ""},
-		{"pc", ntqemu.Config{Machine: "pc"}, ""},
+		{"pc,PAGEFILE=0", ntqemu.Config{Machine: "pc", PageFileSize: "0"}, ""},
 		{"legacy", ntqemu.Config{Extra: legacy}, "virtioblk: legacy virtio-mmio disk at 0xfeb02e00 ignored"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
