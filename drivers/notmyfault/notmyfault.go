@@ -163,7 +163,7 @@ var notMyFaults = map[string]notMyFault{
 		ke.RaiseIrql(ke.DispatchLevel)
 		ramdisk.Load(ramdiskPage)
 	}},
-	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault once the working set trims: touch a resident paged-pool page at DISPATCH_LEVEL", func() {
+	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault (the verified raise trims the working set): touch a resident paged-pool page at DISPATCH_LEVEL", func() {
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
 		*p = 1 // resident now
 		ke.RaiseIrql(ke.DispatchLevel)
