@@ -107,6 +107,16 @@ func checkBlock(t *testing.T, base uintptr, pages int, salt uintptr) {
 	}
 }
 
+// wantValid fails t unless the block's pages are all valid.
+func wantValid(t *testing.T, base uintptr, pages int, what string) {
+	t.Helper()
+	for i := range pages {
+		if k := leafKind(base + uintptr(i)*physmem.PageSize); k != pte.KindValid {
+			t.Fatalf("%s page %d: %v", what, i, k)
+		}
+	}
+}
+
 // leafKind is the kind of va's PTE.
 func leafKind(va uintptr) pte.Kind {
 	_, e := mm.Lookup(va).Last()
@@ -161,12 +171,20 @@ func pageOut(t *testing.T, base uintptr, pages int) {
 	}
 }
 
-func TestPagedPoolHardFaults(t *testing.T) {
+// fileBlock is a pagedBlock on a machine with the test's paging file,
+// freed when the test ends.
+func fileBlock(t *testing.T, pages int, salt uintptr) uintptr {
+	t.Helper()
 	requireBare(t)
 	withPagingFile(t)
+	base := pagedBlock(t, pages, salt)
+	t.Cleanup(func() { ex.FreePoolWithTag(unsafe.Pointer(at(base)), pagingTag) })
+	return base
+}
+
+func TestPagedPoolHardFaults(t *testing.T) {
 	const pages = 32
-	base := pagedBlock(t, pages, 0x5678)
-	defer ex.FreePoolWithTag(unsafe.Pointer(at(base)), pagingTag)
+	base := fileBlock(t, pages, 0x5678)
 	p := mm.SystemPager()
 	hard, read := p.HardFaults.Load(), p.PagesRead.Load()
 	pageOut(t, base, pages)
@@ -178,28 +196,17 @@ func TestPagedPoolHardFaults(t *testing.T) {
 }
 
 func TestProbeAndLockPagedOutPool(t *testing.T) {
-	requireBare(t)
-	withPagingFile(t)
 	const pages = 8
-	base := pagedBlock(t, pages, 0x9abc)
-	defer ex.FreePoolWithTag(unsafe.Pointer(at(base)), pagingTag)
+	base := fileBlock(t, pages, 0x9abc)
 	pageOut(t, base, pages)
 	m := mm.AllocateMdl(unsafe.Pointer(at(base)), pages*physmem.PageSize)
 	defer mm.FreeMdl(m)
 	if !ntstatus.Try(func() { mm.ProbeAndLockPages(m, mm.IoWriteAccess) }, nil) {
 		t.Fatal("ProbeAndLockPages raised")
 	}
-	for i := range pages {
-		if k := leafKind(base + uintptr(i)*physmem.PageSize); k != pte.KindValid {
-			t.Fatalf("locked page %d: %v", i, k)
-		}
-	}
+	wantValid(t, base, pages, "locked")
 	mm.TrimAllPageable()
-	for i := range pages {
-		if k := leafKind(base + uintptr(i)*physmem.PageSize); k != pte.KindValid {
-			t.Fatalf("locked page %d trimmed: %v", i, k)
-		}
-	}
+	wantValid(t, base, pages, "locked, after a trim,")
 	mm.UnlockPages(m)
 	mm.TrimAllPageable()
 	if k := leafKind(base); k == pte.KindValid {
