@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"ntgo/mm/ex"
+	"ntgo/mm/pool"
 	"ntgo/mm/pool/interleave"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
@@ -109,6 +110,8 @@ func BenchmarkShootdown(b *testing.B) {
 // pairs (lookaside hits) on one goroutine against the same number split
 // over one goroutine per processor, wall time per pair: all/one near
 // 1/processors is linear scaling (issue 17's SMP criterion).
+var tagPairs = pool.MakeTag("MmPp")
+
 func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 	requireBare(b)
 	procs := runtime.GOMAXPROCS(0)
@@ -117,7 +120,7 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 	}
 	pairs := func(n int) {
 		for range n {
-			ex.FreePoolWithTag(ex.AllocatePool2(ex.PoolFlagNonPaged|ex.PoolFlagUninitialized, 64, tagSmp), tagSmp)
+			ex.FreePoolWithTag(ex.AllocatePool2(ex.PoolFlagNonPaged|ex.PoolFlagUninitialized, 64, tagPairs), tagPairs)
 		}
 	}
 	interleave.Run(b,
