@@ -162,7 +162,7 @@ var Regions = [regionCount]Region{
 
 // Find is the region holding va, for `!address`.
 func Find(va uintptr) (Region, bool) {
-	// Fourteen sorted regions: a linear scan beats a search, and allocates nothing.
+	// Fifteen sorted regions: a linear scan beats a search, and allocates nothing.
 	for _, r := range Regions {
 		if r.Contains(va) {
 			return r, true

@@ -66,8 +66,10 @@ func (db *Database) allocate(pte uintptr, originalPte uint64, zeroed bool, node 
 		order = &zeroedOrder
 	}
 	db.lock.Acquire()
-	if db.count[StateZeroed]+db.count[StateFree] == 0 {
-		db.growBy(GrowChunk) // new free frames before repurposing standby ones
+	if db.count[StateZeroed]+db.count[StateFree] == 0 || db.nodeEmpty(node) {
+		// New free frames before repurposing standby ones, and one chunk
+		// more towards the preferred node's frames before another node's.
+		db.growBy(GrowChunk)
 	}
 	p, from, ok := db.take(order, node, required)
 	for !ok && db.Frames() < physmem.PFN(cap(db.entries)) {
@@ -82,6 +84,14 @@ func (db *Database) allocate(pte uintptr, originalPte uint64, zeroed bool, node 
 	}
 	db.lock.Release()
 	return physmem.PFN(p), ok
+}
+
+// nodeEmpty reports whether node, an existing one, has no zeroed or free
+// frame.
+//
+//go:nosplit
+func (db *Database) nodeEmpty(node uint32) bool {
+	return node < db.nodes.count && db.lists[nodeList(node, StateZeroed)].n+db.lists[nodeList(node, StateFree)].n == 0
 }
 
 // take removes a frame for an allocation preferring node: the head of the
@@ -109,24 +119,27 @@ func (db *Database) take(order *[numNodeStates]State, node uint32, required bool
 			break
 		}
 	}
-	if p, ok = db.takeStandby(node, required && nodes > 1); ok {
+	// Standby's head directly, not through standbyOn: the trap-context
+	// path stays within the nosplit stack budget.
+	if required && nodes > 1 {
+		p, ok = db.standbyOn(node)
+	} else {
+		p, ok = db.removeHead(sharedList(StateStandby))
+	}
+	if ok {
 		db.repurpose(p)
 		return p, StateStandby, true
 	}
 	return 0, 0, false
 }
 
-// takeStandby unlinks the oldest standby frame, or with onNode the oldest
-// one on node (a walk of the list: only requests that require a node, which
-// never come from trap context, ask for that).
+// standbyOn unlinks the oldest standby frame on node (a walk of the list:
+// only requests that require a node, which never come from trap context,
+// ask for that).
 //
 //go:nosplit
-func (db *Database) takeStandby(node uint32, onNode bool) (uint32, bool) {
-	i := sharedList(StateStandby)
-	if !onNode {
-		return db.removeHead(i)
-	}
-	for p := db.lists[i].first; p != noLink; p = db.entries[p].flink {
+func (db *Database) standbyOn(node uint32) (uint32, bool) {
+	for p := db.lists[sharedList(StateStandby)].first; p != noLink; p = db.entries[p].flink {
 		if p >= uint32(len(db.entries)) {
 			db.fail(bugcheck.PfnListCorrupt, ListEntryCorrupt, uintptr(p), db.highest(), 0)
 		}

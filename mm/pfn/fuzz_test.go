@@ -31,6 +31,9 @@ import (
 func FuzzPFN(f *testing.F) {
 	f.Add([]byte{40, 0x10, 0x21, 0x0e, 0x33, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17})
 	f.Add([]byte{120, 0xfc, 0x02, 0x49, 0x80, 0x01, 0, 0, 0, 0, 1, 0x81, 3, 0x81, 9, 0x81, 10, 0x81, 14, 0x82, 16, 0x80})
+	// 48 free frames built lazily from frame 10, three nodes: allocations
+	// that grow the database, a move home, node requests, growth, a run.
+	f.Add([]byte{40, 0xf0, 0xf0, 0xf0, 0x8a, 2, 0, 1, 18, 1, 0, 19, 0xc2, 20, 5, 19, 0x41, 15, 4, 30, 40, 0, 1, 17, 7, 0, 20, 15, 1, 19, 0x80})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		z := newFuzzer(t, data)
 		if z == nil {

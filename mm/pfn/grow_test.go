@@ -93,6 +93,15 @@ func TestGrowIntoNodes(t *testing.T) {
 	}
 	f.db.Free(p, testPte(1))
 	f.check()
+	// Preferred, not required: a chunk is grown towards node 1 before
+	// node 0's frames are taken.
+	f = newLazyFixture(t, 20)
+	f.db.SetNodes(nodes)
+	onNode(t, 1)
+	if p := f.alloc(false); f.db.NodeOf(p) != 1 {
+		t.Fatalf("preferred node 1, not yet built: frame %#x of node %d", p, f.db.NodeOf(p))
+	}
+	f.check()
 	f = newLazyFixture(t, 20)
 	f.db.SetNodes(nodes)
 	for f.db.GrowSome(15) {
