@@ -29,7 +29,7 @@ func cmdVer(w io.Writer, _ []string) error {
 	src, hz := ClockInfo()
 	fmt.Fprintf(w, "ntgo kernel, build %s\n", BuildRevision())
 	fmt.Fprintf(w, "Go %s %s/%s, GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "CPU: %s (hypervisor %s), 1 processor\n", CPUBrand(), Hypervisor())
+	fmt.Fprintf(w, "CPU: %s (hypervisor %s), %s\n", CPUBrand(), Hypervisor(), ProcessorSummary())
 	fmt.Fprintf(w, "clock: %s, TSC %d.%03d MHz; random: %s\n", src, hz/1_000_000, hz/1000%1000, RandomSource())
 	fmt.Fprintf(w, "memory: %d KiB physical, %d KiB free\n", total*physmem.PageSize/1024, free*physmem.PageSize/1024)
 	return nil

@@ -112,7 +112,7 @@ func consoleRead(buf, n uintptr) uintptr {
 	if consoleWaiter != noThread {
 		return errno(syscall.EAGAIN)
 	}
-	consoleWaiter = kpcr0.Current
+	consoleWaiter = currentKPCR().Current
 	consoleReaderBuf, consoleReaderSize = buf, n
 	block(waitConsole, 0, 0)
 	return 0

@@ -1,6 +1,7 @@
 // Descriptor tables and the MSRs that route traps into trap_amd64.s. All of
-// this runs once at boot before the Go runtime starts (so: static memory
-// only, nosplit).
+// this runs at boot before the Go runtime starts, and again on each other
+// processor as it starts (smp_trap.go), before it runs anything else (so:
+// static memory only, nosplit).
 //
 // Stacks: interrupts and exceptions run on IST stacks, so an interrupt never
 // lands on a goroutine's small stack; page faults have their own IST stack
@@ -14,6 +15,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 const (
@@ -57,10 +59,13 @@ const (
 	tssIOMapBase = 0x66
 )
 
+// tssSetIST points IST slot n of processor cpu's TSS at top.
+//
 //go:nosplit
-func tssSetIST(n int, top uint64) {
+func tssSetIST(cpu uint32, n int, top uint64) {
+	t := &tsss[cpu]
 	for i := 0; i < 8; i++ {
-		tss[tssIST1+8*(n-1)+i] = byte(top >> (8 * i))
+		t[tssIST1+8*(n-1)+i] = byte(top >> (8 * i))
 	}
 }
 
@@ -69,12 +74,14 @@ type descTablePtr struct {
 	Base  uint64
 }
 
+// Each processor has its own GDT (its TSS descriptor differs) and TSS (its
+// IST stacks); the IDT is shared.
 var (
-	gdt  [5]uint64
-	tss  [tssSize]byte
-	idt  [256][2]uint64
-	gdtr [10]byte // packed {limit, base}
-	idtr [10]byte
+	gdts  [ke.MaximumProcessors][5]uint64
+	tsss  [ke.MaximumProcessors][tssSize]byte
+	gdtrs [ke.MaximumProcessors][10]byte // packed {limit, base}
+	idt   [256][2]uint64
+	idtr  [10]byte
 )
 
 // vectorStub returns the entry stub of vector v (vectors_amd64.s).
@@ -101,23 +108,14 @@ func packPtr(dst *[10]byte, base uintptr, limit uint16) {
 	}
 }
 
+// initDescriptorTables builds the shared IDT and loads the boot
+// processor's tables, its IST stacks the boot arrays.
+//
 //go:nosplit
 func initDescriptorTables() {
-	tssSetIST(istInterrupt, stackTop(unsafe.Pointer(&interruptStack), interruptStackSize))
-	tssSetIST(istPageFault, stackTop(unsafe.Pointer(&faultStack), faultStackSize))
-	tssSetIST(istCritical, stackTop(unsafe.Pointer(&criticalStack), criticalStackSize))
-	tss[tssIOMapBase] = tssSize // no I/O permission bitmap
-
-	base := uint64(uintptr(unsafe.Pointer(&tss)))
-	limit := uint64(tssSize - 1)
-	gdt[1] = gdtCode64
-	gdt[2] = gdtData
-	gdt[3] = limit&0xFFFF | (base&0xFFFFFF)<<16 | uint64(descPresent|tssTypeAvl)<<40 | (base>>24&0xFF)<<56
-	gdt[4] = base >> 32
-	packPtr(&gdtr, uintptr(unsafe.Pointer(&gdt)), uint16(unsafe.Sizeof(gdt)-1))
-	loadGDT(uintptr(unsafe.Pointer(&gdtr)))
-	loadTR(tssSelector)
-
+	tssSetIST(0, istInterrupt, stackTop(unsafe.Pointer(&interruptStack), interruptStackSize))
+	tssSetIST(0, istPageFault, stackTop(unsafe.Pointer(&faultStack), faultStackSize))
+	tssSetIST(0, istCritical, stackTop(unsafe.Pointer(&criticalStack), criticalStackSize))
 	for v := range idt {
 		ist := uint64(istInterrupt)
 		switch v {
@@ -129,6 +127,25 @@ func initDescriptorTables() {
 		idt[v] = idtGate(vectorStub(v), ist)
 	}
 	packPtr(&idtr, uintptr(unsafe.Pointer(&idt)), uint16(unsafe.Sizeof(idt)-1))
+	loadProcessorTables(0)
+}
+
+// loadProcessorTables loads processor cpu's GDT and TSS (its IST slots
+// already set) and the shared IDT, on that processor.
+//
+//go:nosplit
+func loadProcessorTables(cpu uint32) {
+	t, g := &tsss[cpu], &gdts[cpu]
+	t[tssIOMapBase] = tssSize // no I/O permission bitmap
+	base := uint64(uintptr(unsafe.Pointer(t)))
+	limit := uint64(tssSize - 1)
+	g[1] = gdtCode64
+	g[2] = gdtData
+	g[3] = limit&0xFFFF | (base&0xFFFFFF)<<16 | uint64(descPresent|tssTypeAvl)<<40 | (base>>24&0xFF)<<56
+	g[4] = base >> 32
+	packPtr(&gdtrs[cpu], uintptr(unsafe.Pointer(g)), uint16(unsafe.Sizeof(*g)-1))
+	loadGDT(uintptr(unsafe.Pointer(&gdtrs[cpu])))
+	loadTR(tssSelector)
 	loadIDT(uintptr(unsafe.Pointer(&idtr)))
 }
 
@@ -169,14 +186,30 @@ var (
 	trapTLS [2]uintptr
 )
 
+// The trap g and its TLS block are shared by every processor: trap code
+// only reads them.
+//
 //go:nosplit
 func initKPCR() {
 	trapTLS[0] = uintptr(unsafe.Pointer(&trapG))
-	kpcr0.Self = uintptr(unsafe.Pointer(&kpcr0))
-	kpcr0.SyscallStack = uintptr(stackTop(unsafe.Pointer(&syscallStack), syscallStackSize))
-	kpcr0.TrapTLS = uintptr(unsafe.Pointer(&trapTLS[1]))
-	kpcr0.ThreadFSBase = kpcr0.TrapTLS
-	kpcr0.Current = bootThread
-	arch.WriteMSR(msrGSBase, uint64(kpcr0.Self))
-	arch.WriteMSR(msrKernelGS, uint64(kpcr0.Self))
+	p := &kpcrs[0]
+	p.SyscallStack = uintptr(stackTop(unsafe.Pointer(&syscallStack), syscallStackSize))
+	p.Current = bootThread
+	p.APICID = lapicID()
+	loadKPCR(0)
+	ke.UseKPCR()
+}
+
+// loadKPCR fills the fixed fields of processor cpu's KPCR and points this
+// processor's GS at it.
+//
+//go:nosplit
+func loadKPCR(cpu uint32) {
+	p := &kpcrs[cpu]
+	p.Self = uintptr(unsafe.Pointer(p))
+	p.Number = cpu
+	p.TrapTLS = uintptr(unsafe.Pointer(&trapTLS[1]))
+	p.ThreadFSBase = p.TrapTLS
+	arch.WriteMSR(msrGSBase, uint64(p.Self))
+	arch.WriteMSR(msrKernelGS, uint64(p.Self))
 }

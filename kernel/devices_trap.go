@@ -56,6 +56,7 @@ const (
 	lapicDivideBy1    = 0xB
 	lapicLVTMasked    = 1 << 16
 	lapicSVR          = 0xF0
+	lapicIDRegister   = 0x20
 )
 
 var (

@@ -104,11 +104,11 @@ var (
 //go:noinline
 func faultingGoroutine(f *TrapFrame) uintptr {
 	if !runtimeStarted || faultTrampolinePC == 0 || stopping.Load() ||
-		kpcr0.TrapDepth != 1 || f.CS != kernelCS || !inKernelText(uintptr(f.RIP)) {
+		currentKPCR().TrapDepth != 1 || f.CS != kernelCS || !inKernelText(uintptr(f.RIP)) {
 		return 0
 	}
-	tls := kpcr0.ThreadFSBase
-	if tls == kpcr0.TrapTLS || !mm.Readable(tls-tlsGOffset) {
+	tls := currentKPCR().ThreadFSBase
+	if tls == currentKPCR().TrapTLS || !mm.Readable(tls-tlsGOffset) {
 		return 0
 	}
 	g := loadWord(tls - tlsGOffset)

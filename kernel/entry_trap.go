@@ -46,38 +46,55 @@ const (
 
 //go:nosplit
 func trap(f *TrapFrame) {
-	kpcr0.TrapDepth++
+	p := currentKPCR()
+	p.TrapDepth++
+	if p.TrapDepth == 1 && p.Current == noThread { // an application processor's idle loop
+		ke.LeaveIdle(int(p.Number))
+	}
 	switch {
 	case f.Vector == syscallVector:
-		kpcr0.Syscalls++
+		p.Syscalls++
 		syscallTrap(f)
 	case f.Vector == vecPageFault:
-		kpcr0.PageFaults++
+		p.PageFaults++
 		pageFault(f, arch.ReadCR2())
 	case f.Vector < firstExternalVector:
 		exception(f)
 	default:
-		kpcr0.Interrupts++
+		p.Interrupts++
 		ke.CheckIrqlCopy()
-		interrupt(f)
+		interrupt(f, p)
 	}
-	if kpcr0.TrapDepth == 1 {
+	// The thread scheduler runs the Go runtime's threads on the boot
+	// processor; the others only idle (smp.go).
+	if p.TrapDepth == 1 && p.Number == 0 {
 		checkTimers()
 		reschedule(f)
 		armTimer()
 	}
-	kpcr0.TrapDepth--
+	if p.TrapDepth == 1 && p.Current == noThread { // back to it
+		ke.EnterIdle(int(p.Number))
+	}
+	p.TrapDepth--
 }
 
 //go:nosplit
-func interrupt(f *TrapFrame) {
+func interrupt(f *TrapFrame, p *KPCR) {
 	switch f.Vector {
 	case vecTimer:
-		timerInterrupt()
+		if p.Number == 0 {
+			timerInterrupt()
+		}
 	case vecSerial:
 		serialInterrupt()
+	case vecIPI:
+		ipiInterrupt(f, p)
 	case vecSpurious:
 		return // no EOI for the spurious vector
+	default:
+		if f.Vector >= vecDeviceFirst && f.Vector < vecDeviceFirst+deviceVectors {
+			deviceInterrupt(f.Vector - vecDeviceFirst)
+		}
 	}
 	lapicEOI()
 }

@@ -1,11 +1,20 @@
 package kernel
 
 // The KPCR (kernel processor control region) is the per-CPU structure, reached
-// through GS as on NT. Assembly reads the fields at the top by fixed offsets
-// (kpcr_amd64.h); keep them first and in this order. One CPU for now: kpcr0
-// is the only instance, and the fields below the assembly-visible ones are
-// where per-CPU state (current thread, IRQL bookkeeping, the per-processor
-// lookaside lists) grows.
+// through GS as on NT: each processor's GS base (and kernel GS base: ntgo
+// never leaves ring 0, so there is no SWAPGS) points at its own entry of
+// kpcrs, and currentKPCR reads gs:[0]. Assembly reads the fields at the top
+// by fixed offsets (kpcr_amd64.h), and ke reads Number at
+// ke.KPCRNumberOffset; keep them first and in this order (TestKPCRLayout).
+// Entry 0 is the boot processor's; processor N's is written by the boot
+// processor before it starts N (smp.go) and afterwards only by N itself,
+// except the counters a debugger view reads as they stand.
+
+import (
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
+)
+
 type KPCR struct {
 	Self         uintptr // gs:[0], for readGS0
 	ScratchRSP   uintptr // caller's RSP while syscallEntry switches stacks
@@ -13,21 +22,30 @@ type KPCR struct {
 	ThreadFSBase uintptr // FS base the exit path restores (current thread's TLS)
 	TrapTLS      uintptr // FS base while in trap context: -8(FS) is the trap g
 
-	Number     uint32 // processor number
+	Number     uint32 // processor number (ke.KPCRNumberOffset)
 	TrapDepth  uint32 // nesting of trap frames on this CPU
 	Current    int32  // index of the running thread in threads
+	APICID     uint32 // this processor's local APIC ID
+	Node       uint32 // its NUMA node (nt/acpi)
 	Interrupts uint64 // interrupts taken
 	Syscalls   uint64 // system calls served
 	PageFaults uint64 // page faults taken
 	Switches   uint64 // thread switches
 }
 
-var kpcr0 KPCR
+// kpcrs holds every processor's KPCR; kpcrs[0] is the boot processor's.
+var kpcrs [ke.MaximumProcessors]KPCR
 
-// Current returns this processor's KPCR.
+// currentKPCR returns this processor's KPCR, through GS. On the host (no
+// GS) it is the boot processor's.
 //
 //go:nosplit
-func currentKPCR() *KPCR { return &kpcr0 }
+func currentKPCR() *KPCR {
+	if !arch.Bare() {
+		return &kpcrs[0]
+	}
+	return (*KPCR)(unsafePointerAt(readGS0()))
+}
 
 // readGS0 returns the GS-based self pointer (asm); used to check GS setup.
 func readGS0() uintptr

@@ -79,7 +79,7 @@ func wake(t int32, result uint64) {
 //
 //go:nosplit
 func block(why waitReason, addr uintptr, deadline int64) {
-	th := &threads[kpcr0.Current]
+	th := &threads[currentKPCR().Current]
 	th.State = threadBlocked
 	th.Wait = why
 	th.WaitAddr = addr
@@ -90,8 +90,8 @@ func block(why waitReason, addr uintptr, deadline int64) {
 //
 //go:nosplit
 func yield() {
-	if kpcr0.Current != idleThread {
-		enqueueReady(kpcr0.Current)
+	if currentKPCR().Current != idleThread {
+		enqueueReady(currentKPCR().Current)
 	}
 }
 
@@ -100,7 +100,7 @@ func yield() {
 //
 //go:nosplit
 func reschedule(f *TrapFrame) {
-	cur := kpcr0.Current
+	cur := currentKPCR().Current
 	curState := threads[cur].State
 	wantSwitch := curState != threadRunning ||
 		readyHead != noThread && (cur == idleThread || preemptPending)
@@ -131,14 +131,17 @@ func reschedule(f *TrapFrame) {
 		out.Frame = *f
 		out.CPUTime += now - out.lastRun
 	}
+	if cur == idleThread {
+		out.State = threadBlocked // never queued, as Start left it
+	}
 	in := &threads[next]
 	*f = in.Frame
 	in.State = threadRunning
 	in.lastRun = now
 	in.Switches++
-	kpcr0.Current = next
-	kpcr0.ThreadFSBase = in.FSBase
-	kpcr0.Switches++
+	currentKPCR().Current = next
+	currentKPCR().ThreadFSBase = in.FSBase
+	currentKPCR().Switches++
 	sliceEnd = now + timeSlice
 }
 
@@ -187,5 +190,5 @@ func idleWork() {
 //
 //go:nosplit
 func inGoroutine() bool {
-	return runtimeStarted && kpcr0.TrapDepth == 0 && kpcr0.ThreadFSBase != kpcr0.TrapTLS
+	return runtimeStarted && currentKPCR().TrapDepth == 0 && currentKPCR().ThreadFSBase != currentKPCR().TrapTLS
 }

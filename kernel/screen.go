@@ -47,6 +47,7 @@ func testBinary() bool {
 func bugcheckScreen(r *bugcheck.Record) {
 	arch.DisableInterrupts()
 	stopping.Store(true)
+	frozen := freezeOthers() // the other processors stop before the capture reads memory
 	crash := captureCrash(r) // first: before anything here allocates (crashdump.go)
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = uint64(r.PC) // no trap: the caller's return address, as NT's screen shows
@@ -55,7 +56,14 @@ func bugcheckScreen(r *bugcheck.Record) {
 	}
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)
-	serialWriteString(b.String())
+	screen := b.String()
+	end := strings.LastIndex(screen, "\nPowering off") // the processors go above the screen's last line
+	if end < 0 {
+		end = len(screen)
+	}
+	serialWriteString(screen[:end])
+	printProcessors(frozen, uintptr(ctx.Registers.RIP))
+	serialWriteString(screen[end:])
 	if crash != nil {
 		crash.Context = ctx
 		writeCrashDump(crash)

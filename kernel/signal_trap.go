@@ -44,7 +44,7 @@ const (
 
 //go:nosplit
 func sysSigprocmask(how, set, oset uintptr) uintptr {
-	th := &threads[kpcr0.Current]
+	th := &threads[currentKPCR().Current]
 	if oset != 0 {
 		*(*uint64)(unsafePointerAt(oset)) = th.SigMask
 	}
@@ -76,7 +76,7 @@ const ssDisable = 2
 
 //go:nosplit
 func sysSigaltstackCall(ss, oss uintptr) uintptr {
-	th := &threads[kpcr0.Current]
+	th := &threads[currentKPCR().Current]
 	if oss != 0 {
 		o := (*sigStack)(unsafePointerAt(oss))
 		o.SP, o.Size, o.Flags = th.AltStack, th.AltStackSize, 0

@@ -19,11 +19,12 @@ import "ntgo/nt/bugcheck"
 //go:nosplit
 //go:noinline
 func checkStackOverflow(f *TrapFrame, cr2 uintptr) {
-	for i := range kernelStacks {
-		s := &kernelStacks[i]
+	set := &cpuStacks[currentKPCR().Number]
+	for i := range set {
+		s := &set[i]
 		if s.Guard != 0 && cr2 >= s.Guard && cr2 < s.Base {
 			serialWriteString("\nKERNEL STACK OVERFLOW: ")
-			serialWriteString(s.name)
+			serialWriteString(kernelStacks[i].name)
 			serialWriteString(" stack, limit ")
 			printHex(uint64(s.Base))
 			stop(f, bugcheck.UnexpectedKernelModeTrap, vecDoubleFault, 0, cr2, s.Base)

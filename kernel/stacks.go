@@ -12,9 +12,10 @@
 // memory below. The idle thread keeps its boot stack: it is never entered
 // again from the top, and its loop uses a few words.
 //
-// The table is written once here, in goroutine context, before any trap
-// can read it as anything but the boot stacks, and read in trap context
-// afterwards.
+// Every processor has its own set (cpuStacks). The boot processor's are
+// written once here, in goroutine context, before any trap can read them as
+// anything but the boot stacks; another processor's are made before it
+// starts (smp.go), and read in trap context afterwards.
 
 package kernel
 
@@ -25,15 +26,19 @@ import (
 	"ntgo/kernel/kd"
 	"ntgo/mm"
 	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
-// kernelStack is one per-CPU trap stack.
+// kernelStack describes one of each processor's trap stacks.
 type kernelStack struct {
 	name string
 	ist  int     // TSS IST slot, or 0 for the system-call stack
 	size uintptr // bytes, as the boot stack
-	mm.KernelStack
 }
+
+// cpuStacks[n] are processor n's trap stacks on system PTEs (zero for the
+// boot processor until installKernelStacks: it runs on the boot arrays).
+var cpuStacks [ke.MaximumProcessors][numKernelStacks]mm.KernelStack
 
 // The stacks, in the order !pcr lists them.
 const (
@@ -56,7 +61,7 @@ var kernelStacks = [numKernelStacks]kernelStack{
 // system with UNEXPECTED_KERNEL_MODE_TRAP 8. It does not return. It is the
 // trigger drivers/notmyfault's stack-overflow calls.
 func OverflowInterruptStack() {
-	pushUntilFault(kernelStacks[stackInterrupt].Base + stackOverflowRunway)
+	pushUntilFault(cpuStacks[ke.CurrentProcessorNumber()][stackInterrupt].Base + stackOverflowRunway)
 }
 
 // stackOverflowRunway is how far above its limit OverflowInterruptStack starts
@@ -67,36 +72,54 @@ const stackOverflowRunway = 64
 // push faults (stacks_amd64.s). It does not return.
 func pushUntilFault(sp uintptr)
 
-// installKernelStacks moves every trap stack off its boot stack. No trap
-// is running (this is a goroutine), so none of the stacks is in use; with
-// interrupts off the switch is atomic for the one CPU.
-func installKernelStacks() {
+// createKernelStacks makes one processor's set of trap stacks.
+func createKernelStacks() ([numKernelStacks]mm.KernelStack, error) {
 	var made [numKernelStacks]mm.KernelStack
 	for i := range kernelStacks {
 		s, st := mm.CreateKernelStack(kernelStacks[i].size)
 		if st.IsError() {
-			panic("kernel: " + kernelStacks[i].name + " stack: " + st.String())
+			for _, m := range made[:i] {
+				mm.DeleteKernelStack(m)
+			}
+			return made, fmt.Errorf("kernel: %s stack: %v", kernelStacks[i].name, st)
 		}
 		made[i] = s
 	}
-	rflags := arch.DisableInterrupts()
+	return made, nil
+}
+
+// useKernelStacks points processor cpu's TSS and KPCR at its cpuStacks.
+func useKernelStacks(cpu uint32) {
 	for i := range kernelStacks {
-		s := &kernelStacks[i]
-		s.KernelStack = made[i]
-		if s.ist != 0 {
-			tssSetIST(s.ist, uint64(s.Top))
+		top := cpuStacks[cpu][i].Top
+		if ist := kernelStacks[i].ist; ist != 0 {
+			tssSetIST(cpu, ist, uint64(top))
 		} else {
-			kpcr0.SyscallStack = s.Top
+			kpcrs[cpu].SyscallStack = top
 		}
 	}
+}
+
+// installKernelStacks moves the boot processor's trap stacks off its boot
+// arrays. No trap is running (this is a goroutine), so none of the stacks
+// is in use; with interrupts off the switch is atomic for the processor.
+func installKernelStacks() {
+	made, err := createKernelStacks()
+	if err != nil {
+		panic(err)
+	}
+	rflags := arch.DisableInterrupts()
+	cpuStacks[0] = made
+	useKernelStacks(0)
 	arch.RestoreInterrupts(rflags)
 }
 
-// writeKernelStacks lists the stacks for !pcr.
-func writeKernelStacks(w io.Writer) {
+// writeKernelStacks lists processor cpu's stacks for !pcr.
+func writeKernelStacks(w io.Writer, cpu uint32) {
 	fmt.Fprintf(w, "    Stacks:         %-24s  %-17s  %-17s  %s\n", "", "guard", "base", "top")
-	for _, s := range kernelStacks {
-		fmt.Fprintf(w, "                    %-24s  %s  %s  %s\n", s.name,
+	for i, d := range kernelStacks {
+		s := cpuStacks[cpu][i]
+		fmt.Fprintf(w, "                    %-24s  %s  %s  %s\n", d.name,
 			kd.FormatAddress(uint64(s.Guard)), kd.FormatAddress(uint64(s.Base)), kd.FormatAddress(uint64(s.Top)))
 	}
 }

@@ -19,29 +19,36 @@ func TestTrapStacksLiveOnSystemPtesWithGuardPages(t *testing.T) {
 	if !arch.Bare() {
 		t.Skip("the trap stacks are the kernel's")
 	}
-	for _, s := range kernelStacks {
+	for cpu := uint32(0); cpu < startedProcessors(); cpu++ {
+		testProcessorStacks(t, cpu)
+	}
+}
+
+func testProcessorStacks(t *testing.T, cpu uint32) {
+	for i, d := range kernelStacks {
+		s := cpuStacks[cpu][i]
 		if r, _ := layout.Find(s.Guard); r.ID != layout.SystemPtes {
-			t.Errorf("%s stack: guard %#x is in %s, not the system PTEs", s.name, s.Guard, r.Name)
+			t.Errorf("processor %d: %s stack: guard %#x is in %s, not the system PTEs", cpu, d.name, s.Guard, r.Name)
 		}
-		if s.Size() != s.size || s.Base != s.Guard+physmem.PageSize {
-			t.Errorf("%s stack: [%#x, %#x) below guard %#x, want %#x bytes right above it", s.name, s.Base, s.Top, s.Guard, s.size)
+		if s.Size() != d.size || s.Base != s.Guard+physmem.PageSize {
+			t.Errorf("processor %d: %s stack: [%#x, %#x) below guard %#x, want %#x bytes right above it", cpu, d.name, s.Base, s.Top, s.Guard, d.size)
 		}
 		if _, mapped := mm.Tables.Translate(s.Guard); mapped {
-			t.Errorf("%s stack: guard page %#x is mapped", s.name, s.Guard)
+			t.Errorf("processor %d: %s stack: guard page %#x is mapped", cpu, d.name, s.Guard)
 		}
 		for va := s.Base; va < s.Top; va += physmem.PageSize {
 			if _, mapped := mm.Tables.Translate(va); !mapped {
-				t.Errorf("%s stack: page %#x is not resident", s.name, va)
+				t.Errorf("processor %d: %s stack: page %#x is not resident", cpu, d.name, va)
 			}
 		}
 		var top uintptr
-		if s.ist != 0 {
-			top = uintptr(binary.LittleEndian.Uint64(tss[tssIST1+8*(s.ist-1):]))
+		if d.ist != 0 {
+			top = uintptr(binary.LittleEndian.Uint64(tsss[cpu][tssIST1+8*(d.ist-1):]))
 		} else {
-			top = kpcr0.SyscallStack
+			top = kpcrs[cpu].SyscallStack
 		}
 		if top != s.Top {
-			t.Errorf("%s stack: the CPU uses top %#x, the table says %#x", s.name, top, s.Top)
+			t.Errorf("processor %d: %s stack: the CPU uses top %#x, the table says %#x", cpu, d.name, top, s.Top)
 		}
 	}
 }

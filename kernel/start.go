@@ -75,7 +75,7 @@ func Start(info *BootInfo) {
 	idle := &threads[idleThread]
 	idle.State = threadBlocked // never queued: dispatched when nothing is ready
 	idle.next = noThread
-	idle.FSBase = kpcr0.TrapTLS
+	idle.FSBase = kpcrs[0].TrapTLS
 	idle.Frame.FX = fpuTemplate
 	idle.Frame.RIP = uint64(idleLoopAddr())
 	idle.Frame.CS = kernelCS
@@ -87,7 +87,7 @@ func Start(info *BootInfo) {
 	boot.State = threadRunning
 	boot.TID = bootThreadTID
 	boot.next = noThread
-	boot.FSBase = kpcr0.TrapTLS
+	boot.FSBase = kpcrs[0].TrapTLS
 }
 
 const cpuidRDRAND = 1 << 30
@@ -120,12 +120,16 @@ func initFPUTemplate() {
 //  6. the wall clock from the RTC;
 //  7. the bugcheck screen as the goroutine bugcheck handler;
 //  8. the trap stacks moved to system PTEs (needs step 2);
-//  9. the console's ^C source and its system-thread guard around every
+//  9. the processors: the ACPI topology, every application processor
+//     started with its trap stacks on system PTEs (needs step 8's
+//     mm.CreateKernelStack and the clock; smp.go);
+//  10. the console's ^C source and its system-thread guard around every
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
-//  10. the runtime's crash output on the kernel's crash device, so that a
+//  11. the runtime's crash output on the kernel's crash device, so that a
 //     fatal panic or throw ends in a bugcheck (crashoutput_trap.go);
-//  11. Driver Verifier's boot-time settings (the verifier= key, kernel/vf),
+//  12. the NUMA nodes from the SRAT handed to the memory manager (numa.go);
+//  13. Driver Verifier's boot-time settings (the verifier= key, kernel/vf),
 //     before any driver starts, as NT applies them at boot.
 func init() {
 	if !arch.Bare() {
@@ -139,9 +143,12 @@ func init() {
 	initWallClock()
 	initBugcheckScreen()
 	installKernelStacks()
+	initProcessors()
+	startIPIs()
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()
+	initNodes()
 	initVerifier()
 }
 

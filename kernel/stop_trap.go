@@ -92,7 +92,7 @@ var runtimeStarted bool
 //
 //go:nosplit
 func stopInTrap(code bugcheck.Code, p1, p2, p3, p4 uintptr) bool {
-	if runtimeStarted && kpcr0.TrapDepth == 0 {
+	if runtimeStarted && currentKPCR().TrapDepth == 0 {
 		return false
 	}
 	stop(trapFrameOfStop, code, p1, p2, p3, p4)
@@ -110,6 +110,7 @@ func stopInTrap(code bugcheck.Code, p1, p2, p3, p4 uintptr) bool {
 //go:nosplit
 func stop(f *TrapFrame, code bugcheck.Code, p1, p2, p3, p4 uintptr) {
 	arch.DisableInterrupts()
+	frozen := freezeOthers()
 	printStopLine(code, p1, p2, p3, p4)
 	printParameterMeanings(code, p1, p2, p3, p4)
 	if stopReportLen > 0 {
@@ -121,6 +122,11 @@ func stop(f *TrapFrame, code bugcheck.Code, p1, p2, p3, p4 uintptr) {
 	}
 	printTrapRegisters(f)
 	serialWriteString("\nDISASSEMBLY:\n(not available in trap context: gdb or go tool objdump on build/kernel.elf shows FAULTING_IP)\n")
+	var rip uintptr
+	if f != nil {
+		rip = uintptr(f.RIP)
+	}
+	printProcessors(frozen, rip)
 	serialWriteString("\nPowering off with exit status 0x")
 	printLowerHexDigits(uint64(code.ExitStatus()), 0)
 	serialWriteString(" (")

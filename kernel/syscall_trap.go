@@ -72,7 +72,7 @@ func syscallTrap(f *TrapFrame) {
 	case syscall.SYS_GETPID:
 		r = bootThreadTID
 	case syscall.SYS_GETTID:
-		r = uintptr(threads[kpcr0.Current].TID)
+		r = uintptr(threads[currentKPCR().Current].TID)
 	case syscall.SYS_TGKILL:
 		r = 0 // signals are not delivered; the runtime falls back to cooperative preemption
 	case syscall.SYS_SCHED_GETAFFINITY:
@@ -196,8 +196,8 @@ func sysArchPrctlCall(code, addr uintptr) uintptr {
 	if code != archSetFS {
 		return errno(syscall.EINVAL)
 	}
-	threads[kpcr0.Current].FSBase = addr
-	kpcr0.ThreadFSBase = addr
+	threads[currentKPCR().Current].FSBase = addr
+	currentKPCR().ThreadFSBase = addr
 	return 0
 }
 
@@ -222,11 +222,11 @@ func sysCloneCall(f *TrapFrame) uintptr {
 	th.Frame = *f
 	th.Frame.RAX = 0
 	th.Frame.RSP = uint64(stack)
-	th.FSBase = threads[kpcr0.Current].FSBase
+	th.FSBase = threads[currentKPCR().Current].FSBase
 	if flags&cloneSetTLS != 0 {
 		th.FSBase = tls
 	}
-	th.SigMask = threads[kpcr0.Current].SigMask
+	th.SigMask = threads[currentKPCR().Current].SigMask
 	enqueueReady(t)
 	return uintptr(th.TID)
 }
@@ -245,7 +245,7 @@ func newThread() int32 {
 
 //go:nosplit
 func sysExitThread() {
-	threads[kpcr0.Current].State = threadFree
+	threads[currentKPCR().Current].State = threadFree
 }
 
 //go:nosplit

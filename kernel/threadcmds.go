@@ -18,7 +18,7 @@ import (
 
 func init() {
 	console.Register(console.Command{Name: "!irql", Help: "the current IRQL of this processor", Run: cmdIrql})
-	console.Register(console.Command{Name: "!pcr", Help: "this processor's KPCR: current thread, IRQL, trap nesting, counters, trap stacks", Run: cmdPcr})
+	console.Register(console.Command{Name: "!pcr", Args: "[processor]", Help: "a processor's KPCR (default this one): current thread, IRQL, trap nesting, counters, trap stacks", Run: cmdPcr})
 }
 
 func cmdIrql(w io.Writer, args []string) error {
@@ -31,16 +31,33 @@ func cmdIrql(w io.Writer, args []string) error {
 }
 
 func cmdPcr(w io.Writer, args []string) error {
-	if len(args) != 0 {
+	if len(args) > 1 {
 		return console.ErrUsage
 	}
+	n := startedProcessors()
 	rflags := arch.DisableInterrupts()
-	pcr := kpcr0
-	current := threads[pcr.Current].TID
+	cpu := currentKPCR().Number
 	arch.RestoreInterrupts(rflags)
-	irql := ke.GetCurrentIrql()
+	if len(args) == 1 {
+		v, err := console.Bounded(args[0], 0, uint64(n-1))
+		if err != nil {
+			return err
+		}
+		cpu = uint32(v)
+	}
+	// Another processor's KPCR changes under us: its counters are read
+	// as they stand, as kd reads a running target's.
+	rflags = arch.DisableInterrupts()
+	pcr := kpcrs[cpu]
+	current := "idle loop"
+	if pcr.Current != noThread {
+		current = fmt.Sprintf("%d (TID %d)", pcr.Current, threads[pcr.Current].TID)
+	}
+	arch.RestoreInterrupts(rflags)
+	irql := ke.ProcessorIrql(int(cpu))
 	fmt.Fprintf(w, "KPCR for Processor %d at %s:\n", pcr.Number, kd.FormatAddress(uint64(pcr.Self)))
-	fmt.Fprintf(w, "    CurrentThread:  %d (TID %d)\n", pcr.Current, current)
+	fmt.Fprintf(w, "    APIC ID:        %d (node %d)\n", pcr.APICID, pcr.Node)
+	fmt.Fprintf(w, "    CurrentThread:  %s\n", current)
 	fmt.Fprintf(w, "    Irql:           %d (%v)\n", irql, irql)
 	fmt.Fprintf(w, "    TrapDepth:      %d\n", pcr.TrapDepth)
 	fmt.Fprintf(w, "    SyscallStack:   %s\n", kd.FormatAddress(uint64(pcr.SyscallStack)))
@@ -50,7 +67,7 @@ func cmdPcr(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
 	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
 	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
-	writeKernelStacks(w)
+	writeKernelStacks(w, cpu)
 	return nil
 }
 
@@ -89,7 +106,7 @@ func threadTable(running string) []kd.Thread {
 		views[n] = threadView{
 			index: i, tid: th.TID, state: th.State, wait: th.Wait, waitAddr: th.WaitAddr,
 			deadline: th.Deadline, cpuTime: th.CPUTime, switches: th.Switches,
-			rip: th.Frame.RIP, runningThisCall: int32(i) == kpcr0.Current,
+			rip: th.Frame.RIP, runningThisCall: int32(i) == currentKPCR().Current,
 		}
 		n++
 	}

@@ -43,10 +43,11 @@ func initPools() {
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
 	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
+	securePages = newSecurePages(ram / securePoolShare &^ physmem.PageMask)
 	pools, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-	}})
+	}, Secure: securePages})
 	if err != nil {
 		panic("mm: pools: " + err.Error())
 	}

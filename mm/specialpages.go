@@ -12,6 +12,7 @@ import (
 
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ke"
 )
 
 // SpecialPages is the kernel's verifier.Pages.
@@ -21,7 +22,7 @@ type SpecialPages struct{}
 func (*SpecialPages) Map(va uintptr, paged bool) bool {
 	kernelSpace.Lock()
 	defer kernelSpace.Unlock()
-	if !backPage(va, pte.ProtReadWrite, paged) {
+	if !backPage(va, pte.ProtReadWrite, paged, ke.GetCurrentNodeNumber(), false) {
 		return false
 	}
 	committedPages.Add(1)

@@ -127,6 +127,7 @@ var notMyFaults = map[string]notMyFault{
 		va := layout.SessionSpaceStart
 		loadByte((*byte)(unsafe.Add(unsafe.Pointer(nil), va)))
 	}},
+	"secure-write":   {"ATTEMPTED_WRITE_TO_READONLY_MEMORY: store into a secure-pool block through its read-only mapping", secureWrite},
 	"stack-overflow": {"UNEXPECTED_KERNEL_MODE_TRAP 8: run the interrupt stack into its guard page, as a runaway interrupt handler would", kernel.OverflowInterruptStack},
 
 	// Driver Verifier (verifier /flags 1 /driver ramdisk): the ramdisk's

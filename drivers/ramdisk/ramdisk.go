@@ -134,8 +134,8 @@ func (d *Disk) Unload() []pool.TagStat {
 	ke.PagedCode()
 	x := d.ext
 	x.mu.Lock()
-	for e := list.RemoveHeadList(&x.extents); e != nil; e = list.RemoveHeadList(&x.extents) {
-		xt := list.ContainingRecord[extent](e, extentLinkOffset)
+	for !list.IsListEmpty(&x.extents) {
+		xt := list.ContainingRecord[extent](list.RemoveHeadList(&x.extents), extentLinkOffset)
 		ex.FreePoolWithTag(pool.Ptr(xt.data), tagData)
 		object.DeleteWithTag(xt, tagExtent)
 	}
@@ -229,8 +229,8 @@ func FreeBuffer(p unsafe.Pointer) { ex.FreePoolWithTag(p, tagIO) }
 
 // serveQueue serves every queued request. The lock is held.
 func (x *extension) serveQueue() {
-	for e := list.RemoveHeadList(&x.queue); e != nil; e = list.RemoveHeadList(&x.queue) {
-		r := list.ContainingRecord[request](e, requestLinkOffset)
+	for !list.IsListEmpty(&x.queue) {
+		r := list.ContainingRecord[request](list.RemoveHeadList(&x.queue), requestLinkOffset)
 		r.status = x.serve(r)
 	}
 }

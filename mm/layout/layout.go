@@ -21,6 +21,7 @@
 //	FFFFF980`00000000  FFFFFA7F`FFFFFFFF  1 TiB      dynamic kernel VA
 //	FFFFFA80`00000000  FFFFFE7F`FFFFFFFF  4 TiB      PFN database
 //	FFFFFE80`00000000  FFFFFEFF`FFFFFFFF  512 GiB    non-paged pool
+//	FFFFFF00`00000000  FFFFFF7F`FFFFFFFF  512 GiB    secure pool (ntgo's)
 //	FFFFFFFF`FFC00000  FFFFFFFF`FFFFFFFF  4 MiB      HAL and loader mappings
 //
 // Choices where NT is not fixed:
@@ -34,12 +35,17 @@
 //     (far more than any guest's physical memory needs) and then the 512 GiB
 //     non-paged pool maximum.
 //
+//   - Secure pools live in VTL 1 on Windows, outside the normal kernel's
+//     address space. ntgo protects them with the page tables instead
+//     (mm/securepool), in a region of their own: the PML4 slot after
+//     non-paged pool, which NT's layout leaves unused.
+//
 //   - Special pool (Driver Verifier's guarded pages, mm/verifier) has no
 //     fixed place in NT; ntgo puts it right after paged pool, in the gap
 //     before session space, sized so that its page-state table is small.
 //
 // Addresses between regions (FFFFF8C0`10000000 up to session space, and from
-// FFFFFF00`00000000 up to the HAL area) and the whole lower half belong to
+// FFFFFF80`00000000 up to the HAL area) and the whole lower half belong to
 // no region. Regions are listed in address order and do not overlap, which
 // the tests check.
 package layout
@@ -69,6 +75,7 @@ const (
 	DynamicVA
 	PfnDatabase
 	NonPagedPool
+	SecurePool
 	Hal
 	regionCount
 )
@@ -93,6 +100,8 @@ const (
 	PfnDatabaseStart       uintptr = 0xFFFFFA80_00000000
 	NonPagedPoolStart      uintptr = 0xFFFFFE80_00000000
 	nonPagedPoolSize       uintptr = 512 << 30
+	SecurePoolStart        uintptr = 0xFFFFFF00_00000000
+	SecurePoolSize         uintptr = 512 << 30
 	HalStart               uintptr = 0xFFFFFFFF_FFC00000
 )
 
@@ -147,6 +156,7 @@ var Regions = [regionCount]Region{
 	{DynamicVA, "Dynamic Kernel VA", DynamicVAStart, PfnDatabaseStart - 1},
 	{PfnDatabase, "PFN Database", PfnDatabaseStart, NonPagedPoolStart - 1},
 	{NonPagedPool, "Non-Paged Pool", NonPagedPoolStart, NonPagedPoolStart + nonPagedPoolSize - 1},
+	{SecurePool, "Secure Pool", SecurePoolStart, SecurePoolStart + SecurePoolSize - 1},
 	{Hal, "HAL and Loader Mappings", HalStart, ^uintptr(0)},
 }
 

@@ -28,10 +28,33 @@
 // In the kernel the Flusher is CPUFlusher; on the host it is the simulated
 // MMU's TLB (package ptesim), optionally wrapped in a recorder so tests can
 // assert which flushes happened.
+//
+// Other processors. Every processor caches translations of the kernel's
+// shared address space, so CPUFlusher's flushes are shootdowns
+// (ke.FlushTb): the local INVLPGs or CR3 reload, then the same on every
+// other active processor by IPI, and it returns only once all have
+// answered — so when a caller frees a frame or a VA after its flush, no
+// processor can still reach the old page. A batch is one shootdown: one
+// IPI per processor for up to FlushAllThreshold pages, a whole flush past
+// that. Hyperspace is the exception: each processor maps its own slots
+// there and flushes them itself, so its pages are flushed locally only.
 
 package pte
 
-import "ntgo/nt/arch"
+import (
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
+)
+
+// hyperSpaceEnd ends hyperspace (PteSpaceEnd up to the shared user data
+// page, 512 GiB): the processor-local translations.
+const hyperSpaceEnd = PteSpaceEnd + 1<<39
+
+// processorLocal reports whether va's translation is one only the current
+// processor uses.
+//
+//go:nosplit
+func processorLocal(va uintptr) bool { return va >= PteSpaceEnd && va < hyperSpaceEnd }
 
 // Flusher drops cached translations.
 type Flusher interface {
@@ -48,21 +71,22 @@ type CPUFlusher struct{}
 
 //go:nosplit
 func (*CPUFlusher) FlushPage(va uintptr) {
-	if arch.Bare() {
-		arch.Invlpg(va)
+	if processorLocal(va) {
+		if arch.Bare() {
+			arch.Invlpg(va)
+		}
+		return
 	}
+	one := [1]uintptr{va}
+	ke.FlushTb(one[:], false)
 }
 
 //go:nosplit
-func (*CPUFlusher) FlushAll() {
-	if arch.Bare() {
-		arch.FlushTLB()
-	}
-}
+func (*CPUFlusher) FlushAll() { ke.FlushTb(nil, true) }
 
 // FlushAllThreshold is the most pages a batch flushes one by one; a batch
 // with more reloads CR3.
-const FlushAllThreshold = 32
+const FlushAllThreshold = ke.FlushBatchMax
 
 // FlushBatch collects pages whose translations must be dropped.
 type FlushBatch struct {
@@ -89,6 +113,15 @@ func (b *FlushBatch) Pending() int { return b.n }
 //
 //go:nosplit
 func (b *FlushBatch) Flush(f Flusher) {
+	if _, ok := f.(*CPUFlusher); ok && b.n > 0 {
+		if b.n > len(b.vas) {
+			ke.FlushTb(nil, true)
+		} else {
+			ke.FlushTb(b.vas[:b.n], false) // one shootdown for the batch
+		}
+		b.n = 0
+		return
+	}
 	if b.n > len(b.vas) {
 		f.FlushAll()
 	} else {

@@ -51,6 +51,10 @@ const (
 	InvalidMdlRange                      Code = 0x12E
 	IrqlGtZeroAtSystemService            Code = 0x4A
 	AttemptedSwitchFromDpc               Code = 0xB8
+	SpinLockAlreadyOwned                 Code = 0x0F
+	InvalidAffinitySet                   Code = 0x03
+	SpinLockNotOwned                     Code = 0x10
+	DpcWatchdogViolation                 Code = 0x133
 )
 
 // How a Go panic or runtime fatal error stops the system. NT runs every
@@ -172,6 +176,16 @@ var table = map[Code]*Info{
 		"address of the system function (ntgo: the console command's routine)", "IRQL at the return", "0", "0"}},
 	AttemptedSwitchFromDpc: {"ATTEMPTED_SWITCH_FROM_DPC", [4]string{
 		"the original thread (ntgo: its KTHREAD, see !thread)", "the new thread", "stack address of the original thread", "IRQL at the switch (NT: reserved)"}},
+	SpinLockAlreadyOwned: {"SPIN_LOCK_ALREADY_OWNED", [4]string{
+		"ntgo: the spin lock (0: the host processor number was out of range)", "ntgo: the processor acquiring it again",
+		"ntgo: 0, or the queue nodes per processor when a processor ran out of them", "0"}},
+	InvalidAffinitySet: {"INVALID_AFFINITY_SET", [4]string{
+		"ntgo: the processor number", "ntgo: the processors ntgo keeps state for", "0", "0"}},
+	SpinLockNotOwned: {"SPIN_LOCK_NOT_OWNED", [4]string{
+		"ntgo: the spin lock", "ntgo: its lock word (0: free; else its owner)", "0", "0"}},
+	DpcWatchdogViolation: {"DPC_WATCHDOG_VIOLATION", [4]string{
+		"1: the system spent an extended period at DISPATCH_LEVEL or above (ntgo: a spin lock spin past the bound)",
+		"the watchdog period (ntgo: the spin bound in TSC ticks)", "ntgo: the spin lock", "ntgo: its lock word (the owner)"}},
 }
 
 // Lookup returns what is known about c; unknown codes get a generic entry.

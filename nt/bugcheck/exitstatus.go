@@ -29,8 +29,9 @@
 // Codes whose status is not their own value, and codes that share a status
 // (the launcher's last line, and the console's STOP line, tell them apart):
 //
-//	0x03    0x7D INSTALL_MORE_MEMORY, 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, 0x7F UNEXPECTED_KERNEL_MODE_TRAP, 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
+//	0x03    0x3 INVALID_AFFINITY_SET, 0x7D INSTALL_MORE_MEMORY, 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, 0x7F UNEXPECTED_KERNEL_MODE_TRAP, 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
 //	0x2E    0x12E INVALID_MDL_RANGE
+//	0x33    0x133 DPC_WATCHDOG_VIOLATION
 //	0x38    0xB8 ATTEMPTED_SWITCH_FROM_DPC
 //	0x39    0x139 KERNEL_SECURITY_CHECK_FAILURE
 //	0x3E    0xBE ATTEMPTED_WRITE_TO_READONLY_MEMORY
@@ -48,7 +49,7 @@
 //	0x5A    0xDA SYSTEM_PTE_MISUSE, and boot.ProbeStatus (harmless: the probe powers off before the runtime starts, so no bugcheck can happen in it)
 //	0x62    0xE2 MANUALLY_INITIATED_CRASH
 //
-// Every other code of the table exits with its own value (0x09, 0x0A, 0x19, 0x1A,
+// Every other code of the table exits with its own value (0x09, 0x0A, 0x0F, 0x10, 0x19, 0x1A,
 // 0x1E, 0x31, 0x3F, 0x4A, 0x50, 0x77, 0x7A). exitstatus_test.go checks this
 // table against the codes.
 

@@ -89,6 +89,9 @@ func RaiseIrql(newIrql KIRQL) (old KIRQL) {
 
 // LowerIrql returns to newIrql, which must not be above the current level
 // (IRQL_NOT_LESS_OR_EQUAL: requested level, current level, 0 read, caller).
+// Leaving DISPATCH_LEVEL for below it, a goroutine first runs the
+// processor's queued DPCs (dpc_trap.go), as NT's DISPATCH software
+// interrupt would at that moment.
 func LowerIrql(newIrql KIRQL) {
 	cur := GetCurrentIrql()
 	if h := irqlVerifier.Load(); h != nil {
@@ -96,6 +99,12 @@ func LowerIrql(newIrql KIRQL) {
 	}
 	if newIrql > cur {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotLessOrEqual, uintptr(newIrql), uintptr(cur), 0, 0)
+	}
+	if newIrql < DispatchLevel && cur >= DispatchLevel && inGoroutine() {
+		setIrql(DispatchLevel)
+		if DpcQueueDepth(CurrentProcessorNumber()) != 0 {
+			RetireDpcList()
+		}
 	}
 	setIrql(newIrql)
 }

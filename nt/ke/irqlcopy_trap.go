@@ -21,9 +21,9 @@
 // that found the two apart, which a test requires to be none. On the host,
 // which has no CR8, the copy is the level.
 //
-// Processors: ntgo runs one, so CurrentProcessorNumber is 0 and the state
-// array has one entry in use. The copy is per processor because the IRQL is;
-// the SMP issue makes CurrentProcessorNumber read the KPCR's number.
+// The copy is per processor because the IRQL is: each processor's entry is
+// indexed by CurrentProcessorNumber (processor_trap.go, the KPCR's number
+// through GS) and written only by that processor.
 
 package ke
 
@@ -47,17 +47,17 @@ var processors [MaximumProcessors]processorState
 // and CR8 apart.
 var irqlCopyChecks, irqlCopyMismatches uint64
 
-// CurrentProcessorNumber is KeGetCurrentProcessorNumber: 0 until ntgo runs
-// more than one processor.
-//
-//go:nosplit
-func CurrentProcessorNumber() int { return 0 }
-
 // CurrentIrql is the current processor's IRQL from its software copy: one
 // memory load, no privileged instruction.
 //
 //go:nosplit
 func CurrentIrql() KIRQL { return processors[CurrentProcessorNumber()].irql }
+
+// ProcessorIrql is processor n's IRQL from its software copy, for the
+// debugger's view of another processor (read as it stands).
+//
+//go:nosplit
+func ProcessorIrql(n int) KIRQL { return processors[n].irql }
 
 // setIrql sets CR8 (bare metal) and the copy to l, with interrupts off
 // between the two stores.

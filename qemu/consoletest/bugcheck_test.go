@@ -1,11 +1,13 @@
 package consoletest
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"ntgo/nt/bugcheck"
+	ntqemu "ntgo/qemu"
 )
 
 // Each class of bugcheck, provoked on purpose (notmyfault, touch, bugcheck):
@@ -64,6 +66,10 @@ func TestBugchecks(t *testing.T) {
 			[]string{"fatal error: sync: unlock of unlocked mutex",
 				"*** STOP: 0x0000001E (0x00000000E0476F46,0x0000000000000000,", "KMODE_EXCEPTION_NOT_HANDLED",
 				"EXCEPTION_RECORD:", "fatal error: sync: unlock of unlocked mutex", "goroutine ", "ntgo/drivers/notmyfault.init.func"}},
+		{"secure-write", "notmyfault secure-write", bugcheck.AttemptedWriteToReadonlyMemory,
+			[]string{"*** STOP: 0x000000BE (0xFFFFFF0000000", "ATTEMPTED_WRITE_TO_READONLY_MEMORY",
+				"FAULTING_IP:", "ntgo/drivers/notmyfault.storeByte", "STACK_TEXT:", "ntgo/drivers/notmyfault.secureWrite",
+				"trap 14 (#PF page fault), error code 0x3", "cr2=ffffff0000000", "DISASSEMBLY:", "=> "}},
 		{"pfn", "notmyfault pfn", bugcheck.PfnListCorrupt,
 			[]string{"*** STOP: 0x0000004E (0x0000000000000099,", "PFN_LIST_CORRUPT"}},
 		{"stack-overflow", "notmyfault stack-overflow", bugcheck.UnexpectedKernelModeTrap,
@@ -150,7 +156,13 @@ func TestProcessorCommands(t *testing.T) {
 		"CurrentThread:  ",
 		"PageFaults:",
 		"Stacks:", "interrupt                 fffff880`", "system call               fffff880`",
-		"ntgo/kernel.idleLoop idle")
+		"!thread", "\n0    0     WAIT  ")
+	// The idle thread halts in idleLoop, or was last interrupted zeroing
+	// pages in idleWork (it runs while the application processors start:
+	// every thread sleeps then).
+	if idle := expect(t, vm, " idle"); !regexp.MustCompile(`  ntgo/kernel\.idle(Loop|Work)\S* idle$`).MatchString(idle) {
+		t.Errorf("idle thread's row: %q", idle)
+	}
 	// The console goroutine runs on whichever thread (M) the runtime gave it.
 	threads := expect(t, vm, "kd> poweroff 0")
 	for _, s := range []string{"RUNNING", "(this console command)", "\n2    2 "} {
@@ -184,4 +196,23 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 		}
 	}
 	t.Fatalf("no marked instruction in\n%s", screen)
+}
+
+// Four processors (QEMU -smp 4): ver counts them from the MADT, and !pcr N
+// shows each one's KPCR, the application processors in their idle loop on
+// their own trap stacks.
+func TestFourProcessors(t *testing.T) {
+	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
+	expect(t, vm, "4 processors of 4 in the MADT")
+	for n := 0; n < 4; n++ {
+		// Processor 0 runs the console's thread, the others idle.
+		current := expect(t, vm, fmt.Sprintf("KPCR for Processor %d at ", n), fmt.Sprintf("APIC ID:        %d (node 0)", n),
+			"CurrentThread:  ", "Irql:")
+		if idle := strings.Contains(current, "idle loop"); idle != (n != 0) {
+			t.Errorf("processor %d: CurrentThread %q", n, current)
+		}
+		expect(t, vm, "system call               fffff880`")
+	}
+	expect(t, vm, "!pcr: 4: out of range (0 to 3)")
+	expectExit(t, vm, 1) // the batch script's failing command
 }

@@ -53,7 +53,7 @@ var types = map[string]reflect.Type{
 	"_SINGLE_LIST_ENTRY":     reflect.TypeFor[list.SingleListEntry](),
 	"_SLIST_HEADER":          reflect.TypeFor[list.SListHeader](),
 	"_SLIST_ENTRY":           reflect.TypeFor[list.SListEntry](),
-	"_KSPIN_LOCK":            reflect.TypeFor[ke.SpinLock](),
+	"_KSPIN_LOCK":            reflect.TypeFor[ke.KSpinLock](),
 }
 
 // Register adds the structure name (WinDbg's, e.g. _KPCR) backed by Go

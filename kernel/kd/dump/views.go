@@ -24,7 +24,9 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
 	"ntgo/mm/verifier"
+
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 )
@@ -127,6 +129,10 @@ func (t mmTarget) PoolTags() ([]pool.TagStat, error) { return held(t.d.PoolTags,
 // Lookasides: a dump never holds them (each list's counters are read
 // under its lock, which the failing code may hold).
 func (mmTarget) Lookasides() ([]ex.LookasideInfo, error) { return nil, mmext.ErrNotHeld }
+
+func (t mmTarget) SecurePools() (*securepool.Image, error) {
+	return held(t.d.Secure, t.d.Secure != nil)
+}
 
 func (t mmTarget) Modules() ([]ldr.Module, error) { return held(t.d.Modules, t.d.Modules != nil) }
 

@@ -16,6 +16,7 @@ import (
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
 	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
@@ -31,6 +32,9 @@ type Live struct {
 	Pools func() (*pool.System, bool)
 	// Lists is every lookaside list, false before the pools exist.
 	Lists func() ([]ex.LookasideInfo, bool)
+	// Secure is the secure pools' image, false before they exist; nil
+	// (the one field that may be) means a target without secure pools.
+	Secure func() (*securepool.Image, bool)
 }
 
 // errNoPools is the answer of the pool views before ex.Init.
@@ -86,6 +90,18 @@ func (*Live) SpecialPool() ([]verifier.Allocation, error) {
 func (*Live) Verifier(w io.Writer) error {
 	verifier.WriteReport(w)
 	return nil
+}
+
+func (l *Live) SecurePools() (*securepool.Image, error) {
+	if l.Secure == nil {
+		return nil, ErrNotHeld
+	}
+	im, ok := l.Secure()
+	if !ok {
+		return nil, errNoPools
+	}
+	return im, nil
+
 }
 
 func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {

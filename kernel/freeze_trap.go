@@ -1,0 +1,59 @@
+// A bugcheck stops every processor: the freeze, and the screen's list of
+// processors.
+//
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// Both screens (the goroutine's, screen.go, and trap context's, stop())
+// first freeze the other processors (ke.FreezeProcessors: a freeze
+// request by IPI; each halts in its IPI handler, which has recorded the
+// RIP it interrupted) and, after the screen's own sections, list every
+// processor: its RIP and IRQL, and whether it froze.
+
+package kernel
+
+import "ntgo/nt/ke"
+
+// freezeSpins bounds the wait for the others to stop (PAUSE rounds, well
+// over a second under TCG): a processor that does not answer is listed as
+// such, and the stop goes on.
+const freezeSpins = 1 << 26
+
+// freezeOthers stops the other processors and returns those that stopped.
+//
+//go:nosplit
+func freezeOthers() uint64 { return ke.FreezeProcessors(freezeSpins) }
+
+// printProcessors lists every started processor after a stop on this one,
+// whose RIP is rip.
+//
+//go:nosplit
+func printProcessors(frozen uint64, rip uintptr) {
+	serialWriteString("\nPROCESSORS:\n")
+	me := ke.CurrentProcessorNumber()
+	n := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups))
+	for cpu := 0; cpu < n && cpu < ke.MaximumProcessors; cpu++ {
+		i := uint(cpu) % ke.MaximumProcessors // no bounds checks: the trap stop's stack budget
+		serialWriteString("  ")
+		printDec(uint64(cpu))
+		switch {
+		case cpu == me:
+			printProcessorAt(rip, ke.ProcessorIrql(int(i)))
+			serialWriteString("  the bugcheck\n")
+		case frozen&(1<<i) != 0:
+			printProcessorAt(interruptedAt[i].rip, ke.ProcessorIrql(int(i)))
+			serialWriteString("  frozen\n")
+		default:
+			serialWriteString("  did not answer the freeze\n")
+		}
+	}
+}
+
+//go:nosplit
+func printProcessorAt(rip uintptr, irql ke.KIRQL) {
+	serialWriteString("  RIP ")
+	printAddress(uint64(rip))
+	serialWriteString("  IRQL ")
+	printDec(uint64(irql))
+}

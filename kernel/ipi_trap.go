@@ -1,0 +1,51 @@
+// Interprocessor interrupts: the vector every processor takes ke's
+// requests on (TLB shootdowns, KeIpiGenericCall, DPC requests, the freeze
+// of a bugcheck), and the sender ke calls.
+//
+// Trap context (docs/design.md): nothing here may have a stack check,
+// allocate from the Go heap, store a Go pointer or block. Every function
+// is //go:nosplit, or its comment says "Not nosplit:" and why.
+//
+// A fixed IPI through the local APIC's ICR (physical destination, the
+// target's APIC ID). The handler records where the processor was
+// interrupted — the bugcheck screen shows each frozen processor's RIP from
+// it — then serves ke's requests.
+
+package kernel
+
+import "ntgo/nt/ke"
+
+// vecIPI is the interprocessor request vector: above DISPATCH_LEVEL's
+// class (0x2x), so a processor spinning at DISPATCH_LEVEL still takes it.
+const vecIPI = 0xE1
+
+// Local APIC interrupt command register (Intel SDM vol. 3, 11.6.1).
+const (
+	lapicICRLow        = 0x300
+	lapicICRHigh       = 0x310
+	icrDeliveryPending = 1 << 12
+)
+
+// interruptedAt is each processor's last IPI's trap frame, as it stands.
+var interruptedAt [ke.MaximumProcessors]struct {
+	rip, rsp uintptr
+}
+
+// sendIPI interrupts processor cpu on vecIPI.
+//
+//go:nosplit
+func sendIPI(cpu int) {
+	*mmio32(lapicBase + lapicICRHigh) = kpcrs[uint(cpu)%ke.MaximumProcessors].APICID << 24
+	*mmio32(lapicBase + lapicICRLow) = vecIPI
+	for *mmio32(lapicBase + lapicICRLow)&icrDeliveryPending != 0 {
+	}
+}
+
+// ipiInterrupt serves vecIPI on processor p.
+//
+//go:nosplit
+func ipiInterrupt(f *TrapFrame, p *KPCR) {
+	at := &interruptedAt[uint(p.Number)%ke.MaximumProcessors]
+	at.rip, at.rsp = uintptr(f.RIP), uintptr(f.RSP)
+	ke.IpiService()
+}

@@ -1,0 +1,114 @@
+package kernel
+
+// The processors: the KPCR's layout as assembly and ke read it, the AP
+// trampoline's hand-encoded instructions, and (in the kernel) every
+// processor the MADT lists running its own trap path.
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
+)
+
+func TestKPCRLayout(t *testing.T) {
+	var p KPCR
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"Self", unsafe.Offsetof(p.Self), 0},
+		{"ScratchRSP (KPCR_SCRATCH_RSP)", unsafe.Offsetof(p.ScratchRSP), 8},
+		{"SyscallStack (KPCR_SYSCALL_STACK)", unsafe.Offsetof(p.SyscallStack), 16},
+		{"ThreadFSBase (KPCR_THREAD_FS_BASE)", unsafe.Offsetof(p.ThreadFSBase), 24},
+		{"TrapTLS (KPCR_TRAP_TLS)", unsafe.Offsetof(p.TrapTLS), 32},
+		{"Number (ke.KPCRNumberOffset)", unsafe.Offsetof(p.Number), ke.KPCRNumberOffset},
+	} {
+		if c.got != c.want {
+			t.Errorf("KPCR.%s at %d, assembly reads %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// disassemble decodes code in mode (16, 32, 64) into Intel syntax.
+func disassemble(t *testing.T, code []byte, mode int) []string {
+	t.Helper()
+	var out []string
+	for len(code) > 0 {
+		in, err := x86asm.Decode(code, mode)
+		if err != nil {
+			t.Fatalf("%d-bit code %x: %v", mode, code, err)
+		}
+		out = append(out, x86asm.IntelSyntax(in, 0, nil))
+		code = code[in.Len:]
+	}
+	return out
+}
+
+func TestTrampolineDecodes(t *testing.T) {
+	real, protected, long := trampolineCode()
+	want := map[int][]string{
+		16: {"cli", "mov ax, cs", "mov ds, ax", "lgdt ptr [0xa0]", "mov eax, cr0", "or eax, 0x1", "mov cr0, eax", "jmp far 0x70020, 0x8"},
+		32: {"mov ax, 0x10", "mov ds, ax", "mov es, ax", "mov ss, ax", "mov eax, 0x20", "mov cr4, eax", "mov eax, 0x71000", "mov cr3, eax",
+			"mov ecx, 0xc0000080", "mov eax, dword ptr [0x700b0]", "xor edx, edx", "wrmsr", "mov eax, dword ptr [0x700b4]", "mov cr0, eax", "jmp far 0x70060, 0x18"},
+		64: {"mov rsp, qword ptr [0x700b8]", "mov rax, qword ptr [0x700c0]", "jmp rax"},
+	}
+	for mode, code := range map[int][]byte{16: real, 32: protected, 64: long} {
+		got := disassemble(t, code, mode)
+		if strings.Join(got, "; ") != strings.Join(want[mode], "; ") {
+			t.Errorf("%d-bit part:\n got %q\nwant %q", mode, got, want[mode])
+		}
+	}
+	if len(real) > offProtected || len(protected) > offLong-offProtected || len(long) > offGDT-offLong {
+		t.Errorf("code overlaps: %d, %d, %d bytes", len(real), len(protected), len(long))
+	}
+}
+
+// vecTestIPI is a vector no handler claims: interrupt() only acknowledges
+// it, so taking it proves the target's IDT, TSS stacks, KPCR and EOI work.
+const vecTestIPI = 0xE0
+
+func TestEveryProcessorStartedAndTakesInterrupts(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("the processors are the machine's")
+	}
+	if topology == nil {
+		t.Skipf("no topology: %s", topologyNote)
+	}
+	n := startedProcessors()
+	if int(n) != len(topology.Processors) {
+		t.Fatalf("%d processors run, the MADT lists %d", n, len(topology.Processors))
+	}
+	seen := map[uint32]bool{}
+	for cpu := uint32(0); cpu < n; cpu++ {
+		p := &kpcrs[cpu]
+		if p.Number != cpu || p.Self != uintptr(unsafe.Pointer(p)) || seen[p.APICID] {
+			t.Fatalf("processor %d: KPCR number %d self %#x APIC ID %d (seen: %v)", cpu, p.Number, p.Self, p.APICID, seen[p.APICID])
+		}
+		seen[p.APICID] = true
+		if cpu == 0 {
+			continue
+		}
+		before := atomic.LoadUint64(&p.Interrupts)
+		apic.IPI(int(p.APICID), vecTestIPI, 0)
+		deadline := time.Now().Add(2 * time.Second)
+		for atomic.LoadUint64(&p.Interrupts) == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("processor %d (APIC ID %d) took no interrupt in 2s", cpu, p.APICID)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if got := ke.QueryActiveProcessorCountEx(0); got != n {
+		t.Errorf("QueryActiveProcessorCountEx(0) = %d, want %d", got, n)
+	}
+	if got := ke.QueryActiveProcessorCountEx(1); got != 0 {
+		t.Errorf("QueryActiveProcessorCountEx(1) = %d, want 0 (no group 1)", got)
+	}
+}

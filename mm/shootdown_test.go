@@ -1,0 +1,87 @@
+package mm_test
+
+// TLB shootdown on real processors: every processor reads a page (so its
+// TLB caches the translation), this processor points the page's PTE at
+// another frame through the live tables (the flush a PTE change makes),
+// and every processor reads again: each must see the new frame, never the
+// old one. Without the shootdown the other processors keep their cached
+// translation (QEMU's TCG models each processor's TLB) and read the old
+// frame.
+
+import (
+	"testing"
+	"unsafe"
+
+	"ntgo/mm"
+	"ntgo/nt/ke"
+)
+
+// probed is what each processor read in probe.
+var probed [ke.MaximumProcessors]uint64
+
+// readOnEachProcessor reads the word at va on the processor it runs on, at IPI_LEVEL
+// (on the others in their IPI handler: no allocation, no stack growth).
+//
+//go:nosplit
+func readOnEachProcessor(va uintptr) uintptr {
+	probed[uint(ke.CurrentProcessorNumber())%ke.MaximumProcessors] = *(*uint64)(unsafe.Add(unsafe.Pointer(nil), va))
+	return 0
+}
+
+// probeAll has every active processor read va and returns the processors.
+func probeAll(va uintptr) uint64 {
+	clear(probed[:])
+	ke.IpiGenericCall(readOnEachProcessor, va)
+	return ke.ActiveProcessors()
+}
+
+func TestShootdownReachesEveryProcessor(t *testing.T) {
+	requireBare(t)
+	if ke.ActiveProcessors() == 1 {
+		t.Skip("one processor takes IPIs: boot with SMP=2 or more")
+	}
+	// Idle processors are spared the IPI and flush when they wake (the
+	// lazy path); processors marked busy get it.
+	for _, busy := range []bool{false, true} {
+		shootdownRound(t, busy)
+	}
+}
+
+func shootdownRound(t *testing.T, busy bool) {
+	const oldWord, newWord = 0x01d01d01d, 0x4e44e44e4
+	p := mm.AllocateContiguousMemory(2<<12, ^uint64(0))
+	if p == nil {
+		t.Fatal("no contiguous memory")
+	}
+	defer mm.FreeContiguousMemory(p)
+	va := uintptr(p)
+	*(*uint64)(p) = oldWord
+	*(*uint64)(unsafe.Add(p, 1<<12)) = newWord
+	oldLeaf, st := mm.Tables.Leaf(va)
+	newLeaf, st2 := mm.Tables.Leaf(va + 1<<12)
+	if !st.IsSuccess() || !st2.IsSuccess() {
+		t.Fatal("the pages have no leaves")
+	}
+	for cpus, cpu := probeAll(va), 0; cpus != 0; cpus, cpu = cpus>>1, cpu+1 {
+		if cpus&1 != 0 && probed[cpu] != oldWord {
+			t.Fatalf("processor %d read %#x before the change, want %#x", cpu, probed[cpu], oldWord)
+		}
+	}
+	if busy {
+		for cpu := 1; cpu < int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)); cpu++ {
+			ke.LeaveIdle(cpu) // as if each were running: the shootdown must interrupt it
+		}
+	}
+	served := ke.IpiServed(1)
+	mm.Tables.Replace(va, newLeaf, nil) // the first page's VA now maps the second frame
+	defer mm.Tables.Replace(va, oldLeaf, nil)
+	if flushed := ke.IpiServed(1) - served; busy != (flushed == 1) {
+		t.Errorf("busy %v: processor 1 served %d requests for the flush", busy, flushed)
+	}
+	for cpus, cpu := probeAll(va), 0; cpus != 0; cpus, cpu = cpus>>1, cpu+1 {
+		if cpus&1 != 0 && probed[cpu] != newWord {
+			t.Errorf("busy %v: processor %d read %#x after the change: the old frame through a stale translation (want %#x)",
+				busy, cpu, probed[cpu], newWord)
+		}
+	}
+}

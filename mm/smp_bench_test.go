@@ -1,0 +1,105 @@
+package mm_test
+
+// The SMP figures for the note, as same-run ratios (interleave.Run):
+// a spin-lock acquire+release pair uncontended against the same pair while
+// another processor hammers the lock, plain and queued; and one TLB
+// shootdown of a page to the other processors against a local INVLPG, with
+// the others idle (spared the IPI) and marked running (interrupted).
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"ntgo/mm/pool/interleave"
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
+)
+
+func BenchmarkSpinLockContention(b *testing.B) {
+	if runtime.NumCPU() < 2 || runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("contention needs two processors running goroutines")
+	}
+	// Another goroutine takes the contended locks for the whole run, so
+	// that every chunk of the contended variants meets it; the uncontended
+	// variants use locks of their own.
+	var plain, queued, mine, mineQ ke.KSpinLock
+	var quit atomic.Bool
+	var hammered atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var h ke.LockQueueHandle
+		for !quit.Load() {
+			hammered.Add(1)
+			ke.AcquireSpinLockAtDpcLevel(&plain)
+			ke.ReleaseSpinLockFromDpcLevel(&plain)
+			ke.AcquireInStackQueuedSpinLockAtDpcLevel(&queued, &h)
+			ke.ReleaseInStackQueuedSpinLockFromDpcLevel(&h)
+		}
+	}()
+	// How often the other goroutine got to run: on a loaded host it may
+	// have been descheduled for most of the run, and the contended
+	// variants then meet little contention.
+	defer func() {
+		quit.Store(true)
+		wg.Wait()
+		b.ReportMetric(float64(hammered.Load())/float64(b.N), "hammer-rounds/op")
+	}()
+	plainPairs := func(k *ke.KSpinLock) func(int) {
+		return func(n int) {
+			for range n {
+				ke.AcquireSpinLockAtDpcLevel(k)
+				ke.ReleaseSpinLockFromDpcLevel(k)
+			}
+		}
+	}
+	queuedPairs := func(k *ke.KSpinLock) func(int) {
+		return func(n int) {
+			var h ke.LockQueueHandle
+			for range n {
+				ke.AcquireInStackQueuedSpinLockAtDpcLevel(k, &h)
+				ke.ReleaseInStackQueuedSpinLockFromDpcLevel(&h)
+			}
+		}
+	}
+	interleave.Run(b,
+		interleave.Variant{Name: "uncontended", Run: plainPairs(&mine)},
+		interleave.Variant{Name: "contended", Run: plainPairs(&plain)},
+		interleave.Variant{Name: "queued-uncontended", Run: queuedPairs(&mineQ)},
+		interleave.Variant{Name: "queued-contended", Run: queuedPairs(&queued)},
+	)
+}
+
+func BenchmarkShootdown(b *testing.B) {
+	requireBare(b)
+	if ke.ActiveProcessors() == 1 {
+		b.Skip("one processor takes IPIs: boot with SMP=2 or more")
+	}
+	va := uintptr(0xfffff88000000000) // any kernel address: only its TLB entry goes
+	one := []uintptr{va}
+	others := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)) - 1
+	interleave.Run(b,
+		interleave.Variant{Name: "invlpg", Run: func(n int) {
+			for range n {
+				arch.Invlpg(va)
+			}
+		}},
+		interleave.Variant{Name: "shootdown-idle", Run: func(n int) { // the others idle: flushed when they wake
+			for range n {
+				ke.FlushTb(one, false)
+			}
+		}},
+		interleave.Variant{Name: "shootdown-busy", Run: func(n int) { // the others marked running: an IPI each
+			for range n {
+				for cpu := 1; cpu < others+1; cpu++ {
+					ke.LeaveIdle(cpu)
+				}
+				ke.FlushTb(one, false)
+			}
+		}},
+	)
+	b.ReportMetric(float64(others), "other-processors")
+}

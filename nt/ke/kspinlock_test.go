@@ -1,0 +1,159 @@
+// (The misuse cases undo a recursive acquisition by hand: its stop has
+// already dropped the holder's pin.)
+//
+// KSPIN_LOCK and the queued locks with real goroutines contending: mutual
+// exclusion (a counter updated non-atomically under the lock loses no
+// increment), NT's misuse stops (recursive acquire 0x0F, release of a lock
+// not held 0x10, a spin past the bound 0x133), IRQL raised and restored.
+
+package ke
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"ntgo/nt/arch"
+	"ntgo/nt/bugcheck"
+)
+
+// contend runs workers goroutines that each take and drop a lock rounds
+// times around a non-atomic increment, and returns the count.
+func contend(workers, rounds int, take, drop func()) int {
+	var wg sync.WaitGroup
+	count := 0
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				take()
+				c := count
+				for range 50 { // widen the window another holder would race into
+					arch.Pause()
+				}
+				count = c + 1
+				drop()
+			}
+		}()
+	}
+	wg.Wait()
+	return count
+}
+
+func TestLocksExcludeUnderContention(t *testing.T) {
+	// As many workers as the host has cores: a holder the host deschedules
+	// would leave the others spinning out its time slice.
+	workers := min(runtime.NumCPU(), 4)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(workers))
+	const rounds = 2000
+	var k KSpinLock
+	h := make([]LockQueueHandle, workers*rounds) // one handle per acquisition
+	var next, hi int
+	var mu sync.Mutex
+	var s SpinLock
+	for _, c := range []struct {
+		name       string
+		take, drop func()
+	}{
+		{"KSpinLock at DISPATCH_LEVEL", func() { AcquireSpinLockAtDpcLevel(&k) }, func() { ReleaseSpinLockFromDpcLevel(&k) }},
+		{"in-stack queued", func() {
+			mu.Lock()
+			i := next
+			next++
+			mu.Unlock()
+			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h[i])
+			hi = i
+		}, func() { ReleaseInStackQueuedSpinLockFromDpcLevel(&h[hi]) }},
+		{"SpinLock (queued, the PFN lock's)", s.Acquire, s.Release},
+	} {
+		if got := contend(workers, rounds, c.take, c.drop); got != workers*rounds {
+			t.Errorf("%s: %d increments survived of %d", c.name, got, workers*rounds)
+		}
+		if !TestSpinLock(&k) || s.Held() {
+			t.Errorf("%s: a lock is still held afterwards", c.name)
+		}
+	}
+}
+
+func TestAcquireSpinLockRaisesToDispatch(t *testing.T) {
+	var k KSpinLock
+	old := AcquireSpinLock(&k)
+	if l := CurrentIrql(); old != PassiveLevel || l != DispatchLevel {
+		t.Errorf("AcquireSpinLock: old %v, now %v; want PASSIVE_LEVEL, DISPATCH_LEVEL", old, l)
+	}
+	ReleaseSpinLock(&k, old)
+	var h LockQueueHandle
+	AcquireInStackQueuedSpinLock(&k, &h)
+	if l := CurrentIrql(); h.OldIrql != PassiveLevel || l != DispatchLevel {
+		t.Errorf("in-stack queued: old %v, now %v", h.OldIrql, l)
+	}
+	ReleaseInStackQueuedSpinLock(&h)
+	if l := CurrentIrql(); l != PassiveLevel || !TestSpinLock(&k) {
+		t.Errorf("after release: %v, lock free %v", l, TestSpinLock(&k))
+	}
+}
+
+func TestSpinLockMisuseStops(t *testing.T) {
+	var k KSpinLock
+	var s SpinLock
+	var h1, h2 LockQueueHandle
+	for _, c := range []struct {
+		name    string
+		do      func()
+		undo    func()
+		code    bugcheck.Code
+		lockArg uintptr
+	}{
+		{"KSpinLock acquired twice", func() { AcquireSpinLockAtDpcLevel(&k); AcquireSpinLockAtDpcLevel(&k) },
+			func() { k.word.Store(0) }, bugcheck.SpinLockAlreadyOwned, addressOf(&k.word)},
+		{"KSpinLock released free", func() { ReleaseSpinLockFromDpcLevel(&k) }, func() {},
+			bugcheck.SpinLockNotOwned, addressOf(&k.word)},
+		{"in-stack queued twice", func() {
+			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h1)
+			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h2)
+		}, func() { queueRelease(&k.word, h1.node) }, bugcheck.SpinLockAlreadyOwned, addressOf(&k.word)},
+		{"SpinLock twice", func() { s.Acquire(); s.Acquire() }, func() { queueRelease(&s.word, s.node) }, bugcheck.SpinLockAlreadyOwned, addressOf(&s.word)},
+	} {
+		rec := bugcheck.Catch(c.do)
+		c.undo()
+		if rec == nil || rec.Code != c.code || rec.Params[0] != c.lockArg {
+			t.Errorf("%s: %v, want %v with the lock %#x", c.name, rec, c.code, c.lockArg)
+		}
+		if !TestSpinLock(&k) || s.Held() {
+			t.Fatalf("%s: lock left held", c.name)
+		}
+	}
+}
+
+func TestSpinPastTheBoundStops(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("the holder spins while it waits: the waiter needs another processor")
+	}
+	defer func(old uint64) { spinTimeout = old }(spinTimeout)
+	spinTimeout = 1 << 20 // a millisecond or less
+	var k KSpinLock
+	var held, done atomic.Bool
+	go func() { // the holder may not block while it holds the lock: it spins
+		AcquireSpinLockAtDpcLevel(&k)
+		held.Store(true)
+		for !done.Load() {
+			arch.Pause()
+		}
+		ReleaseSpinLockFromDpcLevel(&k)
+		held.Store(false)
+	}()
+	for !held.Load() {
+		runtime.Gosched()
+	}
+	rec := bugcheck.Catch(func() { AcquireSpinLockAtDpcLevel(&k) })
+	owner := k.word.Load()
+	done.Store(true)
+	for held.Load() {
+		runtime.Gosched()
+	}
+	if rec == nil || rec.Code != bugcheck.DpcWatchdogViolation || rec.Params != [4]uintptr{1, 1 << 20, addressOf(&k.word), owner} {
+		t.Fatalf("spin on a held lock: %v, want DPC_WATCHDOG_VIOLATION (1, 0x100000, lock, owner %#x)", rec, owner)
+	}
+}
