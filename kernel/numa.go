@@ -6,7 +6,9 @@
 // node (mm.SetNodes: the PFN database moves its free and zeroed frames
 // onto per-node lists, ke learns the processors' nodes).
 // No ACPI, no SRAT or one node: nothing changes, every frame and processor
-// is on node 0. Either way one boot line says what was found.
+// is on node 0, and nothing is printed (`ver` counts the nodes, and the
+// processors' start-up already names a missing ACPI); several nodes get one
+// boot line.
 
 package kernel
 
@@ -19,12 +21,7 @@ import (
 
 func initNodes() {
 	t := topology
-	switch {
-	case t == nil:
-		fmt.Fprintln(os.Stdout, "numa: one node (no ACPI topology)")
-		return
-	case t.Nodes <= 1:
-		fmt.Fprintln(os.Stdout, "numa: one node")
+	if t == nil || t.Nodes <= 1 {
 		return
 	}
 	memory := make([]mm.NodeMemory, len(t.Memory))
