@@ -106,11 +106,11 @@ var (
 	on   atomic.Bool
 	live atomic.Pointer[Settings]
 	// counters, by what happened.
-	counters Counters
+	counters counterSet
 )
 
-// Counters are what the verifier did since boot.
-type Counters struct {
+// counterSet is what the verifier did since boot.
+type counterSet struct {
 	Allocations, Frees          atomic.Uint64 // verified pool calls
 	SpecialAllocations          atomic.Uint64
 	SpecialFallbacks            atomic.Uint64 // special pool asked for, normal pool given (budget)
