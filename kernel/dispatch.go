@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"ntgo/kernel/kd"
+	"ntgo/kernel/ldr"
 	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
@@ -37,6 +38,7 @@ func initFaultDispatch() {
 		println("ntgo: runtime g.paniconfault not found: Try will not catch faults")
 	}
 	faultTrampolinePC = faultTrampolineAddr()
+	initInPageDispatch()
 }
 
 // handleFault finishes the fault recorded in slot on the goroutine that
@@ -46,6 +48,15 @@ func handleFault(slot uintptr) {
 	atomic.StoreUint32(&pendingFaultBusy[slot], 0)
 	if rec.Raise {
 		panic(&ntstatus.Exception{Status: rec.Status, Address: rec.Address})
+	}
+	if rec.Code == bugcheck.IrqlNotLessOrEqual {
+		// NT's stop for a driver's own access is DRIVER_IRQL_NOT_LESS_OR_EQUAL,
+		// with the same parameters.
+		if mods, ok := ldr.TryModules(); ok {
+			if _, drv := kd.DriverAt(rec.Params[3], mods); drv {
+				rec.Code = bugcheck.DriverIrqlNotLessOrEqual
+			}
+		}
 	}
 	ctx := kd.Context{Registers: rec.Registers, Stack: goroutineStackFrom(uintptr(rec.Registers.RIP) + 1),
 		Trap: &kd.Trap{Vector: rec.Vector, Name: vectorName(rec.Vector), ErrorCode: rec.ErrorCode}}

@@ -48,6 +48,9 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 	switch fault.Result {
 	case va.Resolved, va.Spurious:
 		return
+	case va.InPage:
+		waitInPage(f, &fault)
+		return
 	}
 	finishFault(f, &fault)
 }
@@ -63,14 +66,7 @@ func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 	if (irql < ke.DispatchLevel || mm.RuntimeAddress(cr2)) && !mm.TableLockHeld() {
 		return
 	}
-	access := uintptr(irqlAccessRead)
-	switch code.Access() {
-	case pte.AccessWrite:
-		access = irqlAccessWrite
-	case pte.AccessExecute:
-		access = irqlAccessExecute
-	}
-	p := [4]uintptr{cr2, uintptr(irql), access, uintptr(f.RIP)}
+	p := [4]uintptr{cr2, uintptr(irql), irqlAccess(code.Access()), uintptr(f.RIP)}
 	stopCode := bugcheck.IrqlNotLessOrEqual
 	if verifier.VerifiedCode(uintptr(f.RIP)) {
 		stopCode = bugcheck.DriverIrqlNotLessOrEqual

@@ -116,7 +116,9 @@ func initFPUTemplate() {
 //  3. the crash dump's device and PFN copy (needs the PFN database);
 //  4. the debugger's live target, the memory manager's views and the
 //     kernel's loaded-module entry;
-//  5. fault dispatch to goroutines (finds g.paniconfault);
+//  5. fault dispatch to goroutines (finds g.paniconfault, and
+//     runtime.asyncPreempt with the table of code a page-in may suspend:
+//     inpage.go);
 //  6. the wall clock from the RTC;
 //  7. the bugcheck screen as the goroutine bugcheck handler;
 //  8. the trap stacks moved to system PTEs (needs step 2);

@@ -27,7 +27,7 @@ func VMReport() vmstat.Report {
 // which may run with kernelSpace held: each is one word (the system PTE
 // total is fixed at boot), so a racing edit shows whole or not at all.
 func vmCounters() vmstat.Counters {
-	c := vmstat.Counters{CommittedPages: uint64(committedPages.Load())}
+	c := vmstat.Counters{CommittedPages: uint64(committedPages.Load()), Paging: pagingCounters()}
 	if SystemPtes != nil {
 		c.SystemPtesFree, c.SystemPtesTotal = uint64(SystemPtes.Free()), uint64(SystemPtes.Total())
 	}

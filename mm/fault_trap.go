@@ -8,8 +8,9 @@
 // stack.
 //
 // PageFault resolves what can be resolved (demand-zero, transition,
-// spurious, guard) through mm/va's ResolveFault under the page-table lock and
-// classifies the rest; the kernel then raises or bugchecks as the Fault's
+// spurious, guard) through mm/va's ResolveFault under the page-table lock,
+// or, for pageable memory, the pager's Resolve (paging_trap.go), and
+// classifies the rest (va.InPage: the goroutine must wait for a read); the kernel then raises or bugchecks as the Fault's
 // Exception and Bugcheck say. A fault taken while the page-table lock is
 // already held is the memory manager faulting on itself: TableLockHeld lets
 // the kernel stop before it would spin on that lock.
@@ -27,7 +28,12 @@ import (
 //go:nosplit
 func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
 	tableLock.Acquire()
-	f := va.ResolveFault(&Tables, &pageSource, addr, code)
+	var f va.Fault
+	if pager != nil && pager.Pageable(addr) {
+		f = pageableFault(addr, code)
+	} else {
+		f = va.ResolveFault(&Tables, &pageSource, addr, code)
+	}
 	tableLock.Release()
 	return f
 }

@@ -9,13 +9,17 @@
 //     lists there), before any driver or test runs:
 //     1. the system PTE region (SystemPtes), which MapIoSpace, MDL
 //     mappings and the kernel's trap stacks allocate from;
-//     2. the executive pools (ex.Init over the pool regions' page
-//     sources, sized from the PFN database's RAM) and their lookaside
-//     tuning, with Driver Verifier attached (mm/verifier: its special
-//     pool over SpecialPages);
-//     3. the dynamic kernel VA (AllocateVirtualMemory's Space).
+//     2. the pager over paged pool's region (paging.go): the system
+//     working set, its threads and the PFN database's TransitionHook,
+//     before any paged-pool page can be touched; a paging file comes
+//     later, from a driver (AddPagingFile);
+//     3. the executive pools (ex.Init over the pool regions' page
+//     sources, sized from the PFN database's RAM; paged pool's frees go
+//     through the pager) and their lookaside tuning, with Driver Verifier
+//     attached (mm/verifier: its special pool over SpecialPages);
+//     4. the dynamic kernel VA (AllocateVirtualMemory's Space).
 //
-// The three do not use one another; the order is stated so that callers
+// System PTEs, pools and dynamic VA do not use one another; the order is stated so that callers
 // may rely on it: whatever the kernel builds after InitSystem (its trap
 // stacks, the crash dump's reservation) finds all three. Package init functions in mm only register console
 // commands. Bare metal only: on the host these structures are built by
@@ -26,6 +30,7 @@ package mm
 // InitSystem is phase 1 of the memory manager's start-up (see above).
 func InitSystem() {
 	initSystemPtes()
+	initPaging()
 	initPools()
 	initDynamicVA()
 }

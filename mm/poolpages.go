@@ -8,10 +8,15 @@
 //	           memory that may be touched at any IRQL never faults
 //	paged      a demand-zero PTE: the first touch faults in a zeroed frame
 //	           (at DISPATCH_LEVEL that fault is IRQL_NOT_LESS_OR_EQUAL, as
-//	           in NT); ntgo has no paging file, so a resident page stays
+//	           in NT); the page is in the system working set from then on
+//	           and may be trimmed and paged out (paging.go)
 //
-// Freeing clears the PTEs and returns the frames after the flush. Frames of
-// both carry NT's PteAddress. Pool pages count in the commit charge.
+// Freeing clears the PTEs and returns the frames after the flush; a paged
+// page is freed through the pager, wherever it is (valid, on Standby or
+// Modified, in the paging file). Frames of both carry NT's PteAddress.
+// Pool pages count in the commit charge, which the commit limit (RAM plus
+// the paging file) bounds: beyond it AllocPages fails and the pool returns
+// nil.
 //
 // Locking: runs are carved and mapped under kernelSpace; the bitmap words
 // are also read atomically so Mapped, which the pool asks on every free,
@@ -23,6 +28,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 
+	"ntgo/mm/paging"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
@@ -38,6 +44,7 @@ type PoolPages struct {
 	readOnly bool            // the secure pools' pages (securepages.go)
 	inUse    []atomic.Uint64 // bit per page, set while handed out
 	cursor   int
+	pager    *paging.Pager // paged pool's
 }
 
 const wordBits = 64
@@ -109,7 +116,7 @@ func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (u
 	kernelSpace.Lock()
 	defer kernelSpace.Unlock()
 	i, ok := s.find(n)
-	if !ok {
+	if !ok || !chargeCommit(int64(n)) {
 		return 0, false
 	}
 	va := s.base + uintptr(i)*physmem.PageSize
@@ -123,12 +130,12 @@ func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (u
 	for p := 0; p < n; p++ {
 		if !s.back(va+uintptr(p)*physmem.PageSize, prot, node, required) {
 			s.unback(va, p)
+			chargeCommit(-int64(n))
 			return 0, false
 		}
 	}
 	s.mark(i, n, true)
 	s.cursor = i + n
-	committedPages.Add(int64(n))
 	return va, true
 }
 
@@ -138,12 +145,20 @@ func (s *PoolPages) back(va uintptr, prot pte.Protection, node uint32, required 
 	return backPage(va, prot, s.paged, node, required)
 }
 
-// unback clears n pages from va and returns their frames.
+// unback clears n pages from va and returns their frames (and a paged
+// page's slot).
 func (s *PoolPages) unback(va uintptr, n int) {
 	for p := 0; p < n; p++ {
-		unbackPage(va + uintptr(p)*physmem.PageSize)
+		if s.pager != nil {
+			s.pager.Free(va+uintptr(p)*physmem.PageSize, swapOut)
+		} else {
+			unbackPage(va + uintptr(p)*physmem.PageSize)
+		}
 	}
 }
+
+// swapOut clears a freed page's PTE, freeing tables that empty.
+func swapOut(va uintptr, e pte.PTE) { Tables.Swap(va, e, nil) }
 
 // backPage gives the page at va a PTE: a zeroed frame mapped valid (from
 // node first, only from it if required), or for paged memory a demand-zero
@@ -180,7 +195,7 @@ func (s *PoolPages) FreePages(va uintptr, n int) {
 	defer kernelSpace.Unlock()
 	s.unback(va, n)
 	s.mark(int((va-s.base)/physmem.PageSize), n, false)
-	committedPages.Add(-int64(n))
+	chargeCommit(-int64(n))
 }
 
 // summary is !vm's line for the region: pages handed out, of the maximum.

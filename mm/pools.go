@@ -4,9 +4,10 @@
 //
 // Pool maxima are derived from RAM, as NT sizes its pools at boot: each
 // pool may take three eighths of physical memory, so both full leave a
-// quarter to the Go runtime and the kernel (ntgo has no paging file: paged
-// pool is demand-zero RAM that is never paged out, and its maximum bounds
-// what it may commit).
+// quarter to the Go runtime and the kernel. Paged pool is pageable
+// (paging.go): its address range is fixed (pagedPoolBytes), and a paging
+// file raises its maximum by the file's size; the commit limit, RAM plus
+// the paging file, bounds what it commits.
 
 package mm
 
@@ -31,18 +32,28 @@ const (
 	// lookasideAdjustPeriod is how often the depth policy runs (NT's
 	// balance-set manager: about once a second).
 	lookasideAdjustPeriod = time.Second
+	// pagedPoolBytes is paged pool's address range.
+	pagedPoolBytes = 512 << 20
 )
 
 // The pools' page sources; the pools themselves are ex.Pools().
 var nonPagedPages, pagedPages *PoolPages
+
+// pagedPoolMax is paged pool's maximum without a paging file.
+var pagedPoolMax uintptr
 
 // initPools sizes the pools from RAM, builds their page sources and the
 // executive pools over them, and starts the lookaside tuning.
 func initPools() {
 	ram := uintptr(PFN.Stats().RAM()) * physmem.PageSize
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
+	// Paged pool's address range is fixed (pagedPoolBytes); its maximum
+	// starts at RAM's share and grows by the paging file's size when one
+	// is added (AddPagingFile).
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
-	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
+	pagedPages = NewPoolPages(layout.PagedPoolStart, pagedPoolBytes, true)
+	pagedPages.pager = pager
+	pagedPoolMax = max
 	securePages = newSecurePages(ram / securePoolShare &^ physmem.PageMask)
 	pools, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,

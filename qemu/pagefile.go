@@ -138,6 +138,10 @@ type BlkDebugRule struct {
 	Errno  int    // 5 (EIO) unless set
 	Sector int64  // only requests touching this 512-byte sector; -1: every one
 	Once   bool   // only the first matching request
+	// IOType, if set ("read", "write"), limits the rule to that kind of
+	// request: a rule armed by its event otherwise fails the next request
+	// of any kind touching Sector.
+	IOType string
 }
 
 // BlkDebugConfig writes a blkdebug config file with rules to path.
@@ -154,6 +158,9 @@ func BlkDebugConfig(path string, rules ...BlkDebugRule) error {
 		}
 		if r.Once {
 			b.WriteString("once = \"on\"\n")
+		}
+		if r.IOType != "" {
+			fmt.Fprintf(&b, "iotype = %q\n", r.IOType)
 		}
 		b.WriteString("\n")
 	}

@@ -34,6 +34,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
+	"ntgo/nt/rtl"
 )
 
 // notMyFaultTag tags the pool blocks notmyfault misuses.
@@ -80,10 +81,18 @@ var notMyFaults = map[string]notMyFault{
 		ke.RaiseIrql(ke.DispatchLevel)
 		ex.AllocatePoolWithTag(pool.PagedPool, 64, notMyFaultTag)
 	}},
-	"irql": {"IRQL_NOT_LESS_OR_EQUAL: touch a not yet resident paged-pool page at DISPATCH_LEVEL", func() {
+	"irql": {"DRIVER_IRQL_NOT_LESS_OR_EQUAL: touch a not yet resident paged-pool page at DISPATCH_LEVEL (the driver's own access)", func() {
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, 2*physmem.PageSize, notMyFaultTag))
 		ke.RaiseIrql(ke.DispatchLevel)
 		*p = 1
+	}},
+	"paged-out-dispatch": {"IRQL_NOT_LESS_OR_EQUAL: RtlCopyMemory from a trimmed (paged-out) paged-pool page at DISPATCH_LEVEL", func() {
+		src := ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag)
+		dst := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 8, notMyFaultTag)
+		*(*uint64)(src) = 0x6E6F74206D696E65
+		mm.TrimAllPageable() // as Driver Verifier's IRQL checking does
+		ke.RaiseIrql(ke.DispatchLevel)
+		rtl.CopyMemory(dst, src, 8) // the fault is in the kernel's code, not the driver's
 	}},
 	"panic-high": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic at HIGH_LEVEL", func() {
 		ke.RaiseIrql(ke.HighLevel)
@@ -154,7 +163,7 @@ var notMyFaults = map[string]notMyFault{
 		ke.RaiseIrql(ke.DispatchLevel)
 		ramdisk.Load(ramdiskPage)
 	}},
-	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault once the working set trims: touch a resident paged-pool page at DISPATCH_LEVEL", func() {
+	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault (the verified raise trims the working set): touch a resident paged-pool page at DISPATCH_LEVEL", func() {
 		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
 		*p = 1 // resident now
 		ke.RaiseIrql(ke.DispatchLevel)

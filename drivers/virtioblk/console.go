@@ -21,9 +21,9 @@ import (
 // NoPageFile is the boot line of a machine without a virtio disk.
 const NoPageFile = "no page file on this machine (no virtio block disk)"
 
-// DriverEntry probes for disks and says at boot what it found.
-// The memory manager takes the first disk as its paging file (the lead
-// wires mm.AddPagingFile here once it exists).
+// DriverEntry probes for disks and says at boot what it found. The
+// memory manager takes the first disk as its paging file
+// (mm.AddPagingFile), which the boot line after the disks' says.
 func DriverEntry() ntstatus.Status {
 	ds, err := Probe()
 	if err != nil {
@@ -37,6 +37,11 @@ func DriverEntry() ntstatus.Status {
 	for _, d := range ds {
 		fmt.Println(d.BootLine())
 	}
+	if st := mm.AddPagingFile(ds[0]); st != ntstatus.Success {
+		fmt.Printf("no paging file on %s: %v\n", ds[0].Name(), st)
+		return st
+	}
+	fmt.Printf("paging file: %d KiB on %s\n", ds[0].Size()>>10, ds[0].Name())
 	return ntstatus.Success
 }
 

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"ntgo/kernel/console"
@@ -176,4 +177,17 @@ func (t *Target) analyzeCommand(w io.Writer, args []string) error {
 	rec, ctx := t.Stop()
 	WriteAnalysis(w, t, rec, ctx, t.modules())
 	return nil
+}
+
+// DriverAt names the loaded driver whose code holds pc, false if the
+// kernel image's own code (or no function) does: the attribution that
+// turns IRQL_NOT_LESS_OR_EQUAL into DRIVER_IRQL_NOT_LESS_OR_EQUAL, as NT
+// does when the faulting instruction is a driver's.
+func DriverAt(pc uintptr, modules []ldr.Module) (string, bool) {
+	f := runtime.FuncForPC(pc)
+	if f == nil {
+		return "", false
+	}
+	m := moduleOf(functionPackage(f.Name()), modules)
+	return m, m != kernelImage
 }

@@ -97,6 +97,30 @@ func (db *Database) Managed(p physmem.PFN) bool {
 	return p < physmem.PFN(len(db.entries)) && db.entries[p].state != StateReserved
 }
 
+// Owner returns frame p's reference count and original PTE, as one read
+// under the lock: a working-set trimmer asks whether a lock (MDL, I/O)
+// holds the page and whether its contents have a backing copy.
+//
+//go:nosplit
+func (db *Database) Owner(p physmem.PFN) (refs uint16, originalPte uint64) {
+	db.lock.Acquire()
+	e := db.entry(p)
+	refs, originalPte = e.refCount, e.originalPte
+	db.lock.Release()
+	return refs, originalPte
+}
+
+// Available is how many frames an allocation can take now (zeroed, free
+// and standby: NT's MmAvailablePages).
+//
+//go:nosplit
+func (db *Database) Available() uint64 {
+	db.lock.Acquire()
+	n := available(&db.count)
+	db.lock.Release()
+	return n
+}
+
 // Reference locks Active or Transition frame p (an MDL probe, I/O): it
 // stays off the lists until the matching Dereference. It returns false,
 // changing nothing, if the frame already has as many references as an

@@ -80,13 +80,14 @@ type region struct {
 	src        PageSource
 	base, size uintptr         // src.Region(), fixed for the source's life
 	inUse      []atomic.Uint64 // src's PageBitmap, or nil
-	maxPages   int64
+	maxPages   atomic.Int64    // raised by SetMaxBytes (a paging file grows paged pool)
 	used       atomic.Int64
 }
 
 func newRegion(src PageSource, maxBytes uintptr) *region {
 	base, size := src.Region()
-	r := &region{src: src, base: base, size: size, maxPages: int64(maxBytes >> pageShift)}
+	r := &region{src: src, base: base, size: size}
+	r.maxPages.Store(int64(maxBytes >> pageShift))
 	if b, ok := src.(PageBitmap); ok {
 		r.inUse = b.InUseBits()
 	}
@@ -112,7 +113,7 @@ func (r *region) ceiling(p Priority) int64 {
 	case HighPoolPriority:
 		pc = highPriorityCeilingPercent
 	}
-	return r.maxPages * pc / percent
+	return r.maxPages.Load() * pc / percent
 }
 
 // take reserves n pages for priority p and then takes them from the source.

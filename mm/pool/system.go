@@ -262,7 +262,7 @@ func (s *System) AllocateOnNode(t PoolType, n uintptr, tag Tag, prio Priority, o
 	}
 	pages := NodePages(n)
 	d := &s.desc[k]
-	if pages == 0 || pages > uintptr(d.reg.maxPages) {
+	if pages == 0 || pages > uintptr(d.reg.maxPages.Load()) {
 		return 0
 	}
 	va, ok := d.reg.takeOnNode(int(pages), d.exec, prio, node, required)
@@ -311,7 +311,7 @@ func (s *System) fromLookaside(d *descriptor, u uintptr) uintptr {
 
 func (s *System) allocBig(k Kind, t PoolType, pages uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
 	d := &s.desc[k]
-	if pages == 0 || pages > uintptr(d.reg.maxPages) {
+	if pages == 0 || pages > uintptr(d.reg.maxPages.Load()) {
 		return 0
 	}
 	va, ok := d.reg.take(int(pages), d.exec, prio)
@@ -605,7 +605,7 @@ func (s *System) Stats(k Kind) DescriptorStats {
 		PoolType: k.PoolType(), PoolIndex: k,
 		TotalPages: d.totalPages.Load(), TotalBigPages: d.totalBigPages.Load(),
 		PendingFrees: d.pending.Depth(),
-		RegionPages:  d.reg.used.Load(), RegionMaxPages: d.reg.maxPages,
+		RegionPages:  d.reg.used.Load(), RegionMaxPages: d.reg.maxPages.Load(),
 	}
 	for _, t := range s.SumTags() {
 		c := t.Kinds[k]
@@ -614,4 +614,11 @@ func (s *System) Stats(k Kind) DescriptorStats {
 		st.TotalBytes += c.Bytes
 	}
 	return st
+}
+
+// SetMaxPagedBytes sets paged pool's maximum to n bytes (at most its
+// page source's region): a paging file added after start-up lets paged
+// pool grow beyond what RAM alone could hold.
+func (s *System) SetMaxPagedBytes(n uintptr) {
+	s.paged.maxPages.Store(int64(min(n, s.paged.size) >> pageShift))
 }

@@ -118,6 +118,15 @@ func TestSoftwareEncodings(t *testing.T) {
 		if dz.Valid() || dz.Kind() != pte.KindDemandZero || dz.Protection() != p {
 			t.Errorf("demand-zero %v: %v kind %v", p, dz, dz.Kind())
 		}
+		for _, slot := range []uint32{1, 0x1234, pte.MaxPageFileSlot} {
+			pf := pte.NewPageFile(slot, p)
+			if pf.Valid() || pf.Kind() != pte.KindPageFile || pf.Slot() != slot || pf.Protection() != p {
+				t.Errorf("page-file %v slot %#x: %v kind %v slot %#x", p, slot, pf, pf.Kind(), pf.Slot())
+			}
+		}
+		if dz.Slot() != 0 {
+			t.Errorf("demand-zero %v has slot %#x", p, dz.Slot())
+		}
 		tr := pte.NewTransition(0x12345, p, pte.NonCached)
 		if tr.Valid() || tr.Kind() != pte.KindTransition || tr.Frame() != 0x12345 || tr.Protection() != p {
 			t.Errorf("transition %v: %v", p, tr)
@@ -136,8 +145,9 @@ func TestSoftwareEncodings(t *testing.T) {
 	for _, e := range []pte.PTE{
 		pte.Prototype | pte.DemandZero(pte.ProtReadOnly),
 		pte.Prototype | pte.Transition,
-		pte.DemandZero(pte.ProtReadOnly) | 1<<32, // a paging-file offset
-		pte.PTE(2) << 5,                          // MM_EXECUTE: unsupported protection
+		pte.Reserved | 1<<32, // a slot on a reserved page
+		pte.PTE(1) << 32,     // a slot without a protection
+		pte.PTE(2) << 5,      // MM_EXECUTE: unsupported protection
 	} {
 		if e.Kind() != pte.KindUnknown || e.Protection() != 0 {
 			t.Errorf("%#x classified %v", uint64(e), e.Kind())
@@ -146,8 +156,9 @@ func TestSoftwareEncodings(t *testing.T) {
 	for e, want := range map[pte.PTE]string{
 		pte.DemandZero(pte.ProtReadWrite | pte.ProtGuard):     "demand-zero READWRITE|GUARD",
 		pte.NewTransition(0x42, pte.ProtNoAccess, pte.Cached): "transition pfn 42 NOACCESS cached",
-		pte.Reserved: "reserved",
-		v:            "pfn 9 P|NX",
+		pte.Reserved:                             "reserved",
+		pte.NewPageFile(0x10, pte.ProtReadWrite): "page-file slot 10 (offset 0x10000) READWRITE",
+		v:                                        "pfn 9 P|NX",
 	} {
 		if !strings.HasSuffix(e.String(), want) {
 			t.Errorf("%q does not end in %q", e.String(), want)

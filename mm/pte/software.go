@@ -9,6 +9,7 @@
 //	bit  10     Prototype          NT: refers to a section's prototype PTE
 //	bit  11     Transition         the frame is kept (below)
 //	bits 51:12  Frame              transition only: the kept frame
+//	bits 63:32  PageFileHigh       paging-file only: the page's slot
 //
 // and these encodings, which Kind tells apart:
 //
@@ -22,12 +23,19 @@
 //	                              holds the page (NT: a standby or modified
 //	                              page); the next touch maps it again without
 //	                              zeroing. Protect makes one when a resident
-//	                              page becomes NOACCESS or GUARD.
+//	                              page becomes NOACCESS or GUARD; the
+//	                              working set trims to one (mm/paging).
+//	PageFileHigh=s, Protection=p  paging file: committed with protection p,
+//	                              its contents in slot s of the paging file
+//	                              (NT's MMPTE_SOFTWARE with PageFileHigh s,
+//	                              PageFileLow 0: ntgo has one paging file).
+//	                              Slot 0 is never handed out, so a zero
+//	                              PageFileHigh still means demand-zero.
 //
-// Prototype PTEs and paging-file PTEs (NT's PageFileLow/High fields) are NT
-// encodings ntgo never writes: there are no sections and no paging file.
-// Kind reports any such entry as KindUnknown, which the walker and the fault
-// path treat as a corrupt PTE rather than guessing.
+// Prototype PTEs are an NT encoding ntgo never writes: there are no
+// sections. Kind reports any such entry, and any other bit pattern, as
+// KindUnknown, which the walker and the fault path treat as a corrupt PTE
+// rather than guessing.
 
 package pte
 
@@ -46,7 +54,14 @@ const (
 	Prototype PTE = 1 << 10
 	// Transition marks a transition PTE: Frame still holds the page.
 	Transition PTE = 1 << 11
+
+	pageFileShift = 32
+	// PageFileMask is the PageFileHigh field: a paging-file PTE's slot.
+	PageFileMask PTE = 0xFFFFFFFF << pageFileShift
 )
+
+// MaxPageFileSlot is the highest slot a paging-file PTE can name.
+const MaxPageFileSlot = 1<<32 - 1
 
 // Kind is what an entry encodes.
 type Kind uint8
@@ -59,9 +74,10 @@ const (
 	KindReserved               // reserved, not committed
 	KindTransition             // not present, frame kept
 	KindUnknown                // a not-present encoding ntgo does not write
+	KindPageFile               // committed, contents in a paging-file slot
 )
 
-var kindNames = [...]string{"free", "valid", "demand-zero", "reserved", "transition", "unknown"}
+var kindNames = [...]string{"free", "valid", "demand-zero", "reserved", "transition", "unknown", "page-file"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -98,6 +114,24 @@ func NewValid(f physmem.PFN, p Protection, c CacheType) PTE {
 	return (Present | p.hardware() | cache).WithFrame(f)
 }
 
+// NewPageFile is the PTE of a page with protection p whose contents are in
+// paging-file slot s (1..MaxPageFileSlot). p must be Valid.
+//
+//go:nosplit
+func NewPageFile(s uint32, p Protection) PTE {
+	return PTE(s)<<pageFileShift | PTE(p)<<protShift
+}
+
+// Slot is a paging-file PTE's slot (0 for any other kind).
+//
+//go:nosplit
+func (e PTE) Slot() uint32 {
+	if e.Kind() != KindPageFile {
+		return 0
+	}
+	return uint32(e >> pageFileShift)
+}
+
 // Kind classifies e.
 //
 //go:nosplit
@@ -109,6 +143,8 @@ func (e PTE) Kind() Kind {
 		return KindValid
 	case e&(Transition|Prototype) == Transition:
 		return KindTransition
+	case e&^(ProtectionMask|PageFileMask) == 0 && e&PageFileMask != 0 && e.softProtection().Valid():
+		return KindPageFile
 	case e&^ProtectionMask != 0:
 		return KindUnknown
 	case e == Reserved:
@@ -125,15 +161,15 @@ func (e PTE) Kind() Kind {
 func (e PTE) softProtection() Protection { return Protection((e & ProtectionMask) >> protShift) }
 
 // Protection is the page's protection: from Write and NX for a present leaf,
-// from the Protection field for a demand-zero or transition entry; zero for
-// any other kind.
+// from the Protection field for a demand-zero, transition or paging-file
+// entry; zero for any other kind.
 //
 //go:nosplit
 func (e PTE) Protection() Protection {
 	switch e.Kind() {
 	case KindValid:
 		return hardwareProtection(e)
-	case KindDemandZero, KindTransition:
+	case KindDemandZero, KindTransition, KindPageFile:
 		return e.softProtection()
 	}
 	return 0
@@ -146,6 +182,8 @@ func (e PTE) softwareString() string {
 		return "demand-zero " + e.softProtection().String()
 	case KindTransition:
 		return fmt.Sprintf("transition pfn %x %v %v", e.Frame(), e.softProtection(), e.Cache())
+	case KindPageFile:
+		return fmt.Sprintf("page-file slot %x (offset %#x) %v", e.Slot(), uint64(e.Slot())*physmem.PageSize, e.softProtection())
 	default:
 		return k.String()
 	}

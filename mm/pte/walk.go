@@ -188,7 +188,7 @@ func (p *PageTables) Protect(va uintptr, prot Protection, b *FlushBatch) ntstatu
 		}
 	case KindDemandZero:
 		e = DemandZero(prot)
-	case KindTransition:
+	case KindTransition, KindPageFile:
 		e = old&^ProtectionMask | PTE(prot)<<protShift
 	default:
 		bugcheck.KeBugCheckEx(bugcheck.MemoryManagement, CorruptPte, PteAddress(va), uintptr(old), 0)

@@ -56,6 +56,7 @@ const (
 	ExecuteNoExecute               // an instruction fetch from a non-executable page
 	NoMemory                       // a demand-zero page found no free frame
 	CorruptPte                     // the CPU found a reserved bit set on the path
+	InPage                         // a pageable page in the paging file, or being read: the faulting goroutine must wait for the read (mm/paging)
 )
 
 // Fault is a resolved or classified page fault. It holds no pointers.
@@ -145,7 +146,7 @@ func denied(p pte.Protection, a pte.Access) Result {
 }
 
 var resultNames = [...]string{"resolved", "spurious", "guard page", "not present",
-	"write to read-only", "execute of no-execute", "no memory", "corrupt PTE"}
+	"write to read-only", "execute of no-execute", "no memory", "corrupt PTE", "in-page"}
 
 //go:nosplit
 func (r Result) String() string {

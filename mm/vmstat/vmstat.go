@@ -29,6 +29,19 @@ type Counters struct {
 	CommittedPages uint64
 	// SystemPtesTotal is 0 before the system PTE region exists.
 	SystemPtesFree, SystemPtesTotal uint64
+	Paging
+}
+
+// Paging is !vm's paging section: the paging file, the system working
+// set and the pager's counters (mm/paging). PagingFilePages is 0 without
+// a paging file; WsPeak 0 before the pager exists.
+type Paging struct {
+	PagingFilePages, PagingFileUsed, PagingFilePeak uint64
+	WsPages, WsPeak                                 uint64
+	DemandZeroFaults, TransitionFaults              uint64
+	HardFaults, CollidedFaults                      uint64
+	PagesRead, PagesWritten, Writes, WriteErrors    uint64
+	Trimmed, Repurposed                             uint64
 }
 
 // Pools is !vm's pool section.
@@ -69,8 +82,21 @@ func (r *Report) Write(w io.Writer) {
 	for st := pfn.State(0); st < pfn.NumStates; st++ {
 		fmt.Fprintf(w, "  %-16s %8d\n", st.String()+":", s.ByState[st])
 	}
-	charge := r.CommittedPages
-	fmt.Fprintf(w, "Commit charge:     %8d pages (%d KiB), limit %d pages (physical memory, no paging file)\n", charge, kib(charge), ram)
+	charge, pg := r.CommittedPages, r.Paging
+	if pg.PagingFilePages == 0 {
+		fmt.Fprintf(w, "Commit charge:     %8d pages (%d KiB), limit %d pages (physical memory, no paging file)\n", charge, kib(charge), ram)
+	} else {
+		limit := ram + pg.PagingFilePages
+		fmt.Fprintf(w, "Commit charge:     %8d pages (%d KiB), limit %d pages (%d KiB: physical memory + paging file)\n", charge, kib(charge), limit, kib(limit))
+		fmt.Fprintf(w, "Paging file:       %8d pages (%d KiB), %d in use, peak %d\n", pg.PagingFilePages, kib(pg.PagingFilePages), pg.PagingFileUsed, pg.PagingFilePeak)
+	}
+	if pg.WsPeak != 0 {
+		fmt.Fprintf(w, "System working set:%8d pages, peak %d (paged pool)\n", pg.WsPages, pg.WsPeak)
+		fmt.Fprintf(w, "Page faults:       demand-zero %d, transition (soft) %d, hard %d (collided %d)\n",
+			pg.DemandZeroFaults, pg.TransitionFaults, pg.HardFaults, pg.CollidedFaults)
+		fmt.Fprintf(w, "Paging I/O:        %d pages read, %d pages written in %d writes (%d failed); %d trimmed, %d repurposed\n",
+			pg.PagesRead, pg.PagesWritten, pg.Writes, pg.WriteErrors, pg.Trimmed, pg.Repurposed)
+	}
 	fmt.Fprintf(w, "PFN database:      %8d entries x %d bytes = %d KiB at %#x (%.2f%% of RAM)\n",
 		s.Frames, pfn.EntrySize, s.DatabaseBytes()/1024, layout.PfnDatabaseStart, s.DatabasePercentOfRAM())
 	if r.SystemPtesTotal != 0 {

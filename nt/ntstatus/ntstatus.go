@@ -71,6 +71,7 @@ const (
 	Breakpoint              Status = 0x80000003
 	SingleStep              Status = 0x80000004
 	FloatMultipleTraps      Status = 0xC00002B5
+	CommitmentLimit         Status = 0xC000012D
 	AssertionFailure        Status = 0xC0000420
 )
 
@@ -120,6 +121,7 @@ var names = map[Status]string{
 	PrivilegedInstruction:   "STATUS_PRIVILEGED_INSTRUCTION",
 	ArrayBoundsExceeded:     "STATUS_ARRAY_BOUNDS_EXCEEDED",
 	NonContinuableException: "STATUS_NONCONTINUABLE_EXCEPTION",
+	CommitmentLimit:         "STATUS_COMMITMENT_LIMIT",
 	AssertionFailure:        "STATUS_ASSERTION_FAILURE",
 }
 

@@ -113,8 +113,8 @@ func TestVerifierUnloadWithLeak(t *testing.T) {
 
 // IRQL checking: the same misuses stop with the plain kernel's codes
 // unverified and with Verifier's 0xC4 subcodes when notmyfault is
-// verified, and a verified driver's fault at DISPATCH_LEVEL is 0xD1 (the
-// plain kernel's 0x0A is TestBugchecks' irql-fault); PAGED_CODE stops at
+// verified, and a verified driver's fault at DISPATCH_LEVEL is 0xD1, on a
+// resident page too (the raise trims the working set); PAGED_CODE stops at
 // DISPATCH_LEVEL either way.
 func TestVerifierIrql(t *testing.T) {
 	const on = "verifier /flags 0x2 /driver notmyfault; "
@@ -138,6 +138,12 @@ func TestVerifierIrql(t *testing.T) {
 		{"free-at-high-plain", "notmyfault free-at-high", bugcheck.BadPoolCaller,
 			func(p [4]uint64) bool { return p[0] == 9 && p[1] == 15 }},
 		{"irql-fault", on + "notmyfault irql", bugcheck.DriverIrqlNotLessOrEqual,
+			func(p [4]uint64) bool {
+				return uintptr(p[0])-layout.PagedPoolStart < 1<<37 && p[1] == 2 && p[2] == 1 && p[3] != 0
+			}},
+		// The verified raise trims the working set (mm.TrimAllPageable), so
+		// a touch of a page that was resident faults too.
+		{"irql-resident", on + "notmyfault irql-resident", bugcheck.DriverIrqlNotLessOrEqual,
 			func(p [4]uint64) bool {
 				return uintptr(p[0])-layout.PagedPoolStart < 1<<37 && p[1] == 2 && p[2] == 1 && p[3] != 0
 			}},

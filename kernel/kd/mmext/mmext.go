@@ -215,6 +215,11 @@ func (v views) pfn(w io.Writer, args []string) error {
 		return fmt.Errorf("frame %#x is beyond the PFN database (%#x frames)", p, uint64(db.Frames()))
 	}
 	fmt.Fprintln(w, info)
+	if info.Pte != 0 && info.OriginalPte != 0 {
+		// What the owner's PTE becomes if the frame is taken away: for a
+		// standby page, the paging-file PTE of its copy.
+		fmt.Fprintf(w, "    original PTE: %v\n", pte.PTE(info.OriginalPte))
+	}
 	return nil
 }
 

@@ -1,0 +1,7 @@
+package mm
+
+// ChargeCommit is chargeCommit, for the commit-limit test.
+var ChargeCommit = chargeCommit
+
+// PoolCommitted is the pools' commit charge.
+func PoolCommitted() int64 { return poolCommitted.Load() }

@@ -1,0 +1,316 @@
+// The pager on the machine: the system working set of paged pool, the
+// paging file a driver registers (AddPagingFile), the working-set manager
+// and modified page writer threads, the in-page worker, and the commit
+// limit.
+//
+// Structure: one paging.Pager (mm/paging) over the live page tables and
+// PFN database, with tableLock as its page-table lock and paged pool's
+// region as its one pageable region, built by InitSystem after the pools.
+// Until a paging file is added the pager still keeps the working set
+// (trimmed pages wait on Modified and come back by soft faults), and the
+// commit limit is RAM.
+//
+// Threads (goroutines), as NT's:
+//   - the working-set manager (NT's balance-set manager): once a second,
+//     or when a fault finds no frame, trims pages unused since its last
+//     pass while available pages are below wsLowPages, every unlocked page
+//     if that was not enough, and wakes the writer;
+//   - the modified page writer: writes Modified pages in clusters while
+//     any are waiting (and a paging file exists), retrying after a failed
+//     write on its next wake-up;
+//   - the in-page worker: reads the pages the fault handler queued
+//     (QueueInPage) and sleeps on a futex word the handler wakes, since
+//     trap context can wake a thread but not a goroutine.
+//
+// Locking: the pager's own (see mm/paging); pagingFile under pagingMu.
+
+package mm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"ntgo/mm/ex"
+	"ntgo/mm/layout"
+	"ntgo/mm/paging"
+	"ntgo/mm/pfn"
+	"ntgo/mm/physmem"
+	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
+	"ntgo/mm/vmstat"
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ntstatus"
+)
+
+const (
+	// wsLowPages: below this many available pages (or an eighth of RAM,
+	// if less) the working-set manager trims.
+	wsLowPages = 2048
+	// faultReservePages (or a thirty-second of RAM, if less) are left to
+	// the Go runtime and non-paged pool: a pageable fault below it waits
+	// for the working-set manager.
+	faultReservePages = 512
+	// wsPeriod is the working-set manager's pass interval.
+	wsPeriod = time.Second
+	// minProcs is the fewest Ps paging runs with (initPaging).
+	minProcs = 2
+)
+
+var (
+	pager *paging.Pager
+	// wsLow is the working-set manager's threshold (wsLowPages, scaled).
+	wsLow       uint64
+	tableLockIf tableLocker
+
+	pagingMu   sync.Mutex
+	pagingFile PagingDevice
+	// pagingFilePages is the paging file's size in pages, 0 without one:
+	// the commit limit's second term.
+	pagingFilePages atomic.Int64
+
+	wsWake              = make(chan struct{}, 1)
+	writerWake          = make(chan struct{}, 1)
+	inPageWorkerStarted atomic.Bool
+)
+
+// initPaging builds the pager over paged pool's region and starts its
+// threads; initPools then gives paged pool's page source the pager.
+func initPaging() {
+	pager = paging.New(&Tables, &PFN, &tableLockIf, [2]uintptr{layout.PagedPoolStart, pagedPoolBytes})
+	ram := PFN.Stats().RAM()
+	pager.Reserve = min(faultReservePages, ram/32)
+	wsLow = min(wsLowPages, ram/8)
+	PFN.SetTransitionHook(restoreTransition)
+	verifier.TrimAllPageable = TrimAllPageable // Driver Verifier's IRQL checking
+	// The in-page worker sleeps in the kernel (a futex) while a faulting
+	// goroutine yields in a loop: with one P each hand-over would wait
+	// for the runtime's monitor to retake it, so the worker gets a P of
+	// its own.
+	if runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+	}
+	go workingSetManager()
+	go modifiedPageWriter()
+	go inPageWorker()
+}
+
+// SystemPager is the pager of paged pool, nil before InitSystem.
+func SystemPager() *paging.Pager { return pager }
+
+// CommitLimit is the most pages that may be committed: RAM plus the
+// paging file.
+func CommitLimit() uint64 { return PFN.Stats().RAM() + uint64(pagingFilePages.Load()) }
+
+// poolCommitted is the pools' part of the commit charge: what the commit
+// limit refuses. The Go runtime's reservations are charged too
+// (committedPages) but, as on Linux, never refused, and they are counted
+// when reserved rather than when touched, so holding them against the
+// limit would refuse pool pages RAM still has room for.
+var poolCommitted atomic.Int64
+
+// chargeCommit charges n pool pages against the commit limit, refusing
+// (false, nothing charged) beyond it; a negative n gives pages back.
+func chargeCommit(n int64) bool {
+	limit := int64(CommitLimit())
+	for {
+		c := poolCommitted.Load()
+		if n > 0 && c+n > limit {
+			return false
+		}
+		if poolCommitted.CompareAndSwap(c, c+n) {
+			committedPages.Add(n)
+			return true
+		}
+	}
+}
+
+// AddPagingFile is the paging file's registration (NT's NtCreatePagingFile
+// for a whole device): d holds the paging file, its whole size. A driver
+// calls it at load, at PASSIVE_LEVEL. It fails with STATUS_INVALID_PARAMETER
+// for a device smaller than two pages or not a multiple of the page size,
+// and STATUS_OBJECT_NAME_COLLISION if a paging file exists already (ntgo
+// keeps one).
+func AddPagingFile(d PagingDevice) ntstatus.Status {
+	size := d.Size()
+	if size < 2*physmem.PageSize || size%physmem.PageSize != 0 || size/physmem.PageSize > pte.MaxPageFileSlot {
+		return ntstatus.InvalidParameter
+	}
+	pagingMu.Lock()
+	defer pagingMu.Unlock()
+	if pagingFile != nil {
+		return ntstatus.ObjectNameCollision
+	}
+	if pager == nil {
+		return ntstatus.DeviceNotReady
+	}
+	pagingFile = d
+	pages := int(size / physmem.PageSize)
+	pager.SetDevice(&mdlDevice{d: d}, pages)
+	pagingFilePages.Store(int64(pages - 1)) // slot 0 is never used
+	ex.Pools().SetMaxPagedBytes(pagedPoolMax + uintptr(size))
+	return ntstatus.Success
+}
+
+// PagingFile is the registered paging file's device, nil without one.
+func PagingFile() PagingDevice {
+	pagingMu.Lock()
+	defer pagingMu.Unlock()
+	return pagingFile
+}
+
+// mdlDevice adapts a PagingDevice (MDL transfers) to the pager's Device.
+type mdlDevice struct{ d PagingDevice }
+
+func (m *mdlDevice) transfer(off uint64, frames []physmem.PFN, write bool) ntstatus.Status {
+	mdl := newMdl(0, uintptr(len(frames))*physmem.PageSize)
+	if mdl == nil {
+		return ntstatus.InsufficientResources
+	}
+	copy(mdl.Pages(), frames)
+	// The pager holds each frame (a Transition reference) for the
+	// transfer: the MDL describes them as locked without taking locks.
+	mdl.MdlFlags |= MdlPagesLocked
+	var st ntstatus.Status
+	if write {
+		st = m.d.WritePages(off, mdl)
+	} else {
+		st = m.d.ReadPages(off, mdl)
+	}
+	mdl.MdlFlags &^= MdlPagesLocked
+	FreeMdl(mdl)
+	return st
+}
+
+func (m *mdlDevice) Read(off uint64, frames []physmem.PFN) ntstatus.Status {
+	return m.transfer(off, frames, false)
+}
+
+func (m *mdlDevice) Write(off uint64, frames []physmem.PFN) ntstatus.Status {
+	return m.transfer(off, frames, true)
+}
+
+// TrimAllPageable takes every pageable system page that is not locked out
+// of the working set now, as Driver Verifier's IRQL checking does before
+// a raise, and returns how many it took: a later touch at DISPATCH_LEVEL
+// or above faults and stops.
+func TrimAllPageable() (pages int) {
+	if pager == nil {
+		return 0
+	}
+	n := pager.TrimAll()
+	poke(writerWake)
+	return n
+}
+
+// poke wakes a thread waiting on c without blocking.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// workingSetManager is the balance-set manager's working-set half.
+func workingSetManager() {
+	tick := time.NewTicker(wsPeriod)
+	for {
+		select {
+		case <-tick.C:
+		case <-wsWake:
+		}
+		// Modified pages become available once written: the goal counts
+		// them, so that a slow writer does not make it trim everything.
+		st := PFN.Stats()
+		soon := st.Available() + st.ByState[pfn.StateModified]
+		if soon >= wsLow {
+			poke(writerWake)
+			continue
+		}
+		want := int(wsLow - soon)
+		n := pager.Trim(want, 1)
+		if n < want {
+			n += pager.Trim(want-n, 0)
+		}
+		if n > 0 {
+			poke(writerWake)
+		}
+	}
+}
+
+// modifiedPageWriter writes Modified pages while there are any.
+func modifiedPageWriter() {
+	for range writerWake {
+		for PFN.Stats().ByState[pfn.StateModified] > 0 {
+			n, st := pager.WriteModified(paging.ClusterPages * 8)
+			if n == 0 || st != ntstatus.Success {
+				break // no paging file, full, or a write failed: retried at the next wake-up
+			}
+		}
+	}
+}
+
+// inPageWorker reads the pages the fault handler queued.
+func inPageWorker() {
+	inPageWorkerStarted.Store(true)
+	for {
+		seq := inPageSeq.Load()
+		for inPageTail.Load() != inPageHead.Load() {
+			t := inPageTail.Load()
+			va := inPageRing[t%uint32(len(inPageRing))].Swap(0)
+			if va == 0 {
+				break // pushed but not stored yet: the next wake-up has it
+			}
+			inPageTail.Add(1)
+			pageIn(va)
+		}
+		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&inPageSeq)), futexWaitPrivate, uintptr(seq), 0, 0, 0)
+	}
+}
+
+// futexWaitPrivate is FUTEX_WAIT|FUTEX_PRIVATE_FLAG.
+const futexWaitPrivate = 0 | 128
+
+// pageIn brings the page at va in, waiting for the working-set manager
+// while no frame is to be had; an unreadable page stops the system.
+func pageIn(va uintptr) {
+	for {
+		r, st := pager.PageIn(va, pte.AccessRead)
+		switch {
+		case st != ntstatus.Success:
+			e, _ := Tables.Leaf(va)
+			code, p := paging.InpageError(va, st, e)
+			bugcheck.KeBugCheckEx(code, p[0], p[1], p[2], p[3])
+		case r == paging.NoMemory:
+			poke(wsWake)
+			time.Sleep(time.Millisecond)
+		default:
+			return
+		}
+	}
+}
+
+// pagingCounters is !vm's paging section: single words and atomics, read
+// without a lock (the bugcheck path reads them too).
+func pagingCounters() vmstat.Paging {
+	p := pager
+	if p == nil {
+		return vmstat.Paging{}
+	}
+	c := vmstat.Paging{
+		WsPages: uint64(p.WsPages()), WsPeak: uint64(max(p.WsPeak(), 1)),
+		DemandZeroFaults: p.DemandZeroFaults.Load(), TransitionFaults: p.TransitionFaults.Load(),
+		HardFaults: p.HardFaults.Load(), CollidedFaults: p.CollidedFaults.Load(),
+		PagesRead: p.PagesRead.Load(), PagesWritten: p.PagesWritten.Load(),
+		Writes: p.Writes.Load(), WriteErrors: p.WriteErrors.Load(),
+		Trimmed: p.Trimmed.Load(), Repurposed: p.Repurposed.Load(),
+	}
+	if s := p.Slots(); s != nil {
+		c.PagingFilePages = uint64(pagingFilePages.Load())
+		c.PagingFileUsed, c.PagingFilePeak = uint64(s.Used()), uint64(s.Peak())
+	}
+	return c
+}

@@ -1,0 +1,52 @@
+package consoletest
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/hugelgupf/vmtest/qemu"
+
+	"ntgo/nt/bugcheck"
+	ntqemu "ntgo/qemu"
+)
+
+// pagingStress is more paged pool than a 24 MiB machine holds: every
+// page goes to the paging file and is read back.
+const (
+	pagingMemory = "24M"
+	pagingStress = "stress paged 0n24"
+	// pagingSlot is a paging-file slot the stress certainly writes and
+	// reads (slots are handed out from 1 upward).
+	pagingSlot = 0x100
+)
+
+// blkdebugPaging boots the paging machine with blkdebug failing the first
+// request of iotype on pagingSlot's sectors once event has happened.
+func blkdebugPaging(t *testing.T, event, iotype string) *qemu.VM {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "blkdebug.conf")
+	if err := ntqemu.BlkDebugConfig(conf, ntqemu.BlkDebugRule{Event: event, Sector: pagingSlot * 8, Once: true, IOType: iotype}); err != nil {
+		t.Fatal(err)
+	}
+	return bootVM(t, ntqemu.Config{Memory: pagingMemory, BlkDebug: conf, Batch: true,
+		Args: []string{"run=" + pagingStress + "; !vm; poweroff 0"}})
+}
+
+// A page whose read fails stops the system with KERNEL_DATA_INPAGE_ERROR:
+// the PTE's address, the I/O status, the page-file PTE and the address.
+func TestPagingReadError(t *testing.T) {
+	vm := blkdebugPaging(t, "read_aio", "read")
+	expect(t, vm, "paging file: 262144 KiB on virtio0", "kd> "+pagingStress,
+		"*** STOP: 0x0000007A (0xFFFFF6FC5", ",0x00000000C0000185,0x0000010000000080,0xFFFFF8A0",
+		"KERNEL_DATA_INPAGE_ERROR")
+	expectBugcheck(t, vm, bugcheck.KernelDataInpageError)
+}
+
+// A cluster whose write fails goes back to the modified list and is
+// written again: every byte still matches, and !vm counts the failure.
+func TestPagingWriteErrorRetried(t *testing.T) {
+	vm := blkdebugPaging(t, "write_aio", "write")
+	expect(t, vm, "paging file: 262144 KiB on virtio0", "all 25165824 bytes matched",
+		"Paging I/O:", "writes (1 failed)")
+	expectExit(t, vm, 0)
+}
