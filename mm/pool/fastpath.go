@@ -41,6 +41,8 @@ package pool
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"ntgo/nt/arch"
 )
 
 // fastTypeBits are the PoolType bits the hit serves: the pool (paged, NX),
@@ -66,7 +68,7 @@ const zeroByWords = 128
 // ExAllocatePoolWithTag does.
 func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
 	if s.verifying.Load() {
-		if va, ok := s.verifyAllocate(t, n, tag, prio, owner); ok {
+		if va, ok := s.verifyAllocate(t, n, tag, prio, owner, arch.FramePointer()); ok {
 			return va
 		}
 	}

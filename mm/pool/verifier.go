@@ -25,8 +25,9 @@ package pool
 type Verifier interface {
 	// Allocate serves the call if its caller is verified: handled false
 	// leaves it to the pool. It raises for POOL_RAISE_IF_ALLOCATION_FAILURE
-	// itself when it fails the call.
-	Allocate(s *System, t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) (va uintptr, handled bool)
+	// itself when it fails the call. fp is Allocate's frame pointer
+	// (arch.FramePointer), where the walk to the caller starts.
+	Allocate(s *System, t PoolType, n uintptr, tag Tag, prio Priority, owner, fp uintptr) (va uintptr, handled bool)
 	// Free frees va if it is a block the verifier handed out or tracks.
 	Free(s *System, va uintptr, tag Tag) (handled bool)
 	// AllocateSpecial is a special-pool block for POOL_FLAG_SPECIAL_POOL,
@@ -87,9 +88,9 @@ func (s *System) CountSpecial(t PoolType, tag Tag, bytes uintptr, alloc bool) {
 
 // verifyAllocate and verifyFree offer a call to the verifier (verifying
 // is on; the verifier may have been removed since the flag was read).
-func (s *System) verifyAllocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) (uintptr, bool) {
+func (s *System) verifyAllocate(t PoolType, n uintptr, tag Tag, prio Priority, owner, fp uintptr) (uintptr, bool) {
 	if h := s.verifier.Load(); h != nil {
-		return h.v.Allocate(s, t, n, tag, prio, owner)
+		return h.v.Allocate(s, t, n, tag, prio, owner, fp)
 	}
 	return 0, false
 }

@@ -10,7 +10,9 @@
 // plain data, set from above, read here.
 //
 // The caller is found by walking frame pointers (Go's amd64 frames keep
-// them) from the verifier's own frame: frames of the memory manager and
+// them, arch.FramePointer reads one) from the pool's Allocate, which hands
+// its own, or else from the verifier's own frame: frames of the memory
+// manager and
 // of nt/ (ex, object, pool, ke: routines a driver calls that call on its
 // behalf) are passed through; the first other frame decides. A routine
 // of mm inlined into the driver runs in the driver's function, which is
@@ -29,6 +31,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unsafe"
+
+	"ntgo/nt/arch"
 )
 
 // Span is one run of the image's text belonging to one package.
@@ -124,12 +128,17 @@ const maxFrames = 16
 //
 //go:noinline
 func caller() (driver int, pc uintptr) {
+	// caller's own return address is always the verifier's: start above it.
+	return callerFrom(word(arch.FramePointer()))
+}
+
+// callerFrom is caller, walking up from frame pointer fp (the pool hands
+// Allocate's, so its caller's return address is the first looked at).
+func callerFrom(fp uintptr) (driver int, pc uintptr) {
 	t := code.Load()
 	if t == nil {
 		return -1, 0
 	}
-	// caller's own return address is always the verifier's: start above it.
-	fp := word(framePointer())
 	for range maxFrames {
 		if fp == 0 {
 			break
@@ -152,5 +161,3 @@ func caller() (driver int, pc uintptr) {
 
 // word reads the stack word at a (a frame-pointer slot).
 func word(a uintptr) uintptr { return *(*uintptr)(unsafe.Add(unsafe.Pointer(nil), a)) }
-
-func framePointer() uintptr

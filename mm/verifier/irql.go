@@ -16,9 +16,9 @@
 // trims all pageable system memory from the working set, so that a touch
 // of paged memory at the raised level faults, IRQL_NOT_LESS_OR_EQUAL,
 // every time and not only when the page happened to be out. The trim is
-// the working set's (mm.TrimAllPageable, the paging work); TrimAllPageable
-// is nil until the kernel wires it, and a raise then counts as having had
-// nothing to trim.
+// the working set's: mm's pager start-up (mm/paging.go) sets
+// TrimAllPageable to mm.TrimAllPageable; left nil (host tests, or before
+// the pager runs), a raise counts as having had nothing to trim.
 
 package verifier
 

@@ -30,7 +30,7 @@
 // run is reused much later.
 //
 // Budget: at most budget data pages mapped at once; past it the caller
-// falls back to normal pool (counted in Counters.SpecialFallbacks).
+// falls back to normal pool (counted: counters.SpecialFallbacks, in `!verifier`).
 //
 // Pages maps and unmaps: the kernel's (mm.SpecialPages) over the real page
 // tables, a test's over the simulated MMU. Everything here runs under mu.

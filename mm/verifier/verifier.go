@@ -106,11 +106,11 @@ var (
 	on   atomic.Bool
 	live atomic.Pointer[Settings]
 	// counters, by what happened.
-	counters Counters
+	counters counterSet
 )
 
-// Counters are what the verifier did since boot.
-type Counters struct {
+// counterSet is what the verifier did since boot.
+type counterSet struct {
 	Allocations, Frees          atomic.Uint64 // verified pool calls
 	SpecialAllocations          atomic.Uint64
 	SpecialFallbacks            atomic.Uint64 // special pool asked for, normal pool given (budget)
@@ -178,8 +178,10 @@ func settings() *Settings {
 
 // verifiedCaller is the verified module making this call ("" if none) and
 // the return address into its code.
-func verifiedCaller() (string, uintptr) {
-	d, pc := caller()
+func verifiedCaller() (string, uintptr) { return driverName(caller()) }
+
+// driverName is the name of caller's driver index d ("" for none).
+func driverName(d int, pc uintptr) (string, uintptr) {
 	if d < 0 {
 		return "", pc
 	}
@@ -189,8 +191,8 @@ func verifiedCaller() (string, uintptr) {
 // Allocate implements pool.Verifier: a verified driver's allocation is
 // checked, maybe failed on purpose, placed in special pool if asked for,
 // and tracked.
-func (hooks) Allocate(s *pool.System, t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, owner uintptr) (uintptr, bool) {
-	driver, pc := verifiedCaller()
+func (hooks) Allocate(s *pool.System, t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, owner, fp uintptr) (uintptr, bool) {
+	driver, pc := driverName(callerFrom(fp))
 	if driver == "" {
 		return 0, false
 	}

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -314,4 +315,79 @@ func TestUnattributedCallsPassThrough(t *testing.T) {
 		t.Errorf("an unattributed allocation went to the verifier: %#x", va)
 	}
 	s.Free(va, 0)
+}
+
+// A random workload of both alignments and many sizes: every live block's
+// own bytes survive the others' life, its guard page stays unmapped, no two
+// live blocks share a page, and when all are freed nothing is mapped or
+// counted.
+func TestSpecialPoolRandomWorkload(t *testing.T) {
+	s, sp := setup(t)
+	state.special.budget = 64
+	tag := pool.MakeTag("Rand")
+	r := rand.New(rand.NewPCG(5, 6))
+	type live struct {
+		va, n uintptr
+		stamp byte
+	}
+	var blocks []live
+	owner := map[uintptr]int{} // page -> index+1 into blocks
+	check := func(b live) {
+		for _, a := range []uintptr{b.va, b.va + b.n/2, b.va + b.n - 1} {
+			if sp.byteAt(a) != b.stamp {
+				t.Fatalf("block %#x+%d: byte at %#x is %#x, stamped %#x", b.va, b.n, a, sp.byteAt(a), b.stamp)
+			}
+		}
+	}
+	for i := range 1500 {
+		if len(blocks) > 0 && (r.IntN(2) == 0 || len(blocks) > 40) {
+			k := r.IntN(len(blocks))
+			b := blocks[k]
+			check(b)
+			s.Free(b.va, tag)
+			for a := b.va &^ (pageSize - 1); a < b.va+b.n; a += pageSize {
+				delete(owner, a)
+			}
+			blocks = append(blocks[:k], blocks[k+1:]...)
+			continue
+		}
+		n := uintptr(1 + r.IntN(9000))
+		prio := pool.NormalPoolPriority
+		if r.IntN(2) == 0 {
+			prio = pool.NormalPoolPrioritySpecialPoolUnderrun
+		}
+		va := s.AllocateSpecial(pool.NonPagedPoolNx, n, tag, prio)
+		if !state.special.owns(va) {
+			s.Free(va, tag) // over budget: normal pool
+			continue
+		}
+		b := live{va, n, byte(i)}
+		for _, a := range []uintptr{b.va, b.va + b.n/2, b.va + b.n - 1} {
+			sp.setByte(a, b.stamp)
+		}
+		for a := va &^ (pageSize - 1); a < va+n; a += pageSize {
+			if owner[a] != 0 {
+				t.Fatalf("page %#x of a new block is another live block's", a)
+			}
+			owner[a] = len(blocks) + 1
+		}
+		guard := (va + n + pageSize - 1) &^ (pageSize - 1)
+		if prio == pool.NormalPoolPrioritySpecialPoolUnderrun {
+			guard = va - pageSize
+		}
+		if sp.mapped(guard) {
+			t.Fatalf("guard page %#x of block %#x+%d is mapped", guard, va, n)
+		}
+		blocks = append(blocks, b)
+	}
+	for _, b := range blocks {
+		check(b)
+		s.Free(b.va, tag)
+	}
+	if state.special.mapped != 0 || len(state.special.blocks) != 0 {
+		t.Errorf("after every free: %d pages mapped, %d blocks", state.special.mapped, len(state.special.blocks))
+	}
+	if u, ok := s.PoolUsed(tag); ok && u.Bytes() != 0 {
+		t.Errorf("tag still counts %d bytes", u.Bytes())
+	}
 }

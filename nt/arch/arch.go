@@ -71,6 +71,12 @@ func WriteMSR(msr uint32, v uint64)
 // RDTSC reads the time-stamp counter.
 func RDTSC() uint64
 
+// FramePointer is its caller's frame pointer (BP, which this frameless
+// leaf leaves as it found it): the word there is the caller's caller's
+// frame pointer, the next one the caller's return address. Go's amd64
+// frames keep the chain (Driver Verifier walks it to attribute a call).
+func FramePointer() uintptr
+
 // CPUID executes CPUID with leaf eax and subleaf ecx.
 func CPUID(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 

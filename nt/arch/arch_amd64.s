@@ -145,3 +145,8 @@ TEXT ·Out32(SB),NOSPLIT|NOFRAME,$0-8
 	MOVL v+4(FP), AX
 	OUTL
 	RET
+
+// func FramePointer() uintptr
+TEXT ·FramePointer(SB),NOSPLIT|NOFRAME,$0-8
+	MOVQ BP, ret+0(FP)
+	RET
