@@ -13,7 +13,10 @@
 
 package kernel
 
-import "ntgo/nt/ke"
+import (
+	"ntgo/nt/arch"
+	"ntgo/nt/ke"
+)
 
 // vecIPI is the interprocessor request vector: above DISPATCH_LEVEL's
 // class (0x2x), so a processor spinning at DISPATCH_LEVEL still takes it.
@@ -35,10 +38,26 @@ var interruptedAt [ke.MaximumProcessors]struct {
 //
 //go:nosplit
 func sendIPI(cpu int) {
-	*mmio32(lapicBase + lapicICRHigh) = kpcrs[uint(cpu)%ke.MaximumProcessors].APICID << 24
-	*mmio32(lapicBase + lapicICRLow) = vecIPI
+	sendICR(kpcrs[uint(cpu)%ke.MaximumProcessors].APICID, vecIPI)
+}
+
+// sendICR sends the interrupt command low (delivery mode and vector) to
+// the processor with APIC ID id, and waits until the APIC has sent it.
+// Interrupts stay off across the two ICR writes: a trap in between that
+// sends its own IPI (a shootdown) would leave the second write aimed at
+// its target, and an INIT meant for a processor being started would reset
+// a running one.
+//
+//go:nosplit
+func sendICR(id, low uint32) {
+	rflags := arch.DisableInterrupts()
 	for *mmio32(lapicBase + lapicICRLow)&icrDeliveryPending != 0 {
 	}
+	*mmio32(lapicBase + lapicICRHigh) = id << 24
+	*mmio32(lapicBase + lapicICRLow) = low
+	for *mmio32(lapicBase + lapicICRLow)&icrDeliveryPending != 0 {
+	}
+	arch.RestoreInterrupts(rflags)
 }
 
 // ipiInterrupt serves vecIPI on processor p.

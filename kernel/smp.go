@@ -144,10 +144,10 @@ func startProcessor(cpu uint32, p acpi.Processor) error {
 	putSlot(tramp, slotStack, uint64(idle.Top))
 
 	id := int(p.APICID)
-	apic.IPI(id, 0, lapic.ICR_DLV_INIT|1<<lapic.ICR_INIT)
+	sendICR(uint32(id), lapic.ICR_DLV_INIT|1<<lapic.ICR_INIT)
 	time.Sleep(initDelay)
 	for range 2 {
-		apic.IPI(id, trampolineBase>>12, lapic.ICR_DLV_SIPI|1<<lapic.ICR_INIT)
+		sendICR(uint32(id), lapic.ICR_DLV_SIPI|1<<lapic.ICR_INIT|trampolineBase>>12)
 		time.Sleep(sipiDelay)
 		if apArrived.Load() == cpu {
 			return nil

@@ -96,7 +96,7 @@ func TestEveryProcessorStartedAndTakesInterrupts(t *testing.T) {
 			continue
 		}
 		before := atomic.LoadUint64(&p.Interrupts)
-		apic.IPI(int(p.APICID), vecTestIPI, 0)
+		sendICR(p.APICID, vecTestIPI)
 		deadline := time.Now().Add(2 * time.Second)
 		for atomic.LoadUint64(&p.Interrupts) == before {
 			if time.Now().After(deadline) {
