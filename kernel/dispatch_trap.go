@@ -95,6 +95,9 @@ var (
 	// stopping is set when the goroutine-context bugcheck screen begins:
 	// a fault after that stops in trap context instead of dispatching again.
 	stopping atomic.Bool
+	// stopsAreFinal: a bugcheck powers off (the screen is the handler);
+	// false in test binaries, where bugchecks are panics tests catch.
+	stopsAreFinal bool
 )
 
 // faultingGoroutine returns the g that f interrupted if a fault can be
@@ -158,6 +161,13 @@ func dispatchFault(f *TrapFrame, g uintptr, code bugcheck.Code, p [4]uintptr, st
 	r.Code, r.Params = code, p
 	r.Status, r.Address = status, addr
 	r.Raise = catchable && inTry(g)
+	// A stop begins here, not at the screen: the goroutine's way to it
+	// calls and allocates, and at raised IRQL a preemption request or a GC
+	// assist may park it and run another goroutine on its thread
+	// (sched_trap.go lets threads switch at any IRQL once stopping is set).
+	if !r.Raise && stopsAreFinal {
+		stopping.Store(true)
+	}
 	r.Vector, r.ErrorCode = f.Vector, f.ErrorCode
 	saveRegisters(&r.Registers, f)
 

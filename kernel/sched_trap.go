@@ -111,7 +111,13 @@ func reschedule(f *TrapFrame) {
 		if curState == threadRunning {
 			return // a time slice's end: deferred until the IRQL drops
 		}
-		switchAtRaisedIrql(f, cur, irql)
+		// Once a goroutine-context stop has begun, its goroutine may wait on
+		// the runtime (the screen allocates, and an allocation can park it
+		// for the GC while its thread runs another goroutine, at this IRQL):
+		// the screen is all that matters then, so threads switch at any IRQL.
+		if !stopping.Load() {
+			switchAtRaisedIrql(f, cur, irql)
+		}
 	}
 	preemptPending = false
 	if curState == threadRunning && cur != idleThread {

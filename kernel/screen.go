@@ -31,6 +31,7 @@ import (
 func initBugcheckScreen() {
 	if !testBinary() {
 		bugcheck.SetHandler(bugcheckScreen)
+		stopsAreFinal = true
 	}
 }
 
