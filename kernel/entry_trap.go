@@ -8,6 +8,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
 )
@@ -39,14 +41,28 @@ const (
 
 // Interrupt vectors ntgo assigns.
 const (
-	vecTimer    = 0x30
-	vecSerial   = 0x34
-	vecSpurious = 0xFF
+	vecTimer  = 0x30
+	vecSerial = 0x34
+	// Inter-processor interrupts (smp_trap.go). The shootdown's is the
+	// highest class, so no IRQL holds it back.
+	vecReschedule = 0x41
+	vecFlushTLB   = 0xF0
+	vecSpurious   = 0xFF
 )
 
+// trap takes the kernel lock (smp_trap.go) for everything but a
+// shootdown, whose sender holds it or waits with interrupts off.
+//
 //go:nosplit
 func trap(f *TrapFrame) {
 	p := currentKPCR()
+	if f.Vector == vecFlushTLB {
+		p.Interrupts++
+		serviceFlush(p)
+		lapicEOI()
+		return
+	}
+	lockKernel(p)
 	p.TrapDepth++
 	switch {
 	case f.Vector == syscallVector:
@@ -62,23 +78,26 @@ func trap(f *TrapFrame) {
 		ke.CheckIrqlCopy()
 		interrupt(f, p)
 	}
-	// The thread scheduler runs the Go runtime's threads on the boot
-	// processor; the others only idle (smp.go).
-	if p.TrapDepth == 1 && p.Number == 0 {
+	if p.TrapDepth == 1 {
+		if p.FlushDeferred {
+			p.FlushDeferred = false
+			remoteFlush(0, true)
+		}
 		checkTimers()
 		reschedule(f)
-		armTimer()
+		armTimer(p)
 	}
 	p.TrapDepth--
+	unlockKernel()
 }
 
 //go:nosplit
 func interrupt(f *TrapFrame, p *KPCR) {
 	switch f.Vector {
 	case vecTimer:
-		if p.Number == 0 {
-			timerInterrupt()
-		}
+		timerInterrupt(p)
+	case vecReschedule:
+		atomic.StoreUint32(&p.Kicked, 0) // reschedule (trap's exit) does the rest
 	case vecSerial:
 		serialInterrupt()
 	case vecSpurious:

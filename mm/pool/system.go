@@ -453,12 +453,15 @@ func (s *System) toLookaside(k Kind, u, va uintptr) bool {
 	return ok
 }
 
-// cpu is the current processor's PerCPU.
+// cpu is the current processor's PerCPU. A system built with fewer caches
+// than processors run (the kernel's, until each KPCR carries its own)
+// shares them round the processors: the busy word already makes a cache
+// safe to share, a taken one sends the caller to the descriptors.
 func (s *System) cpu() *PerCPU {
 	if s.cpuNumber != nil {
 		return s.cpus[s.cpuNumber()]
 	}
-	return s.cpus[ke.CurrentProcessorNumber()]
+	return s.cpus[ke.CurrentProcessorNumber()%len(s.cpus)]
 }
 
 // currentIrql is the IRQL the pool's rules are checked against.

@@ -25,6 +25,12 @@
 // A batch is a fixed array, so it lives on the stack and is usable in trap
 // context.
 //
+// With more than one processor, a translation another processor may hold
+// must go there too before the change is relied on: CPUFlusher calls the
+// kernel's remote flush (SetRemoteFlush) after its own, which returns once
+// every other processor has flushed (a shootdown; the kernel skips the
+// addresses only their own processor maps, such as hyperspace).
+//
 // In the kernel the Flusher is CPUFlusher; on the host it is the simulated
 // MMU's TLB (package ptesim), optionally wrapped in a recorder so tests can
 // assert which flushes happened.
@@ -46,10 +52,23 @@ type Flusher interface {
 // Its methods are on the pointer, as SelfMap's are.
 type CPUFlusher struct{}
 
+// remoteFlush drops va's translation (all of them when all) on every other
+// processor and returns when they have; nil on one processor.
+var remoteFlush func(va uintptr, all bool)
+
+// SetRemoteFlush installs the kernel's shootdown. It must be //go:nosplit
+// and allocation-free, and callable with interrupts off.
+//
+//go:nosplit
+func SetRemoteFlush(f func(va uintptr, all bool)) { remoteFlush = f }
+
 //go:nosplit
 func (*CPUFlusher) FlushPage(va uintptr) {
 	if arch.Bare() {
 		arch.Invlpg(va)
+		if remoteFlush != nil {
+			remoteFlush(va, false)
+		}
 	}
 }
 
@@ -57,6 +76,9 @@ func (*CPUFlusher) FlushPage(va uintptr) {
 func (*CPUFlusher) FlushAll() {
 	if arch.Bare() {
 		arch.FlushTLB()
+		if remoteFlush != nil {
+			remoteFlush(0, true)
+		}
 	}
 }
 

@@ -24,8 +24,14 @@
 // has no goroutine to pin; the kernel says which context is running
 // (SetGoroutineContext).
 //
-// Not recursive. Held reports whether the lock is taken, so a fault handler
-// can stop with a bugcheck instead of spinning on a lock its own CPU holds.
+// Not recursive. Held reports whether the lock is taken, HeldHere whether
+// this processor took it, so a fault handler can stop with a bugcheck
+// instead of spinning on a lock its own processor holds (another
+// processor's hold is only a wait).
+//
+// Spinning runs the kernel's spin-wait hook (SetSpinWait) between tries: a
+// processor that waits with interrupts off must still answer another
+// processor's TLB shootdown, or the two would wait on each other.
 
 package ke
 
@@ -55,9 +61,31 @@ var goroutineContext func() bool
 //go:nosplit
 func SetGoroutineContext(f func() bool) { goroutineContext = f }
 
+// spinWait runs between tries of a spin; nil until the kernel sets it.
+var spinWait func()
+
+// SetSpinWait installs the kernel's spin-wait hook. It must be
+// //go:nosplit and allocation-free; the kernel sets it before a second
+// processor starts.
+//
+//go:nosplit
+func SetSpinWait(f func()) { spinWait = f }
+
+// SpinWait is one pause of a spin loop: the kernel's hook, then PAUSE.
+//
+//go:nosplit
+func SpinWait() {
+	if spinWait != nil {
+		spinWait()
+	}
+	arch.Pause()
+}
+
 // SpinLock is an interrupt-disabling spin lock. The zero value is unlocked.
 type SpinLock struct {
 	held atomic.Uint32
+	// owner is the holder's processor number + 1 (0: free).
+	owner uint32
 	// rflags is the holder's RFLAGS from before it disabled interrupts,
 	// restored on release (bare metal only).
 	rflags uintptr
@@ -78,9 +106,10 @@ func (l *SpinLock) Acquire() {
 		procPin()
 	}
 	for !l.held.CompareAndSwap(0, 1) {
-		arch.Pause()
+		SpinWait()
 	}
 	l.rflags, l.pinned = rflags, pinned
+	l.owner = uint32(CurrentProcessorNumber()) + 1
 }
 
 // Release drops the lock and restores the interrupt state Acquire found.
@@ -88,6 +117,7 @@ func (l *SpinLock) Acquire() {
 //go:nosplit
 func (l *SpinLock) Release() {
 	rflags, pinned := l.rflags, l.pinned
+	l.owner = 0
 	l.held.Store(0)
 	if pinned {
 		procUnpin()
@@ -101,3 +131,10 @@ func (l *SpinLock) Release() {
 //
 //go:nosplit
 func (l *SpinLock) Held() bool { return l.held.Load() != 0 }
+
+// HeldHere reports whether this processor holds the lock.
+//
+//go:nosplit
+func (l *SpinLock) HeldHere() bool {
+	return l.held.Load() != 0 && l.owner == uint32(CurrentProcessorNumber())+1
+}
