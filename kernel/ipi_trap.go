@@ -6,8 +6,8 @@
 // allocate from the Go heap, store a Go pointer or block. Every function
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// A fixed IPI through the local APIC's ICR (physical destination, the
-// target's APIC ID). The handler records where the processor was
+// A fixed IPI (sendIPI, smp_trap.go). trap() serves it before it takes the
+// kernel lock. The handler records where the processor was
 // interrupted — the bugcheck screen shows each frozen processor's RIP from
 // it — then serves ke's requests.
 
@@ -19,29 +19,17 @@ import "ntgo/nt/ke"
 // class (0x2x), so a processor spinning at DISPATCH_LEVEL still takes it.
 const vecIPI = 0xE1
 
-// Local APIC interrupt command register (Intel SDM vol. 3, 11.6.1).
-const (
-	lapicICRLow        = 0x300
-	lapicICRHigh       = 0x310
-	icrDeliveryPending = 1 << 12
-)
-
 // interruptedAt is each processor's last IPI's trap frame, as it stands.
 var interruptedAt [ke.MaximumProcessors]struct {
 	rip, rsp uintptr
 }
 
-// sendIPI interrupts processor cpu on vecIPI.
+// sendRequestIPI interrupts processor cpu on vecIPI: ke's sender.
 //
 //go:nosplit
-func sendIPI(cpu int) {
-	*mmio32(lapicBase + lapicICRHigh) = kpcrs[uint(cpu)%ke.MaximumProcessors].APICID << 24
-	*mmio32(lapicBase + lapicICRLow) = vecIPI
-	for *mmio32(lapicBase + lapicICRLow)&icrDeliveryPending != 0 {
-	}
-}
+func sendRequestIPI(cpu int) { sendIPI(kpcrs[uint(cpu)%ke.MaximumProcessors].APICID, vecIPI) }
 
-// ipiInterrupt serves vecIPI on processor p.
+// ipiInterrupt serves vecIPI on processor p (trap, entry_trap.go, EOIs).
 //
 //go:nosplit
 func ipiInterrupt(f *TrapFrame, p *KPCR) {

@@ -31,10 +31,11 @@ func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
 	return f
 }
 
-// TableLockHeld reports whether the page-table lock is taken.
+// TableLockHeld reports whether this processor holds the page-table lock
+// (another processor's hold is only a wait).
 //
 //go:nosplit
-func TableLockHeld() bool { return tableLock.Held() }
+func TableLockHeld() bool { return tableLock.HeldHere() }
 
 // ZeroPages is the zero-page thread's step, run from the idle loop: it
 // zeroes up to max free frames onto the zeroed list.
