@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"ntgo/mm/ex"
 	"ntgo/mm/pool/interleave"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
@@ -102,4 +103,33 @@ func BenchmarkShootdown(b *testing.B) {
 		}},
 	)
 	b.ReportMetric(float64(others), "other-processors")
+}
+
+// BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
+// pairs (lookaside hits) on one goroutine against the same number split
+// over one goroutine per processor, wall time per pair: all/one near
+// 1/processors is linear scaling (issue 17's SMP criterion).
+func BenchmarkPoolPairsAllProcessors(b *testing.B) {
+	requireBare(b)
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 {
+		b.Skip("one processor runs goroutines: boot with SMP=2 or more")
+	}
+	pairs := func(n int) {
+		for range n {
+			ex.FreePoolWithTag(ex.AllocatePool2(ex.PoolFlagNonPaged|ex.PoolFlagUninitialized, 64, tagSmp), tagSmp)
+		}
+	}
+	interleave.Run(b,
+		interleave.Variant{Name: "one", Run: pairs},
+		interleave.Variant{Name: "all", Run: func(n int) {
+			var wg sync.WaitGroup
+			for range procs {
+				wg.Add(1)
+				go func() { defer wg.Done(); pairs(n / procs) }()
+			}
+			wg.Wait()
+		}},
+	)
+	b.ReportMetric(float64(procs), "processors")
 }
