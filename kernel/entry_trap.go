@@ -47,19 +47,27 @@ const (
 	// highest class, so no IRQL holds it back.
 	vecReschedule = 0x41
 	vecFlushTLB   = 0xF0
+	vecStall      = 0xF1
 	vecSpurious   = 0xFF
 )
 
 // trap takes the kernel lock (smp_trap.go) for everything but a
-// shootdown, whose sender holds it or waits with interrupts off.
+// shootdown or a stall, whose sender holds it or waits with interrupts
+// off.
 //
 //go:nosplit
 func trap(f *TrapFrame) {
 	p := currentKPCR()
-	if f.Vector == vecFlushTLB {
+	switch f.Vector {
+	case vecFlushTLB:
 		p.Interrupts++
 		serviceFlush(p)
 		lapicEOI()
+		return
+	case vecStall:
+		p.Interrupts++
+		lapicEOI()
+		stallHere(p)
 		return
 	}
 	lockKernel(p)

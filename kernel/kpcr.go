@@ -35,6 +35,7 @@ type KPCR struct {
 	Kicked         uint32 // atomic: a reschedule IPI is on its way
 	FlushSeen      uint64 // atomic: the last shootdown generation this processor flushed
 	FlushDeferred  bool   // runtime-half PTEs changed in this trap: shoot down at its end
+	Stalled        uint64 // atomic: the stall generation this processor last spun for
 	Interrupts     uint64 // interrupts taken
 	Syscalls       uint64 // system calls served
 	PageFaults     uint64 // page faults taken

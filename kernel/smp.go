@@ -113,6 +113,7 @@ func initProcessors() {
 	// them (smp_trap.go).
 	onlineMask.Store(1)
 	ke.SetSpinWait(spinService)
+	ke.SetStall(stallProcessors, resumeProcessors)
 	pte.SetRemoteFlush(remoteFlush)
 	for i := 1; i < n; i++ {
 		if err := startProcessor(uint32(i), t.Processors[i]); err != nil {
