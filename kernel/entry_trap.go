@@ -46,21 +46,28 @@ const (
 	// Inter-processor interrupts: the reschedule (smp_trap.go) and ke's
 	// requests, vecIPI (ipi_trap.go).
 	vecReschedule = 0x41
+	vecStall      = 0xF1
 	vecSpurious   = 0xFF
 )
 
 // trap takes the kernel lock (smp_trap.go) for everything but ke's IPI
-// requests (a shootdown's sender may hold it, or wait with interrupts
-// off). An idle processor's interrupt tells ke it leaves idle and, when it
+// requests and the stall (their sender may hold it, or wait with
+// interrupts off). An idle processor's interrupt tells ke it leaves idle and, when it
 // goes back, that it idles again (shootdowns spare idle processors).
 //
 //go:nosplit
 func trap(f *TrapFrame) {
 	p := currentKPCR()
-	if f.Vector == vecIPI {
+	switch f.Vector {
+	case vecIPI:
 		p.Interrupts++
 		ipiInterrupt(f, p)
 		lapicEOI()
+		return
+	case vecStall:
+		p.Interrupts++
+		lapicEOI()
+		stallHere(p)
 		return
 	}
 	lockKernel(p)

@@ -119,6 +119,63 @@ func kickIdleProcessor() {
 	}
 }
 
+// The stall (ke.StallOtherProcessors): stallRequest is the stall in
+// force (a generation, 0 for none); each processor records in
+// KPCR.Stalled the one it spins for, so a processor still leaving the
+// last stall is not counted for the next.
+var (
+	stallRequest atomic.Uint64
+	stallGen     atomic.Uint64
+)
+
+// stallProcessors sends vecStall to every other online processor and waits
+// until each spins in stallHere.
+//
+//go:nosplit
+func stallProcessors() {
+	me := currentKPCR()
+	others := onlineMask.Load() &^ (1 << me.Number)
+	if others == 0 {
+		return
+	}
+	gen := stallGen.Add(1)
+	stallRequest.Store(gen)
+	for i := uint32(0); i < ke.MaximumProcessors; i++ {
+		if others&(1<<i) != 0 {
+			sendIPI(kpcrs[i].APICID, vecStall)
+		}
+	}
+	for i := uint32(0); i < ke.MaximumProcessors; i++ {
+		if others&(1<<i) == 0 {
+			continue
+		}
+		for atomic.LoadUint64(&kpcrs[i].Stalled) != gen {
+			ke.IpiService()
+			arch.Pause()
+		}
+	}
+}
+
+//go:nosplit
+func resumeProcessors() { stallRequest.Store(0) }
+
+// stallHere is vecStall's handler: spin, answering ke's requests, until
+// resumed. Taken without the kernel lock, with interrupts on before it, so
+// this processor holds no lock.
+//
+//go:nosplit
+func stallHere(p *KPCR) {
+	gen := stallRequest.Load()
+	if gen == 0 {
+		return // resumed before this processor got here
+	}
+	atomic.StoreUint64(&p.Stalled, gen)
+	for stallRequest.Load() == gen {
+		ke.IpiService()
+		arch.Pause()
+	}
+}
+
 // newIdleThread makes the thread-table entry of an application
 // processor's idle thread, running (the processor starts in it), or
 // returns noThread when the table is full. Goroutine context: it takes
