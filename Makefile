@@ -29,9 +29,25 @@ SMP     ?= 2
 export NTGO_SMP := $(SMP)
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
+# NUMA=N: every boot (qemu, run, gdb, ktest, test, bench) splits memory
+# and processors into N nodes (-machine pc: microvm has no SRAT).
+NUMA    ?=
+ifneq ($(NUMA),)
+export NTGO_NUMA := $(NUMA)
+endif
 # DUMP=file: a bugcheck writes a crash dump there (go run ./cmd/ntgo-dump file).
 DUMP    ?=
 DUMPARG := $(if $(DUMP),-dump $(DUMP))
+# Guest memory of every boot, and the page file's size (0: none): the
+# launcher's flags for the targets that boot a kernel, the environment
+# (qemu.MemoryVar, qemu.PageFileVar) for the tests that boot their own.
+# make qemu/run/gdb use $(PAGEFILEIMG); test boots get a temporary image each.
+MEM         ?= 256M
+PAGEFILE    ?= 256M
+PAGEFILEIMG ?= $(BUILD)/pagefile.img
+export NTGO_MEM      := $(MEM)
+export NTGO_PAGEFILE := $(PAGEFILE)
+BOOTARGS    := -m $(MEM) -pagefile-size $(PAGEFILE) -pagefile $(PAGEFILEIMG)
 
 .PHONY: all kernel qemu run gdb ktest bench figures test host-test kernel-test console-test deps clean
 
@@ -72,14 +88,14 @@ kernel: $(MKBOOT) | $(BUILD)
 qemu: CMD =
 qemu: export NTGO_CMD = $(CMD)
 qemu: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) $(DUMPARG) $(KERNEL) $(if $(CMD),"run=$$NTGO_CMD")
+	$(RUNNER) -machine $(MACHINE) $(BOOTARGS) $(DUMPARG) $(KERNEL) $(if $(CMD),"run=$$NTGO_CMD")
 
 # -batch: nobody is at the console, so a failing command or a script that
 # ends without poweroff powers off with a non-zero status instead of waiting.
 # CMD goes through the environment, so that any quotes in it reach the kernel.
 run: export NTGO_CMD = $(CMD)
 run: deps kernel $(RUNNER)
-	$(RUNNER) -batch -machine $(MACHINE) $(DUMPARG) $(KERNEL) "run=$$NTGO_CMD" </dev/null
+	$(RUNNER) -batch -machine $(MACHINE) $(BOOTARGS) $(DUMPARG) $(KERNEL) "run=$$NTGO_CMD" </dev/null
 
 # gdb owns the terminal, so the console takes no input: CMD (none unless
 # given) is the boot script, for breakpoints to catch. The VM ends with gdb:
@@ -87,7 +103,7 @@ run: deps kernel $(RUNNER)
 gdb: CMD =
 gdb: export NTGO_CMD = $(CMD)
 gdb: deps kernel $(RUNNER)
-	$(RUNNER) -machine $(MACHINE) -gdb -gdbport $(GDBPORT) $(KERNEL) "run=$$NTGO_CMD" </dev/null & vm=$$!; \
+	$(RUNNER) -machine $(MACHINE) $(BOOTARGS) -gdb -gdbport $(GDBPORT) $(KERNEL) "run=$$NTGO_CMD" </dev/null & vm=$$!; \
 	gdb -q -x qemu/gdbinit -ex 'target remote 127.0.0.1:$(GDBPORT)' $(BUILD)/kernel.linked; \
 	kill $$vm 2>/dev/null; wait $$vm 2>/dev/null; true
 

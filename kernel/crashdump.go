@@ -73,6 +73,7 @@ func captureCrash(r *bugcheck.Record) *dump.Crash {
 	crash.Record = *r
 	crash.PFN, crash.Counters, crash.Reservations = parts.PFN, &parts.Counters, parts.Reservations
 	crash.PoolTags, crash.Pool = parts.PoolTags, parts.Pool
+	crash.Secure = parts.Secure
 	crash.Tables = dump.CaptureTables(uint64(arch.ReadCR3()), liveMemory{})
 	if mods, ok := ldr.TryModules(); ok {
 		crash.Modules = mods

@@ -24,6 +24,8 @@
 //     timer), clock_trap.go (TSC time), kpcr.go (the per-CPU KPCR),
 //     stacks.go and stacks_amd64.s (the per-CPU trap stacks on system PTEs).
 //   - Platform: devices_trap.go (serial port, LAPIC, I/O APIC, power off),
+//     interrupt.go and interrupt_trap.go (IoConnectInterrupt: drivers'
+//     device interrupts, their service routines, waiting for them),
 //     info.go (CPU, hypervisor, clock and memory facts; the wall clock),
 //     misc_amd64.s.
 //   - Start: start.go, phase 0 (Start, before the runtime) and phase 1 (the

@@ -112,6 +112,10 @@ func interrupt(f *TrapFrame, p *KPCR) {
 		serialInterrupt()
 	case vecSpurious:
 		return // no EOI for the spurious vector
+	default:
+		if f.Vector >= vecDeviceFirst && f.Vector < vecDeviceFirst+deviceVectors {
+			deviceInterrupt(f.Vector - vecDeviceFirst)
+		}
 	}
 	lapicEOI()
 }

@@ -9,6 +9,7 @@ import (
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/pool"
+	"ntgo/mm/securepool"
 )
 
 // liveMM is the views' Target over this kernel's memory manager.
@@ -22,6 +23,12 @@ var liveMM = &mmext.Live{
 			return nil, false
 		}
 		return ex.Pools(), true
+	},
+	Secure: func() (*securepool.Image, bool) {
+		if !ex.Initialized() || ex.SecurePools() == nil {
+			return nil, false
+		}
+		return ex.SecurePools().Capture(), true
 	},
 	Lists: func() ([]ex.LookasideInfo, bool) {
 		if !ex.Initialized() {

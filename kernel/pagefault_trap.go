@@ -10,7 +10,13 @@
 // before anything is looked at, as in NT, where such a fault cannot wait
 // for a page. The Go runtime's memory (the lower half) is exempt: it plays
 // the part of NT's non-paged kernel stacks and heap, which never fault, and
-// only its first touch of a page faults here, which needs no waiting.
+// only its first touch of a page faults here, which needs no waiting. In a
+// driver Driver Verifier verifies, the stop is DRIVER_IRQL_NOT_LESS_OR_EQUAL
+// (0xD1, same parameters), as NT names a driver's.
+//
+// A fault in Driver Verifier's special pool (a guard page, a freed block)
+// is the verifier's stop instead of mm/va's (mm/verifier's
+// special_trap.go chooses it, with NT's parameters).
 //
 // What is left after that goes to the faulting goroutine (dispatch_trap.go):
 // a raise if it is inside a Try, else a bugcheck screen with its Go stack.
@@ -21,6 +27,7 @@ import (
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 )
@@ -64,10 +71,14 @@ func checkFaultIrql(f *TrapFrame, cr2 uintptr, code pte.ErrorCode) {
 		access = irqlAccessExecute
 	}
 	p := [4]uintptr{cr2, uintptr(irql), access, uintptr(f.RIP)}
-	if !mm.TableLockHeld() && dispatchFault(f, faultingGoroutine(f), bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
+	stopCode := bugcheck.IrqlNotLessOrEqual
+	if verifier.VerifiedCode(uintptr(f.RIP)) {
+		stopCode = bugcheck.DriverIrqlNotLessOrEqual
+	}
+	if !mm.TableLockHeld() && dispatchFault(f, faultingGoroutine(f), stopCode, p, 0, 0, false) {
 		return
 	}
-	stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
+	stop(f, stopCode, p[0], p[1], p[2], p[3])
 }
 
 // finishFault raises an unresolved fault into its goroutine's Try or stops
@@ -82,6 +93,9 @@ func finishFault(f *TrapFrame, fault *va.Fault) {
 	// pages; an invalid system address is a bugcheck even inside Try.
 	catchable = catchable && (fault.Result == va.GuardPage || mm.RuntimeAddress(fault.VA))
 	code, p, fatal := fault.Bugcheck(uintptr(f.RIP))
+	if c, vp, ok := verifier.FaultBugcheck(fault.VA, fault.Access == pte.AccessWrite, uintptr(f.RIP)); ok && fatal {
+		code, p = c, vp
+	}
 	g := faultingGoroutine(f)
 	if !fatal && (g == 0 || !inTry(g)) {
 		return

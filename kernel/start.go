@@ -1,10 +1,12 @@
 package kernel
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
 	"ntgo/kernel/console"
+	"ntgo/kernel/vf"
 	"ntgo/mm"
 	"ntgo/mm/pfn"
 	"ntgo/nt/arch"
@@ -128,7 +130,10 @@ func initFPUTemplate() {
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
 //  11. the runtime's crash output on the kernel's crash device, so that a
-//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go).
+//     fatal panic or throw ends in a bugcheck (crashoutput_trap.go);
+//  12. the NUMA nodes from the SRAT handed to the memory manager (numa.go);
+//  13. Driver Verifier's boot-time settings (the verifier= key, kernel/vf),
+//     before any driver starts, as NT applies them at boot.
 func init() {
 	if !arch.Bare() {
 		return // a host test binary: no machine to start
@@ -146,4 +151,14 @@ func init() {
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()
+	initNodes()
+	initVerifier()
+}
+
+// initVerifier applies the verifier= boot key; a bad key is reported and
+// verifies nothing.
+func initVerifier() {
+	if err := vf.Boot(); err != nil {
+		fmt.Printf("ntgo: %s=: %v\n", vf.BootKey, err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
+	"ntgo/mm/securepool"
 	"ntgo/mm/vmstat"
 )
 
@@ -35,6 +36,9 @@ type CrashParts struct {
 	Reservations []layout.Reservation
 	PoolTags     []pool.TagStat
 	Pool         *pool.Image
+	// Secure is the secure pools, nil if the stop came with their lock
+	// held (from inside a secure-pool routine) or there are none.
+	Secure *securepool.Image
 }
 
 // CaptureCrash copies the memory manager's state, reading pool pages
@@ -46,5 +50,8 @@ func CaptureCrash(read func(addr uintptr, b []byte) bool) CrashParts {
 	c.Reservations = reservationsOf(reservations[:nreserved])
 	c.PoolTags = ex.Pools().PoolMon()
 	c.Pool = ex.Pools().Capture(read)
+	if s := ex.SecurePools(); s != nil {
+		c.Secure = s.TryCapture()
+	}
 	return c
 }

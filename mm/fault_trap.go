@@ -17,6 +17,7 @@
 package mm
 
 import (
+	"ntgo/mm/pfn"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
 )
@@ -37,11 +38,18 @@ func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
 //go:nosplit
 func TableLockHeld() bool { return tableLock.HeldHere() }
 
-// ZeroPages is the zero-page thread's step, run from the idle loop: it
-// zeroes up to max free frames onto the zeroed list.
+// ZeroPages is the idle loop's memory work, one bounded step per call:
+// first the PFN database's deferred part (pfn.InitLazy), a chunk at a
+// time, then the zero-page thread's work, up to max free frames onto the
+// zeroed list. It returns max while there is more to do.
 //
 //go:nosplit
-func ZeroPages(max int) int { return PFN.ZeroSome(max) }
+func ZeroPages(max int) int {
+	if PFN.GrowSome(pfn.GrowChunk) {
+		return max
+	}
+	return PFN.ZeroSome(max)
+}
 
 // RuntimeAddress reports whether va is in the Go runtime's half of the
 // address space.

@@ -27,11 +27,13 @@ import (
 )
 
 // The hyperspace slots of processor 0: one for the frame being zeroed or
-// the destination of a copy, one for a copy's source.
+// the destination of a copy, one for a copy's source, and the secure
+// pools' writable alias (securealias_trap.go), which its own lock guards.
 const (
 	hyperSlotTarget = layout.HyperSpaceStart
 	hyperSlotSource = hyperSlotTarget + physmem.PageSize
-	hyperSlots      = 2
+	hyperSlotAlias  = hyperSlotSource + physmem.PageSize
+	hyperSlots      = 3
 )
 
 // hyperspaceMemory is physmem.Memory through hyperspace; its methods are on

@@ -11,7 +11,8 @@
 //     mappings and the kernel's trap stacks allocate from;
 //     2. the executive pools (ex.Init over the pool regions' page
 //     sources, sized from the PFN database's RAM) and their lookaside
-//     tuning;
+//     tuning, with Driver Verifier attached (mm/verifier: its special
+//     pool over SpecialPages);
 //     3. the dynamic kernel VA (AllocateVirtualMemory's Space).
 //
 // The three do not use one another; the order is stated so that callers

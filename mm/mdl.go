@@ -72,7 +72,9 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/verifier"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -117,7 +119,7 @@ const (
 // MmAllocatePagesForMdlEx flags (MM_ALLOCATE_*).
 const (
 	MmDontZeroAllocation            = 0x01
-	MmAllocateFromLocalNodeOnly     = 0x02 // one node: always true
+	MmAllocateFromLocalNodeOnly     = 0x02 // the ideal node's frames only
 	MmAllocateFullyRequired         = 0x04 // all the pages or none
 	MmAllocateNoWait                = 0x08 // nothing here waits
 	MmAllocatePreferContiguous      = 0x10 // a hint ntgo does not follow
@@ -396,6 +398,11 @@ func MapLockedPagesSpecifyCache(m *Mdl, c pte.CacheType, bugCheckOnFailure bool,
 	case m.MdlFlags&(MdlPagesLocked|MdlPartial) == 0:
 		bugcheck.KeBugCheckEx(bugcheck.MemoryManagement, MdlPagesNotLocked, uintptr(unsafe.Pointer(m)), uintptr(unsafe.Pointer(&pages[0])), uintptr(pages[0]))
 	}
+	// Low-resource simulation fails only a mapping that may fail: one that
+	// asked for a bugcheck on failure would stop instead.
+	if !bugCheckOnFailure && verifier.InjectFailure(verifier.InjectMdl) {
+		return 0
+	}
 	base := mapFrames(pages, mappingProtection(priority), c, bugCheckOnFailure)
 	if base == 0 {
 		return 0
@@ -531,8 +538,28 @@ func BuildPartialMdl(source, target *Mdl, va uintptr, length uint32) {
 // may describe fewer bytes than asked (never with MmAllocateFullyRequired);
 // nil if no frame was found or the request is impossible. Give the frames
 // back with FreePagesFromMdl, then the MDL with ex.FreePool or FreeMdl.
+// The frames come from the current processor's node first, then from the
+// others unless flags has MmAllocateFromLocalNodeOnly.
 func AllocatePagesForMdlEx(low, high, skip uint64, total uintptr, c pte.CacheType, flags uint32) *Mdl {
+	return allocatePagesForMdl(low, high, skip, total, c, ke.GetCurrentNodeNumber(), flags)
+}
+
+// AllocateNodePagesForMdlEx is MmAllocateNodePagesForMdlEx:
+// AllocatePagesForMdlEx with the frames from idealNode first (only from it
+// with MmAllocateFromLocalNodeOnly); nil for a node above
+// ke.QueryHighestNodeNumber.
+func AllocateNodePagesForMdlEx(low, high, skip uint64, total uintptr, c pte.CacheType, idealNode, flags uint32) *Mdl {
+	if idealNode > ke.QueryHighestNodeNumber() {
+		return nil
+	}
+	return allocatePagesForMdl(low, high, skip, total, c, idealNode, flags)
+}
+
+func allocatePagesForMdl(low, high, skip uint64, total uintptr, c pte.CacheType, node, flags uint32) *Mdl {
 	if flags&^mmAllocatePagesForMdlKnownFlags != 0 || skip&physmem.PageMask != 0 || c >= pte.CacheType(pfn.NotMapped) {
+		return nil
+	}
+	if verifier.InjectFailure(verifier.InjectPages) {
 		return nil
 	}
 	m := newMdl(0, min(total, maxMdlPages*physmem.PageSize))
@@ -540,7 +567,7 @@ func AllocatePagesForMdlEx(low, high, skip uint64, total uintptr, c pte.CacheTyp
 		return nil
 	}
 	pages := m.Pages()
-	got := takeFrames(pages, low, high, skip, pfn.Cache(c))
+	got := takeFrames(pages, low, high, skip, pfn.Cache(c), node, flags&MmAllocateFromLocalNodeOnly != 0)
 	if got == 0 || got < len(pages) && flags&MmAllocateFullyRequired != 0 {
 		freeFrames(pages[:got])
 		ex.FreePoolWithTag(unsafe.Pointer(m), mdlTag)
@@ -562,13 +589,14 @@ func AllocatePagesForMdl(low, high, skip uint64, total uintptr) *Mdl {
 }
 
 // takeFrames fills pages with frames in [low, high], then in the ranges
-// skip higher, and returns how many it took.
-func takeFrames(pages []physmem.PFN, low, high, skip uint64, c pfn.Cache) int {
+// skip higher, each from node first (only from node if required), and
+// returns how many it took.
+func takeFrames(pages []physmem.PFN, low, high, skip uint64, c pfn.Cache, node uint32, required bool) int {
 	got := 0
 	last := PFN.Frames() - 1
 	for got < len(pages) {
 		for got < len(pages) {
-			f, st := PFN.AllocateContiguous(1, physmem.FrameOf(low+physmem.PageMask), physmem.FrameOf(high), 0, c)
+			f, st := PFN.AllocateContiguousOnNode(1, physmem.FrameOf(low+physmem.PageMask), physmem.FrameOf(high), 0, c, node, required)
 			if st != ntstatus.Success {
 				break
 			}

@@ -26,16 +26,18 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
 // PoolPages is a pool.PageSource over one pool region.
 type PoolPages struct {
-	base   uintptr
-	pages  int
-	paged  bool
-	inUse  []atomic.Uint64 // bit per page, set while handed out
-	cursor int
+	base     uintptr
+	pages    int
+	paged    bool
+	readOnly bool            // the secure pools' pages (securepages.go)
+	inUse    []atomic.Uint64 // bit per page, set while handed out
+	cursor   int
 }
 
 const wordBits = 64
@@ -91,8 +93,19 @@ func (s *PoolPages) find(n int) (int, bool) {
 	return 0, false
 }
 
-// AllocPages hands out n pages, executable or not.
+// AllocPages hands out n pages, executable or not; non-paged pool's
+// frames come from the current processor's node first.
 func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
+	return s.alloc(n, executable, ke.GetCurrentNodeNumber(), false)
+}
+
+// AllocPagesOnNode is AllocPages with non-paged pool's frames from node
+// first, only from it if required (pool.NodePageSource).
+func (s *PoolPages) AllocPagesOnNode(n int, executable bool, node uint32, required bool) (uintptr, bool) {
+	return s.alloc(n, executable, node, required)
+}
+
+func (s *PoolPages) alloc(n int, executable bool, node uint32, required bool) (uintptr, bool) {
 	kernelSpace.Lock()
 	defer kernelSpace.Unlock()
 	i, ok := s.find(n)
@@ -101,11 +114,14 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 	}
 	va := s.base + uintptr(i)*physmem.PageSize
 	prot := pte.ProtReadWrite
-	if executable {
+	switch {
+	case s.readOnly:
+		prot = pte.ProtReadOnly
+	case executable:
 		prot = pte.ProtExecuteReadWrite
 	}
 	for p := 0; p < n; p++ {
-		if !s.back(va+uintptr(p)*physmem.PageSize, prot) {
+		if !s.back(va+uintptr(p)*physmem.PageSize, prot, node, required) {
 			s.unback(va, p)
 			return 0, false
 		}
@@ -116,11 +132,26 @@ func (s *PoolPages) AllocPages(n int, executable bool) (uintptr, bool) {
 	return va, true
 }
 
-// back gives the page at va its PTE (and frame, for non-paged pool).
-func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
+// back gives the page at va its PTE (and frame, for non-paged pool, from
+// node first, only from it if required).
+func (s *PoolPages) back(va uintptr, prot pte.Protection, node uint32, required bool) bool {
+	return backPage(va, prot, s.paged, node, required)
+}
+
+// unback clears n pages from va and returns their frames.
+func (s *PoolPages) unback(va uintptr, n int) {
+	for p := 0; p < n; p++ {
+		unbackPage(va + uintptr(p)*physmem.PageSize)
+	}
+}
+
+// backPage gives the page at va a PTE: a zeroed frame mapped valid (from
+// node first, only from it if required), or for paged memory a demand-zero
+// PTE. kernelSpace is held.
+func backPage(va uintptr, prot pte.Protection, paged bool, node uint32, required bool) bool {
 	e := pte.DemandZero(prot)
-	if !s.paged {
-		f, ok := PFN.AllocateZeroed(pte.PteAddress(va), 0)
+	if !paged {
+		f, ok := PFN.AllocateOnNode(pte.PteAddress(va), 0, true, node, required)
 		if !ok {
 			return false
 		}
@@ -135,14 +166,11 @@ func (s *PoolPages) back(va uintptr, prot pte.Protection) bool {
 	return true
 }
 
-// unback clears n pages from va and returns their frames.
-func (s *PoolPages) unback(va uintptr, n int) {
-	for p := 0; p < n; p++ {
-		a := va + uintptr(p)*physmem.PageSize
-		old, st := Tables.Swap(a, 0, nil)
-		if st == ntstatus.Success && old.Valid() {
-			PFN.Free(old.Frame(), pte.PteAddress(a))
-		}
+// unbackPage clears va's PTE and returns its frame. kernelSpace is held.
+func unbackPage(va uintptr) {
+	old, st := Tables.Swap(va, 0, nil)
+	if st == ntstatus.Success && old.Valid() {
+		PFN.Free(old.Frame(), pte.PteAddress(va))
 	}
 }
 

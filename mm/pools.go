@@ -17,6 +17,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -24,6 +25,9 @@ import (
 const (
 	poolShareNumerator   = 3
 	poolShareDenominator = 8
+	// specialPoolShare: Driver Verifier's special pool may map one page
+	// in this many of RAM before allocations fall back to normal pool.
+	specialPoolShare = 16
 	// lookasideAdjustPeriod is how often the depth policy runs (NT's
 	// balance-set manager: about once a second).
 	lookasideAdjustPeriod = time.Second
@@ -39,13 +43,15 @@ func initPools() {
 	max := ram * poolShareNumerator / poolShareDenominator &^ physmem.PageMask
 	nonPagedPages = NewPoolPages(layout.NonPagedPoolStart, max, false)
 	pagedPages = NewPoolPages(layout.PagedPoolStart, max, true)
-	_, err := ex.Init(ex.Config{Pool: pool.Config{
+	securePages = newSecurePages(ram / securePoolShare &^ physmem.PageMask)
+	pools, err := ex.Init(ex.Config{Pool: pool.Config{
 		NonPaged: nonPagedPages, Paged: pagedPages,
 		MaxNonPagedBytes: max, MaxPagedBytes: max,
-	}})
+	}, Secure: securePages})
 	if err != nil {
 		panic("mm: pools: " + err.Error())
 	}
+	verifier.Init(pools, &SpecialPages{}, int(ram/physmem.PageSize/specialPoolShare))
 	go func() {
 		for range time.Tick(lookasideAdjustPeriod) {
 			ex.AdjustLookasideDepths()

@@ -10,7 +10,9 @@
 // trap context's rule (no allocation); the others to a lock holder's (no
 // stack check). The compiled code is the kernel's, where the system-call
 // layer calls the entry points, and the test binary's for what the kernel
-// does not link (MDL probing, unless a driver uses it).
+// does not link (MDL probing, unless a driver uses it). The secure pools'
+// alias lock (securealias_trap.go), which only goroutines take, is held to
+// a lock holder's rule too.
 
 package mm
 
@@ -28,15 +30,19 @@ const underTableLock = "under the table lock"
 func TestTableLockHeldFunctionsAreNosplit(t *testing.T) {
 	src := trapcheck.Parse(t, ".")
 	src.CheckNosplit(t, src.Held(src.LockRegions(t, "tableLock")), underTableLock)
+	src.CheckNosplit(t, src.Held(src.LockRegions(t, "aliasLock")), underAliasLock)
 }
+
+const underAliasLock = "under the secure pools' alias lock"
 
 func TestTableLockRegionsKeepTheirRule(t *testing.T) {
 	src := trapcheck.Parse(t, ".")
 	regions := src.LockRegions(t, "tableLock")
+	alias := src.LockRegions(t, "aliasLock")
 	pkg := reflect.TypeFor[PoolPages]().PkgPath()
 	prog := trapcheck.Disassemble(t, ".")
 	maps.Copy(prog, trapcheck.DisassembleKernel(t, pkg))
-	src.CheckLockRegionsInCode(t, prog, pkg, regions, trapcheck.FuncName((*ke.SpinLock).Acquire))
+	src.CheckLockRegionsInCode(t, prog, pkg, append(append([]trapcheck.Region(nil), regions...), alias...), trapcheck.FuncName((*ke.SpinLock).Acquire))
 	var trapOnly, held []trapcheck.Region
 	for _, r := range regions {
 		if _, exempt := trapcheck.Exempt(src.Funcs[r.Fn]); exempt {
@@ -49,5 +55,6 @@ func TestTableLockRegionsKeepTheirRule(t *testing.T) {
 		t.Fatalf("trap-only regions %v, goroutine regions %v: expected both kinds", trapOnly, held)
 	}
 	trapcheck.NewSearch(prog, trapcheck.NoStackCheck).CheckRegions(t, pkg, held, underTableLock)
+	trapcheck.NewSearch(prog, trapcheck.NoStackCheck).CheckRegions(t, pkg, alias, underAliasLock)
 	trapcheck.NewSearch(prog, trapcheck.NoAllocation).CheckRegions(t, pkg, trapOnly, underTableLock+" in trap context")
 }

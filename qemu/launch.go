@@ -130,7 +130,12 @@ func (c Config) NewBoot() (*Boot, error) {
 			return nil, err
 		}
 	}
-	if b.args, err = c.qemuArgs(b.kernel, filepath.Join(dir, statusFileName)); err != nil {
+	pageFile, err := c.preparePageFile(dir)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.args, err = c.qemuArgs(b.kernel, filepath.Join(dir, statusFileName), pageFile); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -49,14 +49,27 @@ type Config struct {
 	Kernel  string   // bootable ELF (see ntgo/boot/image)
 	Args    []string // kernel command line words
 	Machine string   // "microvm" (default) or "pc"
-	Memory  string   // -m value; DefaultMemory if empty
+	Memory  string   // -m value; $NTGO_MEM, else DefaultMemory, if empty
 	CPUs    int      // -smp value; 0: $NTGO_SMP, else DefaultCPUs
+	// Nodes splits memory (and the processors) into that many NUMA nodes
+	// (numaArgs); 1 is none, 0 means $NTGO_NUMA (make's NUMA=N) or none.
+	// QEMU's microvm accepts -numa but builds no SRAT, so a NUMA boot runs
+	// on pc whatever Machine says.
+	Nodes   int
 	Accel   string   // "kvm", "tcg", or "" to pick
 	GDB     bool     // gdb stub on GDBPort of 127.0.0.1
 	GDBPort int      // the stub's TCP port; DefaultGDBPort if 0
 	Halted  bool     // start with the CPU stopped (-S), for gdb
 	Dump    string   // file COM2 writes to; enables crash dumps (crashdump=com2)
 	Extra   []string // more QEMU arguments
+	// The page file's disk (pagefile.go): PageFileSize is its size
+	// ($NTGO_PAGEFILE, else DefaultPageFileSize, if empty; "0" for none),
+	// PageFile the image (a fresh one in the Boot's directory if empty),
+	// BlkDebug a blkdebug config file to put in front of it
+	// (BlkDebugConfig writes one).
+	PageFileSize string
+	PageFile     string
+	BlkDebug     string
 	// Batch: nobody is at the console; the kernel powers off when its
 	// run= script fails or ends (cmdline.BatchKey).
 	Batch bool
@@ -173,18 +186,16 @@ func probeKVM(c Config) bool {
 // serial console (etc/sercon-port) at COM1, which clears the terminal and
 // switches off line wrapping (ESC c, ESC [?7l, ESC [2J) before printing its
 // and iPXE's banners there.
-func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
-	machine := c.Machine
-	if machine == "" {
-		machine = DefaultMachine
+func (c Config) qemuArgs(kernel, statusFile, pageFile string) ([]string, error) {
+	nodes, err := c.nodes()
+	if err != nil {
+		return nil, err
 	}
+	machine := c.machine()
 	if machine == "microvm" {
 		machine += ",pit=on,rtc=on" // the kernel calibrates the TSC with the PIT
 	}
-	mem := c.Memory
-	if mem == "" {
-		mem = DefaultMemory
-	}
+	mem := c.memory()
 	cpus, err := c.cpus()
 	if err != nil {
 		return nil, err
@@ -204,6 +215,13 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 		"-chardev", "file,id=status,path=" + optionValue(statusFile),
 		"-device", fmt.Sprintf("isa-debugcon,chardev=status,iobase=%#x", bugcheck.ChannelPort),
 	}
+	if nodes > 1 {
+		n, err := numaArgs(mem, nodes, cpus)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, n...)
+	}
 	args := c.Args
 	if c.Batch {
 		args = append(slices.Clip(args), cmdline.BatchKey+"=1")
@@ -222,6 +240,9 @@ func (c Config) qemuArgs(kernel, statusFile string) ([]string, error) {
 	}
 	if c.Halted {
 		a = append(a, "-S")
+	}
+	if pageFile != "" {
+		a = append(a, c.pageFileArgs(pageFile)...)
 	}
 	a = append(a, c.Extra...)
 	a = append(a, "-kernel", kernel)
@@ -249,6 +270,98 @@ func (c Config) cpus() (int, error) {
 		return n, nil
 	}
 	return DefaultCPUs, nil
+}
+
+// nodes is c.Nodes, or $NTGO_NUMA's if that is 0.
+func (c Config) nodes() (int, error) {
+	if c.Nodes != 0 {
+		return c.Nodes, nil
+	}
+	v := os.Getenv("NTGO_NUMA")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("NTGO_NUMA=%s: not a node count", v)
+	}
+	return n, nil
+}
+
+// numaArgs splits mem (a -m value) into nodes equal RAM backends, the last
+// taking the rest, one NUMA node each, and gives the cpus processors to
+// the nodes in turn (processor i on node i mod nodes); nodes beyond the
+// processors hold memory only. Every node gets at least 1 MiB.
+func numaArgs(mem string, nodes, cpus int) ([]string, error) {
+	total, err := mebibytes(mem)
+	if err != nil {
+		return nil, err
+	}
+	if nodes > int(total) || nodes > maxNodes {
+		return nil, fmt.Errorf("NUMA=%d: -m %s cannot make that many nodes (at most %d, 1 MiB each)", nodes, mem, maxNodes)
+	}
+	share := total / uint64(nodes)
+	var a []string
+	for i := range nodes {
+		size := share
+		if i == nodes-1 {
+			size = total - share*uint64(nodes-1)
+		}
+		node := fmt.Sprintf("node,nodeid=%d,memdev=ram%d", i, i)
+		for cpu := i; cpu < cpus; cpu += nodes {
+			node += fmt.Sprintf(",cpus=%d", cpu)
+		}
+		a = append(a, "-object", fmt.Sprintf("memory-backend-ram,id=ram%d,size=%dM", i, size), "-numa", node)
+	}
+	return a, nil
+}
+
+// maxNodes is the most NUMA nodes the kernel keeps lists for (ke.MaximumNodes).
+const maxNodes = 8
+
+// mebibytes is a -m value in MiB: a number with an optional M, G or T
+// suffix (QEMU's default unit is MiB).
+func mebibytes(mem string) (uint64, error) {
+	s, scale := strings.ToUpper(mem), uint64(1)
+	switch {
+	case strings.HasSuffix(s, "T"):
+		s, scale = s[:len(s)-1], 1<<20
+	case strings.HasSuffix(s, "G"):
+		s, scale = s[:len(s)-1], 1<<10
+	case strings.HasSuffix(s, "M"):
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("-m %s: not a size in whole MiB, GiB or TiB", mem)
+	}
+	return n * scale, nil
+}
+
+// MemoryVar is the environment variable that sets the guest memory of
+// every boot whose Config does not (make's MEM=).
+const MemoryVar = "NTGO_MEM"
+
+// memory is the -m value c boots with.
+func (c Config) memory() string {
+	if c.Memory != "" {
+		return c.Memory
+	}
+	if m := os.Getenv(MemoryVar); m != "" {
+		return m
+	}
+	return DefaultMemory
+}
+
+// machine is the QEMU machine c boots: a NUMA boot runs on pc (see Nodes).
+func (c Config) machine() string {
+	if n, _ := c.nodes(); n > 1 {
+		return "pc"
+	}
+	if c.Machine == "" {
+		return DefaultMachine
+	}
+	return c.Machine
 }
 
 // optionValue quotes a QEMU option value: commas are doubled.

@@ -1,6 +1,6 @@
 // Command ntgo-qemu boots an ntgo kernel or in-kernel test binary under QEMU.
 //
-//	ntgo-qemu [-machine pc] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] kernel.elf [kernel args...]
+//	ntgo-qemu [-machine pc] [-m MEM] [-pagefile IMG] [-pagefile-size SIZE] [-blkdebug CONF] [-batch] [-gdb [-gdbport N]] [-dump FILE] kernel.elf [kernel args...]
 //	    boots the (already bootable) kernel with the serial console on this
 //	    terminal, and exits with the kernel's status. With -batch nobody
 //	    is at the console: the kernel powers off when its run= script
@@ -10,13 +10,21 @@
 //	ntgo-qemu -test pkg.test [-test.v ...]
 //	    the `go test -exec` runner: makes a copy of the test binary bootable,
 //	    boots it with the test flags as its command line, streams its output
-//	    and exits with its status.
+//	    and exits with its status. Each test boot has its own temporary page
+//	    file, behind blkdebug with the package's testdata/blkdebug.conf when
+//	    it has one.
 //	ntgo-qemu -overlay FILE packages...
 //	    writes the `go test -overlay` FILE that links ntgo/boot into each
 //	    package's test binary (see ntgo/qemu's ktest.go), so -test can boot it.
 //	ntgo-qemu -list packages...
 //	    prints the packages whose tests run in the kernel: those with tests,
 //	    less the host tools (ntgo/qemu/..., ntgo/cmd/...).
+//
+// Every boot gets a page file disk (virtio-blk: virtio-mmio on microvm,
+// virtio-pci on pc): -pagefile-size
+// (256M; 0 for none) of sparse raw -pagefile image, emptied at each boot
+// (a temporary one by default), optionally behind QEMU's blkdebug error
+// injector (-blkdebug config).
 //
 // The exit status is the kernel's (nt/bugcheck/exitstatus.go has the
 // table); after a bugcheck the last stderr line names its code, since codes
@@ -49,8 +57,12 @@ const exitTerminated = 128 + int(syscall.SIGTERM)
 
 func main() {
 	machine := flag.String("machine", qemu.DefaultMachine, "QEMU machine: microvm or pc")
-	mem := flag.String("m", qemu.DefaultMemory, "guest memory")
+	mem := flag.String("m", "", "guest memory (default $"+qemu.MemoryVar+", else "+qemu.DefaultMemory+")")
+	pageFile := flag.String("pagefile", "", "the page file's raw `image`, created sparse and emptied at each boot (default: a temporary one)")
+	pageFileSize := flag.String("pagefile-size", "", "the page file's `size` (0: none; default $"+qemu.PageFileVar+", else "+qemu.DefaultPageFileSize+")")
+	blkDebug := flag.String("blkdebug", "", "put QEMU's blkdebug error injector with this `config` in front of the page file")
 	smp := flag.Int("smp", 0, "processors (QEMU -smp); 0: $NTGO_SMP, else qemu.DefaultCPUs")
+	nodes := flag.Int("numa", 0, "split memory and processors into `n` NUMA nodes (boots -machine pc, which has an SRAT)")
 	gdb := flag.Bool("gdb", false, "start halted with the gdb stub on 127.0.0.1")
 	gdbPort := flag.Int("gdbport", qemu.DefaultGDBPort, "the gdb stub's TCP port")
 	dumpFile := flag.String("dump", "", "write a crash dump to `file` on a bugcheck (COM2; read it with go run ./cmd/ntgo-dump)")
@@ -74,7 +86,7 @@ func main() {
 		return
 	}
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
+		fmt.Fprintln(os.Stderr, "usage: ntgo-qemu [-machine M] [-m MEM] [-numa N] [-batch] [-gdb [-gdbport N]] [-dump FILE] [-test] kernel [args...] | -overlay FILE packages... | -list packages...")
 		os.Exit(2)
 	}
 	kernel, args := flag.Arg(0), flag.Args()[1:]
@@ -89,10 +101,18 @@ func main() {
 			fatal(fmt.Errorf("cannot boot test binary: %w", err))
 		}
 		kernel = boot
+		// Test boots never share an image; a package's tests may ask for
+		// errors on theirs.
+		*pageFile = ""
+		if *blkDebug == "" {
+			if _, err := os.Stat(testBlkDebug); err == nil {
+				*blkDebug, _ = filepath.Abs(testBlkDebug)
+			}
+		}
 	}
 	interactive := !*test && !*batch && !*gdb
-	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
-		Dump: *dumpFile, Batch: *batch, Interactive: interactive}
+	cfg := qemu.Config{Kernel: kernel, Args: args, Machine: *machine, Memory: *mem, CPUs: *smp, Nodes: *nodes, GDB: *gdb, GDBPort: *gdbPort, Halted: *gdb,
+		Dump: *dumpFile, Batch: *batch, Interactive: interactive, PageFile: *pageFile, PageFileSize: *pageFileSize, BlkDebug: *blkDebug}
 	b, err := cfg.NewBoot()
 	if err != nil {
 		fatal(err)
@@ -134,6 +154,11 @@ func main() {
 	}
 	exit(o.Status)
 }
+
+// testBlkDebug is the blkdebug config a package's in-kernel tests get in
+// front of their page file when the package has one (go test runs -exec
+// in the package's directory).
+const testBlkDebug = "testdata/blkdebug.conf"
 
 // temporary lists the directories to remove on exit: the test binary's
 // bootable copy, the run's status channel.

@@ -18,6 +18,7 @@ import (
 	"ntgo/boot/cmdline"
 	"ntgo/drivers/notmyfault"
 	_ "ntgo/drivers/ramdisk"
+	"ntgo/drivers/virtioblk"
 	"ntgo/kernel"
 	"ntgo/kernel/console"
 	"ntgo/nt/bugcheck"
@@ -34,6 +35,7 @@ var (
 		entry func() ntstatus.Status
 	}{
 		{"notmyfault", notmyfault.DriverEntry},
+		{"virtioblk", virtioblk.DriverEntry},
 	}
 	bootDrivers = []string{"ramdisk load"}
 )

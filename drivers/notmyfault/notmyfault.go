@@ -23,6 +23,7 @@ import (
 	"time"
 	"unsafe"
 
+	"ntgo/drivers/ramdisk"
 	"ntgo/kernel"
 	"ntgo/kernel/console"
 	"ntgo/kernel/ldr"
@@ -126,7 +127,82 @@ var notMyFaults = map[string]notMyFault{
 		va := layout.SessionSpaceStart
 		loadByte((*byte)(unsafe.Add(unsafe.Pointer(nil), va)))
 	}},
+	"secure-write":   {"ATTEMPTED_WRITE_TO_READONLY_MEMORY: store into a secure-pool block through its read-only mapping", secureWrite},
 	"stack-overflow": {"UNEXPECTED_KERNEL_MODE_TRAP 8: run the interrupt stack into its guard page, as a runaway interrupt handler would", kernel.OverflowInterruptStack},
+
+	// Driver Verifier (verifier /flags 1 /driver ramdisk): the ramdisk's
+	// transfer buffers come from special pool.
+	"special-overrun": {"DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION: write past the end of a ramdisk buffer in special pool", func() {
+		p := ramdisk.AllocateBuffer(specialBytes, pool.NormalPoolPriority)
+		storeByte((*byte)(unsafe.Add(p, specialBytes)), 1)
+	}},
+	"special-underrun": {"DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION: write before the start of a ramdisk buffer placed against its guard page (underrun priority)", func() {
+		p := ramdisk.AllocateBuffer(specialBytes, pool.NormalPoolPrioritySpecialPoolUnderrun)
+		storeByte((*byte)(unsafe.Add(p, -1)), 1)
+	}},
+	"special-use-after-free": {"DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL: read a ramdisk buffer after freeing it", func() {
+		p := ramdisk.AllocateBuffer(specialBytes, pool.NormalPoolPriority)
+		ramdisk.FreeBuffer(p)
+		loadByte((*byte)(p))
+	}},
+	"special-slack": {"SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION 0x24: write into the slack after a ramdisk buffer, then free it", func() {
+		p := ramdisk.AllocateBuffer(slackBytes, pool.NormalPoolPriority)
+		storeByte((*byte)(unsafe.Add(p, slackBytes)), 1) // within the block's 16-byte rounding: no fault
+		ramdisk.FreeBuffer(p)
+	}},
+	"paged-code": {"KMODE_EXCEPTION_NOT_HANDLED 0xC0000420: call a PAGED_CODE routine of the ramdisk at DISPATCH_LEVEL", func() {
+		ke.RaiseIrql(ke.DispatchLevel)
+		ramdisk.Load(ramdiskPage)
+	}},
+	"irql-resident": {"none unverified; DRIVER_IRQL_NOT_LESS_OR_EQUAL under verifier /flags 2 /driver notmyfault once the working set trims: touch a resident paged-pool page at DISPATCH_LEVEL", func() {
+		p := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
+		*p = 1 // resident now
+		ke.RaiseIrql(ke.DispatchLevel)
+		*p = 2
+		ke.LowerIrql(ke.PassiveLevel)
+		ex.FreePool(unsafe.Pointer(p))
+	}},
+	"lower-irql-up": {"IRQL_NOT_LESS_OR_EQUAL (verified: DRIVER_VERIFIER_DETECTED_VIOLATION 0x31): KeLowerIrql to a higher level", func() {
+		ke.LowerIrql(ke.DispatchLevel)
+	}},
+	"raise-irql-down": {"IRQL_NOT_GREATER_OR_EQUAL (verified: DRIVER_VERIFIER_DETECTED_VIOLATION 0x30): KeRaiseIrql to a lower level", func() {
+		ke.RaiseIrql(ke.DispatchLevel)
+		ke.RaiseIrql(ke.PassiveLevel)
+	}},
+	"free-at-high": {"BAD_POOL_CALLER 9 (verified: DRIVER_VERIFIER_DETECTED_VIOLATION 0x12): free nonpaged pool at HIGH_LEVEL", func() {
+		p := ex.AllocatePoolWithTag(pool.NonPagedPoolNx, 64, notMyFaultTag)
+		ke.RaiseIrql(ke.HighLevel)
+		ex.FreePool(p)
+	}},
+}
+
+// preconditions say why a misuse cannot be shown now.
+var preconditions = map[string]func() error{
+	"special-overrun": ramdiskSpecialPool, "special-underrun": ramdiskSpecialPool,
+	"special-use-after-free": ramdiskSpecialPool, "special-slack": ramdiskSpecialPool,
+}
+
+// Sizes of the special-pool cases' buffers: a multiple of 16 ends at its
+// guard page; slackBytes leaves slack after it.
+const (
+	specialBytes = 64
+	slackBytes   = 100
+	ramdiskPage  = 4096
+)
+
+// ramdiskSpecialPool refuses the special-pool cases unless the ramdisk's
+// buffers come from special pool (else the misuse would damage normal
+// pool silently).
+func ramdiskSpecialPool() error {
+	p := ramdisk.AllocateBuffer(1, pool.NormalPoolPriority)
+	if p == nil {
+		return fmt.Errorf("no ramdisk buffer to be had")
+	}
+	defer ramdisk.FreeBuffer(p)
+	if r, ok := layout.Find(uintptr(p)); !ok || r.ID != layout.SpecialPool {
+		return fmt.Errorf("the ramdisk's buffers are not in special pool: verifier /flags 1 /driver ramdisk first")
+	}
+	return nil
 }
 
 // use-after-free's block size (one few others use, so its lookaside holds
@@ -152,6 +228,11 @@ func DriverEntry() ntstatus.Status {
 func cmdNotMyFault(w io.Writer, args []string) error {
 	if len(args) == 1 {
 		if f, ok := notMyFaults[args[0]]; ok {
+			if pre := preconditions[args[0]]; pre != nil {
+				if err := pre(); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
 			f.run()
 			return fmt.Errorf("%s did not stop the system", args[0])
 		}
@@ -171,3 +252,8 @@ func cmdNotMyFault(w io.Writer, args []string) error {
 //
 //go:noinline
 func loadByte(p *byte) byte { return *p }
+
+// storeByte writes v at p; a store the compiler cannot drop.
+//
+//go:noinline
+func storeByte(p *byte, v byte) { *p = v }

@@ -22,6 +22,11 @@
 //
 // Locking: the extension's mutex guards the queue, the extents and the
 // counters; Disk methods take it, so they may be called concurrently.
+//
+// IRQL: every routine here is pageable in NT's sense (it takes a mutex
+// and allocates from the pools at PASSIVE_LEVEL), so each entry point
+// starts with PAGED_CODE (ke.PagedCode), which stops a caller at
+// DISPATCH_LEVEL or above even though Go's code is never paged.
 package ramdisk
 
 import (
@@ -31,6 +36,7 @@ import (
 	"ntgo/mm/ex"
 	"ntgo/mm/object"
 	"ntgo/mm/pool"
+	"ntgo/nt/ke"
 	"ntgo/nt/list"
 	"ntgo/nt/ntstatus"
 	"ntgo/nt/rtl"
@@ -104,6 +110,7 @@ const MaxSize = 1 << 40
 // Load is DriverEntry: a disk of size bytes (rounded up to whole extents),
 // 1 to MaxSize.
 func Load(size uintptr) (*Disk, ntstatus.Status) {
+	ke.PagedCode()
 	if size == 0 || size > MaxSize {
 		return nil, ntstatus.InvalidParameter
 	}
@@ -124,10 +131,11 @@ func Load(size uintptr) (*Disk, ntstatus.Status) {
 // Unload is DriverUnload: it frees the disk and reports the driver's tags
 // that still have allocations outstanding (none, unless something leaked).
 func (d *Disk) Unload() []pool.TagStat {
+	ke.PagedCode()
 	x := d.ext
 	x.mu.Lock()
-	for e := list.RemoveHeadList(&x.extents); e != nil; e = list.RemoveHeadList(&x.extents) {
-		xt := list.ContainingRecord[extent](e, extentLinkOffset)
+	for !list.IsListEmpty(&x.extents) {
+		xt := list.ContainingRecord[extent](list.RemoveHeadList(&x.extents), extentLinkOffset)
 		ex.FreePoolWithTag(pool.Ptr(xt.data), tagData)
 		object.DeleteWithTag(xt, tagExtent)
 	}
@@ -140,6 +148,7 @@ func (d *Disk) Unload() []pool.TagStat {
 
 // Write writes data at offset off.
 func (d *Disk) Write(off uintptr, data []byte) ntstatus.Status {
+	ke.PagedCode()
 	return d.submit(opWrite, off, uintptr(len(data)), func(buf unsafe.Pointer) {
 		rtl.CopyMemory(buf, unsafe.Pointer(unsafe.SliceData(data)), uintptr(len(data)))
 	}, nil)
@@ -148,6 +157,7 @@ func (d *Disk) Write(off uintptr, data []byte) ntstatus.Status {
 // Read reads n bytes at offset off. The result is allocated once the
 // request is known to lie within the disk.
 func (d *Disk) Read(off, n uintptr) ([]byte, ntstatus.Status) {
+	ke.PagedCode()
 	var out []byte
 	st := d.submit(opRead, off, n, nil, func(buf unsafe.Pointer) {
 		out = make([]byte, n)
@@ -173,7 +183,7 @@ func (d *Disk) submit(op operation, off, n uintptr, fill, drain func(unsafe.Poin
 		x.mu.Unlock()
 		return ntstatus.InvalidParameter
 	}
-	buf := ex.AllocatePoolWithTag(pool.NonPagedPool, n, tagIO)
+	buf := AllocateBuffer(n, pool.NormalPoolPriority)
 	if buf == nil {
 		return ntstatus.InsufficientResources
 	}
@@ -184,7 +194,7 @@ func (d *Disk) submit(op operation, off, n uintptr, fill, drain func(unsafe.Poin
 	r := x.requests.Allocate()
 	if r == nil {
 		x.mu.Unlock()
-		ex.FreePoolWithTag(buf, tagIO)
+		FreeBuffer(buf)
 		return ntstatus.InsufficientResources
 	}
 	r.op, r.offset, r.length, r.buffer = op, off, n, uintptr(buf)
@@ -196,14 +206,31 @@ func (d *Disk) submit(op operation, off, n uintptr, fill, drain func(unsafe.Poin
 	if drain != nil && st == ntstatus.Success {
 		drain(buf)
 	}
-	ex.FreePoolWithTag(buf, tagIO)
+	FreeBuffer(buf)
 	return st
 }
 
+// AllocateBuffer is a transfer buffer of n bytes from the driver's
+// nonpaged pool (tagIO) at priority prio, the bounce buffer of its own
+// requests and a routine it exports to the drivers above it (notmyfault's
+// special-pool cases): the allocation is the ramdisk's, which Driver
+// Verifier attributes by the code that makes it, so the routine is never
+// inlined into a caller.
+//
+//go:noinline
+func AllocateBuffer(n uintptr, prio pool.Priority) unsafe.Pointer {
+	return ex.AllocatePoolWithTagPriority(pool.NonPagedPool, n, tagIO, prio)
+}
+
+// FreeBuffer frees a buffer from AllocateBuffer.
+//
+//go:noinline
+func FreeBuffer(p unsafe.Pointer) { ex.FreePoolWithTag(p, tagIO) }
+
 // serveQueue serves every queued request. The lock is held.
 func (x *extension) serveQueue() {
-	for e := list.RemoveHeadList(&x.queue); e != nil; e = list.RemoveHeadList(&x.queue) {
-		r := list.ContainingRecord[request](e, requestLinkOffset)
+	for !list.IsListEmpty(&x.queue) {
+		r := list.ContainingRecord[request](list.RemoveHeadList(&x.queue), requestLinkOffset)
 		r.status = x.serve(r)
 	}
 }
@@ -270,6 +297,7 @@ func (x *extension) grow(base uintptr) *extent {
 // Leak allocates n bytes under the driver's data tag and forgets them, so
 // that Unload's leak check has something to find.
 func (d *Disk) Leak(n uintptr) bool {
+	ke.PagedCode()
 	return ex.AllocatePoolWithTag(pool.NonPagedPool, n, tagData) != nil
 }
 
@@ -284,6 +312,7 @@ type Stats struct {
 
 // Stat is the disk's counters, its request list's and its pool usage.
 func (d *Disk) Stat() Stats {
+	ke.PagedCode()
 	x := d.ext
 	x.mu.Lock()
 	s := Stats{Size: x.size, Extents: uintptr(x.extentCount), Reads: x.reads, Writes: x.writes, Errors: x.errs,

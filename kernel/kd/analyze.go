@@ -7,9 +7,10 @@
 // inlined calls expanded, that is neither the stop machinery nor the
 // system the failing call went into: frames up to and including
 // KeBugCheckEx are the bugcheck path itself, and frames of the Go runtime,
-// the bugcheck and NTSTATUS packages, the debugger and the memory manager
-// (ntgo/mm/...) are the routines that found the misuse, not the code that
-// made it. What is left is the driver or kernel function that called the
+// the bugcheck and NTSTATUS packages, the debugger, the memory manager
+// (ntgo/mm/...), IRQL and PAGED_CODE's checks (ntgo/nt/ke) and the loader
+// (ntgo/kernel/ldr, whose unload runs Driver Verifier's leak check) are
+// the routines that found the misuse, not the code that made it. What is left is the driver or kernel function that called the
 // failing routine; the loaded-module list (kernel/ldr) names its module, a
 // driver's when the function's package is a driver's, the kernel image's
 // otherwise.
@@ -32,7 +33,7 @@ import (
 
 // systemPackages are the packages whose frames are never the culprit: each
 // name and everything under it.
-var systemPackages = []string{"runtime", "internal", "ntgo/nt/bugcheck", "ntgo/nt/ntstatus", "ntgo/kernel/kd", "ntgo/mm"}
+var systemPackages = []string{"runtime", "internal", "ntgo/nt/bugcheck", "ntgo/nt/ntstatus", "ntgo/kernel/kd", "ntgo/mm", "ntgo/nt/ke", "ntgo/kernel/ldr"}
 
 // bugcheckEntry is the routine the stop machinery is reached through.
 const bugcheckEntry = "ntgo/nt/bugcheck.KeBugCheckEx"

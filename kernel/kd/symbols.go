@@ -17,8 +17,10 @@
 package kd
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -95,6 +97,26 @@ func (RuntimeSymbols) Address(name string) (uintptr, bool) {
 	functionsOnce.Do(func() { functions = functionTable() })
 	a, ok := functions[name]
 	return a, ok
+}
+
+// FunctionEntry is one function of the binary and where its code starts.
+type FunctionEntry struct {
+	Name  string
+	Entry uintptr
+}
+
+// Functions is every function of the binary, by entry, and the end of the
+// text (the last function's code ends there): the table Address looks
+// names up in, for those who need the functions' extents (Driver
+// Verifier's attribution of code to drivers, kernel/vf).
+func (RuntimeSymbols) Functions() ([]FunctionEntry, uintptr) {
+	functionsOnce.Do(func() { functions = functionTable() })
+	out := make([]FunctionEntry, 0, len(functions))
+	for n, e := range functions {
+		out = append(out, FunctionEntry{n, e})
+	}
+	slices.SortFunc(out, func(a, b FunctionEntry) int { return cmp.Compare(a.Entry, b.Entry) })
+	return out, textEnd()
 }
 
 // functionTable maps every function of the binary to its entry.

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"ntgo/mm/pool"
+	"ntgo/mm/verifier"
 	"ntgo/nt/ntstatus"
 )
 
@@ -48,7 +49,10 @@ func Load(m Module) ntstatus.Status {
 }
 
 // Unload removes the module named name and reports whether it was loaded.
+// Driver Verifier checks a verified driver first: one that leaves pool
+// allocations behind stops with 0xC4 0x62 (mm/verifier).
 func Unload(name string) bool {
+	verifier.DriverUnloading(name)
 	mu.Lock()
 	defer mu.Unlock()
 	n := len(modules)

@@ -38,7 +38,9 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/securepool"
 	"ntgo/nt/ntstatus"
 )
 
@@ -49,11 +51,15 @@ type Config struct {
 	// QuotaOwner is the current quota owner (the current process); nil, or
 	// a nil result, means the system, which is not charged.
 	QuotaOwner func() *QuotaBlock
+	// Secure is the secure pools' pages (securepool.go); nil means none:
+	// ExCreatePool then returns STATUS_NOT_SUPPORTED.
+	Secure securepool.Pages
 }
 
 type system struct {
 	pools      *pool.System
 	quotaOwner func() *QuotaBlock
+	secure     *securepool.System
 }
 
 // current is the *system Init built. It is an unsafe.Pointer read with
@@ -76,7 +82,11 @@ func Init(c Config) (*pool.System, error) {
 	if owner == nil {
 		owner = func() *QuotaBlock { return nil }
 	}
-	atomic.StorePointer(&current, unsafe.Pointer(&system{pools: p, quotaOwner: owner}))
+	var secure *securepool.System
+	if c.Secure != nil {
+		secure = securepool.New(c.Secure, 0)
+	}
+	atomic.StorePointer(&current, unsafe.Pointer(&system{pools: p, quotaOwner: owner, secure: secure}))
 	return p, nil
 }
 
@@ -97,8 +107,16 @@ func sys() *system {
 	return s
 }
 
-// allocate charges quota if asked, then allocates; it reports why it failed.
-func allocate(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, quota bool) (unsafe.Pointer, ntstatus.Status) {
+// nodeRequest is an ExAllocatePool3 NUMA node to allocate on; the zero
+// value is none.
+type nodeRequest struct {
+	node          uint32
+	set, required bool
+}
+
+// allocate charges quota if asked, then allocates (on the node nr names,
+// if any); it reports why it failed.
+func allocate(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, quota bool, nr nodeRequest) (unsafe.Pointer, ntstatus.Status) {
 	s := sys()
 	var q *QuotaBlock
 	var owner, charge uintptr
@@ -106,13 +124,21 @@ func allocate(t pool.PoolType, n uintptr, tag pool.Tag, prio pool.Priority, quot
 	if quota {
 		if q = s.quotaOwner(); q != nil {
 			charge = pool.ChargeSize(t, n)
+			if nr.set && !k.Paged() {
+				charge = pool.NodePages(n) * physmem.PageSize
+			}
 			if !q.charge(k, charge) {
 				return nil, ntstatus.QuotaExceeded
 			}
 			owner = q.owner()
 		}
 	}
-	va := s.pools.Allocate(t, n, tag, prio, owner)
+	var va uintptr
+	if nr.set {
+		va = s.pools.AllocateOnNode(t, n, tag, prio, owner, nr.node, nr.required)
+	} else {
+		va = s.pools.Allocate(t, n, tag, prio, owner)
+	}
 	if va == 0 {
 		if q != nil {
 			q.release(k, charge)
@@ -171,7 +197,7 @@ func AllocatePoolWithQuota(t pool.PoolType, n uintptr) unsafe.Pointer {
 func AllocatePoolWithQuotaTag(t pool.PoolType, n uintptr, tag pool.Tag) unsafe.Pointer {
 	failInstead := t&pool.PoolQuotaFailInsteadOfRaise != 0
 	t &^= pool.PoolQuotaFailInsteadOfRaise | pool.PoolRaiseIfAllocationFailure
-	p, st := allocate(t, n, tag, pool.NormalPoolPriority, true)
+	p, st := allocate(t, n, tag, pool.NormalPoolPriority, true, nodeRequest{})
 	if p == nil && !failInstead {
 		ntstatus.Raise(st)
 	}

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"ntgo/mm/pool"
+	"ntgo/mm/securepool/simpages"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
 )
@@ -20,12 +21,13 @@ type env struct {
 	np, pg *pool.Arena
 	irql   uint8
 	owner  *QuotaBlock
+	secure *simpages.Pages
 }
 
 func setup(t testing.TB) *env {
 	t.Helper()
-	e := &env{np: pool.NewArena(2 * testPages), pg: pool.NewArena(2 * testPages)}
-	t.Cleanup(func() { e.np.Close(); e.pg.Close() })
+	e := &env{np: pool.NewArena(2 * testPages), pg: pool.NewArena(2 * testPages), secure: simpages.NewMachine(testPages)}
+	t.Cleanup(func() { e.np.Close(); e.pg.Close(); e.secure.Close() })
 	p, err := Init(Config{
 		Pool: pool.Config{
 			NonPaged: e.np, Paged: e.pg,
@@ -33,6 +35,7 @@ func setup(t testing.TB) *env {
 			IRQL: func() uint8 { return e.irql },
 		},
 		QuotaOwner: func() *QuotaBlock { return e.owner },
+		Secure:     e.secure,
 	})
 	if err != nil {
 		t.Fatal(err)

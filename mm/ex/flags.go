@@ -6,19 +6,31 @@
 // 32..63), which it may ignore. ntgo knows every required flag NT defines;
 // RESERVED1-3 and any required bit above POOL_FLAG_LAST_KNOWN_REQUIRED fail
 // the call, as does POOL_FLAG_SESSION (ntgo has no session space). Of the
-// optional flags, SPECIAL_POOL is ignored (no special pool) and unknown ones
-// are ignored too. Exactly one of NON_PAGED, NON_PAGED_EXECUTE and PAGED
+// optional flags, SPECIAL_POOL asks for a block of Driver Verifier's
+// special pool (mm/verifier; normal pool when its budget is spent, as an
+// optional flag allows), and unknown ones are ignored. Exactly one of NON_PAGED, NON_PAGED_EXECUTE and PAGED
 // names the pool. Memory is zeroed unless UNINITIALIZED.
 //
 // Extended parameters (ExAllocatePool3) each carry an Optional bit: a
 // parameter that cannot be satisfied fails the call if it is required and
-// is ignored if optional. ntgo has one NUMA node (0) and no secure pool
-// (no VBS). A parameter type given twice, or an unknown required one, fails.
+// is ignored if optional. Secure-pool parameters allocate from a secure
+// pool (securepool.go). A parameter type given twice, or an unknown
+// required one, fails.
+//
+// The NUMA node (POOL_NODE_REQUIREMENT): a node above
+// ke.QueryHighestNodeNumber is STATUS_INVALID_PARAMETER; past that it
+// applies to NON_PAGED allocations only, as NT documents: without
+// MM_ANY_NODE_OK the memory must be on that node or the call fails, with
+// it the node is preferred. On a machine of several nodes such a request
+// is served in whole pages from the node (pool.System.AllocateOnNode:
+// ntgo's pool keeps no blocks per node, where NT keeps a non-paged pool
+// per node), so a small block costs a page; on one node it is an ordinary
+// allocation.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
 // STATUS_QUOTA_EXCEEDED for quota, STATUS_INVALID_PARAMETER for flags or
-// parameters ntgo does not accept, STATUS_NOT_SUPPORTED for secure pool.
+// parameters ntgo does not accept (securepool.go lists the secure pool's).
 
 package ex
 
@@ -26,7 +38,7 @@ import (
 	"unsafe"
 
 	"ntgo/mm/pool"
-	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -95,14 +107,17 @@ type PoolExtendedParamsSecurePool struct {
 
 // request is a decoded ExAllocatePool2/3 call.
 type request struct {
-	t     pool.PoolType
-	prio  pool.Priority
-	quota bool
+	t       pool.PoolType
+	prio    pool.Priority
+	quota   bool
+	node    nodeRequest
+	special bool
+	secure  secureRequest
 }
 
 // decodeFlags maps POOL_FLAGS onto a pool type.
 func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
-	r := request{prio: pool.NormalPoolPriority, quota: f&PoolFlagUseQuota != 0}
+	r := request{prio: pool.NormalPoolPriority, quota: f&PoolFlagUseQuota != 0, special: f&PoolFlagSpecialPool != 0}
 	switch {
 	case f&requiredFlags&^knownRequired != 0 || f&reservedFlags != 0:
 		return r, ntstatus.InvalidParameter
@@ -121,7 +136,7 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 }
 
 // applyParameters folds ExAllocatePool3's extended parameters into r.
-func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status {
+func applyParameters(r *request, f PoolFlags, params []PoolExtendedParameter) ntstatus.Status {
 	var seen [PoolExtendedParameterMax]bool
 	for _, p := range params {
 		if p.Type == PoolExtendedParameterInvalidType || p.Type >= PoolExtendedParameterMax {
@@ -143,15 +158,29 @@ func applyParameters(r *request, params []PoolExtendedParameter) ntstatus.Status
 				st = ntstatus.InvalidParameter
 			}
 		case PoolExtendedParameterSecurePool:
-			st = ntstatus.NotSupported
-		case PoolExtendedParameterNumaNode:
-			if p.PreferredNode != 0 && p.PreferredNode != MmAnyNodeOK {
-				st = ntstatus.InvalidParameter
+			if st = checkSecure(f, p.SecurePoolParams); st == ntstatus.Success {
+				r.secure = secureRequest{params: p.SecurePoolParams, optional: p.Optional}
 			}
+		case PoolExtendedParameterNumaNode:
+			st = nodeRequirement(r, p.PreferredNode)
 		}
 		if st != ntstatus.Success && !p.Optional {
 			return st
 		}
+	}
+	return ntstatus.Success
+}
+
+// nodeRequirement decodes a POOL_NODE_REQUIREMENT into r: a node above
+// the highest is STATUS_INVALID_PARAMETER; on one node, and for paged
+// pool, which it does not apply to, the node changes nothing.
+func nodeRequirement(r *request, n uint32) ntstatus.Status {
+	highest := ke.QueryHighestNodeNumber()
+	if n&^MmAnyNodeOK > highest {
+		return ntstatus.InvalidParameter
+	}
+	if highest != 0 && !pool.KindOf(r.t).Paged() {
+		r.node = nodeRequest{node: n &^ MmAnyNodeOK, set: true, required: n&MmAnyNodeOK == 0}
 	}
 	return ntstatus.Success
 }
@@ -202,11 +231,23 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	}
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
-		st = applyParameters(&r, params)
+		st = applyParameters(&r, f, params)
 	}
 	var p unsafe.Pointer
-	if st == ntstatus.Success {
-		p, st = allocate(r.t, n, tag, r.prio, r.quota)
+	if st == ntstatus.Success && r.secure.params != nil {
+		p, st = allocateSecure(r.secure, n, tag)
+		if p == nil && r.secure.optional {
+			st = ntstatus.Success
+		}
+	}
+	switch {
+	case st != ntstatus.Success || p != nil:
+	case r.special && !r.quota:
+		if p = pool.Ptr(sys().pools.AllocateSpecial(r.t, n, tag, r.prio)); p == nil {
+			st = ntstatus.InsufficientResources
+		}
+	default:
+		p, st = allocate(r.t, n, tag, r.prio, r.quota, r.node)
 	}
 	if p == nil && f&PoolFlagRaiseOnFailure != 0 {
 		ntstatus.Raise(st)
@@ -214,14 +255,16 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	return p
 }
 
-// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag. A
-// required secure-pool parameter claims p came from a secure pool, which
-// ntgo never creates: BAD_POOL_CALLER CallerInvalidAddress. Other
-// parameters are ignored.
+// FreePool2 is ExFreePool2. Without parameters it is ExFreePoolWithTag.
+// With a secure-pool parameter it frees a secure block (securepool.go:
+// the parameter must be the only one, with the handle and cookie, Buffer
+// NULL and SecurePoolFlags 0, else BAD_POOL_CALLER). Other parameters are
+// ignored.
 func FreePool2(p unsafe.Pointer, tag pool.Tag, params []PoolExtendedParameter) {
 	for _, x := range params {
-		if x.Type == PoolExtendedParameterSecurePool && !x.Optional {
-			bugcheck.KeBugCheckEx(bugcheck.BadPoolCaller, pool.CallerInvalidAddress, uintptr(p), 0, 0)
+		if x.Type == PoolExtendedParameterSecurePool {
+			freeSecure(p, tag, params)
+			return
 		}
 	}
 	FreePoolWithTag(p, tag)

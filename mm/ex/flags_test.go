@@ -6,6 +6,7 @@ import (
 
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -108,12 +109,13 @@ func TestAllocatePool3(t *testing.T) {
 		{"priority", []PoolExtendedParameter{prio(pool.HighPoolPriority, false)}, true, 0},
 		{"bad priority required", []PoolExtendedParameter{prio(3, false)}, false, ntstatus.InvalidParameter},
 		{"bad priority optional", []PoolExtendedParameter{prio(3, true)}, true, 0},
-		{"secure pool required", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, false)}, false, ntstatus.NotSupported},
+		{"secure pool required, no parameters", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, false)}, false, ntstatus.InvalidParameter},
 		{"secure pool optional", []PoolExtendedParameter{param(PoolExtendedParameterSecurePool, true)}, true, 0},
 		{"node 0", []PoolExtendedParameter{node(0, false)}, true, 0},
 		{"any node", []PoolExtendedParameter{node(MmAnyNodeOK, false)}, true, 0},
 		{"node 1 required", []PoolExtendedParameter{node(1, false)}, false, ntstatus.InvalidParameter},
 		{"node 1 optional", []PoolExtendedParameter{node(1, true)}, true, 0},
+		{"node 1 or any", []PoolExtendedParameter{node(1|MmAnyNodeOK, false)}, false, ntstatus.InvalidParameter},
 		{"invalid type required", []PoolExtendedParameter{param(PoolExtendedParameterInvalidType, false)}, false, ntstatus.InvalidParameter},
 		{"unknown type optional", []PoolExtendedParameter{param(PoolExtendedParameterMax, true)}, true, 0},
 		{"duplicate", []PoolExtendedParameter{node(0, true), node(0, true)}, false, ntstatus.InvalidParameter},
@@ -129,6 +131,75 @@ func TestAllocatePool3(t *testing.T) {
 		if st := raised(func() { AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, c.params) }); st != c.st {
 			t.Errorf("%s with RAISE_ON_FAILURE raised %v, want %v", c.name, st, c.st)
 		}
+	}
+}
+
+// nodeArena is a host arena that records the node each page run was asked
+// for (pool.NodePageSource), as the kernel's pool pages place frames.
+type nodeArena struct {
+	*pool.Arena
+	asked []nodeRequest
+}
+
+func (a *nodeArena) AllocPagesOnNode(n int, exec bool, node uint32, required bool) (uintptr, bool) {
+	a.asked = append(a.asked, nodeRequest{node: node, set: true, required: required})
+	return a.AllocPages(n, exec)
+}
+
+// On a machine of two nodes: a node that exists is served in whole pages
+// from it, required without MM_ANY_NODE_OK and preferred with it; a node
+// beyond the highest is refused; paged pool is not placed (the node does
+// not apply to it). Quota is charged for the page.
+func TestAllocatePool3NodeOfTwo(t *testing.T) {
+	np := &nodeArena{Arena: pool.NewArena(2 * testPages)}
+	pg := pool.NewArena(2 * testPages)
+	t.Cleanup(func() { np.Close(); pg.Close() })
+	q := NewQuotaBlock(NoQuotaLimit, NoQuotaLimit)
+	if _, err := Init(Config{Pool: pool.Config{NonPaged: np, Paged: pg, MaxNonPagedBytes: testPages * 4096, MaxPagedBytes: testPages * 4096},
+		QuotaOwner: func() *QuotaBlock { return q }}); err != nil {
+		t.Fatal(err)
+	}
+	if !ke.SetProcessorNodes([]uint32{0}, 1) {
+		t.Fatal("SetProcessorNodes refused")
+	}
+	defer ke.SetProcessorNodes(nil, 0)
+	for _, c := range []struct {
+		node uint32
+		st   ntstatus.Status
+		want nodeRequest
+	}{
+		{1, ntstatus.Success, nodeRequest{node: 1, set: true, required: true}},
+		{0, ntstatus.Success, nodeRequest{node: 0, set: true, required: true}},
+		{1 | MmAnyNodeOK, ntstatus.Success, nodeRequest{node: 1, set: true}},
+		{2 | MmAnyNodeOK, ntstatus.InvalidParameter, nodeRequest{}},
+	} {
+		np.asked = nil
+		params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: c.node}}
+		var p unsafe.Pointer
+		st := raised(func() { p = AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure|PoolFlagUseQuota, 64, tagEx, params) })
+		if st != c.st {
+			t.Errorf("node %#x: %v, want %v", c.node, st, c.st)
+		}
+		if p == nil {
+			continue
+		}
+		if uintptr(p)&4095 != 0 || len(np.asked) != 1 || np.asked[0] != c.want {
+			t.Errorf("node %#x: block %p, pages asked for %+v, want one run %+v", c.node, p, np.asked, c.want)
+		}
+		if got, _ := q.Usage(); got != 4096 {
+			t.Errorf("node %#x: quota charged %d, want a page", c.node, got)
+		}
+		FreePool(p)
+		if got, _ := q.Usage(); got != 0 {
+			t.Errorf("node %#x: quota after the free %d", c.node, got)
+		}
+	}
+	np.asked = nil
+	params := []PoolExtendedParameter{{Type: PoolExtendedParameterNumaNode, PreferredNode: 1}}
+	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil || np.asked != nil {
+		t.Errorf("paged pool with node 1: %p, pages asked for %+v", p, np.asked)
+	} else {
+		FreePool(p)
 	}
 }
 
@@ -161,17 +232,25 @@ func TestAllocatePool3Priority(t *testing.T) {
 	}
 }
 
+// ExFreePool2 without parameters is ExFreePoolWithTag; a secure-pool
+// parameter makes it a secure free, whatever its Optional bit, which an
+// ordinary block fails with BAD_POOL_CALLER.
 func TestFreePool2(t *testing.T) {
 	setup(t)
 	p := AllocatePool2(PoolFlagPaged, 10, tagEx)
-	FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, Optional: true}})
-	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
 	FreePool2(p, 0, nil)
 	p = AllocatePool2(PoolFlagPaged, 10, tagEx)
 	rec := bugcheck.Catch(func() {
+		FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, Optional: true}})
+	})
+	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{CallerSecureBadParameters, uintptr(p), 1, 0} {
+		t.Fatalf("secure free without its parameters: %+v", rec)
+	}
+	rec = bugcheck.Catch(func() {
 		FreePool2(p, tagEx, []PoolExtendedParameter{{Type: PoolExtendedParameterSecurePool, SecurePoolParams: &PoolExtendedParamsSecurePool{}}})
 	})
-	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{pool.CallerInvalidAddress, uintptr(p), 0, 0} {
-		t.Fatalf("secure free: %+v", rec)
+	if rec == nil || rec.Code != bugcheck.BadPoolCaller || rec.Params != [4]uintptr{CallerSecureBadHandle, 0, uintptr(p), 0} {
+		t.Fatalf("secure free of an ordinary block: %+v", rec)
 	}
+	FreePool2(p, tagEx, nil)
 }

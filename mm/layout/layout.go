@@ -16,23 +16,36 @@
 //	FFFFF800`00000000  FFFFF87F`FFFFFFFF  512 GiB    initial loader mappings
 //	FFFFF880`00000000  FFFFF89F`FFFFFFFF  128 GiB    system PTEs
 //	FFFFF8A0`00000000  FFFFF8BF`FFFFFFFF  128 GiB    paged pool
+//	FFFFF8C0`00000000  FFFFF8C0`0FFFFFFF  256 MiB    special pool (Driver Verifier)
 //	FFFFF900`00000000  FFFFF97F`FFFFFFFF  512 GiB    session space
 //	FFFFF980`00000000  FFFFFA7F`FFFFFFFF  1 TiB      dynamic kernel VA
 //	FFFFFA80`00000000  FFFFFE7F`FFFFFFFF  4 TiB      PFN database
 //	FFFFFE80`00000000  FFFFFEFF`FFFFFFFF  512 GiB    non-paged pool
+//	FFFFFF00`00000000  FFFFFF7F`FFFFFFFF  512 GiB    secure pool (ntgo's)
 //	FFFFFFFF`FFC00000  FFFFFFFF`FFFFFFFF  4 MiB      HAL and loader mappings
 //
 // Choices where NT is not fixed:
+//
 //   - Dynamic kernel VA is taken as the full 1 TiB up to the PFN database.
 //     (Some tables end it at FFFFFA70`FFFFFFFF, leaving an unnamed gap.)
+//
 //   - NT sizes the PFN database at boot from the highest physical page and
 //     starts non-paged pool right after it (MmNonPagedPoolStart). ntgo fixes
 //     both bounds so that Find needs no boot data: 4 TiB of PFN database
 //     (far more than any guest's physical memory needs) and then the 512 GiB
 //     non-paged pool maximum.
 //
-// Addresses between regions (FFFFF8C0`00000000 up to session space, and from
-// FFFFFF00`00000000 up to the HAL area) and the whole lower half belong to
+//   - Secure pools live in VTL 1 on Windows, outside the normal kernel's
+//     address space. ntgo protects them with the page tables instead
+//     (mm/securepool), in a region of their own: the PML4 slot after
+//     non-paged pool, which NT's layout leaves unused.
+//
+//   - Special pool (Driver Verifier's guarded pages, mm/verifier) has no
+//     fixed place in NT; ntgo puts it right after paged pool, in the gap
+//     before session space, sized so that its page-state table is small.
+//
+// Addresses between regions (FFFFF8C0`10000000 up to session space, and from
+// FFFFFF80`00000000 up to the HAL area) and the whole lower half belong to
 // no region. Regions are listed in address order and do not overlap, which
 // the tests check.
 package layout
@@ -57,10 +70,12 @@ const (
 	InitialLoaderMappings
 	SystemPtes
 	PagedPool
+	SpecialPool
 	SessionSpace
 	DynamicVA
 	PfnDatabase
 	NonPagedPool
+	SecurePool
 	Hal
 	regionCount
 )
@@ -78,11 +93,15 @@ const (
 	SystemPtesStart        uintptr = 0xFFFFF880_00000000
 	PagedPoolStart         uintptr = 0xFFFFF8A0_00000000
 	pagedPoolSize          uintptr = 128 << 30
+	SpecialPoolStart       uintptr = 0xFFFFF8C0_00000000
+	SpecialPoolSize        uintptr = 256 << 20
 	SessionSpaceStart      uintptr = 0xFFFFF900_00000000
 	DynamicVAStart         uintptr = 0xFFFFF980_00000000
 	PfnDatabaseStart       uintptr = 0xFFFFFA80_00000000
 	NonPagedPoolStart      uintptr = 0xFFFFFE80_00000000
 	nonPagedPoolSize       uintptr = 512 << 30
+	SecurePoolStart        uintptr = 0xFFFFFF00_00000000
+	SecurePoolSize         uintptr = 512 << 30
 	HalStart               uintptr = 0xFFFFFFFF_FFC00000
 )
 
@@ -132,16 +151,18 @@ var Regions = [regionCount]Region{
 	{InitialLoaderMappings, "Initial Loader Mappings", LoaderMappingsStart, SystemPtesStart - 1},
 	{SystemPtes, "System PTEs", SystemPtesStart, PagedPoolStart - 1},
 	{PagedPool, "Paged Pool", PagedPoolStart, PagedPoolStart + pagedPoolSize - 1},
+	{SpecialPool, "Special Pool", SpecialPoolStart, SpecialPoolStart + SpecialPoolSize - 1},
 	{SessionSpace, "Session Space", SessionSpaceStart, DynamicVAStart - 1},
 	{DynamicVA, "Dynamic Kernel VA", DynamicVAStart, PfnDatabaseStart - 1},
 	{PfnDatabase, "PFN Database", PfnDatabaseStart, NonPagedPoolStart - 1},
 	{NonPagedPool, "Non-Paged Pool", NonPagedPoolStart, NonPagedPoolStart + nonPagedPoolSize - 1},
+	{SecurePool, "Secure Pool", SecurePoolStart, SecurePoolStart + SecurePoolSize - 1},
 	{Hal, "HAL and Loader Mappings", HalStart, ^uintptr(0)},
 }
 
 // Find is the region holding va, for `!address`.
 func Find(va uintptr) (Region, bool) {
-	// Thirteen sorted regions: a linear scan beats a search, and allocates nothing.
+	// Fourteen sorted regions: a linear scan beats a search, and allocates nothing.
 	for _, r := range Regions {
 		if r.Contains(va) {
 			return r, true

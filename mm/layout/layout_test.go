@@ -38,6 +38,7 @@ func TestNTBounds(t *testing.T) {
 		{layout.DynamicVA, 0xFFFFF980_00000000, 1 << 40},
 		{layout.PfnDatabase, 0xFFFFFA80_00000000, 4 << 40},
 		{layout.NonPagedPool, 0xFFFFFE80_00000000, 512 << 30},
+		{layout.SecurePool, 0xFFFFFF00_00000000, 512 << 30},
 		{layout.Hal, 0xFFFFFFFF_FFC00000, 4 << 20},
 	} {
 		r := layout.Regions[c.id]
@@ -62,7 +63,11 @@ func TestFind(t *testing.T) {
 		0xFFFFF880_00001000: "System PTEs",
 		0xFFFFFA7F_FFFFFFFF: "Dynamic Kernel VA",
 		0xFFFFFA80_00000000: "PFN Database",
+		0xFFFFF8C0_00000000: "Special Pool",
+		0xFFFFF8C0_0FFFFFFF: "Special Pool",
 		0xFFFFFEFF_FFFFFFFF: "Non-Paged Pool",
+		0xFFFFFF00_00000000: "Secure Pool",
+		0xFFFFFF7F_FFFFFFFF: "Secure Pool",
 		0xFFFFFFFF_FFFFFFFF: "HAL and Loader Mappings",
 		0xFFFF8000_00000000: "Unused System Space",
 	} {
@@ -70,7 +75,7 @@ func TestFind(t *testing.T) {
 			t.Errorf("Find(%#x) = %q %v, want %q", va, r.Name, ok, want)
 		}
 	}
-	for _, va := range []uintptr{0, 0x00007FFF_FFFFFFFF, 0xFFFFF8C0_00000000, 0xFFFFFF00_00000000, 0xFFFFFFFF_FFBFFFFF} {
+	for _, va := range []uintptr{0, 0x00007FFF_FFFFFFFF, 0xFFFFF8C0_10000000, 0xFFFFFF80_00000000, 0xFFFFFFFF_FFBFFFFF} {
 		if r, ok := layout.Find(va); ok {
 			t.Errorf("Find(%#x) = %s, want no region", va, r.Name)
 		}

@@ -7,7 +7,8 @@
 // The page-fault handler calls AllocateZeroed for demand-zero faults and
 // Reclaim for soft faults.
 //
-// The order in which lists are tried is NT's (see the package comment). A
+// The order in which lists are tried is NT's, node by node (see the
+// package comment). A
 // frame taken from Free or Standby for a zeroed request is zeroed under the
 // lock: with interrupts off that holds them for one 4 KiB clear, the same
 // bound ZeroSome keeps. A standby frame is repurposed before reuse: the
@@ -19,26 +20,62 @@ package pfn
 import (
 	"ntgo/mm/physmem"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
-// The lists an allocation tries, in order.
+// The node lists an allocation tries, in order, on each node; Standby
+// comes after every node's.
 var (
-	zeroedOrder = [...]State{StateZeroed, StateFree, StateStandby}
-	anyOrder    = [...]State{StateFree, StateZeroed, StateStandby}
+	zeroedOrder = [...]State{StateZeroed, StateFree}
+	anyOrder    = [...]State{StateFree, StateZeroed}
 )
 
 // AllocateZeroed takes a zero-filled frame for the PTE at pte (0 if the
 // frame will not be tracked by a PTE), recording originalPte as what that
 // PTE must hold again should the frame later be taken from it. The frame is
-// Active with one reference and one share, and cached. It returns false if
-// no frame is available.
+// Active with one reference and one share, and cached; it comes from the
+// current processor's node if that has one. It returns false if no frame
+// is available.
 //
 //go:nosplit
 func (db *Database) AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool) {
+	return db.allocate(pte, originalPte, true, ke.GetCurrentNodeNumber(), false)
+}
+
+// AllocateAny is AllocateZeroed for callers that will overwrite the whole
+// frame: its contents are whatever it last held.
+//
+//go:nosplit
+func (db *Database) AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool) {
+	return db.allocate(pte, originalPte, false, ke.GetCurrentNodeNumber(), false)
+}
+
+// AllocateOnNode is AllocateZeroed (zeroed) or AllocateAny on node first:
+// if required, only a frame of that node will do (false if it has none, or
+// there is no such node), otherwise the other nodes follow.
+//
+//go:nosplit
+func (db *Database) AllocateOnNode(pte uintptr, originalPte uint64, zeroed bool, node uint32, required bool) (physmem.PFN, bool) {
+	return db.allocate(pte, originalPte, zeroed, node, required)
+}
+
+//go:nosplit
+func (db *Database) allocate(pte uintptr, originalPte uint64, zeroed bool, node uint32, required bool) (physmem.PFN, bool) {
+	order := &anyOrder
+	if zeroed {
+		order = &zeroedOrder
+	}
 	db.lock.Acquire()
-	p, from, ok := db.take(&zeroedOrder)
+	if db.count[StateZeroed]+db.count[StateFree] == 0 {
+		db.growBy(GrowChunk) // new free frames before repurposing standby ones
+	}
+	p, from, ok := db.take(order, node, required)
+	for !ok && db.Frames() < physmem.PFN(cap(db.entries)) {
+		db.growBy(GrowChunk)
+		p, from, ok = db.take(order, node, required)
+	}
 	if ok {
-		if from != StateZeroed {
+		if zeroed && from != StateZeroed {
 			db.mem.ZeroFrame(physmem.PFN(p))
 		}
 		db.activate(p, pte, originalPte)
@@ -47,34 +84,58 @@ func (db *Database) AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN
 	return physmem.PFN(p), ok
 }
 
-// AllocateAny is AllocateZeroed for callers that will overwrite the whole
-// frame: its contents are whatever it last held.
+// take removes a frame for an allocation preferring node: the head of the
+// first non-empty list of order on node, then on each other node in turn
+// (none if required), then Standby's, repurposed. It reports which list
+// state the frame came from.
 //
 //go:nosplit
-func (db *Database) AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool) {
-	db.lock.Acquire()
-	p, _, ok := db.take(&anyOrder)
-	if ok {
-		db.activate(p, pte, originalPte)
+func (db *Database) take(order *[numNodeStates]State, node uint32, required bool) (p uint32, from State, ok bool) {
+	nodes := db.nodes.count
+	if node >= nodes {
+		if required {
+			return 0, 0, false
+		}
+		node = 0
 	}
-	db.lock.Release()
-	return physmem.PFN(p), ok
-}
-
-// take removes the head of the first non-empty list of order, repurposing it
-// if it was a standby frame, and reports which list it came from.
-//
-//go:nosplit
-func (db *Database) take(order *[3]State) (p uint32, from State, ok bool) {
-	for _, s := range order {
-		if p, ok = db.removeHead(s); ok {
-			if s == StateStandby {
-				db.repurpose(p)
+	for k := uint32(0); k < nodes; k++ {
+		n := (node + k) % nodes
+		for _, s := range order {
+			if p, ok = db.removeHead(nodeList(n, s)); ok {
+				return p, s, true
 			}
-			return p, s, true
+		}
+		if required {
+			break
 		}
 	}
+	if p, ok = db.takeStandby(node, required && nodes > 1); ok {
+		db.repurpose(p)
+		return p, StateStandby, true
+	}
 	return 0, 0, false
+}
+
+// takeStandby unlinks the oldest standby frame, or with onNode the oldest
+// one on node (a walk of the list: only requests that require a node, which
+// never come from trap context, ask for that).
+//
+//go:nosplit
+func (db *Database) takeStandby(node uint32, onNode bool) (uint32, bool) {
+	i := sharedList(StateStandby)
+	if !onNode {
+		return db.removeHead(i)
+	}
+	for p := db.lists[i].first; p != noLink; p = db.entries[p].flink {
+		if p >= uint32(len(db.entries)) {
+			db.fail(bugcheck.PfnListCorrupt, ListEntryCorrupt, uintptr(p), db.highest(), 0)
+		}
+		if db.nodes.nodeOf(p) == node {
+			db.unlink(p)
+			return p, true
+		}
+	}
+	return 0, false
 }
 
 // activate makes unlinked frame p Active for the PTE at pte.

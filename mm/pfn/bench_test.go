@@ -42,7 +42,7 @@ func BenchmarkAllocFreeZeroed(b *testing.B) {
 // refilling the zeroed list costs next to nothing outside the timer.
 func (db *Database) relinkFreeAsZeroed() {
 	for {
-		p, ok := db.removeHead(StateFree)
+		p, ok := db.removeHead(nodeList(0, StateFree))
 		if !ok {
 			return
 		}
@@ -72,7 +72,7 @@ func BenchmarkZeroFrame(b *testing.B) {
 // relinkZeroedAsFree moves every zeroed frame back to the free list.
 func (db *Database) relinkZeroedAsFree() {
 	for {
-		p, ok := db.removeHead(StateZeroed)
+		p, ok := db.removeHead(nodeList(0, StateZeroed))
 		if !ok {
 			return
 		}

@@ -48,13 +48,17 @@ const (
 	// x entries are in state list, its count says y.
 	ruleStateCount
 
-	// The walk of the page list of state list went wrong:
+	// The lists of state list hold x frames, its count says y.
+	ruleListsSum
+
+	// The walk of page list head (of state list) went wrong:
 	ruleLinkBeyond      // at the link to frame
 	ruleListTooLong     // past its count y
 	ruleListWrongState  // at frame, entry its copy
 	ruleListBrokenBlink // at frame, entry its copy, after frame x
 	ruleListWrongLast   // the head's last is x, the walk ended at y
-	ruleListCount       // it found x frames, the count says y
+	ruleListCount       // it found x frames, the head says y
+	ruleListWrongNode   // frame, entry its copy, is on node x
 
 	// CheckZeroed's walk of the zeroed list went wrong:
 	ruleZeroedLinkBeyond // the list links to frame
@@ -67,7 +71,8 @@ type violation struct {
 	rule  rule
 	frame uint32 // the frame concerned
 	entry Entry  // a copy of its entry
-	list  State  // the list, or the state counted
+	list  State  // the list's state, or the state counted
+	head  int    // the list
 	x, y  uint64 // the rule's numbers
 }
 
@@ -100,9 +105,16 @@ func (db *Database) findViolation() violation {
 			return violation{rule: ruleStateCount, list: s, x: seen[s], y: db.count[s]}
 		}
 	}
-	for s := range State(numLists) {
-		if v := db.checkList(s); v.rule != ruleHolds {
+	var listed [numLists]uint64
+	for i := range db.lists {
+		if v := db.checkList(i); v.rule != ruleHolds {
 			return v
+		}
+		listed[listState(i)] += db.lists[i].n
+	}
+	for s := range State(numLists) {
+		if listed[s] != db.count[s] {
+			return violation{rule: ruleListsSum, list: s, x: listed[s], y: db.count[s]}
 		}
 	}
 	return violation{}
@@ -144,32 +156,35 @@ func (e *Entry) check() rule {
 	return ruleHolds
 }
 
-// checkList walks list s from its head.
+// checkList walks list i from its head.
 //
 //go:nosplit
-func (db *Database) checkList(s State) violation {
-	h := db.lists[s]
+func (db *Database) checkList(i int) violation {
+	h := db.lists[i]
+	s := listState(i)
 	prev := uint32(noLink)
 	var n uint64
 	for p := h.first; p != noLink; p = db.entries[p].flink {
 		switch {
 		case p >= uint32(len(db.entries)):
-			return violation{rule: ruleLinkBeyond, list: s, frame: p}
-		case n == db.count[s]:
-			return violation{rule: ruleListTooLong, list: s, y: db.count[s]}
+			return violation{rule: ruleLinkBeyond, list: s, head: i, frame: p}
+		case n == h.n:
+			return violation{rule: ruleListTooLong, list: s, head: i, y: h.n}
 		case db.entries[p].state != s:
-			return violation{rule: ruleListWrongState, list: s, frame: p, entry: db.entries[p]}
+			return violation{rule: ruleListWrongState, list: s, head: i, frame: p, entry: db.entries[p]}
 		case db.entries[p].blink != prev:
-			return violation{rule: ruleListBrokenBlink, list: s, frame: p, entry: db.entries[p], x: uint64(prev)}
+			return violation{rule: ruleListBrokenBlink, list: s, head: i, frame: p, entry: db.entries[p], x: uint64(prev)}
+		case db.listOf(p, s) != i:
+			return violation{rule: ruleListWrongNode, list: s, head: i, frame: p, entry: db.entries[p], x: uint64(db.nodes.nodeOf(p))}
 		}
 		prev = p
 		n++
 	}
 	if h.last != prev {
-		return violation{rule: ruleListWrongLast, list: s, x: uint64(h.last), y: uint64(prev)}
+		return violation{rule: ruleListWrongLast, list: s, head: i, x: uint64(h.last), y: uint64(prev)}
 	}
-	if n != db.count[s] {
-		return violation{rule: ruleListCount, list: s, x: n, y: db.count[s]}
+	if n != h.n {
+		return violation{rule: ruleListCount, list: s, head: i, x: n, y: h.n}
 	}
 	return violation{}
 }
@@ -191,17 +206,20 @@ const load64Bytes = 8
 //
 //go:nosplit
 func (db *Database) findDirtyZeroed() violation {
-	p := db.lists[StateZeroed].first
-	for range db.count[StateZeroed] {
-		if p >= uint32(len(db.entries)) {
-			return violation{rule: ruleZeroedLinkBeyond, frame: p}
-		}
-		for off := uint64(0); off < physmem.PageSize; off += load64Bytes {
-			if v := db.mem.Load64(physmem.PFN(p).Addr() + off); v != 0 {
-				return violation{rule: ruleNotZeroed, frame: p, x: v, y: off}
+	for node := range uint32(MaxNodes) {
+		h := db.lists[nodeList(node, StateZeroed)]
+		p := h.first
+		for range h.n {
+			if p >= uint32(len(db.entries)) {
+				return violation{rule: ruleZeroedLinkBeyond, frame: p}
 			}
+			for off := uint64(0); off < physmem.PageSize; off += load64Bytes {
+				if v := db.mem.Load64(physmem.PFN(p).Addr() + off); v != 0 {
+					return violation{rule: ruleNotZeroed, frame: p, x: v, y: off}
+				}
+			}
+			p = db.entries[p].flink
 		}
-		p = db.entries[p].flink
 	}
 	return violation{}
 }
@@ -212,6 +230,9 @@ func (v *violation) err() error {
 	e := &v.entry
 	entry := fmt.Sprintf("pfn: frame %#x (%v)", v.frame, e.state)
 	list := fmt.Sprintf("pfn: %v list", v.list)
+	if node := v.head / numNodeStates; v.head < sharedLists && node != 0 {
+		list += fmt.Sprintf(" of node %d", node)
+	}
 	switch v.rule {
 	case ruleHolds:
 		return nil
@@ -251,6 +272,10 @@ func (v *violation) err() error {
 		return fmt.Errorf("%s: last is %#x, walk ended at %#x", list, v.x, v.y)
 	case ruleListCount:
 		return fmt.Errorf("%s: %d frames, count says %d", list, v.x, v.y)
+	case ruleListWrongNode:
+		return fmt.Errorf("%s: frame %#x is on node %d", list, v.frame, v.x)
+	case ruleListsSum:
+		return fmt.Errorf("pfn: %v lists: %d frames, count says %d", v.list, v.x, v.y)
 	case ruleZeroedLinkBeyond:
 		return fmt.Errorf("pfn: zeroed list links to frame %#x", v.frame)
 	case ruleNotZeroed:

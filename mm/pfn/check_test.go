@@ -18,17 +18,17 @@ func TestCorruptionBugchecks(t *testing.T) {
 		op      func(db *Database)
 		params  []uintptr
 	}{
-		{"head without count", func(db *Database) { db.lists[StateFree].first = noLink },
+		{"head without count", func(db *Database) { db.lists[nodeList(0, StateFree)].first = noLink },
 			func(db *Database) { db.AllocateAny(0, 0) }, []uintptr{ListHeadCorrupt, noLink, 4}},
-		{"count without head", func(db *Database) { db.count[StateZeroed] = 1 },
-			func(db *Database) { db.AllocateZeroed(0, 0) }, []uintptr{ListHeadCorrupt, noLink, 5}},
+		{"count without head", func(db *Database) { db.lists[nodeList(0, StateZeroed)].n = 1 },
+			func(db *Database) { db.AllocateZeroed(0, 0) }, []uintptr{ListHeadCorrupt, noLink, 4}},
 		{"bad frame at the head of the free list", func(db *Database) { db.entries[1].state = StateBad },
 			func(db *Database) { db.AllocateAny(0, 0) }, []uintptr{ListStateMismatch, 1}},
 		{"neighbour does not link back", func(db *Database) { db.entries[3].blink = 1 },
 			func(db *Database) { db.MarkBad(3) }, []uintptr{ListEntryCorrupt, 3, highest, 0}},
 		{"link beyond the database", func(db *Database) { db.entries[2].flink = 99 },
 			func(db *Database) { db.MarkBad(2) }, []uintptr{ListEntryCorrupt, 2, highest, 0}},
-		{"tail mismatch", func(db *Database) { db.lists[StateFree].last = 3 },
+		{"tail mismatch", func(db *Database) { db.lists[nodeList(0, StateFree)].last = 3 },
 			func(db *Database) { db.MarkBad(4) }, []uintptr{ListEntryCorrupt, 4, highest, 0}},
 		{"double insert", func(db *Database) {
 			p, _ := db.AllocateAny(0, 0)
@@ -89,14 +89,14 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			f.db.entries[2].state = StateZeroed
 			f.db.count[StateFree]--
 			f.db.count[StateZeroed]++
-		}, "pfn: Zeroed list: 0 frames, count says 1\npfn: zeroed list links to frame 0xffffffff"},
+		}, "pfn: Free list: frame 0x2 is Zeroed"},
 		{"frame of another state linked in", func(f *fixture) {
 			f.db.entries[2].state = StateBad
 			f.db.count[StateFree]--
 			f.db.count[StateBad]++
 		}, "pfn: Free list: frame 0x2 is Bad"},
 		{"blink skips a frame", func(f *fixture) { f.db.entries[3].blink = 1 }, "pfn: Free list: frame 0x3: blink 0x1, previous frame 0x2"},
-		{"list head's last is wrong", func(f *fixture) { f.db.lists[StateFree].last = 3 }, "pfn: Free list: last is 0x3, walk ended at 0x4"},
+		{"list head's last is wrong", func(f *fixture) { f.db.lists[nodeList(0, StateFree)].last = 3 }, "pfn: Free list: last is 0x3, walk ended at 0x4"},
 		{"zeroed frame dirty", func(f *fixture) {
 			f.db.ZeroSome(1)
 			f.fill(1, 5)

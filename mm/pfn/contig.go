@@ -19,6 +19,11 @@
 // FreeContiguous find the run's end from its base and refuse to free
 // anything that is not a whole run, and make Free/Unmap refuse single frames
 // of it. Contents are not zeroed, as in NT.
+//
+// Nodes: a run is looked for first among the frames of the preferred node
+// (a scan that treats every other node's frames as taken), then, unless
+// the node is required, anywhere; with one node the first scan is the
+// whole one.
 
 package pfn
 
@@ -27,24 +32,60 @@ import (
 
 	"ntgo/mm/physmem"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
+
+// anyNode is findRun's node for "frames of any node".
+const anyNode = ^uint32(0)
 
 // AllocateContiguous takes n physically contiguous frames, all within
 // frames [lowest, highest], not crossing a multiple of boundary frames
 // (0 for no such limit; otherwise a power of two no smaller than n), mapped
 // with cache attribute c. It returns the first frame, or
 // STATUS_INSUFFICIENT_RESOURCES if no such run is available and
-// STATUS_INVALID_PARAMETER for an impossible request.
+// STATUS_INVALID_PARAMETER for an impossible request. The run comes from
+// the current processor's node if that has one.
 func (db *Database) AllocateContiguous(n, lowest, highest, boundary physmem.PFN, c Cache) (physmem.PFN, ntstatus.Status) {
+	return db.AllocateContiguousOnNode(n, lowest, highest, boundary, c, ke.GetCurrentNodeNumber(), false)
+}
+
+// AllocateContiguousOnNode is AllocateContiguous preferring node: if
+// required, the whole run must be on node (STATUS_INSUFFICIENT_RESOURCES
+// if no such run exists or there is no such node).
+func (db *Database) AllocateContiguousOnNode(n, lowest, highest, boundary physmem.PFN, c Cache, node uint32, required bool) (physmem.PFN, ntstatus.Status) {
 	if n == 0 || c >= NotMapped || boundary != 0 && (bits.OnesCount64(uint64(boundary)) != 1 || boundary < n) {
 		return 0, ntstatus.InvalidParameter
 	}
+	start, st, grow := db.takeRun(n, lowest, highest, boundary, c, node, required)
+	if grow {
+		// The run may lie in memory not yet in the database: add it all
+		// (InitLazy), a chunk per lock hold, and look again.
+		for db.GrowSome(GrowChunk) {
+		}
+		start, st, _ = db.takeRun(n, lowest, highest, boundary, c, node, required)
+	}
+	return start, st
+}
+
+// takeRun is one attempt of AllocateContiguousOnNode under the lock; grow
+// reports a failure that frames not yet in the database could turn into a
+// success.
+func (db *Database) takeRun(n, lowest, highest, boundary physmem.PFN, c Cache, node uint32, required bool) (physmem.PFN, ntstatus.Status, bool) {
 	db.lock.Acquire()
-	start, ok := db.findRun(n, lowest, min(highest, db.Frames()-1), boundary)
+	top := min(highest, db.Frames()-1)
+	want := node
+	if db.nodes.count == 1 && node == 0 {
+		want = anyNode
+	}
+	start, ok := db.findRun(n, lowest, top, boundary, want)
+	if !ok && !required && want != anyNode {
+		start, ok = db.findRun(n, lowest, top, boundary, anyNode)
+	}
 	if !ok {
+		grow := highest >= db.Frames() && db.Frames() < physmem.PFN(cap(db.entries))
 		db.lock.Release()
-		return 0, ntstatus.InsufficientResources
+		return 0, ntstatus.InsufficientResources, grow
 	}
 	for p := start; p < start+n; p++ {
 		e := &db.entries[p]
@@ -58,14 +99,14 @@ func (db *Database) AllocateContiguous(n, lowest, highest, boundary physmem.PFN,
 	}
 	db.entries[start].flags |= flagStartOfRun
 	db.lock.Release()
-	return start, ntstatus.Success
+	return start, ntstatus.Success, false
 }
 
 // findRun returns the highest start of n takeable frames in [lowest, top]
-// that do not cross a multiple of boundary.
+// on node (anyNode: on any) that do not cross a multiple of boundary.
 //
 //go:nosplit
-func (db *Database) findRun(n, lowest, top, boundary physmem.PFN) (physmem.PFN, bool) {
+func (db *Database) findRun(n, lowest, top, boundary physmem.PFN, node uint32) (physmem.PFN, bool) {
 	if top >= db.Frames() || lowest > top || n > top-lowest+1 {
 		return 0, false
 	}
@@ -78,7 +119,8 @@ func (db *Database) findRun(n, lowest, top, boundary physmem.PFN) (physmem.PFN, 
 		}
 		blocked := false
 		for f := end; f > start; f-- {
-			if s := db.entries[f-1].state; s != StateZeroed && s != StateFree && s != StateStandby {
+			s := db.entries[f-1].state
+			if s != StateZeroed && s != StateFree && s != StateStandby || node != anyNode && db.nodes.nodeOf(uint32(f-1)) != node {
 				end, blocked = f-1, true
 				break
 			}

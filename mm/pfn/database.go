@@ -10,8 +10,9 @@
 // index. The array's memory belongs to the caller (Size says how much): in
 // the kernel it is the PFN-database region of the address space backed by
 // boot frames, on the host an ordinary slice. A Database holds the list
-// heads, the per-state counts, the lock, the Memory used to zero frames and
-// the TransitionHook.
+// heads (Zeroed and Free per NUMA node), the per-state counts, the node
+// table (node.go), the lock, the Memory used to zero frames and the
+// TransitionHook.
 //
 // # Life of a frame
 //
@@ -28,6 +29,14 @@
 //	any RAM frame ──MarkBad──▶ Bad: at once if unused, on release if in use
 //	Zeroed, Free, Standby runs ──AllocateContiguous──▶ Active ──FreeContiguous──▶ Free
 //
+// # Large memory
+//
+// InitLazy builds only the first frames' entries (the kernel: 256 MiB
+// worth) and leaves the rest of the storage for GrowSome, which the idle
+// loop calls and an allocation that finds nothing calls first (grow_trap.go):
+// a frame beyond Frames is not yet in the database, its RAM counted as
+// Deferred. Boot time then does not grow with memory.
+//
 // # Allocation order
 //
 // As NT's MiRemoveZeroPage and MiRemoveAnyPage:
@@ -39,6 +48,12 @@
 // stays available to requests that do. Standby comes last because its frames
 // still hold data an owner may want back. Modified frames are never taken:
 // their contents exist nowhere else until written.
+//
+// Zeroed and Free are tried on the preferred node first (the current
+// processor's, ke.GetCurrentNodeNumber, unless the caller names one), then
+// on the other nodes in turn from the next one up, then Standby; a request
+// that requires its node takes nothing from another (from Standby only a
+// frame on that node). Contiguous runs likewise look on the node first.
 //
 // # Locking and context
 //
@@ -71,6 +86,8 @@
 package pfn
 
 import (
+	"unsafe"
+
 	"ntgo/mm/physmem"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -107,10 +124,15 @@ type TransitionHook func(p physmem.PFN, pte uintptr, originalPte uint64)
 type Database struct {
 	lock    ke.SpinLock
 	entries []Entry
-	lists   [numLists]listHead
+	lists   [numHeads]listHead
 	count   [NumStates]uint64
-	mem     physmem.Memory
-	hook    TransitionHook
+	nodes   nodeTable
+	// ranges is the memory map, and deferred the frames of RAM above
+	// Frames that GrowSome has yet to add (InitLazy).
+	ranges   []Range
+	deferred uint64
+	mem      physmem.Memory
+	hook     TransitionHook
 }
 
 // Size returns how many entries, and how many bytes of storage, the database
@@ -140,6 +162,8 @@ func Size(m []Range) (frames physmem.PFN, bytes uintptr, st ntstatus.Status) {
 
 // frames is the frame range [first, end) that r covers: only whole frames of
 // free RAM count as free, while a frame partly in use or reserved is wholly so.
+//
+//go:nosplit
 func (r Range) frames() (first, end physmem.PFN) {
 	last := r.Base + r.Length
 	if r.Type == RangeFree {
@@ -149,6 +173,8 @@ func (r Range) frames() (first, end physmem.PFN) {
 }
 
 // frameAbove is the first frame starting at or above physical address a.
+//
+//go:nosplit
 func frameAbove(a uint64) physmem.PFN {
 	f := physmem.FrameOf(a)
 	if a&physmem.PageMask != 0 {
@@ -160,14 +186,26 @@ func frameAbove(a uint64) physmem.PFN {
 // Init builds the database for memory map m in storage, which must hold at
 // least Size(m) entries, and zeroes frames through mem. Where ranges overlap,
 // reserved beats in-use beats free. Frames that no range covers are Reserved.
-// Init replaces any earlier contents, TransitionHook included.
+// Init replaces any earlier contents, TransitionHook and nodes included:
+// every frame is on node 0 until SetNodes.
 //
 // It writes each entry once, in one pass over the frames: the memory map
 // cuts the frames into segments that no range starts or ends inside, each
 // segment's state is decided once (segment), and a free segment is linked
-// onto the tail of the free list as it is written, so boot time grows with
-// memory by one entry store per frame.
+// onto the tail of its node's free list as it is written, so boot time
+// grows with memory by one entry store per frame.
 func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatus.Status {
+	return db.InitLazy(storage, m, mem, noLink)
+}
+
+// InitLazy is Init that writes the entries of the first eager frames only,
+// as NT defers most of a large machine's PFN database: the frames above
+// are not yet in the database (Frames counts the written ones), their RAM
+// is counted as Deferred, and GrowSome writes them later, a chunk at a
+// time, from the idle loop; an allocation that finds no frame grows the
+// database itself first. m must stay unchanged until the database is
+// whole.
+func (db *Database) InitLazy(storage []Entry, m []Range, mem physmem.Memory, eager physmem.PFN) ntstatus.Status {
 	n, _, st := Size(m)
 	if st != ntstatus.Success {
 		return st
@@ -175,21 +213,27 @@ func (db *Database) Init(storage []Entry, m []Range, mem physmem.Memory) ntstatu
 	if physmem.PFN(len(storage)) < n {
 		return ntstatus.BufferTooSmall
 	}
-	*db = Database{entries: storage[:n], mem: mem}
+	*db = Database{entries: storage[:0:n], ranges: m, mem: mem, nodes: oneNode}
 	for i := range db.lists {
 		db.lists[i] = listHead{first: noLink, last: noLink}
 	}
+	// Every frame of RAM is deferred until grow adds it.
 	for p := physmem.PFN(0); p < n; {
 		t, end := segment(m, p, n)
-		db.fill(uint32(p), uint32(end), t)
+		if t != RangeReserved {
+			db.deferred += uint64(end - p)
+		}
 		p = end
 	}
+	db.grow(min(eager, n))
 	return ntstatus.Success
 }
 
 // segment is the type that frame p takes (the strongest of the ranges that
 // cover it, RangeReserved if none does) and the end of the run of frames
 // from p, at most n, that the same ranges cover.
+//
+//go:nosplit
 func segment(m []Range, p, n physmem.PFN) (RangeType, physmem.PFN) {
 	t, covered, end := RangeFree, false, n
 	for _, r := range m {
@@ -212,7 +256,10 @@ func segment(m []Range, p, n physmem.PFN) (RangeType, physmem.PFN) {
 }
 
 // fill writes the entries of frames [p, end) for type t, counts them, and
-// links free ones at the tail of the free list.
+// links free ones at the tail of the free list of p's node (the frames of
+// one node: grow cuts at node boundaries).
+//
+//go:nosplit
 func (db *Database) fill(p, end uint32, t RangeType) {
 	e := db.entries[p:end]
 	switch t {
@@ -227,11 +274,16 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 		}
 		db.count[StateActive] += uint64(len(e))
 	case RangeFree:
-		for i := range e {
-			q := p + uint32(i)
-			e[i] = Entry{flink: q + 1, blink: q - 1, state: StateFree, flags: uint8(NotMapped)}
+		// The entries as words: one store each, the links in the first
+		// (flink low, blink high), the state and cache attribute in the
+		// last, which is how boot time stays one entry store per frame
+		// under TCG, where every store is a softmmu lookup.
+		w := unsafe.Slice((*[entryWords]uint64)(unsafe.Pointer(&e[0])), len(e))
+		for i := range w {
+			q := uint64(p) + uint64(i)
+			w[i] = [entryWords]uint64{(q + 1) | (q-1)<<32, 0, 0, freeEntryTail}
 		}
-		h := &db.lists[StateFree]
+		h := &db.lists[nodeList(db.nodes.nodeOf(p), StateFree)]
 		e[0].blink = h.last
 		if h.last == noLink {
 			h.first = p
@@ -240,9 +292,17 @@ func (db *Database) fill(p, end uint32, t RangeType) {
 		}
 		e[len(e)-1].flink = noLink
 		h.last = end - 1
+		h.n += uint64(len(e))
 		db.count[StateFree] += uint64(len(e))
 	}
 }
+
+// entryWords is an Entry in 64-bit words, and freeEntryTail the last word
+// of a free frame's entry: share and reference 0, state Free, NotMapped.
+const (
+	entryWords    = EntrySize / 8
+	freeEntryTail = uint64(StateFree)<<48 | uint64(NotMapped)<<56
+)
 
 // reservedEntry is the entry of a frame that is not RAM; a free frame's
 // differs only in state and links.

@@ -147,7 +147,7 @@ func TestMove(t *testing.T) {
 	copy(moved, old)
 	mem := physmem.NewSim(f.db.Frames())
 	defer mem.Close()
-	p := physmem.PFN(f.db.lists[StateFree].first)
+	p := physmem.PFN(f.db.lists[nodeList(0, StateFree)].first)
 	mem.Frame(p)[0] = 1
 	f.db.Move(moved, mem)
 	if got, ok := f.db.AllocateZeroed(0, 0); !ok || got != p {

@@ -9,8 +9,9 @@
 // (goroutine context only).
 //
 // Encoding, little-endian: the entry size, the entry count, the raw
-// entries, then per list its first and last frame, then the per-state
-// counts. Raw entries tie a dump to this Entry layout, which the size
+// entries, then per list its first and last frame and length, then the
+// per-state counts, then the node table (node count, range count, each
+// range's first and end frame and node, each node's processor mask). Raw entries tie a dump to this Entry layout, which the size
 // field guards: a viewer built from other sources refuses the dump.
 //
 // The bugcheck path copies the database first, before anything it does
@@ -20,8 +21,8 @@
 // bugcheck path's own heap growth took frames.
 //
 // OpenDump's and NewSnapshot's databases have no memory behind their
-// frames and no lock holder: only the read side (Decode, Stats, Check,
-// Frames, AppendDump) may be used on them.
+// frames and no lock holder: only the read side (Decode, Stats, NodeStats,
+// Check, Frames, AppendDump) may be used on them.
 
 package pfn
 
@@ -29,6 +30,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"unsafe"
+
+	"ntgo/mm/physmem"
 )
 
 // dumpHeaderWords are the entry size and the entry count.
@@ -44,12 +47,26 @@ func (db *Database) AppendDump(b []byte) []byte {
 	if len(db.entries) > 0 {
 		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&db.entries[0])), uintptr(len(db.entries))*EntrySize)...)
 	}
+	w := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
 	for _, h := range db.lists {
-		b = binary.LittleEndian.AppendUint64(b, uint64(h.first))
-		b = binary.LittleEndian.AppendUint64(b, uint64(h.last))
+		w(uint64(h.first))
+		w(uint64(h.last))
+		w(h.n)
 	}
 	for _, c := range db.count {
-		b = binary.LittleEndian.AppendUint64(b, c)
+		w(c)
+	}
+	w(db.deferred)
+	t := &db.nodes
+	w(uint64(t.count))
+	w(uint64(t.n))
+	for _, r := range t.ranges {
+		w(uint64(r.First))
+		w(uint64(r.End))
+		w(uint64(r.Node))
+	}
+	for _, c := range t.cpus {
+		w(c)
 	}
 	return b
 }
@@ -57,7 +74,7 @@ func (db *Database) AppendDump(b []byte) []byte {
 // NewSnapshot returns a database the size of db for Snapshot to copy
 // into, filled once so that its memory is resident.
 func (db *Database) NewSnapshot() *Database {
-	s := &Database{entries: make([]Entry, len(db.entries))}
+	s := &Database{entries: make([]Entry, len(db.entries), cap(db.entries))}
 	db.Snapshot(s)
 	return s
 }
@@ -65,8 +82,9 @@ func (db *Database) NewSnapshot() *Database {
 // Snapshot copies db's entries, list heads and counts into s, a database
 // from db.NewSnapshot, without the lock and without allocating.
 func (db *Database) Snapshot(s *Database) {
+	s.setLen(min(db.Frames(), physmem.PFN(cap(s.entries))))
 	copy(s.entries, db.entries)
-	s.lists, s.count = db.lists, db.count
+	s.lists, s.count, s.nodes, s.deferred = db.lists, db.count, db.nodes, db.deferred
 }
 
 // ErrBadDump is returned by OpenDump for an encoding it cannot use.
@@ -79,7 +97,7 @@ func OpenDump(b []byte) (*Database, error) {
 	}
 	n := binary.LittleEndian.Uint64(b[wordBytes:])
 	rest := b[dumpHeaderWords*wordBytes:]
-	tail := uint64(numLists*2+NumStates) * wordBytes
+	tail := uint64(numHeads*3+NumStates+1+2+MaxNodeRanges*3+MaxNodes) * wordBytes
 	if n > uint64(noLink) || uint64(len(rest)) != n*uint64(EntrySize)+tail {
 		return nil, ErrBadDump
 	}
@@ -94,10 +112,27 @@ func OpenDump(b []byte) (*Database, error) {
 		return v
 	}
 	for i := range db.lists {
-		db.lists[i] = listHead{first: uint32(word()), last: uint32(word())}
+		db.lists[i] = listHead{first: uint32(word()), last: uint32(word()), n: word()}
 	}
 	for i := range db.count {
 		db.count[i] = word()
+	}
+	db.deferred = word()
+	t := &db.nodes
+	t.count, t.n = uint32(word()), int(word())
+	for i := range t.ranges {
+		t.ranges[i] = NodeRange{First: physmem.PFN(word()), End: physmem.PFN(word()), Node: uint32(word())}
+	}
+	for i := range t.cpus {
+		t.cpus[i] = word()
+	}
+	if t.count == 0 || t.count > MaxNodes || t.n < 0 || t.n > MaxNodeRanges {
+		return nil, ErrBadDump
+	}
+	for _, r := range t.ranges[:t.n] {
+		if r.Node >= t.count {
+			return nil, ErrBadDump
+		}
 	}
 	return db, nil
 }

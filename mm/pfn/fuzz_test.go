@@ -2,10 +2,12 @@ package pfn
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"ntgo/mm/physmem"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -18,6 +20,14 @@ import (
 // when an owner lost a frame), and periodically every zeroed frame must read
 // as zeros, although the test scribbles on every frame it allocates or
 // releases.
+//
+// The machine has one to four NUMA nodes (the input's second byte), each a
+// contiguous share of the frames; the current processor's node changes
+// between steps. Allocations must come from the list the node order names
+// (the home node's, then the next nodes', then Standby), requests that
+// require a node must get a frame of that node or fail only when it has
+// none, and after every step each node's list lengths must sum to the
+// totals every caller sees.
 func FuzzPFN(f *testing.F) {
 	f.Add([]byte{40, 0x10, 0x21, 0x0e, 0x33, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17})
 	f.Add([]byte{120, 0xfc, 0x02, 0x49, 0x80, 0x01, 0, 0, 0, 0, 1, 0x81, 3, 0x81, 9, 0x81, 10, 0x81, 14, 0x82, 16, 0x80})
@@ -32,6 +42,7 @@ func FuzzPFN(f *testing.F) {
 				t.Fatalf("step %d (%s): %v", step, z.last, err)
 			}
 			z.checkOwners(step)
+			z.checkNodeSums(step)
 			if step%16 == 0 {
 				z.checkZeroed(step)
 			}
@@ -54,6 +65,8 @@ type fuzzer struct {
 	gen   uint64
 	hooks []restore
 	last  string
+	nodes uint32 // the machine's nodes
+	home  uint32 // the current processor's node
 }
 
 // newFuzzer builds a memory map from the input's first bytes: a frame count,
@@ -82,13 +95,84 @@ func newFuzzer(t *testing.T, data []byte) *fuzzer {
 	z := &fuzzer{t: t, data: data, db: new(Database), sim: physmem.NewSim(n), n: n,
 		owner: make([]uintptr, n), sig: make([]uint64, n)}
 	t.Cleanup(z.sim.Close)
-	if st := z.db.Init(make([]Entry, n), m, z.sim); st != ntstatus.Success {
-		t.Fatalf("Init: %v", st)
+	// Half the inputs build the database lazily, from a few frames up.
+	eager := physmem.PFN(noLink)
+	if b := z.byte(); b&0x80 != 0 {
+		eager = physmem.PFN(b&0x7f) % n
+	}
+	if st := z.db.InitLazy(make([]Entry, n), m, z.sim, eager); st != ntstatus.Success {
+		t.Fatalf("InitLazy: %v", st)
 	}
 	z.db.SetTransitionHook(func(p physmem.PFN, pte uintptr, orig uint64) {
 		z.hooks = append(z.hooks, restore{p, pte, orig})
 	})
+	z.setNodes(1 + uint32(z.byte())%4)
 	return z
+}
+
+// lazy reports whether part of the database is still to be built, when
+// the oracles for allocations only check what growth cannot change.
+func (z *fuzzer) lazy() bool { return z.db.Frames() < z.n }
+
+// setNodes splits the frames into k nodes of equal share (the last takes
+// the rest) and puts the current processor on node 0.
+func (z *fuzzer) setNodes(k uint32) {
+	z.nodes = k
+	share := max(z.n/physmem.PFN(k), 1)
+	var r []NodeRange
+	for i := range k {
+		first := physmem.PFN(i) * share
+		end := first + share
+		if i == k-1 {
+			end = z.n
+		}
+		if first < end {
+			r = append(r, NodeRange{First: first, End: end, Node: i})
+		}
+	}
+	if st := z.db.SetNodes(Nodes{Memory: r, Processors: []uint32{0}, Highest: k - 1}); st != ntstatus.Success {
+		z.t.Fatalf("SetNodes(%+v): %v", r, st)
+	}
+	z.goHome(0)
+	z.t.Cleanup(func() { ke.SetProcessorNodes(nil, 0) })
+}
+
+// goHome moves the current processor to node.
+func (z *fuzzer) goHome(node uint32) {
+	z.home = node
+	if !ke.SetProcessorNodes([]uint32{node}, z.nodes-1) {
+		z.t.Fatalf("SetProcessorNodes(%d)", node)
+	}
+}
+
+// nodeLists is every node's Zeroed and Free list lengths.
+func (z *fuzzer) nodeLists() (n [MaxNodes][numNodeStates]uint64) {
+	for _, s := range z.db.NodeStats() {
+		n[s.Node] = [numNodeStates]uint64{StateZeroed: s.Zeroed, StateFree: s.Free}
+	}
+	return n
+}
+
+// checkNodeSums: the nodes' lists sum to the totals.
+func (z *fuzzer) checkNodeSums(step int) {
+	var sum [numNodeStates]uint64
+	for _, l := range z.nodeLists() {
+		sum[StateZeroed] += l[StateZeroed]
+		sum[StateFree] += l[StateFree]
+	}
+	if st := z.db.Stats(); sum[StateZeroed] != st.ByState[StateZeroed] || sum[StateFree] != st.ByState[StateFree] {
+		z.t.Fatalf("step %d (%s): nodes' lists sum to zeroed %d free %d, totals %v", step, z.last, sum[StateZeroed], sum[StateFree], st)
+	}
+}
+
+// standbyOn reports whether a standby frame of node exists.
+func (z *fuzzer) standbyOn(node uint32) bool {
+	for p := range z.n {
+		if z.info(p).State == StateStandby && z.db.NodeOf(p) == node {
+			return true
+		}
+	}
+	return false
 }
 
 func (z *fuzzer) more() bool { return len(z.data) > 0 }
@@ -254,7 +338,7 @@ func (z *fuzzer) wantState(p physmem.PFN, s State) {
 	}
 }
 
-const numOps = 18
+const numOps = 21
 
 func (z *fuzzer) step() {
 	switch op := z.byte() % numOps; op {
@@ -401,13 +485,70 @@ func (z *fuzzer) step() {
 		if got := z.db.ZeroSome(k); uint64(got) != min(uint64(k), free) {
 			z.t.Fatalf("ZeroSome(%d) = %d with %d free", k, got, free)
 		}
+	case 18:
+		z.goHome(uint32(z.byte()) % z.nodes)
+		z.last = fmt.Sprintf("home node %d", z.home)
+	case 19:
+		z.allocateOnNode()
+	case 20:
+		k := int(z.byte()%16) + 1
+		z.last = fmt.Sprintf("GrowSome(%d) at %d frames", k, z.db.Frames())
+		before := z.db.Frames()
+		more := z.db.GrowSome(k)
+		if after := z.db.Frames(); after != min(before+physmem.PFN(k), z.n) || more != (after < z.n) {
+			z.t.Fatalf("%s: %d frames, more %v", z.last, after, more)
+		}
 	}
+}
+
+// allocateOnNode asks for a frame of a node (sometimes one that does not
+// exist), required or preferred.
+func (z *fuzzer) allocateOnNode() {
+	b := z.byte()
+	node, required, zeroed := uint32(b)%(z.nodes+1), b&0x40 != 0, b&0x80 != 0
+	z.ptes++
+	pte := 0xFFFFF68000000000 + z.ptes*8
+	z.last = fmt.Sprintf("AllocateOnNode(node %d, required %v, zeroed %v)", node, required, zeroed)
+	before, lists := z.db.Stats(), z.nodeLists()
+	local := node < z.nodes && lists[node][StateZeroed]+lists[node][StateFree] > 0
+	want := before.Available() > 0
+	if required {
+		want = local || node < z.nodes && z.standbyOn(node)
+	}
+	var p physmem.PFN
+	var ok bool
+	lazy := z.lazy()
+	z.do(legal, func() { p, ok = z.db.AllocateOnNode(pte, origFor(pte), zeroed, node, required) })
+	if lazy {
+		if ok && required && z.db.NodeOf(p) != node {
+			z.t.Fatalf("%s took frame %#x of node %d", z.last, p, z.db.NodeOf(p))
+		}
+		if ok {
+			z.owner[p] = pte
+			z.use(p)
+		}
+		return
+	}
+	if ok != want {
+		z.t.Fatalf("%s = %v, want %v (available %d)", z.last, ok, want, before.Available())
+	}
+	if !ok {
+		return
+	}
+	if (local || required) && z.db.NodeOf(p) != node {
+		z.t.Fatalf("%s took frame %#x of node %d", z.last, p, z.db.NodeOf(p))
+	}
+	if zeroed && !z.isZero(p) {
+		z.t.Fatalf("%s handed out frame %#x with data in it", z.last, p)
+	}
+	z.owner[p] = pte
+	z.use(p)
 }
 
 func (z *fuzzer) allocate(zeroed bool) {
 	z.ptes++
 	pte := 0xFFFFF68000000000 + z.ptes*8
-	before := z.db.Stats()
+	before, lists := z.db.Stats(), z.nodeLists()
 	order := anyOrder
 	name := "AllocateAny"
 	alloc := z.db.AllocateAny
@@ -417,21 +558,40 @@ func (z *fuzzer) allocate(zeroed bool) {
 	z.last = name
 	var p physmem.PFN
 	var ok bool
+	lazy := z.lazy()
 	z.do(legal, func() { p, ok = alloc(pte, origFor(pte)) })
+	if lazy {
+		if ok && before.Available()+before.Deferred == 0 {
+			z.t.Fatalf("%s = %v with %d available, %d deferred", name, ok, before.Available(), before.Deferred)
+		}
+		if ok {
+			z.owner[p] = pte
+			z.use(p)
+		}
+		return
+	}
 	if ok != (before.Available() > 0) {
 		z.t.Fatalf("%s = %v with %d available", name, ok, before.Available())
 	}
 	if !ok {
 		return
 	}
-	after := z.db.Stats()
-	for _, s := range order {
-		if before.ByState[s] > 0 {
-			if after.ByState[s] != before.ByState[s]-1 {
-				z.t.Fatalf("%s did not take from %v first:\n%v", name, s, after)
+	// The first non-empty list of the node order gave the frame.
+	after, afterLists := z.db.Stats(), z.nodeLists()
+	taken := false
+	for k := range z.nodes {
+		n := (z.home + k) % z.nodes
+		for _, s := range order {
+			if lists[n][s] > 0 && !taken {
+				taken = true
+				if afterLists[n][s] != lists[n][s]-1 || z.db.NodeOf(p) != n {
+					z.t.Fatalf("%s (home %d) did not take frame %#x from node %d's %v list:\n%v", name, z.home, p, n, s, after)
+				}
 			}
-			break
 		}
+	}
+	if !taken && after.ByState[StateStandby] != before.ByState[StateStandby]-1 {
+		z.t.Fatalf("%s did not take from Standby:\n%v", name, after)
 	}
 	if zeroed && !z.isZero(p) {
 		z.t.Fatalf("%s handed out frame %#x with data in it", name, p)
@@ -469,27 +629,44 @@ func (z *fuzzer) contiguous() {
 	}
 	c := Cache(z.byte() % 3)
 	z.last = "AllocateContiguous"
-	wantStart, found := physmem.PFN(0), false
-	for s := min(hi, z.n-1) + 1; s >= lo+n && !found; s-- {
-		start := s - n
-		if boundary != 0 && start/boundary != (s-1)/boundary {
-			continue
-		}
-		found = true
-		for q := start; q < s; q++ {
-			if st := z.info(q).State; st != StateZeroed && st != StateFree && st != StateStandby {
-				found = false
+	// The highest fitting run on the home node, else anywhere.
+	search := func(onHome bool) (physmem.PFN, bool) {
+		for s := min(hi, z.n-1) + 1; s >= lo+n; s-- {
+			start := s - n
+			if boundary != 0 && start/boundary != (s-1)/boundary {
+				continue
+			}
+			found := true
+			for q := start; q < s; q++ {
+				if st := z.info(q).State; st != StateZeroed && st != StateFree && st != StateStandby || onHome && z.db.NodeOf(q) != z.home {
+					found = false
+				}
+			}
+			if found {
+				return start, true
 			}
 		}
-		wantStart = start
+		return 0, false
+	}
+	wantStart, found := search(z.nodes > 1)
+	if !found && z.nodes > 1 {
+		wantStart, found = search(false)
 	}
 	if boundary != 0 && boundary < n {
 		found = false
 	}
 	var p physmem.PFN
 	var st ntstatus.Status
+	lazy := z.lazy()
 	z.do(legal, func() { p, st = z.db.AllocateContiguous(n, lo, hi, boundary, c) })
 	switch {
+	case lazy:
+		if st == ntstatus.Success {
+			for q := p; q < p+n; q++ {
+				z.use(q)
+			}
+		}
+		return
 	case boundary != 0 && boundary < n:
 		if st != ntstatus.InvalidParameter {
 			z.t.Fatalf("boundary %d < %d frames: %v", boundary, n, st)

@@ -15,7 +15,7 @@ import (
 // exactly this.
 func referenceInit(db *Database, storage []Entry, m []Range) {
 	n, _, _ := Size(m)
-	*db = Database{entries: storage[:n]}
+	*db = Database{entries: storage[:n], nodes: oneNode}
 	for i := range db.lists {
 		db.lists[i] = listHead{first: noLink, last: noLink}
 	}

@@ -4,18 +4,21 @@
 // allocate from the Go heap, store a Go pointer or block. Every function
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// Each of the six list states (Zeroed, Free, Standby, Modified,
-// ModifiedNoWrite, Bad) has one doubly linked list threaded through the
-// entries by frame number; the head holds the first and last frame. Insertion
-// is at the tail and allocation takes the head, so every list is FIFO: the
-// standby frame repurposed first is the one that has waited longest for its
-// owner to come back. Removal from the middle (a reclaimed standby frame, a
-// contiguous run) is O(1) through blink. NT additionally splits the free and
-// zeroed lists by cache colour; one CPU does not need that.
+// Zeroed and Free have one list per NUMA node (the node the frame's number
+// falls in, node.go), as NT colours them per node; Standby, Modified,
+// ModifiedNoWrite and Bad have one list each. Every list is doubly linked
+// through the entries by frame number; the head holds the first and last
+// frame and the list's length. Insertion is at the tail and allocation takes
+// the head, so every list is FIFO: the standby frame repurposed first is the
+// one that has waited longest for its owner to come back. Removal from the
+// middle (a reclaimed standby frame, a contiguous run) is O(1) through blink.
+// NT also splits the free and zeroed lists by cache colour within a node;
+// ntgo does not.
 //
-// Counts are kept per state, not per list, so Stats can report every state;
-// a list's length is its state's count. State changes go through setState so
-// the counts cannot drift. Links are checked against their neighbours before
+// Counts are kept per state, so Stats reports every state and the totals
+// every caller saw before nodes existed; a list's length is in its head, and
+// a state's lists sum to its count (Check). State changes go through
+// setState so the counts cannot drift. Links are checked against their neighbours before
 // anything is unlinked, which catches a corrupted entry before the damage
 // spreads (PFN_LIST_CORRUPT 0x02).
 
@@ -33,6 +36,45 @@ const noLink = 1<<32 - 1
 // listHead is one page list.
 type listHead struct {
 	first, last uint32
+	n           uint64 // frames on the list
+}
+
+// The page lists: Zeroed and Free once per node (numNodeStates), the other
+// list states once, after them.
+const (
+	numNodeStates = 2 // StateZeroed and StateFree
+	sharedLists   = MaxNodes * numNodeStates
+	numHeads      = sharedLists + numLists - numNodeStates
+)
+
+// nodeList is the index of node's list of state s (Zeroed or Free).
+//
+//go:nosplit
+func nodeList(node uint32, s State) int { return int(node)*numNodeStates + int(s) }
+
+// sharedList is the index of the one list of state s (Standby and above).
+//
+//go:nosplit
+func sharedList(s State) int { return sharedLists + int(s-numNodeStates) }
+
+// listOf is the index of the list frame p belongs on in list state s.
+//
+//go:nosplit
+func (db *Database) listOf(p uint32, s State) int {
+	if s < numNodeStates {
+		return nodeList(db.nodes.nodeOf(p), s)
+	}
+	return sharedList(s)
+}
+
+// listState is the state of the frames on list i.
+//
+//go:nosplit
+func listState(i int) State {
+	if i < sharedLists {
+		return State(i % numNodeStates)
+	}
+	return State(i-sharedLists) + numNodeStates
 }
 
 // setState moves entry e to state s in the per-state counts.
@@ -52,7 +94,7 @@ func (db *Database) insert(p uint32, s State) {
 	if e.flink != noLink || e.blink != noLink {
 		db.fail(bugcheck.PfnListCorrupt, ListEntryCorrupt, uintptr(p), db.highest(), uintptr(e.refCount))
 	}
-	h := &db.lists[s]
+	h := &db.lists[db.listOf(p, s)]
 	db.setState(e, s)
 	e.blink = h.last
 	if h.last == noLink {
@@ -61,6 +103,7 @@ func (db *Database) insert(p uint32, s State) {
 		db.entries[h.last].flink = p
 	}
 	h.last = p
+	h.n++
 }
 
 // unlink takes frame p off the list its state names. Its state is left for
@@ -69,7 +112,7 @@ func (db *Database) insert(p uint32, s State) {
 //go:nosplit
 func (db *Database) unlink(p uint32) {
 	e := &db.entries[p]
-	h := &db.lists[e.state]
+	h := &db.lists[db.listOf(p, e.state)]
 	if !db.linkedBack(p, e.blink, h.first, true) || !db.linkedBack(p, e.flink, h.last, false) {
 		db.fail(bugcheck.PfnListCorrupt, ListEntryCorrupt, uintptr(p), db.highest(), uintptr(e.refCount))
 	}
@@ -84,6 +127,7 @@ func (db *Database) unlink(p uint32) {
 		db.entries[e.flink].blink = e.blink
 	}
 	e.flink, e.blink = noLink, noLink
+	h.n--
 }
 
 // linkedBack reports whether p's neighbour n (its blink if back, else its
@@ -103,13 +147,14 @@ func (db *Database) linkedBack(p, n, end uint32, back bool) bool {
 	}
 }
 
-// removeHead unlinks and returns the first frame of list s, or false if the
+// removeHead unlinks and returns the first frame of list i, or false if the
 // list is empty.
 //
 //go:nosplit
-func (db *Database) removeHead(s State) (uint32, bool) {
-	h := &db.lists[s]
-	if (h.first == noLink) != (db.count[s] == 0) {
+func (db *Database) removeHead(i int) (uint32, bool) {
+	h := &db.lists[i]
+	s := listState(i)
+	if (h.first == noLink) != (h.n == 0) {
 		db.fail(bugcheck.PfnListCorrupt, ListHeadCorrupt, uintptr(h.first), uintptr(available(&db.count)), 0)
 	}
 	p := h.first
@@ -146,4 +191,48 @@ func (db *Database) highest() uintptr { return uintptr(len(db.entries)) - 1 }
 //go:nosplit
 func available(count *[NumStates]uint64) uint64 {
 	return count[StateZeroed] + count[StateFree] + count[StateStandby]
+}
+
+// nodeOf is the node of frame p: the node of the range holding it, node 0
+// if none does.
+//
+//go:nosplit
+func (t *nodeTable) nodeOf(p uint32) uint32 {
+	for i := 0; i < t.n && i < len(t.ranges); i++ {
+		r := &t.ranges[i]
+		if physmem.PFN(p) < r.First {
+			break
+		}
+		if physmem.PFN(p) < r.End {
+			return r.Node
+		}
+	}
+	return 0
+}
+
+// relink empties the lists of state s (Zeroed or Free) on every node and
+// puts their frames back, in list order, on the lists the node table now
+// names. Not called in trap context; nosplit because SetNodes calls it
+// under the lock.
+//
+//go:nosplit
+func (db *Database) relink(s State) {
+	var old [MaxNodes]uint32
+	for node := range uint32(MaxNodes) {
+		h := &db.lists[nodeList(node, s)]
+		old[node] = h.first
+		*h = listHead{first: noLink, last: noLink}
+	}
+	for _, p := range old {
+		for p != noLink {
+			if p >= uint32(len(db.entries)) {
+				db.fail(bugcheck.PfnListCorrupt, ListEntryCorrupt, uintptr(p), db.highest(), 0)
+			}
+			e := &db.entries[p]
+			next := e.flink
+			e.flink, e.blink = noLink, noLink
+			db.insert(p, s)
+			p = next
+		}
+	}
 }

@@ -20,18 +20,23 @@ type Stats struct {
 	// ByState counts the frames in each state; for a list state it is the
 	// list's length.
 	ByState [NumStates]uint64
+	// Deferred is the RAM above Frames not yet in the database
+	// (InitLazy), nearly all of it free: it joins the lists as the
+	// database grows.
+	Deferred uint64
 }
 
 // Stats returns the current counts.
 func (db *Database) Stats() Stats {
 	db.lock.Acquire()
-	s := Stats{Frames: uint64(len(db.entries)), ByState: db.count}
+	s := Stats{Frames: uint64(len(db.entries)), ByState: db.count, Deferred: db.deferred}
 	db.lock.Release()
 	return s
 }
 
-// RAM is the number of frames of RAM: every frame but the reserved ones.
-func (s Stats) RAM() uint64 { return s.Frames - s.ByState[StateReserved] }
+// RAM is the number of frames of RAM: every frame but the reserved ones,
+// and the deferred ones to come.
+func (s Stats) RAM() uint64 { return s.Frames - s.ByState[StateReserved] + s.Deferred }
 
 // Available is the number of frames an allocation can take (NT's
 // MmAvailablePages): zeroed, free and standby.
@@ -58,6 +63,9 @@ func (s Stats) String() string {
 		row(st.String(), s.ByState[st])
 	}
 	row("Available", s.Available())
+	if s.Deferred != 0 {
+		row("Deferred", s.Deferred)
+	}
 	row("Total", s.Frames)
 	return b.String()
 }

@@ -13,10 +13,19 @@
 // interrupts off on bare metal, the longest it delays an interrupt is one
 // 4 KiB clear, and between frames a pending interrupt gets in. The frame is
 // never off a list while the lock is free, so Check holds at every moment.
+//
+// Nodes: a frame stays on its node (insert puts it on its node's zeroed
+// list). ZeroSome empties the current processor's node first, then the
+// others in turn, so that once every processor runs its idle loop each
+// node is zeroed by its own processors first, and a node without an idle
+// processor still gets zeroed by the others.
 
 package pfn
 
-import "ntgo/mm/physmem"
+import (
+	"ntgo/mm/physmem"
+	"ntgo/nt/ke"
+)
 
 // ZeroSome zeroes up to max frames from the free list onto the zeroed list
 // and returns how many it moved; fewer than max means the free list is empty.
@@ -24,9 +33,10 @@ import "ntgo/mm/physmem"
 //go:nosplit
 func (db *Database) ZeroSome(max int) int {
 	n := 0
+	home := ke.GetCurrentNodeNumber()
 	for ; n < max; n++ {
 		db.lock.Acquire()
-		p, ok := db.removeHead(StateFree)
+		p, ok := db.takeFree(home)
 		if !ok {
 			db.lock.Release()
 			break
@@ -36,4 +46,21 @@ func (db *Database) ZeroSome(max int) int {
 		db.lock.Release()
 	}
 	return n
+}
+
+// takeFree unlinks the head of the first non-empty free list, from node
+// home (node 0 if there is no such node) up.
+//
+//go:nosplit
+func (db *Database) takeFree(home uint32) (uint32, bool) {
+	nodes := db.nodes.count
+	if home >= nodes {
+		home = 0
+	}
+	for k := uint32(0); k < nodes; k++ {
+		if p, ok := db.removeHead(nodeList((home+k)%nodes, StateFree)); ok {
+			return p, true
+		}
+	}
+	return 0, false
 }

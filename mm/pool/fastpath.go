@@ -27,6 +27,9 @@
 // link or header was overwritten after its free (a use after free) is left
 // on the list for the full path's pop to find and stop on.
 //
+// Before the hit, one atomic flag says whether Driver Verifier wants to see
+// the call (verifier.go); it is off unless some driver is verified.
+//
 // Nothing here is an interface or closure call, or a privileged
 // instruction: the IRQL comes from ke's software copy (or the test's
 // Config.IRQL), the processor from ke, the mapped test from the region's
@@ -62,6 +65,11 @@ const zeroByWords = 128
 // then it raises STATUS_INSUFFICIENT_RESOURCES (ntstatus.Raise) instead, as
 // ExAllocatePoolWithTag does.
 func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	if s.verifying.Load() {
+		if va, ok := s.verifyAllocate(t, n, tag, prio, owner); ok {
+			return va
+		}
+	}
 	if t&^fastTypeBits != 0 || n > MaxCachedRequest || !s.lookaside || owner != 0 ||
 		prio != NormalPoolPriority && !prio.Valid() {
 		return s.allocateFull(t, n, tag, prio, owner)
@@ -126,6 +134,9 @@ func zeroBody(a, n uintptr) {
 // Free is ExFreePoolWithTag: it frees the allocation at va, checking its tag
 // unless tag is 0 (ExFreePool).
 func (s *System) Free(va uintptr, tag Tag) {
+	if s.verifying.Load() && s.verifyFree(va, tag) {
+		return
+	}
 	var r *region
 	switch {
 	case s.nonPaged.holds(va):
@@ -133,7 +144,9 @@ func (s *System) Free(va uintptr, tag Tag) {
 	case s.paged.holds(va):
 		r = s.paged
 	default:
-		s.freeFull(va, tag)
+		if !s.specialFree(va, tag) {
+			s.freeFull(va, tag)
+		}
 		return
 	}
 	if va&(BlockUnit-1) != 0 || va&pageMask < HeaderSize || !s.lookaside || !r.mappedBit(va) {

@@ -58,6 +58,14 @@ type PageBitmap interface {
 	InUseBits() []atomic.Uint64
 }
 
+// NodePageSource is what a PageSource that can take its pages' frames
+// from a NUMA node also offers (the kernel's pool pages; host arenas
+// cannot): AllocPages with the frames from node first, or only from it if
+// required.
+type NodePageSource interface {
+	AllocPagesOnNode(n int, executable bool, node uint32, required bool) (va uintptr, ok bool)
+}
+
 // Usage ceilings, in percent of a region's maximum, per priority.
 const (
 	lowPriorityCeilingPercent    = 80
@@ -109,21 +117,43 @@ func (r *region) ceiling(p Priority) int64 {
 
 // take reserves n pages for priority p and then takes them from the source.
 func (r *region) take(n int, exec bool, p Priority) (uintptr, bool) {
-	limit := r.ceiling(p)
-	for {
-		u := r.used.Load()
-		if u+int64(n) > limit {
-			return 0, false
-		}
-		if r.used.CompareAndSwap(u, u+int64(n)) {
-			break
-		}
+	if !r.reserve(n, p) {
+		return 0, false
 	}
 	va, ok := r.src.AllocPages(n, exec)
 	if !ok {
 		r.used.Add(-int64(n))
 	}
 	return va, ok
+}
+
+// takeOnNode is take with the pages' frames from node (only from it if
+// required); false as well if the source cannot place pages on a node.
+func (r *region) takeOnNode(n int, exec bool, p Priority, node uint32, required bool) (uintptr, bool) {
+	src, ok := r.src.(NodePageSource)
+	if !ok || !r.reserve(n, p) {
+		return 0, false
+	}
+	va, ok := src.AllocPagesOnNode(n, exec, node, required)
+	if !ok {
+		r.used.Add(-int64(n))
+	}
+	return va, ok
+}
+
+// reserve counts n more pages against the region for priority p, or
+// reports false if they would pass its ceiling.
+func (r *region) reserve(n int, p Priority) bool {
+	limit := r.ceiling(p)
+	for {
+		u := r.used.Load()
+		if u+int64(n) > limit {
+			return false
+		}
+		if r.used.CompareAndSwap(u, u+int64(n)) {
+			return true
+		}
+	}
 }
 
 // give returns n pages at va to the source.

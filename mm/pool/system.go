@@ -111,6 +111,8 @@ type System struct {
 	lookaside   bool
 	delayFree   bool
 	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
+	verifier    atomic.Pointer[verifierHook] // verifier.go
+	verifying   atomic.Bool
 }
 
 // New builds a System over c's page sources.
@@ -198,14 +200,8 @@ func (s *System) allocateFull(t PoolType, n uintptr, tag Tag, prio Priority, own
 
 // allocateBlock is allocateFull without the raise.
 func (s *System) allocateBlock(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
-	if t&MustSucceedPoolTypeMask != 0 {
-		badPoolCaller(CallerMustSucceed, uintptr(t), n, uintptr(tag))
-	}
-	k := KindOf(t)
-	if irql := s.currentIrql(); irql > DispatchLevel || k.Paged() && irql > APCLevel {
-		badPoolCaller(CallerAllocIRQL, uintptr(irql), uintptr(t), n)
-	}
-	if t&^coreTypeBits != 0 || t&SessionPoolMask != 0 || !prio.Valid() {
+	k, ok := s.admit(t, n, tag, prio)
+	if !ok {
 		return 0
 	}
 	u, pages, big := classify(t, n)
@@ -243,6 +239,56 @@ func (s *System) allocateBlock(t PoolType, n uintptr, tag Tag, prio Priority, ow
 		clear(bytesAt(b+HeaderSize, bytes-HeaderSize))
 	}
 	return b + HeaderSize
+}
+
+// admit checks a request as every allocation does: misuse is a bugcheck,
+// a type or priority the core does not serve is refused (false).
+func (s *System) admit(t PoolType, n uintptr, tag Tag, prio Priority) (Kind, bool) {
+	if t&MustSucceedPoolTypeMask != 0 {
+		badPoolCaller(CallerMustSucceed, uintptr(t), n, uintptr(tag))
+	}
+	k := KindOf(t)
+	if irql := s.currentIrql(); irql > DispatchLevel || k.Paged() && irql > APCLevel {
+		badPoolCaller(CallerAllocIRQL, uintptr(irql), uintptr(t), n)
+	}
+	return k, t&^coreTypeBits == 0 && t&SessionPoolMask == 0 && prio.Valid()
+}
+
+// AllocateOnNode is Allocate for ExAllocatePool3's NUMA node: the pool
+// keeps no blocks per node (NT keeps a non-paged pool per node), so a
+// non-paged request is served as a big allocation, whole pages whatever
+// n, whose frames come from node first (only from it if required); paged
+// pool, which the node does not apply to, is Allocate. It returns 0 when
+// no such pages can be had, also when the page source cannot place pages
+// on a node (NodePageSource).
+func (s *System) AllocateOnNode(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr, node uint32, required bool) uintptr {
+	k, ok := s.admit(t, n, tag, prio)
+	if !ok {
+		return 0
+	}
+	if k.Paged() {
+		return s.allocateBlock(t, n, tag, prio, owner)
+	}
+	pages := NodePages(n)
+	d := &s.desc[k]
+	if pages == 0 || pages > uintptr(d.reg.maxPages) {
+		return 0
+	}
+	va, ok := d.reg.takeOnNode(int(pages), d.exec, prio, node, required)
+	if !ok {
+		return 0
+	}
+	s.recordBig(d, k, t, va, pages, tag, owner)
+	return va
+}
+
+// NodePages is the pages an AllocateOnNode of n bytes takes (0 if n is too
+// large): what quota is charged for it.
+func NodePages(n uintptr) uintptr {
+	if n > ^uintptr(0)-pageMask {
+		return 0
+	}
+	return max((n+pageMask)>>pageShift, 1)
 }
 
 // fromLookaside pops a cached block of u units from this processor's list
@@ -284,6 +330,13 @@ func (s *System) allocBig(k Kind, t PoolType, pages uintptr, tag Tag, prio Prior
 			return 0
 		}
 	}
+	s.recordBig(d, k, t, va, pages, tag, owner)
+	return va
+}
+
+// recordBig enters a big allocation of pages at va in the big-page table
+// and the counters, and zeroes it if t asks.
+func (s *System) recordBig(d *descriptor, k Kind, t PoolType, va, pages uintptr, tag Tag, owner uintptr) {
 	s.big.insert(bigEntry{va: va, pages: pages, owner: owner, tag: tag, typ: t, kind: k})
 	d.totalBigPages.Add(int64(pages))
 	bytes := pages << pageShift
@@ -291,7 +344,6 @@ func (s *System) allocBig(k Kind, t PoolType, pages uintptr, tag Tag, prio Prior
 	if t&PoolZeroAllocation != 0 {
 		clear(bytesAt(va, bytes))
 	}
-	return va
 }
 
 func (s *System) counted(d *descriptor, tag Tag, bytes uintptr) {
@@ -444,6 +496,9 @@ func (s *System) giveBackQuota(blk block) {
 // va (body of a small block, whole pages of a big one) and whether quota was
 // charged for it.
 func (s *System) BlockSize(va uintptr) (bytes uintptr, quotaCharged bool) {
+	if n, ok := s.specialBlockSize(va); ok {
+		return n, false
+	}
 	blk := s.locate(va)
 	if blk.big {
 		return blk.bytes, blk.owner != 0

@@ -107,8 +107,9 @@ func KindOf(t PoolType) Kind {
 type Priority uint32
 
 // Priority values. The special-pool variants ask special pool to place the
-// block against its overrun or underrun guard page; ntgo has no special pool
-// and treats them as their base priority.
+// block against its overrun or underrun guard page, for an allocation that
+// goes to special pool anyway (mm/verifier); elsewhere they are their base
+// priority.
 const (
 	LowPoolPriority                       Priority = 0
 	LowPoolPrioritySpecialPoolOverrun     Priority = 8

@@ -104,6 +104,57 @@ func (p *PageTables) Map(va uintptr, f physmem.PFN, prot Protection, c CacheType
 	return st
 }
 
+// MapRun is Map for n pages from va to the consecutive frames from f,
+// walking down to each page table once rather than once per page: it
+// checks that none of a table's pages in the run is mapped, stores their
+// leaves, and adds to the table's used-entry count once. Boot maps the PFN
+// database with it (8192 pages at 4 GiB). On a failure the pages before
+// the table concerned stay mapped.
+func (p *PageTables) MapRun(va uintptr, f physmem.PFN, n uintptr, prot Protection, c CacheType) ntstatus.Status {
+	if !prot.Mappable() {
+		return ntstatus.InvalidPageProtection
+	}
+	if _, ok := c.bits(); !ok {
+		return ntstatus.InvalidParameter
+	}
+	for n > 0 {
+		k := min(n, EntriesPerTable-va>>physmem.PageShift%EntriesPerTable)
+		if _, st := p.Leaf(va); st == ntstatus.MemoryNotAllocated {
+			if !p.ensure(va) {
+				return ntstatus.InsufficientResources
+			}
+		} else if st != ntstatus.Success {
+			return st
+		}
+		added := 0
+		for i := range k {
+			page := va + i*physmem.PageSize
+			if !Mappable(page) {
+				return ntstatus.InvalidAddress
+			}
+			old := p.tables.Load(PT, page)
+			if old.Valid() {
+				return ntstatus.ConflictingAddresses
+			}
+			if old == 0 {
+				added++
+			}
+		}
+		for i := range k {
+			page := va + i*physmem.PageSize
+			p.tables.Store(PT, page, NewValid(f+physmem.PFN(i), prot, c))
+		}
+		if added > 0 {
+			parent := p.tables.Load(PD, va)
+			p.tables.Store(PD, va, parent.WithUsedEntries(parent.UsedEntries()+added))
+		}
+		va += k * physmem.PageSize
+		f += physmem.PFN(k)
+		n -= k
+	}
+	return ntstatus.Success
+}
+
 // Unmap clears va's leaf and returns what it held (for a present or
 // transition PTE, old.Frame() is the page's frame). The flush of a present
 // page's translation goes into b, or happens now if b is nil; the frame may

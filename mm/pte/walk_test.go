@@ -383,3 +383,43 @@ func TestLargePage(t *testing.T) {
 	}
 	check(t, m)
 }
+
+// MapRun maps what Map would, page by page, across page-table boundaries:
+// the same leaves, counts that Check accepts, and Unmap of every page frees
+// every table again. A mapped page inside a run is refused.
+func TestMapRun(t *testing.T) {
+	m := ptesim.New(2048)
+	t.Cleanup(m.Close)
+	pt := m.NewPageTables(m.MMU)
+	const pages = 3*pte.EntriesPerTable/2 + 7
+	start := dynVA + 500*physmem.PageSize // 12 pages before a table boundary
+	if st := pt.Map(start+700*physmem.PageSize, 3, pte.ProtReadOnly, pte.Cached); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	if st := pt.MapRun(start, 100, pages, pte.ProtReadWrite, pte.Cached); st != ntstatus.ConflictingAddresses {
+		t.Fatalf("MapRun over a mapped page: %v", st)
+	}
+	check(t, m)
+	pt.Unmap(start+700*physmem.PageSize, nil)
+	for va := start; va < start+pages*physmem.PageSize; va += physmem.PageSize {
+		pt.Unmap(va, nil) // the pages the refused run mapped before the conflict's table
+	}
+	if st := pt.MapRun(start, 100, pages, pte.ProtReadWrite, pte.Cached); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	check(t, m)
+	want := pte.NewValid(0, pte.ProtReadWrite, pte.Cached)
+	for i := uintptr(0); i < pages; i++ {
+		e, st := pt.Leaf(start + i*physmem.PageSize)
+		if st != ntstatus.Success || e != want|pte.NewValid(physmem.PFN(100+i), pte.ProtReadWrite, pte.Cached) {
+			t.Fatalf("page %d: %v %v", i, e, st)
+		}
+	}
+	for i := uintptr(0); i < pages; i++ {
+		pt.Unmap(start+i*physmem.PageSize, nil)
+	}
+	check(t, m)
+	if n := m.Frames.Count(ptesim.Table); n != 1 {
+		t.Fatalf("%d tables left after unmapping the run, want the PML4 alone", n)
+	}
+}

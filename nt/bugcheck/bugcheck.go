@@ -18,38 +18,43 @@ type Code uint32
 
 // The bugcheck codes ntgo raises, with NT's values.
 const (
-	IrqlNotGreaterOrEqual             Code = 0x09
-	IrqlNotLessOrEqual                Code = 0x0A
-	KmodeExceptionNotHandled          Code = 0x1E
-	MemoryManagement                  Code = 0x1A
-	BadPoolHeader                     Code = 0x19
-	PfnListCorrupt                    Code = 0x4E
-	PageFaultInNonpagedArea           Code = 0x50
-	KernelStackInpageError            Code = 0x77
-	UnexpectedKernelModeTrap          Code = 0x7F
-	SystemThreadExceptionNotHandled   Code = 0x7E
-	ManuallyInitiatedCrash            Code = 0xE2
-	AttemptedWriteToReadonlyMemory    Code = 0xBE
-	BadPoolCaller                     Code = 0xC2
-	DriverCorruptedExpool             Code = 0xC5
-	DriverUnloadedWithoutCancelling   Code = 0xCE
-	DriverIrqlNotLessOrEqual          Code = 0xD1
-	AttemptedExecuteOfNoexecuteMemory Code = 0xFC
-	KernelSecurityCheckFailure        Code = 0x139
-	DriverVerifierDetectedViolation   Code = 0xC4
-	NoMoreSystemPtes                  Code = 0x3F
-	Phase0InitializationFailed        Code = 0x31
-	SystemPteMisuse                   Code = 0xDA
-	InstallMoreMemory                 Code = 0x7D
-	KernelDataInpageError             Code = 0x7A
-	DriverLeftLockedPagesInProcess    Code = 0xCB
-	InvalidMdlRange                   Code = 0x12E
-	IrqlGtZeroAtSystemService         Code = 0x4A
-	AttemptedSwitchFromDpc            Code = 0xB8
-	SpinLockAlreadyOwned              Code = 0x0F
-	InvalidAffinitySet                Code = 0x03
-	SpinLockNotOwned                  Code = 0x10
-	DpcWatchdogViolation              Code = 0x133
+	IrqlNotGreaterOrEqual                Code = 0x09
+	IrqlNotLessOrEqual                   Code = 0x0A
+	KmodeExceptionNotHandled             Code = 0x1E
+	MemoryManagement                     Code = 0x1A
+	BadPoolHeader                        Code = 0x19
+	PfnListCorrupt                       Code = 0x4E
+	PageFaultInNonpagedArea              Code = 0x50
+	KernelStackInpageError               Code = 0x77
+	UnexpectedKernelModeTrap             Code = 0x7F
+	SystemThreadExceptionNotHandled      Code = 0x7E
+	ManuallyInitiatedCrash               Code = 0xE2
+	AttemptedWriteToReadonlyMemory       Code = 0xBE
+	BadPoolCaller                        Code = 0xC2
+	DriverCorruptedExpool                Code = 0xC5
+	DriverUnloadedWithoutCancelling      Code = 0xCE
+	DriverIrqlNotLessOrEqual             Code = 0xD1
+	AttemptedExecuteOfNoexecuteMemory    Code = 0xFC
+	KernelSecurityCheckFailure           Code = 0x139
+	DriverVerifierDetectedViolation      Code = 0xC4
+	SpecialPoolDetectedMemoryCorruption  Code = 0xC1
+	PageFaultInFreedSpecialPool          Code = 0xCC
+	PageFaultBeyondEndOfAllocation       Code = 0xCD
+	DriverPageFaultInFreedSpecialPool    Code = 0xD5
+	DriverPageFaultBeyondEndOfAllocation Code = 0xD6
+	NoMoreSystemPtes                     Code = 0x3F
+	Phase0InitializationFailed           Code = 0x31
+	SystemPteMisuse                      Code = 0xDA
+	InstallMoreMemory                    Code = 0x7D
+	KernelDataInpageError                Code = 0x7A
+	DriverLeftLockedPagesInProcess       Code = 0xCB
+	InvalidMdlRange                      Code = 0x12E
+	IrqlGtZeroAtSystemService            Code = 0x4A
+	AttemptedSwitchFromDpc               Code = 0xB8
+	SpinLockAlreadyOwned                 Code = 0x0F
+	InvalidAffinitySet                   Code = 0x03
+	SpinLockNotOwned                     Code = 0x10
+	DpcWatchdogViolation                 Code = 0x133
 )
 
 // How a Go panic or runtime fatal error stops the system. NT runs every
@@ -137,7 +142,19 @@ var table = map[Code]*Info{
 		"NT: trap frame; ntgo for type 3: the LIST_ENTRY whose neighbours disagree",
 		"NT: exception record; ntgo for type 3: the link that should point back at it", "reserved"}},
 	DriverVerifierDetectedViolation: {"DRIVER_VERIFIER_DETECTED_VIOLATION", [4]string{
-		"violation subtype", "subtype parameter", "subtype parameter", "subtype parameter"}},
+		"violation subtype: 0 = zero-byte allocation, 1/2 = paged/nonpaged allocation at bad IRQL, 0x11/0x12 = paged/nonpaged free at bad IRQL, 0x30 = KeRaiseIrql to a lower IRQL, 0x31 = KeLowerIrql to a higher IRQL, 0x62 = driver unloading with allocations outstanding",
+		"subtype parameter (0-0x31: current IRQL; 0x62: the driver's name)", "subtype parameter (pool type or requested IRQL)", "subtype parameter (size, address, or allocations not freed)"}},
+	SpecialPoolDetectedMemoryCorruption: {"SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION", [4]string{
+		"address freed (0x30/0x31: current IRQL)", "0x21: bytes requested; 0x23/0x24: the damaged byte; 0x30/0x31: pool type",
+		"0x21: bytes from the address to the block's end; 0x31: address freed", "subtype: 0x20 = not allocated, 0x21 = bad address, 0x23 = bytes before the block damaged, 0x24 = bytes after its end damaged, 0x30/0x31 = allocate/free at bad IRQL"}},
+	PageFaultInFreedSpecialPool: {"PAGE_FAULT_IN_FREED_SPECIAL_POOL", [4]string{
+		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
+	PageFaultBeyondEndOfAllocation: {"PAGE_FAULT_BEYOND_END_OF_ALLOCATION", [4]string{
+		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
+	DriverPageFaultInFreedSpecialPool: {"DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL", [4]string{
+		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
+	DriverPageFaultBeyondEndOfAllocation: {"DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION", [4]string{
+		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
 	NoMoreSystemPtes: {"NO_MORE_SYSTEM_PTES", [4]string{
 		"0: system PTE type", "size of the failed request", "total free system PTEs", "total system PTEs"}},
 	SystemPteMisuse: {"SYSTEM_PTE_MISUSE", [4]string{

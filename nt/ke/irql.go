@@ -14,13 +14,38 @@
 //
 // Misuse stops the system as NT does: RaiseIrql to a lower level is
 // IRQL_NOT_GREATER_OR_EQUAL (0x09), LowerIrql to a higher level
-// IRQL_NOT_LESS_OR_EQUAL (0x0A).
+// IRQL_NOT_LESS_OR_EQUAL (0x0A). Driver Verifier (mm/verifier) installs
+// an IrqlVerifier while it verifies a driver: it sees every raise and
+// lower first, and stops a verified caller's misuse with its own codes.
 package ke
 
 import (
+	"sync/atomic"
+
 	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
 )
+
+// IrqlVerifier is Driver Verifier's view of IRQL changes: Raise and Lower
+// see the current and requested level before RaiseIrql and LowerIrql
+// check them, and may stop the system or prepare for the new level.
+type IrqlVerifier interface {
+	Raise(current, requested KIRQL)
+	Lower(current, requested KIRQL)
+}
+
+type irqlVerifierBox struct{ v IrqlVerifier }
+
+var irqlVerifier atomic.Pointer[irqlVerifierBox]
+
+// SetIrqlVerifier installs v (nil: none).
+func SetIrqlVerifier(v IrqlVerifier) {
+	if v == nil {
+		irqlVerifier.Store(nil)
+		return
+	}
+	irqlVerifier.Store(&irqlVerifierBox{v})
+}
 
 // KIRQL is an interrupt request level.
 type KIRQL uint8
@@ -52,6 +77,9 @@ func GetCurrentIrql() KIRQL {
 // IRQL_NOT_GREATER_OR_EQUAL (current level, requested level).
 func RaiseIrql(newIrql KIRQL) (old KIRQL) {
 	old = GetCurrentIrql()
+	if h := irqlVerifier.Load(); h != nil {
+		h.v.Raise(old, newIrql)
+	}
 	if newIrql < old || newIrql > HighLevel {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotGreaterOrEqual, uintptr(old), uintptr(newIrql), 0, 0)
 	}
@@ -66,6 +94,9 @@ func RaiseIrql(newIrql KIRQL) (old KIRQL) {
 // interrupt would at that moment.
 func LowerIrql(newIrql KIRQL) {
 	cur := GetCurrentIrql()
+	if h := irqlVerifier.Load(); h != nil {
+		h.v.Lower(cur, newIrql)
+	}
 	if newIrql > cur {
 		bugcheck.KeBugCheckEx(bugcheck.IrqlNotLessOrEqual, uintptr(newIrql), uintptr(cur), 0, 0)
 	}

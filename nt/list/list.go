@@ -141,12 +141,12 @@ func RemoveEntryList(e *ListEntry) (empty bool) {
 	return next == e.Blink
 }
 
-// RemoveHeadList is RemoveHeadList: it unlinks and returns the first entry,
-// or nil if the list is empty (NT returns the head itself, which a caller
-// converting with CONTAINING_RECORD would misread as an entry).
+// RemoveHeadList is RemoveHeadList: it unlinks and returns the first entry;
+// on an empty list it returns head itself, as NT's does (callers test
+// IsListEmpty first, or compare the result with the head).
 func RemoveHeadList(head *ListEntry) *ListEntry {
 	if IsListEmpty(head) {
-		return nil
+		return head
 	}
 	e := head.Next()
 	if e.Blink != addr(head) {
@@ -158,10 +158,10 @@ func RemoveHeadList(head *ListEntry) *ListEntry {
 }
 
 // RemoveTailList is RemoveTailList: it unlinks and returns the last entry,
-// or nil if the list is empty.
+// or head itself on an empty list, as NT's does.
 func RemoveTailList(head *ListEntry) *ListEntry {
 	if IsListEmpty(head) {
-		return nil
+		return head
 	}
 	e := head.Prev()
 	if e.Flink != addr(head) {

@@ -62,8 +62,10 @@ func TestListOrder(t *testing.T) {
 	items := newItems(4)
 	head := new(ListEntry)
 	InitializeListHead(head)
-	if !IsListEmpty(head) || RemoveHeadList(head) != nil || RemoveTailList(head) != nil {
-		t.Fatal("new list not empty")
+	// On an empty list NT's RemoveHeadList and RemoveTailList return the
+	// head itself and leave the list empty and sound.
+	if !IsListEmpty(head) || RemoveHeadList(head) != head || RemoveTailList(head) != head || !IsListEmpty(head) {
+		t.Fatal("removing from an empty list did not return its head")
 	}
 	InsertTailList(head, &items[1].Link)
 	InsertTailList(head, &items[2].Link)

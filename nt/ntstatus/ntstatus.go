@@ -50,6 +50,8 @@ const (
 	BufferTooSmall          Status = 0xC0000023
 	EndOfFile               Status = 0xC0000011
 	DeviceNotReady          Status = 0xC00000A3
+	DeviceDataError         Status = 0xC000009C
+	IoDeviceError           Status = 0xC0000185
 	ObjectNameNotFound      Status = 0xC0000034
 	ObjectNameCollision     Status = 0xC0000035
 	InvalidDeviceRequest    Status = 0xC0000010
@@ -58,6 +60,10 @@ const (
 	StackBufferOverrun      Status = 0xC0000409
 	HeapCorruption          Status = 0xC0000374
 	IllegalInstruction      Status = 0xC000001D
+	InvalidHandle           Status = 0xC0000008
+	AccessDenied            Status = 0xC0000022
+	InvalidParameter1       Status = 0xC00000EF
+	InvalidParameter3       Status = 0xC00000F1
 	IntegerDivideByZero     Status = 0xC0000094
 	PrivilegedInstruction   Status = 0xC0000096
 	ArrayBoundsExceeded     Status = 0xC000008C
@@ -65,6 +71,7 @@ const (
 	Breakpoint              Status = 0x80000003
 	SingleStep              Status = 0x80000004
 	FloatMultipleTraps      Status = 0xC00002B5
+	AssertionFailure        Status = 0xC0000420
 )
 
 var names = map[Status]string{
@@ -88,6 +95,10 @@ var names = map[Status]string{
 	MemoryNotAllocated:      "STATUS_MEMORY_NOT_ALLOCATED",
 	WorkingSetQuota:         "STATUS_WORKING_SET_QUOTA",
 	NotSupported:            "STATUS_NOT_SUPPORTED",
+	InvalidHandle:           "STATUS_INVALID_HANDLE",
+	AccessDenied:            "STATUS_ACCESS_DENIED",
+	InvalidParameter1:       "STATUS_INVALID_PARAMETER_1",
+	InvalidParameter3:       "STATUS_INVALID_PARAMETER_3",
 	InvalidAddress:          "STATUS_INVALID_ADDRESS",
 	FreeVMNotAtBase:         "STATUS_FREE_VM_NOT_AT_BASE",
 	InvalidParameterMix:     "STATUS_INVALID_PARAMETER_MIX",
@@ -95,6 +106,8 @@ var names = map[Status]string{
 	BufferTooSmall:          "STATUS_BUFFER_TOO_SMALL",
 	EndOfFile:               "STATUS_END_OF_FILE",
 	DeviceNotReady:          "STATUS_DEVICE_NOT_READY",
+	DeviceDataError:         "STATUS_DEVICE_DATA_ERROR",
+	IoDeviceError:           "STATUS_IO_DEVICE_ERROR",
 	ObjectNameNotFound:      "STATUS_OBJECT_NAME_NOT_FOUND",
 	ObjectNameCollision:     "STATUS_OBJECT_NAME_COLLISION",
 	InvalidDeviceRequest:    "STATUS_INVALID_DEVICE_REQUEST",
@@ -107,6 +120,7 @@ var names = map[Status]string{
 	PrivilegedInstruction:   "STATUS_PRIVILEGED_INSTRUCTION",
 	ArrayBoundsExceeded:     "STATUS_ARRAY_BOUNDS_EXCEEDED",
 	NonContinuableException: "STATUS_NONCONTINUABLE_EXCEPTION",
+	AssertionFailure:        "STATUS_ASSERTION_FAILURE",
 }
 
 // String returns the status's NT name, or its hex value when unnamed.

@@ -20,6 +20,8 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/mm/securepool"
+	"ntgo/mm/securepool/simpages"
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
@@ -75,6 +77,28 @@ type live struct {
 	pool    *pool.System
 	arenas  [2]*pool.Arena // nonpaged, paged
 	blocks  []uintptr      // live pool allocations
+	secure  *securepool.System
+	sblocks []uintptr // live secure-pool allocations
+}
+
+// secureTag tags the simulation's secure-pool blocks.
+var secureTag = pool.MakeTag("SecD")
+
+// newSecure is a secure pool with a few blocks over a simulated MMU.
+func newSecure(t *testing.T) (*securepool.System, []uintptr) {
+	sp := simpages.NewMachine(16)
+	t.Cleanup(sp.Close)
+	s := securepool.New(sp, 0)
+	h := s.Create(secureTag)
+	var blocks []uintptr
+	for i, n := range []uintptr{24, 100, 5000} {
+		b, f := s.Allocate(h, n, secureTag, make([]byte, n), uint64(i), securepool.Freeable)
+		if f != securepool.OK {
+			t.Fatal(f)
+		}
+		blocks = append(blocks, b)
+	}
+	return s, blocks
 }
 
 func newLive(t *testing.T) *live {
@@ -85,6 +109,12 @@ func newLive(t *testing.T) *live {
 	t.Cleanup(sim.Close)
 	db := new(pfn.Database)
 	if st := db.Init(make([]pfn.Entry, n), m, sim); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	// Two nodes, half the frames each, so !numa has a topology to show.
+	half := physmem.PFN(n / 2)
+	if st := db.SetNodes(pfn.Nodes{Memory: []pfn.NodeRange{{First: 0, End: half, Node: 0}, {First: half, End: n, Node: 1}},
+		Processors: []uint32{0, 1}, Highest: 1}); st != ntstatus.Success {
 		t.Fatal(st)
 	}
 	for i := range 5 {
@@ -121,6 +151,7 @@ func newLive(t *testing.T) *live {
 		t.Fatal(st)
 	}
 	t.Cleanup(func() { ldr.Unload("dumptest") })
+	secure, sblocks := newSecure(t)
 	regs := kd.Registers{RAX: 0xa, RIP: 0x401234, RSP: 0xfffff80000001000, CS: kernelCS, CR3: uint64(machine.PML4.Addr()), CR2: unmappedVA}
 	return &live{
 		crash: &Crash{
@@ -134,8 +165,9 @@ func newLive(t *testing.T) *live {
 			Reservations: reservations,
 			Modules:      ldr.Modules(),
 			Threads:      threads,
+			Secure:       secure.Capture(),
 		},
-		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks,
+		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks, secure: secure, sblocks: sblocks,
 	}
 }
 
@@ -149,6 +181,7 @@ func (l *live) target() *mmext.Live {
 		RuntimeRange: func(va uintptr) (layout.Reservation, bool) { return layout.FindReservation(reservations, va) },
 		Pools:        func() (*pool.System, bool) { return l.pool, true },
 		Lists:        func() ([]ex.LookasideInfo, bool) { return nil, true },
+		Secure:       func() (*securepool.Image, bool) { return l.secure.Capture(), true },
 	}
 }
 
@@ -235,10 +268,13 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 func TestViewsIdenticalLiveAndDump(t *testing.T) {
 	l := newLive(t)
 	d := writeRead(t, l.crash)
-	lines := []string{"!vm", "!memusage", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
+	lines := []string{"!vm", "!memusage", "!numa", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
 		"!poolfind Dmp1", "!poolfind Dmp2", "!poolfind Nope", "lm",
 		"!pfn 100000", "!pfn", "!address 0", "!address 7000`00001000", "!address c000001000", "!address 800000000000",
-		"!pool 1000", "!pte"}
+		"!pool 1000", "!pte", "!securepool", "!poolfind SecD", "!poolused SecD"}
+	for _, b := range l.sblocks {
+		lines = append(lines, fmt.Sprintf("!pool %x", b))
+	}
 	for p := physmem.PFN(0); p < l.db.Frames(); p += 17 {
 		lines = append(lines, fmt.Sprintf("!pfn %x", uint64(p)))
 	}
@@ -255,8 +291,21 @@ func TestViewsIdenticalLiveAndDump(t *testing.T) {
 			t.Errorf("%s over the dump:\n%s\nover the running system:\n%s", line, got, want)
 		}
 	}
+	if out := view(t, d, "!numa"); !strings.Contains(out, "NUMA nodes: 2") || !strings.Contains(out, "NODE 1\n  Processors: 1\n") {
+		t.Errorf("!numa over the dump:\n%s", out)
+	}
 	if out := view(t, d, "!poolfind Dmp1"); !strings.Contains(out, "3 blocks") {
 		t.Errorf("!poolfind Dmp1 over the dump:\n%s", out)
+	}
+	if out := view(t, d, fmt.Sprintf("!pool %x", l.sblocks[1])); !strings.Contains(out, "region is Secure pool") ||
+		!strings.Contains(out, "(Allocated) SecD  secure: handle") || !strings.Contains(out, "flags FREEABLE") {
+		t.Errorf("!pool of a secure block over the dump:\n%s", out)
+	}
+	if out := view(t, d, "!securepool"); strings.Count(out, "SecD  flags FREEABLE") != 3 {
+		t.Errorf("!securepool over the dump:\n%s", out)
+	}
+	if out := view(t, d, "poolmon"); !strings.Contains(out, "SecD Secure") {
+		t.Errorf("poolmon over the dump lacks the secure row:\n%s", out)
 	}
 	if out := view(t, d, "lm"); !strings.Contains(out, "dumptest") || !strings.Contains(out, "Dmp1 3/") {
 		t.Errorf("lm over the dump:\n%s", out)
@@ -315,6 +364,9 @@ func TestPoolMonFromDump(t *testing.T) {
 				want[s.Tag.String()+" "+pool.Kind(k).String()] = [3]int64{int64(c.Allocs), int64(c.Frees), c.Bytes}
 			}
 		}
+	}
+	for _, s := range l.secure.Tags() {
+		want[s.Tag.String()+" Secure"] = [3]int64{int64(s.Counts.Allocs), int64(s.Counts.Frees), s.Counts.Bytes}
 	}
 	if len(lines)-1 != len(want) || len(want) < 2 {
 		t.Fatalf("poolmon has %d rows, the live pool %d:\n%s", len(lines)-1, len(want), out)

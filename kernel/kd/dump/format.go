@@ -38,7 +38,7 @@ const (
 const magic = "NTGODUMP"
 
 // version changes when a payload's layout does, or a section is added.
-const version = 3
+const version = 4
 
 // Section is a section type.
 type Section uint32
@@ -57,6 +57,7 @@ const (
 	SectionModules              // the loaded-module list (lm, !analyze)
 	SectionThreads              // the kernel's thread table (!thread)
 	SectionCode                 // kernel code pages (the caller of KeBugCheckEx), to match the ELF
+	SectionSecurePool           // the secure pools, their blocks and header pages
 )
 
 // Sizes of the encoding's integers, and the section header they make.

@@ -24,6 +24,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/mm/securepool"
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 )
@@ -127,6 +128,11 @@ func Read(r io.Reader) (*Dump, error) {
 		}
 		for a, p := range d.Code {
 			d.memory[a] = p
+		}
+	}
+	if b, ok := sections[SectionSecurePool]; ok {
+		if d.Secure, err = securepool.OpenDump(b); err != nil {
+			return nil, err
 		}
 	}
 	if b, ok := sections[SectionThreads]; ok {

@@ -9,6 +9,7 @@ package dump
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 
@@ -23,6 +24,9 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
+	"ntgo/mm/verifier"
+
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 )
@@ -126,7 +130,16 @@ func (t mmTarget) PoolTags() ([]pool.TagStat, error) { return held(t.d.PoolTags,
 // under its lock, which the failing code may hold).
 func (mmTarget) Lookasides() ([]ex.LookasideInfo, error) { return nil, mmext.ErrNotHeld }
 
+func (t mmTarget) SecurePools() (*securepool.Image, error) {
+	return held(t.d.Secure, t.d.Secure != nil)
+}
+
 func (t mmTarget) Modules() ([]ldr.Module, error) { return held(t.d.Modules, t.d.Modules != nil) }
+
+// SpecialPool and Verifier: Driver Verifier's bookkeeping is not in a dump
+// (it lives in the Go heap, under the verifier's lock).
+func (mmTarget) SpecialPool() ([]verifier.Allocation, error) { return nil, mmext.ErrNotHeld }
+func (mmTarget) Verifier(io.Writer) error                    { return mmext.ErrNotHeld }
 
 // MatchKernel checks that k is the kernel that wrote the dump: its bytes
 // at each code page the dump holds must be the dump's. checked is false

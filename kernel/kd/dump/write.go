@@ -36,6 +36,7 @@
 //	Threads     per thread: index uint32, TID uint32, idle uint32 (0/1),
 //	            CPU time ns uint64, switches uint64, RIP uint64, then state,
 //	            wait and note as strings (length uint32, bytes)
+//	SecurePool  securepool.Image.AppendDump's encoding
 
 package dump
 
@@ -53,6 +54,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
 	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 )
@@ -76,6 +78,9 @@ type Crash struct {
 	// Code is kernel code pages by address (CaptureCode): the viewer
 	// checks a kernel ELF against them before naming addresses with it.
 	Code map[uintptr]*[physmem.PageSize]byte
+	// Secure is the secure pools with their header pages
+	// (securepool.System.TryCapture).
+	Secure *securepool.Image
 }
 
 // CaptureCode reads the code page holding pc through m; a page m refuses
@@ -160,6 +165,7 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionModules, c.modulesPayload, c.Modules != nil},
 		{SectionThreads, c.threadsPayload, c.Threads != nil},
 		{SectionCode, func() []byte { return appendPageRecords(nil, c.Code) }, c.Code != nil},
+		{SectionSecurePool, func() []byte { return c.Secure.AppendDump(nil) }, c.Secure != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err

@@ -6,6 +6,7 @@ package mmext
 
 import (
 	"errors"
+	"io"
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
@@ -15,6 +16,8 @@ import (
 	"ntgo/mm/pfn"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -29,6 +32,9 @@ type Live struct {
 	Pools func() (*pool.System, bool)
 	// Lists is every lookaside list, false before the pools exist.
 	Lists func() ([]ex.LookasideInfo, bool)
+	// Secure is the secure pools' image, false before they exist; nil
+	// (the one field that may be) means a target without secure pools.
+	Secure func() (*securepool.Image, bool)
 }
 
 // errNoPools is the answer of the pool views before ex.Init.
@@ -68,6 +74,35 @@ func (l *Live) PoolTags() ([]pool.TagStat, error) {
 }
 
 func (*Live) Modules() ([]ldr.Module, error) { return ldr.Modules(), nil }
+
+// SpecialPool is Driver Verifier's live special-pool blocks.
+func (*Live) SpecialPool() ([]verifier.Allocation, error) {
+	var out []verifier.Allocation
+	for _, a := range verifier.Outstanding("") {
+		if a.Special {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Verifier prints Driver Verifier's state.
+func (*Live) Verifier(w io.Writer) error {
+	verifier.WriteReport(w)
+	return nil
+}
+
+func (l *Live) SecurePools() (*securepool.Image, error) {
+	if l.Secure == nil {
+		return nil, ErrNotHeld
+	}
+	im, ok := l.Secure()
+	if !ok {
+		return nil, errNoPools
+	}
+	return im, nil
+
+}
 
 func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {
 	lists, ok := l.Lists()

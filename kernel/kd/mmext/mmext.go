@@ -1,6 +1,6 @@
 // Package mmext is the memory manager's debugger extension, as WinDbg's
 // are DLLs of their own: !vm, !memusage, !pfn, !pte, !address, !pool,
-// !poolfind, !poolused, poolmon, !lookaside and lm (the loaded modules with
+// !poolfind, !poolused, poolmon, !lookaside, !verifier and lm (the loaded modules with
 // their pool tags' usage), written once over a Target
 // so that the kernel's kd> console and the host dump viewer (cmd/ntgo-dump)
 // run the same code, print the same bytes for the same state, and take
@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"ntgo/kernel/console"
@@ -35,6 +36,8 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
+	"ntgo/mm/securepool"
+	"ntgo/mm/verifier"
 	"ntgo/mm/vmstat"
 )
 
@@ -59,6 +62,13 @@ type Target interface {
 	Lookasides() ([]ex.LookasideInfo, error)
 	// Modules is the loaded-module list (lm).
 	Modules() ([]ldr.Module, error)
+	// SpecialPool is Driver Verifier's special-pool blocks, which !pool
+	// and !poolfind show with the pool's.
+	SpecialPool() ([]verifier.Allocation, error)
+	// Verifier prints Driver Verifier's state (!verifier).
+	Verifier(w io.Writer) error
+	// SecurePools is the secure pools (securepool.go).
+	SecurePools() (*securepool.Image, error)
 }
 
 // Pool is what the pool views read: the live pool.System or a dump's
@@ -92,6 +102,7 @@ func Commands(t Target) []console.Command {
 	return []console.Command{
 		{Name: "!vm", Help: "physical memory, page lists, commit charge and limit, system PTEs, pools", Run: v.vm},
 		{Name: "!memusage", Help: "page frames by state (the PFN database's lists)", Run: v.memusage},
+		{Name: "!numa", Help: "NUMA nodes: their processors, memory ranges and free/zeroed frames", Run: v.numa},
 		{Name: "!pfn", Args: "<frame>", Help: "decode one PFN database entry (frame number in hex)", Run: v.pfn},
 		{Name: "!pte", Args: "<va>", Help: "the PXE, PPE, PDE and PTE that map va, decoded", Run: v.pte},
 		{Name: "!address", Args: "<va>", Help: "which region of the kernel address space holds va", Run: v.address},
@@ -100,6 +111,8 @@ func Commands(t Target) []console.Command {
 		{Name: "!poolused", Args: "[tag]", Help: "bytes and allocations per tag (one tag, or all)", Run: v.poolused},
 		{Name: "poolmon", Args: "[seconds]", Help: "pool tags by bytes in use: allocations, frees, difference (live: refresh every seconds, 3 times; at most 0n3600 seconds, ^C stops it)", Run: v.poolmon},
 		{Name: "!lookaside", Args: "[-a]", Help: "lookaside lists with counters (-a: idle system lists too)", Run: v.lookaside},
+		{Name: "!verifier", Help: "Driver Verifier: what is verified, its counters, the verified drivers' outstanding allocations (live only)", Run: v.verifier},
+		{Name: "!securepool", Help: "the secure pools (ExCreatePool): each pool's handle, tag and pages, its allocated blocks with flags and cookie", Run: v.securepool},
 		{Name: "lm", Help: "loaded modules: the kernel image and drivers, with their pool tags in use", Run: v.lm},
 	}
 }
@@ -141,6 +154,51 @@ func (v views) memusage(w io.Writer, args []string) error {
 	}
 	fmt.Fprint(w, db.Stats())
 	return nil
+}
+
+// numa is NT's !numa, from the PFN database's node table: each node's
+// processors, physical memory and per-node page lists.
+func (v views) numa(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	db, err := v.t.PFN()
+	if err != nil {
+		return err
+	}
+	nodes := db.NodeStats()
+	fmt.Fprintf(w, "NUMA nodes: %d (highest node %d)\n", len(nodes), len(nodes)-1)
+	for _, n := range nodes {
+		fmt.Fprintf(w, "NODE %d\n", n.Node)
+		fmt.Fprintf(w, "  Processors: %s\n", processorList(n.Processors))
+		switch {
+		case len(n.Memory) == 0 && len(nodes) == 1:
+			fmt.Fprintln(w, "  Memory:     every frame (no SRAT ranges)")
+		case len(n.Memory) == 0:
+			fmt.Fprintln(w, "  Memory:     none")
+		}
+		for _, r := range n.Memory {
+			fmt.Fprintf(w, "  Memory:     %s-%s (%d KB)\n", kd.FormatAddress(uint64(r.First.Addr())), kd.FormatAddress(uint64(r.End.Addr())-1),
+				uint64(r.End-r.First)*physmem.PageSize/1024)
+		}
+		fmt.Fprintf(w, "  Free:       %10d pages (%d KB)\n", n.Free, n.Free*physmem.PageSize/1024)
+		fmt.Fprintf(w, "  Zeroed:     %10d pages (%d KB)\n", n.Zeroed, n.Zeroed*physmem.PageSize/1024)
+	}
+	return nil
+}
+
+// processorList is the processors of mask, by number.
+func processorList(mask uint64) string {
+	var s []string
+	for i := range 64 {
+		if mask&(1<<i) != 0 {
+			s = append(s, fmt.Sprint(i))
+		}
+	}
+	if s == nil {
+		return "none"
+	}
+	return strings.Join(s, " ")
 }
 
 func (v views) pfn(w io.Writer, args []string) error {
@@ -211,8 +269,14 @@ func (v views) pool(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r, _ := layout.Find(addr); r.ID == layout.SpecialPool {
+		return v.specialPage(w, addr)
+	}
 	p, err := v.t.Pool()
 	if err != nil {
+		return err
+	}
+	if found, err := v.secureInspect(w, addr); found || err != nil {
 		return err
 	}
 	r, ok := p.Inspect(addr)
@@ -223,6 +287,36 @@ func (v views) pool(w io.Writer, args []string) error {
 	return nil
 }
 
+// specialPage is !pool on special pool: the block whose pages hold addr.
+func (v views) specialPage(w io.Writer, addr uintptr) error {
+	blocks, err := v.t.SpecialPool()
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		first := b.Address &^ physmem.PageMask
+		end := (b.Address + max(b.Size, 1) + physmem.PageMask) &^ physmem.PageMask
+		if addr >= first && addr < end {
+			fmt.Fprintf(w, "Pool page %s region is Special Pool (Driver Verifier)\n", kd.FormatAddress(uint64(first)))
+			guard := kd.FormatAddress(uint64(end))
+			if b.Underrun {
+				guard = kd.FormatAddress(uint64(first - physmem.PageSize))
+			}
+			fmt.Fprintf(w, "*%s size: %#x (Allocated) %v  pages %s-%s, guard page %s, slack checked at free\n",
+				kd.FormatAddress(uint64(b.Address)), b.Size, b.Tag, kd.FormatAddress(uint64(first)), kd.FormatAddress(uint64(end-1)), guard)
+			return nil
+		}
+	}
+	return errors.New("special pool, but no live block there (a guard page, or a freed block's page kept unmapped)")
+}
+
+func (v views) verifier(w io.Writer, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	return v.t.Verifier(w)
+}
+
 func (v views) poolfind(w io.Writer, args []string) error {
 	if len(args) != 1 {
 		return console.ErrUsage
@@ -231,11 +325,21 @@ func (v views) poolfind(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	blocks := p.Find(pool.MakeTag(args[0]))
+	tag := pool.MakeTag(args[0])
+	blocks := p.Find(tag)
 	for _, b := range blocks {
 		fmt.Fprintf(w, "%016x  size %6d  %v  %v\n", b.Addr, b.Bytes, b.Tag, b.State)
 	}
-	fmt.Fprintf(w, "%d blocks\n", len(blocks))
+	n := len(blocks)
+	special, _ := v.t.SpecialPool() // none in a dump
+	for _, b := range special {
+		if b.Tag == tag {
+			fmt.Fprintf(w, "%016x  size %6d  %v  %v (special pool)\n", b.Address, b.Size, b.Tag, pool.StateAllocated)
+			n++
+		}
+	}
+	n += v.secureFind(w, tag)
+	fmt.Fprintf(w, "%d blocks\n", n)
 	return nil
 }
 
@@ -247,18 +351,33 @@ func (v views) poolused(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	secure := v.secureTags()
 	if len(args) == 0 {
 		pool.WritePoolMon(w, tags)
+		securepool.WriteTags(w, secure)
 		return nil
 	}
 	want := pool.MakeTag(args[0])
+	found := false
 	for _, s := range tags {
 		if s.Tag == want {
 			pool.WritePoolMon(w, []pool.TagStat{s})
-			return nil
+			found = true
 		}
 	}
-	return fmt.Errorf("no allocations with tag %q", args[0])
+	for _, s := range secure {
+		if s.Tag == want {
+			if !found {
+				pool.WritePoolMon(w, nil)
+			}
+			securepool.WriteTags(w, []securepool.TagInfo{s})
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("no allocations with tag %q", args[0])
+	}
+	return nil
 }
 
 // ErrStillPicture refuses a refresh interval over a dump.
@@ -291,6 +410,7 @@ func (v views) poolmon(w io.Writer, args []string) error {
 			return err
 		}
 		pool.WritePoolMon(w, tags)
+		securepool.WriteTags(w, v.secureTags())
 	}
 	return nil
 }

@@ -1,0 +1,36 @@
+// The transports a virtio device sits behind: virtio-mmio on microvm
+// (mmio.go), virtio-pci on pc (pci.go). The disk's start-up and requests
+// (virtioblk.go) see only this interface; the two differ in where the
+// registers are, how the queue is set up and notified, and how the
+// interrupt is quieted.
+
+package virtioblk
+
+import "ntgo/kernel"
+
+type transport interface {
+	deviceFeatures(word uint32) uint32 // feature bits 32*word..32*word+31
+	setDriverFeatures(word, v uint32)
+	status() uint32
+	setStatus(v uint32)
+	generation() uint32          // the configuration generation
+	config32(off uintptr) uint32 // the device configuration
+	queue0() (max uint32, inUse bool)
+	setQueue0(n uint16, desc, driver, device uint64) // and enable it
+	notify()                                         // queue 0 has new available buffers
+	service() (kernel.ServiceRoutine, uintptr)
+	gsi() uint32
+	location() string // for the boot line and `disk`
+	release()         // unmap the registers
+}
+
+// findTransports returns every virtio 1.x block device's transport, the
+// virtio-mmio ones first.
+func findTransports() ([]transport, error) {
+	found, err := findMMIO()
+	if err != nil {
+		return found, err
+	}
+	pci, err := findPCI()
+	return append(found, pci...), err
+}
