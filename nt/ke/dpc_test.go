@@ -23,7 +23,7 @@ func recorder(runs *[]dpcRun) func(*KDPC, uintptr, uintptr, uintptr) {
 }
 
 func TestDpcRunsAtDispatchLevel(t *testing.T) {
-	var runs []dpcRun
+	runs := make([]dpcRun, 0, 4) // the routine appends without allocating
 	d := new(KDPC)
 	InitializeDpc(d, recorder(&runs), 7)
 	if !InsertQueueDpc(d, 1, 2) {
@@ -51,7 +51,7 @@ func TestDpcRunsAtDispatchLevel(t *testing.T) {
 }
 
 func TestDpcImportanceAndRemove(t *testing.T) {
-	var order []uintptr
+	order := make([]uintptr, 0, 4)
 	routine := func(_ *KDPC, ctx, _, _ uintptr) { order = append(order, ctx) }
 	var ds [4]*KDPC
 	for i := range ds {
