@@ -42,12 +42,7 @@ func RetireDpcList() {
 		if d == nil {
 			return
 		}
-		// Pinned, as NT runs a DPC without preemption: an allocation in the
-		// routine then cannot park it for the collector's assist, which
-		// would switch the thread at DISPATCH_LEVEL.
-		procPin()
 		d.DeferredRoutine(d, d.DeferredContext, arg1, arg2)
-		procUnpin()
 		if l := CurrentIrql(); l != DispatchLevel {
 			bugcheck.KeBugCheckEx(bugcheck.IrqlNotGreaterOrEqual, 0, uintptr(l), 0, dpcAddress(d))
 		}
