@@ -69,8 +69,11 @@ const (
 const faultStackRoom = 256
 
 // maxPendingFaults bounds faults dispatched and not yet picked up by their
-// goroutines (each picks its record up as its first action).
-const maxPendingFaults = 8
+// goroutines (each picks its record up as its first action). A thread has
+// at most one (it runs the trampoline before it can fault again), and with
+// several processors every thread may have one waiting to run, so there
+// is a slot per thread.
+const maxPendingFaults = maxThreads
 
 // faultRecord is what the trap handler hands the goroutine.
 type faultRecord struct {

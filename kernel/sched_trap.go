@@ -31,6 +31,9 @@ import (
 	"ntgo/nt/ke"
 )
 
+// enqueueReady queues t and, if a processor idles, sends it the
+// reschedule IPI so that it runs t at once (smp_trap.go).
+//
 //go:nosplit
 func enqueueReady(t int32) {
 	th := &threads[t]
@@ -42,6 +45,7 @@ func enqueueReady(t int32) {
 		threads[readyTail].next = t
 	}
 	readyTail = t
+	kickIdleProcessor()
 }
 
 //go:nosplit
@@ -90,8 +94,8 @@ func block(why waitReason, addr uintptr, deadline int64) {
 //
 //go:nosplit
 func yield() {
-	if currentKPCR().Current != idleThread {
-		enqueueReady(currentKPCR().Current)
+	if p := currentKPCR(); p.Current != p.Idle {
+		enqueueReady(p.Current)
 	}
 }
 
@@ -100,10 +104,11 @@ func yield() {
 //
 //go:nosplit
 func reschedule(f *TrapFrame) {
-	cur := currentKPCR().Current
+	p := currentKPCR()
+	cur := p.Current
 	curState := threads[cur].State
 	wantSwitch := curState != threadRunning ||
-		readyHead != noThread && (cur == idleThread || preemptPending)
+		readyHead != noThread && (cur == p.Idle || p.PreemptPending)
 	if !wantSwitch {
 		return
 	}
@@ -119,13 +124,13 @@ func reschedule(f *TrapFrame) {
 			switchAtRaisedIrql(f, cur, irql)
 		}
 	}
-	preemptPending = false
-	if curState == threadRunning && cur != idleThread {
+	p.PreemptPending = false
+	if curState == threadRunning && cur != p.Idle {
 		enqueueReady(cur)
 	}
 	next := dequeueReady()
 	if next == noThread {
-		next = idleThread
+		next = p.Idle
 	}
 	if next == cur {
 		threads[cur].State = threadRunning
@@ -137,7 +142,7 @@ func reschedule(f *TrapFrame) {
 		out.Frame = *f
 		out.CPUTime += now - out.lastRun
 	}
-	if cur == idleThread {
+	if cur == p.Idle {
 		out.State = threadBlocked // never queued, as Start left it
 	}
 	in := &threads[next]
@@ -145,10 +150,10 @@ func reschedule(f *TrapFrame) {
 	in.State = threadRunning
 	in.lastRun = now
 	in.Switches++
-	currentKPCR().Current = next
-	currentKPCR().ThreadFSBase = in.FSBase
-	currentKPCR().Switches++
-	sliceEnd = now + timeSlice
+	p.Current = next
+	p.ThreadFSBase = in.FSBase
+	p.Switches++
+	p.SliceEnd = now + timeSlice
 }
 
 // switchAtRaisedIrql stops the system for thread cur, which gave up the
@@ -158,18 +163,11 @@ func reschedule(f *TrapFrame) {
 func switchAtRaisedIrql(f *TrapFrame, cur int32, irql ke.KIRQL) {
 	next := readyHead
 	if next == noThread {
-		next = idleThread
+		next = currentKPCR().Idle
 	}
 	stop(f, bugcheck.AttemptedSwitchFromDpc, uintptr(unsafe.Pointer(&threads[cur])), uintptr(unsafe.Pointer(&threads[next])),
 		uintptr(f.RSP), uintptr(irql))
 }
-
-// preemptPending asks the next outermost trap exit to rotate the ready queue;
-// the timer sets it when the running thread's slice ends.
-var preemptPending bool
-
-// sliceEnd is when the running thread's time slice ends.
-var sliceEnd int64
 
 const timeSlice = 10_000_000 // 10 ms, in ns
 

@@ -5,7 +5,9 @@ package kernel
 // processor the MADT lists running its own trap path.
 
 import (
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,4 +113,105 @@ func TestEveryProcessorStartedAndTakesInterrupts(t *testing.T) {
 	if got := ke.QueryActiveProcessorCountEx(1); got != 0 {
 		t.Errorf("QueryActiveProcessorCountEx(1) = %d, want 0 (no group 1)", got)
 	}
+}
+
+// spreadTimeout bounds the in-kernel SMP tests' waits.
+const spreadTimeout = 20 * time.Second
+
+// Goroutines spread over every processor: each busy goroutine records the
+// processors it ran on until all are seen.
+func TestGoroutinesRunOnEveryProcessor(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("the processors are the machine's")
+	}
+	n := int(startedProcessors())
+	if got := runtime.GOMAXPROCS(0); got != n {
+		t.Fatalf("GOMAXPROCS %d, %d processors run", got, n)
+	}
+	var seen [ke.MaximumProcessors]atomic.Bool
+	var count atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if c := ke.CurrentProcessorNumber(); !seen[c].Swap(true) {
+					count.Add(1)
+				}
+				for i := 0; i < 1000; i++ { // busy, so that the others run elsewhere
+					runtime.KeepAlive(i)
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	deadline := time.Now().Add(spreadTimeout)
+	for int(count.Load()) < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if got := int(count.Load()); got != n {
+		var on []int
+		for i := range n {
+			if seen[i].Load() {
+				on = append(on, i)
+			}
+		}
+		t.Fatalf("goroutines ran on processors %v of %d", on, n)
+	}
+}
+
+// A futex wake from one processor reaches a thread waiting on another at
+// once: a goroutine locked to its thread waits on a channel (a futex
+// sleep of its M) while the sender runs on a different processor; every
+// round trip must come back, and the waiter's processor must differ from
+// the sender's in some rounds (or the test proved nothing).
+func TestWakeupsAcrossProcessors(t *testing.T) {
+	if !arch.Bare() || startedProcessors() < 2 {
+		t.Skip("needs two processors")
+	}
+	const rounds = 200
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		for i := range ping {
+			pong <- i*1000 + ke.CurrentProcessorNumber()
+		}
+	}()
+	crossed := 0
+	for i := range rounds {
+		me := ke.CurrentProcessorNumber()
+		select {
+		case ping <- i:
+		case <-time.After(spreadTimeout):
+			t.Fatalf("round %d: the waiter never took the value", i)
+		}
+		select {
+		case r := <-pong:
+			if r/1000 != i {
+				t.Fatalf("round %d: got %d", i, r)
+			}
+			if r%1000 != me {
+				crossed++
+			}
+		case <-time.After(spreadTimeout):
+			t.Fatalf("round %d: no answer", i)
+		}
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond) // a timer wake-up, on whichever processor
+		}
+	}
+	close(ping)
+	if crossed == 0 {
+		t.Fatalf("all %d round trips stayed on one processor", rounds)
+	}
+	t.Logf("%d of %d round trips crossed processors", crossed, rounds)
 }

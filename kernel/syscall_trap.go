@@ -340,7 +340,7 @@ func sysAffinity(size, mask uintptr) uintptr {
 		return errno(syscall.EINVAL)
 	}
 	clear(bytesAt(mask, size))
-	*(*uint64)(unsafePointerAt(mask)) = 1 // one CPU
+	*(*uint64)(unsafePointerAt(mask)) = onlineMask.Load() | 1 // every processor that runs threads
 	return 8
 }
 

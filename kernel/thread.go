@@ -49,6 +49,7 @@ type Thread struct {
 	WaitAddr uintptr // futex word or poll instance
 	Deadline int64   // wake-up time in nanotime, 0 for none
 	next     int32   // run-queue link
+	Idle     bool    // a processor's idle thread: never queued, runs only there
 
 	SigMask      uint64
 	AltStack     uintptr
