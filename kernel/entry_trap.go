@@ -43,9 +43,10 @@ const (
 const (
 	vecTimer  = 0x30
 	vecSerial = 0x34
-	// Inter-processor interrupts: the reschedule (smp_trap.go) and ke's
-	// requests, vecIPI (ipi_trap.go).
-	vecReschedule = 0x41
+	// Inter-processor interrupts: the reschedule (smp_trap.go), in the
+	// timer's class below every device's, and ke's requests, vecIPI
+	// (ipi_trap.go).
+	vecReschedule = 0x32
 	vecStall      = 0xF1
 	vecSpurious   = 0xFF
 )
