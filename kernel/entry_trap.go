@@ -108,6 +108,7 @@ func interrupt(f *TrapFrame, p *KPCR) {
 	case vecTimer:
 		timerInterrupt(p)
 	case vecReschedule:
+		p.Reschedules++
 		atomic.StoreUint32(&p.Kicked, 0) // reschedule (trap's exit) does the rest
 	case vecSerial:
 		serialInterrupt()

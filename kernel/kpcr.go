@@ -33,6 +33,7 @@ type KPCR struct {
 	SliceEnd       int64  // when the running thread's time slice ends
 	ArmedDeadline  int64  // what the LAPIC timer is programmed for, -1 for idle
 	Kicked         uint32 // atomic: a reschedule IPI is on its way
+	Reschedules    uint64 // reschedule IPIs taken
 	Stalled        uint64 // atomic: the stall generation this processor last spun for
 	Interrupts     uint64 // interrupts taken
 	Syscalls       uint64 // system calls served

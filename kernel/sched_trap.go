@@ -31,7 +31,20 @@ import (
 	"ntgo/nt/ke"
 )
 
-// enqueueReady queues t and, if a processor idles, sends it the
+// A thread runs only on the processors of its Affinity: dequeueReady
+// passes over the others' threads, reschedule moves a running thread off
+// a processor it may no longer use, and the reschedule IPI goes to a
+// processor the thread may use.
+
+// allowedOn reports whether thread t may run on processor cpu.
+//
+//go:nosplit
+func allowedOn(t int32, cpu uint32) bool {
+	a := threads[t].Affinity
+	return a == 0 || a&(1<<cpu) != 0
+}
+
+// enqueueReady queues t and, if a processor it may use idles, sends it the
 // reschedule IPI so that it runs t at once (smp_trap.go).
 //
 //go:nosplit
@@ -45,18 +58,29 @@ func enqueueReady(t int32) {
 		threads[readyTail].next = t
 	}
 	readyTail = t
-	kickIdleProcessor()
+	kickIdleProcessor(t)
 }
 
+// dequeueReady takes the first ready thread that may run on processor cpu.
+//
 //go:nosplit
-func dequeueReady() int32 {
+func dequeueReady(cpu uint32) int32 {
+	prev := int32(noThread)
 	t := readyHead
+	for t != noThread && !allowedOn(t, cpu) {
+		prev, t = t, threads[t].next
+	}
 	if t == noThread {
 		return noThread
 	}
-	readyHead = threads[t].next
-	if readyHead == noThread {
-		readyTail = noThread
+	next := threads[t].next
+	if prev == noThread {
+		readyHead = next
+	} else {
+		threads[prev].next = next
+	}
+	if readyTail == t {
+		readyTail = prev
 	}
 	threads[t].next = noThread
 	return t
@@ -107,7 +131,8 @@ func reschedule(f *TrapFrame) {
 	p := currentKPCR()
 	cur := p.Current
 	curState := threads[cur].State
-	wantSwitch := curState != threadRunning ||
+	misplaced := curState == threadRunning && cur != p.Idle && !allowedOn(cur, p.Number)
+	wantSwitch := curState != threadRunning || misplaced ||
 		readyHead != noThread && (cur == p.Idle || p.PreemptPending)
 	if !wantSwitch {
 		return
@@ -128,7 +153,7 @@ func reschedule(f *TrapFrame) {
 	if curState == threadRunning && cur != p.Idle {
 		enqueueReady(cur)
 	}
-	next := dequeueReady()
+	next := dequeueReady(p.Number)
 	if next == noThread {
 		next = p.Idle
 	}

@@ -169,11 +169,40 @@ func TestGoroutinesRunOnEveryProcessor(t *testing.T) {
 	}
 }
 
-// A futex wake from one processor reaches a thread waiting on another at
-// once: a goroutine locked to its thread waits on a channel (a futex
-// sleep of its M) while the sender runs on a different processor; every
-// round trip must come back, and the waiter's processor must differ from
-// the sender's in some rounds (or the test proved nothing).
+// TestSystemAffinityMovesTheThread: KeSetSystemAffinityThreadEx to each
+// processor in turn runs the caller there at once and keeps it there
+// across sleeps (timer wake-ups); reverting lets it run anywhere again.
+func TestSystemAffinityMovesTheThread(t *testing.T) {
+	if !arch.Bare() || startedProcessors() < 2 {
+		t.Skip("needs two processors")
+	}
+	for n := range int(startedProcessors()) {
+		prev := ke.SetSystemAffinityThreadEx(1 << n)
+		if prev != 0 {
+			t.Errorf("processor %d: previous system affinity %#x, want 0 (none)", n, prev)
+		}
+		for i := range 5 {
+			if got := ke.CurrentProcessorNumber(); got != n {
+				t.Fatalf("affinity %#x, check %d: running on processor %d", 1<<n, i, got)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if inner := ke.SetSystemAffinityThreadEx(1 << 63); inner != 1<<n || ke.CurrentProcessorNumber() != n {
+			t.Errorf("an affinity naming no processor: returned %#x (want %#x), now on %d", inner, 1<<n, ke.CurrentProcessorNumber())
+		}
+		ke.RevertToUserAffinityThreadEx(1 << n)
+		ke.RevertToUserAffinityThreadEx(prev)
+	}
+	if a := ke.SetSystemAffinityThreadEx(1); a != 0 {
+		t.Errorf("after reverting, previous system affinity %#x, want 0", a)
+	}
+	ke.RevertToUserAffinityThreadEx(0)
+}
+
+// TestWakeupsAcrossProcessors: two threads pinned to different processors
+// hand a value back and forth through channels (futex waits and wakes),
+// with timer sleeps between; each wake of the other processor's thread
+// finds it idle and must reach it by the reschedule IPI, at once.
 func TestWakeupsAcrossProcessors(t *testing.T) {
 	if !arch.Bare() || startedProcessors() < 2 {
 		t.Skip("needs two processors")
@@ -181,14 +210,17 @@ func TestWakeupsAcrossProcessors(t *testing.T) {
 	const rounds = 200
 	ping, pong := make(chan int), make(chan int)
 	go func() {
-		runtime.LockOSThread()
+		prev := ke.SetSystemAffinityThreadEx(1 << 1)
+		defer ke.RevertToUserAffinityThreadEx(prev)
 		for i := range ping {
 			pong <- i*1000 + ke.CurrentProcessorNumber()
 		}
 	}()
-	crossed := 0
+	prev := ke.SetSystemAffinityThreadEx(1 << 0)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	kicks := kpcrs[1].Reschedules
+	start := time.Now()
 	for i := range rounds {
-		me := ke.CurrentProcessorNumber()
 		select {
 		case ping <- i:
 		case <-time.After(spreadTimeout):
@@ -196,22 +228,23 @@ func TestWakeupsAcrossProcessors(t *testing.T) {
 		}
 		select {
 		case r := <-pong:
-			if r/1000 != i {
-				t.Fatalf("round %d: got %d", i, r)
-			}
-			if r%1000 != me {
-				crossed++
+			if r != i*1000+1 {
+				t.Fatalf("round %d: got %d, want %d (processor 1)", i, r, i*1000+1)
 			}
 		case <-time.After(spreadTimeout):
 			t.Fatalf("round %d: no answer", i)
 		}
+		if me := ke.CurrentProcessorNumber(); me != 0 {
+			t.Fatalf("round %d: the pinned sender runs on processor %d", i, me)
+		}
 		if i%16 == 0 {
-			time.Sleep(time.Millisecond) // a timer wake-up, on whichever processor
+			time.Sleep(time.Millisecond) // a timer wake-up
 		}
 	}
 	close(ping)
-	if crossed == 0 {
-		t.Fatalf("all %d round trips stayed on one processor", rounds)
+	got := kpcrs[1].Reschedules - kicks
+	if got < rounds/2 {
+		t.Errorf("processor 1 took %d reschedule IPIs in %d round trips: its thread was not woken by IPI", got, rounds)
 	}
-	t.Logf("%d of %d round trips crossed processors", crossed, rounds)
+	t.Logf("%d round trips between processors 0 and 1 in %v, %d reschedule IPIs to processor 1", rounds, time.Since(start), got)
 }

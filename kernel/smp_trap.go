@@ -74,26 +74,43 @@ func unlockKernel() {
 // onlineMask has a bit for each processor that runs threads.
 var onlineMask atomic.Uint64
 
-// kickIdleProcessor sends the reschedule IPI to one idle processor, unless
-// this one idles (it takes the thread at its own exit). Under the kernel
-// lock, so Current does not change under it.
+// kickIdleProcessor sends the reschedule IPI to one idle processor that
+// ready thread t may use, unless this one idles and t may run here (it
+// takes the thread at its own exit). If none idles and t may not run
+// here, a busy one it may use gets the IPI, so that its trap exit arms
+// the end of its time slice for t. Under the kernel lock, so Current
+// does not change under it.
 //
 //go:nosplit
-func kickIdleProcessor() {
+func kickIdleProcessor(t int32) {
 	me := currentKPCR()
-	if me.Current == me.Idle {
+	here := allowedOn(t, me.Number)
+	if me.Current == me.Idle && here {
 		return
 	}
+	busy := -1
 	m := onlineMask.Load()
 	for i := uint32(0); i < ke.MaximumProcessors; i++ {
 		q := &kpcrs[i]
-		if m&(1<<i) == 0 || i == me.Number || q.Current != q.Idle {
+		if m&(1<<i) == 0 || i == me.Number || !allowedOn(t, i) {
 			continue
 		}
-		if atomic.CompareAndSwapUint32(&q.Kicked, 0, 1) {
-			sendICR(q.APICID, vecReschedule)
+		if q.Current != q.Idle {
+			busy = int(i)
+			continue
 		}
+		kick(q)
 		return
+	}
+	if !here && busy >= 0 {
+		kick(&kpcrs[busy])
+	}
+}
+
+//go:nosplit
+func kick(q *KPCR) {
+	if atomic.CompareAndSwapUint32(&q.Kicked, 0, 1) {
+		sendICR(q.APICID, vecReschedule)
 	}
 }
 

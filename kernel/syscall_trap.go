@@ -76,7 +76,9 @@ func syscallTrap(f *TrapFrame) {
 	case syscall.SYS_TGKILL:
 		r = 0 // signals are not delivered; the runtime falls back to cooperative preemption
 	case syscall.SYS_SCHED_GETAFFINITY:
-		r = sysAffinity(a1, a2)
+		r = sysGetAffinity(a0, a1, a2)
+	case syscall.SYS_SCHED_SETAFFINITY:
+		r = sysSetAffinity(a0, a1, a2)
 	case syscall.SYS_CLOCK_GETTIME:
 		r = sysClockGettimeCall(a0, a1)
 	case sysGetrandom:
@@ -332,16 +334,6 @@ func sysClockGettimeCall(clk, tsp uintptr) uintptr {
 	ts := (*[2]int64)(unsafePointerAt(tsp))
 	ts[0], ts[1] = ns/1_000_000_000, ns%1_000_000_000
 	return 0
-}
-
-//go:nosplit
-func sysAffinity(size, mask uintptr) uintptr {
-	if size < 8 {
-		return errno(syscall.EINVAL)
-	}
-	clear(bytesAt(mask, size))
-	*(*uint64)(unsafePointerAt(mask)) = onlineMask.Load() | 1 // every processor that runs threads
-	return 8
 }
 
 //go:nosplit
