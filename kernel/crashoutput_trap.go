@@ -34,6 +34,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // crashFd is the crash device's descriptor; crashFd+1 is its dup.
@@ -139,6 +140,12 @@ func stopAtFatalExit(f *TrapFrame) {
 	}
 	stopReportLen = crashReportLen
 	report := uintptr(unsafe.Pointer(&crashReport))
+	// A goroutine at DISPATCH_LEVEL or above holds ke's dispatch pin; if it
+	// blocks, the runtime throws "... holding locks" rather than switch:
+	// the switch NT's context switch stops.
+	if irql := ke.GetCurrentIrql(); irql >= ke.DispatchLevel && crashReportHas("holding locks") {
+		switchAtRaisedIrql(f, currentKPCR().Current, irql)
+	}
 	if crashReportHas("panic: ") {
 		stop(f, bugcheck.SystemThreadExceptionNotHandled, bugcheck.ExceptionGoPanic, 0, report, uintptr(unsafe.Pointer(f)))
 	}
