@@ -68,7 +68,7 @@ func trap(f *TrapFrame) {
 	case vecStall:
 		p.Interrupts++
 		lapicEOI()
-		stallHere(p)
+		stallHere(f, p)
 		return
 	}
 	lockKernel(p)

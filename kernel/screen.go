@@ -54,12 +54,16 @@ func bugcheckScreen(r *bugcheck.Record) {
 	// runs with the other processors stalled, so the page lists it copies
 	// hold still.
 	ke.StallOtherProcessors()
+	copyStalled()
 	crash := captureCrash(r)
 	ke.ResumeOtherProcessors()
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = uint64(r.PC) // no trap: the caller's return address, as NT's screen shows
 	if fault := faultContext.Load(); fault != nil {
 		ctx = *fault // a fault: the screen marks the faulting instruction
+	}
+	if crash != nil {
+		crash.Processors = processorTable(ke.CurrentProcessorNumber(), "the bugcheck", ctx.Registers)
 	}
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)

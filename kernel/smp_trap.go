@@ -34,6 +34,7 @@ import (
 
 	"github.com/usbarmory/tamago/amd64/lapic"
 
+	"ntgo/kernel/kd"
 	"ntgo/mm/pte"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
@@ -154,16 +155,22 @@ func stallProcessors() {
 //go:nosplit
 func resumeProcessors() { stallRequest.Store(0) }
 
+// stalledAt is each processor's registers where the last stall
+// interrupted it, recorded before it says it spins (the ~ view and the
+// crash dump read them while it still does).
+var stalledAt [ke.MaximumProcessors]kd.Registers
+
 // stallHere is vecStall's handler: spin, answering ke's requests, until
 // resumed. Taken without the kernel lock, with interrupts on before it, so
 // this processor holds no lock.
 //
 //go:nosplit
-func stallHere(p *KPCR) {
+func stallHere(f *TrapFrame, p *KPCR) {
 	gen := stallRequest.Load()
 	if gen == 0 {
 		return // resumed before this processor got here
 	}
+	saveRegisters(&stalledAt[p.Number%ke.MaximumProcessors], f)
 	atomic.StoreUint64(&p.Stalled, gen)
 	for stallRequest.Load() == gen {
 		ke.IpiService()

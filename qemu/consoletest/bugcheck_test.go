@@ -205,8 +205,21 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 // its own APIC ID and trap stacks, and !pcr alone the processor running
 // the command, whose current thread is then not its idle thread.
 func TestFourProcessors(t *testing.T) {
-	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; !pcr; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
+	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; ~; ~ 3; !pcr; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
 	expect(t, vm, "GOMAXPROCS 4", "4 processors of 4 in the MADT")
+	procs := expect(t, vm, "PROC IRQL STATE", "kd> ~ 3")
+	rows := regexp.MustCompile(`(?m)^([0-3]) +\d+ +(current|stalled) +[0-9a-f]{16}  `).FindAllStringSubmatch(procs, -1)
+	seen, onThis := map[string]bool{}, 0
+	for _, r := range rows {
+		seen[r[1]] = true
+		if r[2] == "current" {
+			onThis++
+		}
+	}
+	if len(rows) != 4 || len(seen) != 4 || onThis != 1 {
+		t.Errorf("~ under SMP=4: want processors 0-3, one current; got %d rows (%d current) in\n%s", len(rows), onThis, procs)
+	}
+	expect(t, vm, "Processor 3 (", "rip=", "cr8=")
 	current := expect(t, vm, "KPCR for Processor ", "CurrentThread:  ", "Irql:")
 	if strings.Contains(current, "idle loop") {
 		t.Errorf("!pcr: the processor running it is in its idle loop: %q", current)
