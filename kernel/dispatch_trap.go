@@ -104,12 +104,24 @@ var (
 )
 
 // faultingGoroutine returns the g that f interrupted if a fault can be
-// dispatched to it, else 0.
+// dispatched to it, else 0 (always 0 once a stop has begun).
 //
 //go:nosplit
 //go:noinline
 func faultingGoroutine(f *TrapFrame) uintptr {
-	if !runtimeStarted || faultTrampolinePC == 0 || stopping.Load() ||
+	if stopping.Load() {
+		return 0
+	}
+	return interruptedGoroutine(f)
+}
+
+// interruptedGoroutine returns the g that f interrupted, if it was a
+// goroutine on its own stack in kernel text, else 0.
+//
+//go:nosplit
+//go:noinline
+func interruptedGoroutine(f *TrapFrame) uintptr {
+	if !runtimeStarted || faultTrampolinePC == 0 ||
 		currentKPCR().TrapDepth != 1 || f.CS != kernelCS || !inKernelText(uintptr(f.RIP)) {
 		return 0
 	}

@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // System call numbers are the syscall package's (SYS_*); it stops at
@@ -314,10 +315,22 @@ func timespecNs(p uintptr) int64 {
 //go:nosplit
 func sysNanosleepCall(req uintptr) uintptr {
 	d := nanotime() + timespecNs(req)
+	if stopping.Load() && ke.GetCurrentIrql() >= ke.DispatchLevel {
+		// The runtime's fatal path pauses (freezing the world) on a thread
+		// that may hold a raised IRQL, where blocking could leave it on a
+		// processor whose timer that IRQL masks: wait here instead, briefly.
+		for end := min(d, nanotime()+maxStopPause); nanotime() < end; {
+			arch.Pause()
+		}
+		return 0
+	}
 	noteDeadline(d)
 	block(waitSleep, 0, d)
 	return 0
 }
+
+// maxStopPause bounds a sleep at raised IRQL once a stop has begun.
+const maxStopPause = 10_000_000 // 10 ms, in ns
 
 // Clock IDs.
 const (
