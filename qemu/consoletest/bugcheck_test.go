@@ -91,26 +91,32 @@ func TestBugchecks(t *testing.T) {
 }
 
 // A Go panic that escapes a console command is NT's unhandled exception
-// in a system thread: the goroutine screen with the panic's report, the
-// panic site as FAULTING_IP and the Go stack from there, at PASSIVE_LEVEL
-// and at HIGH_LEVEL alike (where the runtime's own fatal path would hang
-// on its first sleep).
+// in a system thread, 0x7E. At PASSIVE_LEVEL the console's guard catches
+// it: the goroutine screen with the panic's report, the panic site as
+// FAULTING_IP and the Go stack from there. At HIGH_LEVEL the goroutine
+// holds the dispatch pin, so the runtime refuses to unwind ("panic holding
+// locks") and its fatal path reports the panic with its own traceback; the
+// kernel turns that exit into the same stop, on the trap-context screen.
 func TestPanic(t *testing.T) {
-	for _, tc := range []struct{ name, script string }{
-		{"passive", "panic on purpose"},
-		{"high-level", "notmyfault panic-high"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			vm := startVM(t, "run="+tc.script)
-			expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
-				"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
-				"EXCEPTION_RECORD:", "panic: ",
-				"FAULTING_IP:", "ntgo/",
-				"STACK_TEXT:", "ntgo/kernel/console.Execute",
-				"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
-			expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
-		})
-	}
+	t.Run("passive", func(t *testing.T) {
+		vm := startVM(t, "run=panic on purpose")
+		expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+			"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+			"EXCEPTION_RECORD:", "panic: ",
+			"FAULTING_IP:", "ntgo/",
+			"STACK_TEXT:", "ntgo/kernel/console.Execute",
+			"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
+		expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
+	})
+	t.Run("high-level", func(t *testing.T) {
+		vm := startVM(t, "run=notmyfault panic-high")
+		expect(t, vm, "panic: notmyfault: panic at HIGH_LEVEL", "fatal error: panic holding locks",
+			"ntgo/drivers/notmyfault.", "ntgo/kernel/console.Execute",
+			"*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+			"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+			"EXCEPTION_RECORD:", "panic: notmyfault: panic at HIGH_LEVEL")
+		expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
+	})
 }
 
 // The memory manager's views: lists that add up to the frames, a PTE
