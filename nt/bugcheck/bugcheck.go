@@ -240,13 +240,15 @@ var trapStop func(code Code, p1, p2, p3, p4 uintptr) bool
 //go:nosplit
 func SetTrapStop(stop func(code Code, p1, p2, p3, p4 uintptr) bool) { trapStop = stop }
 
-// beforePanic runs before KeBugCheckEx panics (see SetBeforePanic).
-var beforePanic func()
+// beforePanic runs before KeBugCheckEx panics, afterCatch after Catch
+// recovers it (see SetPanicHooks).
+var beforePanic, afterCatch func()
 
-// SetBeforePanic installs what runs before a bugcheck becomes a Go panic:
-// ke's release of the dispatch pin, which the runtime forbids a panic to
-// hold (ke sits above this package).
-func SetBeforePanic(f func()) { beforePanic = f }
+// SetPanicHooks installs what runs before a bugcheck becomes a Go panic
+// and after Catch has recovered one: ke's release of the dispatch pin,
+// which the runtime forbids a panic to hold, and its renewal for a caller
+// that goes on at raised IRQL (ke sits above this package).
+func SetPanicHooks(before, after func()) { beforePanic, afterCatch = before, after }
 
 // Describe is Lookup for trap context: no allocation and no copy, nil for
 // a code the table does not know. The Info must not be modified.
@@ -279,6 +281,9 @@ func Catch(f func()) (rec *Record) {
 				panic(r)
 			}
 			rec = b
+			if afterCatch != nil {
+				afterCatch()
+			}
 		}
 	}()
 	f()

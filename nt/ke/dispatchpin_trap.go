@@ -24,17 +24,19 @@
 // turns that exit into ATTEMPTED_SWITCH_FROM_DPC, as NT's context switch
 // would stop. A bugcheck raised as a Go panic (the test binaries' mode)
 // unpins first (ReleaseDispatchPin), since the runtime may not panic with
-// the pin held.
+// the pin held, and bugcheck.Catch pins again (RenewDispatchPin).
 //
 // Bare metal only: the host has no IRQL of its own to protect.
 
 package ke
 
+import "ntgo/nt/arch"
+
 // procPin and procUnpin: spinlock_trap.go.
 
 // ReleaseDispatchPin drops the current processor's dispatch pin without
 // changing the IRQL, for a goroutine about to panic at DISPATCH_LEVEL
-// (bugcheck.SetBeforePanic). Lowering the IRQL later does not unpin again.
+// (bugcheck.SetPanicHooks). Lowering the IRQL later does not unpin again.
 //
 //go:nosplit
 func ReleaseDispatchPin() {
@@ -42,6 +44,21 @@ func ReleaseDispatchPin() {
 	if p.pinned && inGoroutine() {
 		p.pinned = false
 		procUnpin()
+	}
+}
+
+// RenewDispatchPin pins the goroutine again if it goes on at
+// DISPATCH_LEVEL or above after a caught bugcheck (bugcheck.Catch, tests
+// only). Between the release and this, the goroutine could have been
+// moved to another processor, whose IRQL it then has: a window tests
+// that catch bugchecks at raised IRQL accept.
+//
+//go:nosplit
+func RenewDispatchPin() {
+	p := &processors[CurrentProcessorNumber()]
+	if arch.Bare() && !p.pinned && p.irql >= DispatchLevel && inGoroutine() {
+		procPin()
+		p.pinned = true
 	}
 }
 
