@@ -107,6 +107,10 @@ func initProcessors() {
 		return
 	}
 	for i := 1; i < n; i++ {
+		if err := mm.AddProcessor(i); err != nil {
+			fmt.Fprintf(os.Stdout, "processors: processor %d: pool caches: %v\n", i, err)
+			return
+		}
 		if err := startProcessor(uint32(i), t.Processors[i]); err != nil {
 			fmt.Fprintf(os.Stdout, "processors: processor %d (APIC ID %d): %v; %d run\n", i, t.Processors[i].APICID, err, i)
 			return

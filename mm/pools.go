@@ -70,6 +70,11 @@ func initPools() {
 	}()
 }
 
+// AddProcessor gives processor n its own pool lookaside lists and tag
+// counters (NT's per-processor lists in the KPRCB; pool.System.AddCPU).
+// The kernel calls it for each processor, in order, before starting it.
+func AddProcessor(n int) error { return ex.Pools().AddCPU(n) }
+
 // poolSummary is !vm's pool section, nil before the pools exist.
 func poolSummary() *vmstat.Pools {
 	if nonPagedPages == nil {

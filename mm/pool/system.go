@@ -95,15 +95,20 @@ type Config struct {
 
 // System is one set of pools.
 type System struct {
-	desc        [NumKinds]descriptor
-	nonPaged    *region
-	paged       *region
-	big         bigTable
-	tags        *tagTable
-	cookie      cookie
-	irql        func() uint8
-	cpuNumber   func() int
-	cpus        []*PerCPU
+	desc      [NumKinds]descriptor
+	nonPaged  *region
+	paged     *region
+	big       bigTable
+	tags      *tagTable
+	cookie    cookie
+	irql      func() uint8
+	cpuNumber func() int
+	// cpus[:ncpus] are the processors' caches: Config.CPUs, then one for
+	// each processor AddCPU adds before it starts. An entry is written
+	// before ncpus covers it and never changes after, so the fast path
+	// reads it without a lock.
+	cpus        [ke.MaximumProcessors]*PerCPU
+	ncpus       atomic.Int32
 	lookaside   bool
 	delayFree   bool
 	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
@@ -130,7 +135,6 @@ func New(c Config) (*System, error) {
 		cookie:      cookie(c.Cookie),
 		irql:        c.IRQL,
 		cpuNumber:   c.CPUNumber,
-		cpus:        c.CPUs,
 		lookaside:   !c.DisableLookaside,
 		delayFree:   !c.DisableDelayFree,
 		returnQuota: c.ReturnQuota,
@@ -138,12 +142,18 @@ func New(c Config) (*System, error) {
 	if s.cookie == 0 {
 		s.cookie = cookie(rand.Uint64())
 	}
-	if s.cpus == nil {
-		s.cpus = []*PerCPU{new(PerCPU)}
+	cpus := c.CPUs
+	if cpus == nil {
+		cpus = []*PerCPU{new(PerCPU)}
 	}
-	for _, p := range s.cpus {
+	if len(cpus) > len(s.cpus) {
+		return nil, errors.New("pool: more per-processor caches than ke.MaximumProcessors")
+	}
+	for i, p := range cpus {
 		p.init()
+		s.cpus[i] = p
 	}
+	s.ncpus.Store(int32(len(cpus)))
 	s.big.init()
 	regs := [NumKinds]*region{s.nonPaged, s.nonPaged, s.paged}
 	for k := range NumKinds {
@@ -509,13 +519,40 @@ func (s *System) toLookaside(k Kind, u, va uintptr) bool {
 	return ok
 }
 
-// cpu is the current processor's PerCPU.
+// cpu is the current processor's PerCPU. A processor without its own
+// (one the kernel started without AddCPU, or a test's number past its
+// sets) shares one with another: the busy word makes sharing safe, and a
+// taken one sends the caller to the full path.
 func (s *System) cpu() *PerCPU {
+	var n int
 	if s.cpuNumber != nil {
-		return s.cpus[s.cpuNumber()]
+		n = s.cpuNumber()
+	} else {
+		n = ke.CurrentProcessorNumber()
 	}
-	return s.cpus[ke.CurrentProcessorNumber()]
+	if have := int(s.ncpus.Load()); uint(n) >= uint(have) {
+		n = int(uint(n) % uint(have))
+	}
+	return s.cpus[n]
 }
+
+// AddCPU gives processor n its own lookaside lists and tag counters (NT's
+// per-processor lists in the KPRCB), which it uses from then on. The
+// kernel calls it (through mm.AddProcessor) for each processor, in order,
+// before starting it: n must be the next processor without caches.
+func (s *System) AddCPU(n int) error {
+	if n != int(s.ncpus.Load()) || n >= len(s.cpus) {
+		return errors.New("pool: AddCPU out of order or past ke.MaximumProcessors")
+	}
+	c := new(PerCPU)
+	c.init()
+	s.cpus[n] = c
+	s.ncpus.Store(int32(n + 1))
+	return nil
+}
+
+// allCPUs is every processor's caches.
+func (s *System) allCPUs() []*PerCPU { return s.cpus[:s.ncpus.Load()] }
 
 // currentIrql is the IRQL the pool's rules are checked against.
 func (s *System) currentIrql() uint8 {
@@ -529,7 +566,7 @@ func (s *System) currentIrql() uint8 {
 func (s *System) CPU(n int) *PerCPU { return s.cpus[n] }
 
 // CPUs is the number of processors with caches.
-func (s *System) CPUs() int { return len(s.cpus) }
+func (s *System) CPUs() int { return int(s.ncpus.Load()) }
 
 // IRQL is the current IRQL as Config.IRQL reports it, for callers that
 // apply the pool's IRQL rules themselves (mm/ex's paged lookaside lists).
@@ -545,7 +582,7 @@ func (s *System) reclaim(k Kind) {
 		}
 		d.mu.Lock()
 		d.drainPending()
-		for _, c := range s.cpus {
+		for _, c := range s.allCPUs() {
 			if !c.wait() {
 				continue // its holder is stopped; those blocks stay cached
 			}
@@ -573,7 +610,7 @@ func (s *System) Flush() {
 // AdjustLookasideDepths runs the depth policy on every per-processor list;
 // the kernel calls it about once a second.
 func (s *System) AdjustLookasideDepths() {
-	for _, c := range s.cpus {
+	for _, c := range s.allCPUs() {
 		if !c.wait() {
 			continue
 		}
