@@ -103,6 +103,7 @@ type System struct {
 	cookie    cookie
 	irql      func() uint8
 	cpuNumber func() int
+	hooked    bool // irql or cpuNumber is set (hookedProcessor)
 	// cpus[:ncpus] are the processors' caches: Config.CPUs, then one for
 	// each processor AddCPU adds before it starts. An entry is written
 	// before ncpus covers it and never changes after, so the fast path
@@ -135,6 +136,7 @@ func New(c Config) (*System, error) {
 		cookie:      cookie(c.Cookie),
 		irql:        c.IRQL,
 		cpuNumber:   c.CPUNumber,
+		hooked:      c.IRQL != nil || c.CPUNumber != nil,
 		lookaside:   !c.DisableLookaside,
 		delayFree:   !c.DisableDelayFree,
 		returnQuota: c.ReturnQuota,
@@ -524,16 +526,28 @@ func (s *System) toLookaside(k Kind, u, va uintptr) bool {
 // sets) shares one with another: the busy word makes sharing safe, and a
 // taken one sends the caller to the full path.
 func (s *System) cpu() *PerCPU {
-	var n int
 	if s.cpuNumber != nil {
-		n = s.cpuNumber()
-	} else {
-		n = ke.CurrentProcessorNumber()
+		return s.cpuAt(s.cpuNumber())
 	}
-	if have := int(s.ncpus.Load()); uint(n) >= uint(have) {
-		n = int(uint(n) % uint(have))
+	return s.cpuAt(ke.CurrentProcessorNumber())
+}
+
+// cpuAt is processor n's PerCPU, or the one it shares (see cpu).
+func (s *System) cpuAt(n int) *PerCPU {
+	if have := uint(s.ncpus.Load()); uint(n) >= have {
+		n = int(uint(n) % have)
 	}
 	return s.cpus[n]
+}
+
+// hookedProcessor is the processor number and IRQL from Config's test
+// hooks, each ke's where the hook is nil.
+func (s *System) hookedProcessor() (int, uint8) {
+	n := ke.CurrentProcessorNumber()
+	if s.cpuNumber != nil {
+		n = s.cpuNumber()
+	}
+	return n, s.currentIrql()
 }
 
 // AddCPU gives processor n its own lookaside lists and tag counters (NT's
