@@ -12,6 +12,8 @@ import (
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/mmext"
+	"ntgo/mm/ex"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
 )
@@ -67,6 +69,7 @@ func cmdPcr(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
 	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
 	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
+	fmt.Fprintf(w, "    PoolLookasides: %s\n", mmext.ProcessorLookasides(ex.Lookasides(), int(cpu)))
 	writeKernelStacks(w, cpu)
 	return nil
 }

@@ -202,7 +202,7 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 
 // Four processors (QEMU -smp 4): ver counts them from the MADT, and !pcr N
 // shows each one's KPCR, the application processors in their idle loop on
-// their own trap stacks.
+// their own trap stacks, with their own pool lookasides.
 func TestFourProcessors(t *testing.T) {
 	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
 	expect(t, vm, "4 processors of 4 in the MADT")
@@ -213,6 +213,8 @@ func TestFourProcessors(t *testing.T) {
 		if idle := strings.Contains(current, "idle loop"); idle != (n != 0) {
 			t.Errorf("processor %d: CurrentThread %q", n, current)
 		}
+		// Each processor's own pool lookasides (mm.AddProcessor).
+		expect(t, vm, "PoolLookasides: ", "blocks cached")
 		expect(t, vm, "system call               fffff880`")
 	}
 	expect(t, vm, "!pcr: 4: out of range (0 to 3)")
