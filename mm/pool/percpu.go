@@ -6,14 +6,17 @@
 // and since Windows 7 a pool tag table per processor. ntgo's PerCPU is both:
 // for each Kind a list per block size of up to SmallLists units, and the
 // tag counters of the allocations and frees this processor served from
-// them. The kernel embeds one in each KPCR (or lets the System own one);
-// on the host there is one and the processor number is 0.
+// them. The System holds one per processor, indexed by processor number
+// as NT reaches the KPRCB's lists from the KPCR: the first from New
+// (Config.CPUs, or one of its own), the others from AddCPU, which the
+// kernel calls for each processor before starting it (mm.AddProcessor).
+// On the host there is one and the processor number is 0.
 //
 // Protection (SMP): the state is reached through the processor the caller
 // runs on, and a goroutine may be preempted, or moved to another
 // processor, anywhere in a call. Whoever touches a PerCPU first claims its
 // busy word (0 to 1, one compare-and-swap) and releases it with a plain
-// store; everything under it (list head, depth, NT's lookaside counters,
+// store (not an XCHG: one locked instruction less); everything under it (list head, depth, NT's lookaside counters,
 // the tag counters) is plain memory. A caller that finds the word taken,
 // because another goroutine on this processor was preempted inside its
 // fast path or because a goroutine that moved here mid-call still holds
