@@ -29,10 +29,10 @@
 // That is a preemption-disable count, one bit wide, that the fast path
 // checks instead of the scheduler honouring it. It was chosen over NT's
 // interlocked SLIST_HEADER by measurement (BenchmarkProtection: a pop and a
-// push with two counter updates each, interleaved; one run, TCG kernel
-// (the benchmark booted with a boot_test.go added) / host): unprotected 23 / 2.4 ns, busy word 30 / 9.9 ns, nt/list's
-// SLIST with atomic counters 166 / 18.7 ns, the mutex the lists had 127 /
-// 19.8 ns. The SLIST pops and pushes with CMPXCHG16B in an assembly
+// push with two counter updates each, interleaved; one run each, TCG
+// kernel / host, on a loaded shared host): unprotected 64 / 5.7 ns, busy
+// word (released with a plain store) 122 / 26 ns, nt/list's SLIST with
+// atomic counters 491 / 90 ns, the mutex the lists had 355 / 87 ns. The SLIST pops and pushes with CMPXCHG16B in an assembly
 // routine, a call per operation (under TCG a call and its return cost
 // ~45 ns), and its counters must be atomic to stay exact, since a goroutine
 // that moved mid-call still updates its first processor's: four more
