@@ -36,6 +36,19 @@ const asyncPreemptRoom = 1024
 //go:nosplit
 //go:noinline
 func waitInPage(f *TrapFrame, fault *va.Fault) {
+	if stopping.Load() {
+		// Another processor is stopping the system (the in-page worker
+		// that found this page unreadable, say): its screen is the one
+		// to see. Retry until that stop freezes this processor, through
+		// asyncPreempt where the goroutine can take it: the stop's own
+		// allocations may need to stop the world, which waits for this
+		// goroutine to reach a safe point.
+		yield()
+		if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&rflagsIF != 0 && asyncPreemptable(f, g) {
+			redirectToAsyncPreempt(f)
+		}
+		return
+	}
 	g := faultingGoroutine(f)
 	if g == 0 || f.RFLAGS&rflagsIF == 0 {
 		p := [4]uintptr{fault.VA, uintptr(ke.GetCurrentIrql()), irqlAccess(fault.Access), uintptr(f.RIP)}
@@ -44,7 +57,7 @@ func waitInPage(f *TrapFrame, fault *va.Fault) {
 		}
 		return
 	}
-	if asyncPreemptPC == 0 || !asyncSafe(uintptr(f.RIP)) || uintptr(f.RSP) < loadWord(g+gStackLoOffset)+asyncPreemptRoom {
+	if !asyncPreemptable(f, g) {
 		p := [4]uintptr{pte.PteAddress(fault.VA), uintptr(ntstatus.NotSupported), uintptr(fault.PTE), fault.VA}
 		if !dispatchFault(f, g, bugcheck.KernelDataInpageError, p, 0, 0, false) {
 			stop(f, bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
@@ -57,8 +70,22 @@ func waitInPage(f *TrapFrame, fault *va.Fault) {
 	// Give the processor up at once: the woken worker's thread (or the
 	// one finishing the read) runs before this goroutine spins again.
 	yield()
-	// As the runtime's pushCall: asyncPreempt returns to the faulting
-	// instruction itself.
+	redirectToAsyncPreempt(f)
+}
+
+// asyncPreemptable reports whether goroutine g, interrupted by f, can be
+// sent through runtime.asyncPreempt.
+//
+//go:nosplit
+func asyncPreemptable(f *TrapFrame, g uintptr) bool {
+	return asyncPreemptPC != 0 && asyncSafe(uintptr(f.RIP)) && uintptr(f.RSP) >= loadWord(g+gStackLoOffset)+asyncPreemptRoom
+}
+
+// redirectToAsyncPreempt makes f call runtime.asyncPreempt, as the
+// runtime's pushCall does: it returns to the faulting instruction itself.
+//
+//go:nosplit
+func redirectToAsyncPreempt(f *TrapFrame) {
 	f.RSP -= 8
 	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RIP
 	f.RIP = uint64(asyncPreemptPC)

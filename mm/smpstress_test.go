@@ -6,10 +6,10 @@ package mm_test
 // its owner and checked before it is freed, so a block handed out twice,
 // or written by another owner, shows. At the end the tag's counters,
 // summed over every processor's, are exact, the pools are back where they
-// started (pooltest.CheckBack) and the PFN database checks out. With one
-// processor running goroutines the workers share it and are preempted
-// inside each other's calls; with the runtime on every processor each one
-// must have served allocations from its own caches.
+// started (pooltest.CheckBack) and the PFN database checks out. Every
+// processor runs goroutines, so each must have served allocations from its
+// own caches; on one processor the workers share it and are preempted
+// inside each other's calls.
 
 import (
 	"math/rand/v2"
@@ -118,7 +118,7 @@ func TestEveryProcessorStressesPoolAndFrames(t *testing.T) {
 	}
 	t.Logf("%d workers, %d processors active, %d pool allocations and frees, %d frames, processors seen %#b",
 		workers, active, ops.Load(), frames.Load(), seen.Load())
-	if runtime.NumCPU() >= active && active > 1 {
+	if active > 1 {
 		if all := uint64(1)<<active - 1; seen.Load() != all {
 			t.Errorf("allocations ran on processors %#b, want all of %#b", seen.Load(), all)
 		}
