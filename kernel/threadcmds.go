@@ -12,6 +12,7 @@ import (
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
+	"ntgo/kernel/kd/mmext"
 	"ntgo/mm/ex"
 	"ntgo/nt/ke"
 )
@@ -64,26 +65,9 @@ func cmdPcr(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
 	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
 	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
-	writePoolLookasides(w, int(cpu))
+	fmt.Fprintf(w, "    PoolLookasides: %s\n", mmext.ProcessorLookasides(ex.Lookasides(), int(cpu)))
 	writeKernelStacks(w, cpu)
 	return nil
-}
-
-// writePoolLookasides sums processor cpu's pool lookaside lists (NT's
-// per-processor lists in the KPRCB) for !pcr; !lookaside lists them.
-func writePoolLookasides(w io.Writer, cpu int) {
-	var lists, cached, allocs, misses uint64
-	for _, l := range ex.Lookasides() {
-		if l.CPU != cpu || l.TotalAllocates == 0 {
-			continue
-		}
-		lists++
-		cached += uint64(l.Count)
-		allocs += uint64(l.TotalAllocates)
-		misses += uint64(l.AllocateMisses)
-	}
-	fmt.Fprintf(w, "    PoolLookasides: %d lists in use, %d blocks cached, %d allocations, %d missed (!lookaside)\n",
-		lists, cached, allocs, misses)
 }
 
 // threadView is what !thread shows of one thread.

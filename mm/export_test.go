@@ -5,3 +5,6 @@ var ChargeCommit = chargeCommit
 
 // PoolCommitted is the pools' commit charge.
 func PoolCommitted() int64 { return poolCommitted.Load() }
+
+// FixedMdlBytes is the block every MDL of up to mdlFixedPages pages takes.
+const FixedMdlBytes = mdlFixedSize

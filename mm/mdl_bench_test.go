@@ -10,6 +10,10 @@ package mm_test
 //     written, their release and flush.
 //   - BenchmarkCreateDeleteKernelStack: a 16 KiB kernel stack with its guard
 //     page, made and given back.
+//   - BenchmarkAllocateFreeMdl: IoAllocateMdl+IoFreeMdl of a one-page MDL
+//     (the fixed-size block from the pool's per-processor lookaside, NT's
+//     PPLookasideList[LookasideMdlList]) next to Go's make of the same size
+//     and the driver lookaside pair of that size, interleaved.
 //
 // They report figures and never fail on timing.
 
@@ -18,6 +22,9 @@ import (
 	"unsafe"
 
 	"ntgo/mm"
+	"ntgo/mm/ex"
+	"ntgo/mm/pool"
+	"ntgo/mm/pool/interleave"
 	"ntgo/mm/pte"
 	"ntgo/nt/ntstatus"
 )
@@ -72,4 +79,32 @@ func BenchmarkCreateDeleteKernelStack(b *testing.B) {
 		}
 		mm.DeleteKernelStack(s)
 	}
+}
+
+var mdlSink []byte
+
+func BenchmarkAllocateFreeMdl(b *testing.B) {
+	requireBare(b)
+	buf := make([]byte, 1<<12)
+	size := mm.FixedMdlBytes
+	var l ex.NPagedLookasideList
+	ex.InitializeNPagedLookasideList(&l, nil, nil, 0, size, pool.MakeTag("MdlB"), 0)
+	defer ex.DeleteNPagedLookasideList(&l)
+	interleave.Run(b,
+		interleave.Variant{Name: "make", Run: func(n int) {
+			for range n {
+				mdlSink = make([]byte, size)
+			}
+		}},
+		interleave.Variant{Name: "mdl", Run: func(n int) {
+			for range n {
+				mm.FreeMdl(mm.AllocateMdl(unsafe.Pointer(&buf[0]), 1<<12))
+			}
+		}},
+		interleave.Variant{Name: "npaged", Run: func(n int) {
+			for range n {
+				ex.FreeToNPagedLookasideList(&l, ex.AllocateFromNPagedLookasideList(&l))
+			}
+		}},
+	)
 }

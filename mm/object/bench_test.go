@@ -2,11 +2,15 @@ package object
 
 // Interleaved (interleave.Run), on the host and inside the kernel
 // (make bench): Go's new of a 64-byte type, the baseline, against
-// object.New+Delete and Lookaside[T] Allocate+Free of the same type.
+// object.New+Delete and Lookaside[T] Allocate+Free of the same type, and
+// the pool pair New and Delete are over (ExAllocatePoolZero+ExFreePool):
+// object/pool is the object layer's own cost.
 
 import (
 	"testing"
+	"unsafe"
 
+	"ntgo/mm/ex"
 	"ntgo/mm/pool"
 	"ntgo/mm/pool/interleave"
 )
@@ -32,6 +36,11 @@ func BenchmarkObjects64(b *testing.B) {
 		interleave.Variant{Name: "object", Run: func(n int) {
 			for range n {
 				Delete(New[object64](pool.NonPagedPool, tagObj))
+			}
+		}},
+		interleave.Variant{Name: "pool", Run: func(n int) {
+			for range n {
+				ex.FreePool(ex.AllocatePoolZero(pool.NonPagedPool, unsafe.Sizeof(object64{}), tagObj))
 			}
 		}},
 		interleave.Variant{Name: "lookasideT", Run: func(n int) {

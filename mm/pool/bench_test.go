@@ -59,10 +59,8 @@ func BenchmarkPool(b *testing.B) {
 //	slist     nt/list's interlocked SLIST (CMPXCHG16B), counters atomic
 //	mutex     the SList's mutex (the lists before), counters atomic
 //
-// mm/pool's test binary does not link ntgo/boot (go test -fuzz instruments
-// every package it links, and the kernel's trap code then overflows its
-// nosplit budget), so the kernel figures in percpu.go came from a run with
-// a boot_test.go added for the purpose.
+// make bench runs it inside the kernel too (the generated overlay links the
+// kernel into the test binary); percpu.go quotes both.
 func BenchmarkProtection(b *testing.B) {
 	tp := newTestPool(b, poolOpts{pages: 16})
 	e := tp.alloc(b, NonPagedPool, 64, tagTest)

@@ -31,9 +31,13 @@
 // the call (verifier.go); it is off unless some driver is verified.
 //
 // Nothing here is an interface or closure call, or a privileged
-// instruction: the IRQL comes from ke's software copy (or the test's
-// Config.IRQL), the processor from ke, the mapped test from the region's
-// bitmap. The tag counters the hit updates are the processor's own, under
+// instruction: the processor number is read once (ke, one call: under TCG
+// every call costs ~45 ns) and the IRQL is that processor's software copy
+// (a goroutine moved in between reads its old processor's: if that one is
+// raised, the request goes to the full path, which reads again; at raised
+// IRQL no thread is switched, so a raised reading is never stale). Tests
+// that set Config.CPUNumber or Config.IRQL get theirs (hookedProcessor).
+// The mapped test is the region's bitmap. The tag counters the hit updates are the processor's own, under
 // its busy word (percpu.go).
 
 package pool
@@ -43,6 +47,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // fastTypeBits are the PoolType bits the hit serves: the pool (paged, NX),
@@ -77,11 +82,16 @@ func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner u
 		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	k := KindOf(t)
-	if irql := s.currentIrql(); irql > DispatchLevel || k == KindPaged && irql > APCLevel {
+	cpu := ke.CurrentProcessorNumber()
+	irql := uint8(ke.ProcessorIrql(cpu))
+	if s.hooked {
+		cpu, irql = s.hookedProcessor()
+	}
+	if irql > DispatchLevel || k == KindPaged && irql > APCLevel {
 		return s.allocateFull(t, n, tag, prio, owner)
 	}
 	u := units(n)
-	c := s.cpu()
+	c := s.cpuAt(cpu)
 	if !c.claim() {
 		return s.allocateFull(t, n, tag, prio, owner)
 	}
@@ -139,6 +149,12 @@ func (s *System) Free(va uintptr, tag Tag) {
 	if s.verifying.Load() && s.verifyFree(va, tag) {
 		return
 	}
+	// Read first, while little else is live across ke's call.
+	cpu := ke.CurrentProcessorNumber()
+	irql := uint8(ke.ProcessorIrql(cpu))
+	if s.hooked {
+		cpu, irql = s.hookedProcessor()
+	}
 	var r *region
 	switch {
 	case s.nonPaged.holds(va):
@@ -173,11 +189,11 @@ func (s *System) Free(va uintptr, tag Tag) {
 		s.freeFull(va, tag)
 		return
 	}
-	if irql := s.currentIrql(); irql > DispatchLevel || k == KindPaged && irql > APCLevel {
+	if irql > DispatchLevel || k == KindPaged && irql > APCLevel {
 		s.freeFull(va, tag)
 		return
 	}
-	c := s.cpu()
+	c := s.cpuAt(cpu)
 	if !c.claim() {
 		s.freeFull(va, tag)
 		return

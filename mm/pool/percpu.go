@@ -6,14 +6,17 @@
 // and since Windows 7 a pool tag table per processor. ntgo's PerCPU is both:
 // for each Kind a list per block size of up to SmallLists units, and the
 // tag counters of the allocations and frees this processor served from
-// them. The kernel embeds one in each KPCR (or lets the System own one);
-// on the host there is one and the processor number is 0.
+// them. The System holds one per processor, indexed by processor number
+// as NT reaches the KPRCB's lists from the KPCR: the first from New
+// (Config.CPUs, or one of its own), the others from AddCPU, which the
+// kernel calls for each processor before starting it (mm.AddProcessor).
+// On the host there is one and the processor number is 0.
 //
 // Protection (SMP): the state is reached through the processor the caller
 // runs on, and a goroutine may be preempted, or moved to another
 // processor, anywhere in a call. Whoever touches a PerCPU first claims its
 // busy word (0 to 1, one compare-and-swap) and releases it with a plain
-// store; everything under it (list head, depth, NT's lookaside counters,
+// store (not an XCHG: one locked instruction less); everything under it (list head, depth, NT's lookaside counters,
 // the tag counters) is plain memory. A caller that finds the word taken,
 // because another goroutine on this processor was preempted inside its
 // fast path or because a goroutine that moved here mid-call still holds
@@ -26,10 +29,10 @@
 // That is a preemption-disable count, one bit wide, that the fast path
 // checks instead of the scheduler honouring it. It was chosen over NT's
 // interlocked SLIST_HEADER by measurement (BenchmarkProtection: a pop and a
-// push with two counter updates each, interleaved; one run, TCG kernel
-// (the benchmark booted with a boot_test.go added) / host): unprotected 23 / 2.4 ns, busy word 30 / 9.9 ns, nt/list's
-// SLIST with atomic counters 166 / 18.7 ns, the mutex the lists had 127 /
-// 19.8 ns. The SLIST pops and pushes with CMPXCHG16B in an assembly
+// push with two counter updates each, interleaved; one run each, TCG
+// kernel / host, on a loaded shared host): unprotected 64 / 5.7 ns, busy
+// word (released with a plain store) 122 / 26 ns, nt/list's SLIST with
+// atomic counters 491 / 90 ns, the mutex the lists had 355 / 87 ns. The SLIST pops and pushes with CMPXCHG16B in an assembly
 // routine, a call per operation (under TCG a call and its return cost
 // ~45 ns), and its counters must be atomic to stay exact, since a goroutine
 // that moved mid-call still updates its first processor's: four more
@@ -56,7 +59,12 @@ const MaxCachedRequest = SmallLists<<BlockShift - HeaderSize
 
 // PerCPU is one processor's pool caches and tag counters.
 type PerCPU struct {
-	busy  atomic.Uint32
+	// busy is claimed with a compare-and-swap and released with a plain
+	// store (release): on x86-64 (TSO) a store is not reordered with
+	// earlier loads or stores, and the compiler keeps stores in program
+	// order, so a plain MOV publishes the list as an XCHG would, at the
+	// cost of one locked instruction less per operation.
+	busy  uint32
 	lists [NumKinds][SmallLists]cpuList
 	// tags counts what this processor served, by tag-table slot (the last
 	// one is TagOverflow's) and Kind.
@@ -73,10 +81,10 @@ type cpuList struct {
 }
 
 // claim takes c's busy word if it is free.
-func (c *PerCPU) claim() bool { return c.busy.CompareAndSwap(0, 1) }
+func (c *PerCPU) claim() bool { return atomic.CompareAndSwapUint32(&c.busy, 0, 1) }
 
 // release gives the busy word back.
-func (c *PerCPU) release() { c.busy.Store(0) }
+func (c *PerCPU) release() { c.busy = 0 }
 
 // wait takes c's busy word, yielding while a fast path holds it. After
 // waitYields it takes nothing and reports false: the holder is not running

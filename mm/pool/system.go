@@ -103,9 +103,11 @@ type System struct {
 	cookie    cookie
 	irql      func() uint8
 	cpuNumber func() int
-	// cpus[:ncpus] are the processors' caches: Config.CPUs, then one per
-	// processor AddCPU adds as it starts (each set before that processor
-	// runs, so a reader sees it whole).
+	hooked    bool // irql or cpuNumber is set (hookedProcessor)
+	// cpus[:ncpus] are the processors' caches: Config.CPUs, then one for
+	// each processor AddCPU adds before it starts. An entry is written
+	// before ncpus covers it and never changes after, so the fast path
+	// reads it without a lock.
 	cpus        [ke.MaximumProcessors]*PerCPU
 	ncpus       atomic.Int32
 	lookaside   bool
@@ -134,6 +136,7 @@ func New(c Config) (*System, error) {
 		cookie:      cookie(c.Cookie),
 		irql:        c.IRQL,
 		cpuNumber:   c.CPUNumber,
+		hooked:      c.IRQL != nil || c.CPUNumber != nil,
 		lookaside:   !c.DisableLookaside,
 		delayFree:   !c.DisableDelayFree,
 		returnQuota: c.ReturnQuota,
@@ -518,24 +521,39 @@ func (s *System) toLookaside(k Kind, u, va uintptr) bool {
 	return ok
 }
 
-// cpu is the current processor's PerCPU. A processor without its own yet
-// (before AddCPU, or a system built with fewer) shares one round the
-// others: the busy word already makes a cache safe to share, a taken one
-// sends the caller to the descriptors.
+// cpu is the current processor's PerCPU. A processor without its own
+// (one the kernel started without AddCPU, or a test's number past its
+// sets) shares one with another: the busy word makes sharing safe, and a
+// taken one sends the caller to the full path.
 func (s *System) cpu() *PerCPU {
-	n := uint(ke.CurrentProcessorNumber())
 	if s.cpuNumber != nil {
-		n = uint(s.cpuNumber())
+		return s.cpuAt(s.cpuNumber())
 	}
-	if have := uint(s.ncpus.Load()); n >= have {
-		n %= have
-	}
-	return s.cpus[n%ke.MaximumProcessors]
+	return s.cpuAt(ke.CurrentProcessorNumber())
 }
 
-// AddCPU gives processor n its own caches, which it uses from then on.
-// The kernel calls it for each processor it starts, in order, before the
-// processor runs (n must be the next one).
+// cpuAt is processor n's PerCPU, or the one it shares (see cpu).
+func (s *System) cpuAt(n int) *PerCPU {
+	if have := uint(s.ncpus.Load()); uint(n) >= have {
+		n = int(uint(n) % have)
+	}
+	return s.cpus[n]
+}
+
+// hookedProcessor is the processor number and IRQL from Config's test
+// hooks, each ke's where the hook is nil.
+func (s *System) hookedProcessor() (int, uint8) {
+	n := ke.CurrentProcessorNumber()
+	if s.cpuNumber != nil {
+		n = s.cpuNumber()
+	}
+	return n, s.currentIrql()
+}
+
+// AddCPU gives processor n its own lookaside lists and tag counters (NT's
+// per-processor lists in the KPRCB), which it uses from then on. The
+// kernel calls it (through mm.AddProcessor) for each processor, in order,
+// before starting it: n must be the next processor without caches.
 func (s *System) AddCPU(n int) error {
 	if n != int(s.ncpus.Load()) || n >= len(s.cpus) {
 		return errors.New("pool: AddCPU out of order or past ke.MaximumProcessors")

@@ -208,7 +208,7 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 
 // Four processors (QEMU -smp 4): ver counts them from the MADT and the
 // runtime uses them all (GOMAXPROCS 4); !pcr N shows each one's KPCR with
-// its own APIC ID and trap stacks, and !pcr alone the processor running
+// its own APIC ID, pool lookasides and trap stacks, and !pcr alone the processor running
 // the command, whose current thread is then not its idle thread.
 func TestFourProcessors(t *testing.T) {
 	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; ~; ~ 3; !pcr; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
@@ -231,8 +231,9 @@ func TestFourProcessors(t *testing.T) {
 		t.Errorf("!pcr: the processor running it is in its idle loop: %q", current)
 	}
 	for n := 0; n < 4; n++ {
+		// Each processor's own pool lookasides (mm.AddProcessor).
 		expect(t, vm, fmt.Sprintf("KPCR for Processor %d at ", n), fmt.Sprintf("APIC ID:        %d (node 0)", n),
-			"CurrentThread:  ", "system call               fffff880`")
+			"CurrentThread:  ", "PoolLookasides: ", "blocks cached", "system call               fffff880`")
 	}
 	expect(t, vm, "!pcr: 4: out of range (0 to 3)")
 	expectExit(t, vm, 1) // the batch script's failing command

@@ -437,6 +437,25 @@ func (v views) lookaside(w io.Writer, args []string) error {
 	return nil
 }
 
+// ProcessorLookasides sums processor cpu's System lists among lists (NT's
+// per-processor pool lookasides in its KPRCB) in one line, for !pcr;
+// !lookaside shows them one by one.
+func ProcessorLookasides(lists []ex.LookasideInfo, cpu int) string {
+	var used, cached, allocs, misses, frees uint64
+	for _, l := range lists {
+		if l.Owner != ex.OwnerSystem || l.CPU != cpu || l.TotalAllocates == 0 && l.TotalFrees == 0 {
+			continue
+		}
+		used++
+		cached += uint64(l.Count)
+		allocs += uint64(l.TotalAllocates)
+		misses += uint64(l.AllocateMisses)
+		frees += uint64(l.TotalFrees)
+	}
+	return fmt.Sprintf("%d lists in use, %d blocks cached, %d allocations (%d missed), %d frees (!lookaside)",
+		used, cached, allocs, misses, frees)
+}
+
 // writeLookasides prints lists as !lookaside does; idle System lists
 // (never allocated from) are left out unless all.
 func writeLookasides(w io.Writer, lists []ex.LookasideInfo, all bool) {

@@ -57,6 +57,25 @@ func TestLookasideView(t *testing.T) {
 	}
 }
 
+// !pcr's pool line sums one processor's System lists and no other's.
+func TestProcessorLookasides(t *testing.T) {
+	extest.Setup(t)
+	if err := ex.Pools().AddCPU(1); err != nil {
+		t.Fatal(err)
+	}
+	tag := pool.MakeTag("PcrL")
+	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.NonPagedPool, 100, tag), tag) // on processor 0 (the host's)
+	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.PagedPool, 300, tag), tag)
+	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.PagedPool, 300, tag), tag)
+	lists := ex.Lookasides()
+	if got, want := ProcessorLookasides(lists, 0), "2 lists in use, 2 blocks cached, 3 allocations (2 missed), 3 frees (!lookaside)"; got != want {
+		t.Errorf("processor 0: %q, want %q", got, want)
+	}
+	if got, want := ProcessorLookasides(lists, 1), "0 lists in use, 0 blocks cached, 0 allocations (0 missed), 0 frees (!lookaside)"; got != want {
+		t.Errorf("processor 1: %q, want %q", got, want)
+	}
+}
+
 // lm shows each module's tags with what they hold in the pools.
 func TestLmShowsTagUsage(t *testing.T) {
 	l := live(t)
