@@ -117,15 +117,16 @@ func benchmarkShootdown(b *testing.B, busy bool) {
 }
 
 // BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
-// pairs (lookaside hits) on one goroutine against the same number split
-// over one goroutine on each processor, wall time per pair; and the same
-// for a loop of arithmetic about as long as a pair (spin), the machine's
-// own scaling. The ratios are to pairs-one; spin-all/spin-one is their
-// quotient. pairs-all/pairs-one near 1/processors is linear scaling:
-// per-processor throughput relative to one processor's is
-// 1/(processors*all/one), and issue 17's SMP criterion wants it at 0.9 or
-// more. Under TCG on a loaded host the vCPUs may not all run at once:
-// spin-all/spin-one says how far they did.
+// pairs (lookaside hits) on one processor against the same number on every
+// processor at once, wall time per pair per processor; and the same for a
+// loop of arithmetic about as long as a pair (spin), the machine's own
+// scaling. One goroutine is pinned to each processor for the whole run
+// (the benchmark's own goroutine to processor 0), so a chunk costs one
+// wake-up per other processor and no thread moves. all/one is 1 for
+// linear scaling; per-processor throughput relative to one processor's is
+// one/all, which issue 17's SMP criterion wants at 0.9 or more. Under TCG
+// on a loaded host the vCPUs may not all run at once: spin-all/spin-one
+// says how far they did, and pairs-all/spin-all is the pool's own share.
 var tagPairs = pool.MakeTag("MmPp")
 
 var spinSink uint64
@@ -149,16 +150,37 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 		}
 		atomic.AddUint64(&spinSink, x)
 	}
+	prev := ke.SetSystemAffinityThreadEx(1)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	type job struct {
+		run func(int)
+		n   int
+	}
+	jobs := make([]chan job, procs)
+	var wg sync.WaitGroup
+	for cpu := 1; cpu < procs; cpu++ {
+		jobs[cpu] = make(chan job)
+		go func() {
+			prev := ke.SetSystemAffinityThreadEx(1 << cpu)
+			defer ke.RevertToUserAffinityThreadEx(prev)
+			for j := range jobs[cpu] {
+				j.run(j.n)
+				wg.Done()
+			}
+		}()
+	}
+	defer func() {
+		for cpu := 1; cpu < procs; cpu++ {
+			close(jobs[cpu])
+		}
+	}()
 	all := func(run func(int)) func(int) {
 		return func(n int) {
-			var wg sync.WaitGroup
-			for cpu := range procs { // one goroutine on each processor
-				wg.Go(func() {
-					prev := ke.SetSystemAffinityThreadEx(1 << cpu)
-					defer ke.RevertToUserAffinityThreadEx(prev)
-					run(n / procs)
-				})
+			wg.Add(procs - 1)
+			for cpu := 1; cpu < procs; cpu++ {
+				jobs[cpu] <- job{run, n}
 			}
+			run(n)
 			wg.Wait()
 		}
 	}
