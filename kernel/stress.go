@@ -43,7 +43,7 @@ var stressTag = pool.MakeTag("Strs")
 
 func init() {
 	console.Register(console.Command{Name: "stress", Args: "paged <MiB>",
-		Help: "allocate MiB of paged pool, write every word with its address, check every byte, free it; prints what moved", Run: cmdStress})
+		Help: "allocate MiB (decimal; 0x for hex) of paged pool, write every word with its address, check every byte, free it; prints what moved", Run: cmdStress})
 }
 
 // stressPattern is the word stored at address a.
@@ -53,7 +53,7 @@ func cmdStress(w io.Writer, args []string) error {
 	if len(args) != 2 || args[0] != "paged" {
 		return console.ErrUsage
 	}
-	mib, err := console.Bounded(args[1], 1, 1<<16)
+	mib, err := console.Decimal(args[1], 1, 1<<16)
 	if err != nil {
 		return err
 	}

@@ -106,11 +106,18 @@ type Region struct {
 	age   []uint8 // per page: trim passes since last seen accessed, under the page-table lock
 }
 
-// inPage is one read in flight: the frame being filled and the channel
-// closed when it is mapped (or the read failed).
+// inPage is one read in flight (busy), or the failure of one started in
+// trap context, kept until the faulting thread's retry takes it. seq is
+// the futex word its waiters sleep on (a goroutine through the futex
+// system call, a thread blocked in its fault through the kernel's): it is
+// bumped, under the page-table lock, when the read ends.
 type inPage struct {
-	frame physmem.PFN
-	done  chan struct{}
+	frame  physmem.PFN
+	va     uintptr
+	orig   pte.PTE // the page-file PTE the read replaced
+	busy   bool
+	failed ntstatus.Status
+	seq    atomic.Uint32
 }
 
 // Counters are the numbers NT's users know, all atomics.
@@ -149,8 +156,7 @@ type Pager struct {
 	dev   Device // nil: no paging file
 	slots *Slots
 
-	// inPage: reads in flight, under lock. The channels are made before
-	// the lock is taken (trap context never makes one).
+	// inPage: reads in flight, under lock.
 	inPage [maxInPage]inPage
 
 	// wsMu serializes trimmers and the writer.
