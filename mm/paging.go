@@ -148,6 +148,9 @@ func AddPagingFile(d PagingDevice) ntstatus.Status {
 		return ntstatus.DeviceNotReady
 	}
 	pagingFile = d
+	if r, ok := d.(InPageDevice); ok {
+		inPageDevice = r
+	}
 	pages := int(size / physmem.PageSize)
 	pager.SetDevice(&mdlDevice{d: d}, pages)
 	pagingFilePages.Store(int64(pages - 1)) // slot 0 is never used

@@ -61,18 +61,18 @@ func (p *Pager) StartRead(va uintptr, a pte.Access) (Result, Read) {
 		return r, Read{}
 	}
 	slot := p.freeInPage()
-	if slot < 0 || p.db.Available() <= p.Reserve {
+	if slot < 0 || p.frames.Available() <= p.Reserve {
 		return NoMemory, Read{}
 	}
 	e, _ := p.pt.Leaf(va)
 	pteAddr := pte.PteAddress(va)
-	f, ok := p.db.AllocateAny(pteAddr, uint64(e))
+	f, ok := p.frames.AllocateAny(pteAddr, uint64(e))
 	if !ok {
 		return NoMemory, Read{}
 	}
 	// The read holds the frame in Transition; the PTE names it.
-	p.db.Reference(f)
-	p.db.Unmap(f, false, false)
+	p.frames.Reference(f)
+	p.frames.Unmap(f, false, false)
 	p.pt.Replace(va, pte.NewTransition(f, e.Protection(), pte.Cached), nil)
 	in := &p.inPage[slot]
 	in.frame, in.va, in.orig, in.busy, in.failed = f, va, e, true, 0
@@ -92,14 +92,14 @@ func (p *Pager) EndRead(slot int, st ntstatus.Status, keep bool) uintptr {
 	pteAddr := pte.PteAddress(va)
 	if st != ntstatus.Success {
 		p.pt.Replace(va, in.orig, nil)
-		p.db.DeleteTransition(f, pteAddr)
-		p.db.Dereference(f)
+		p.frames.DeleteTransition(f, pteAddr)
+		p.frames.Dereference(f)
 		if keep {
 			in.failed = st
 		}
 	} else {
-		p.db.Reclaim(f, pteAddr)
-		p.db.Dereference(f)
+		p.frames.Reclaim(f, pteAddr)
+		p.frames.Dereference(f)
 		p.pt.Replace(va, pte.NewValid(f, in.orig.Protection(), pte.Cached), nil)
 		p.wsInsert(va)
 		p.HardFaults.Add(1)

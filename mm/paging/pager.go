@@ -143,6 +143,12 @@ type faultFrames interface {
 	AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool)
 	Reclaim(p physmem.PFN, pte uintptr)
 	Available() uint64
+	// and the reads the fault handler starts (StartRead, EndRead)
+	AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool)
+	Reference(p physmem.PFN) bool
+	Dereference(p physmem.PFN)
+	Unmap(p physmem.PFN, dirty, noWrite bool)
+	DeleteTransition(p physmem.PFN, pte uintptr)
 }
 
 // Pager moves the pages of its regions.

@@ -15,6 +15,7 @@ import (
 	"ntgo/drivers/virtioblk"
 	"ntgo/mm"
 	"ntgo/mm/ex"
+	"ntgo/mm/paging/pagingtest"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -120,6 +121,28 @@ func BenchmarkPagingVsRaw(b *testing.B) {
 	b.ReportMetric(med[3]/med[2], "writer/raw-write16")
 }
 
+// TestCopyWithPagedOutPool: `copy` into and RtlCopyMemory out of paged-out
+// paged pool, over the virtio disk, whose reads the fault handler starts
+// itself and whose interrupt ends (mm/paging/pagingtest).
+func TestCopyWithPagedOutPool(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("needs the kernel and its virtio disk")
+	}
+	pagingDisk(t)
+	const pages = 16
+	size := uintptr(pages) * physmem.PageSize
+	block := ex.AllocatePoolWithTag(pool.PagedPool, size, tag)
+	if block == nil {
+		t.Fatal("paged pool refused")
+	}
+	defer ex.FreePoolWithTag(block, tag)
+	before := pagingDisk(t).Stats().PageIns
+	pagingtest.CheckCopy(t, uintptr(block), pages, func() { pageOut(t, uintptr(block), size) })
+	if got := pagingDisk(t).Stats().PageIns - before; got < pages {
+		t.Fatalf("%d reads started by the fault handler for %d paged-out pages", got, pages)
+	}
+}
+
 // sink keeps the hard-fault loop's loads.
 var sink uint64
 
@@ -130,7 +153,7 @@ var (
 
 // pagingDisk probes the disk once per boot (a probe initializes the
 // device) and makes it the paging file.
-func pagingDisk(b *testing.B) *virtioblk.Disk {
+func pagingDisk(b testing.TB) *virtioblk.Disk {
 	diskOnce.Do(func() {
 		ds, err := virtioblk.Probe()
 		if err != nil || len(ds) == 0 {
@@ -149,7 +172,7 @@ func pagingDisk(b *testing.B) *virtioblk.Disk {
 
 // pageOut leaves [base, base+size) only in the paging file: trimmed,
 // written, its standby frames taken away.
-func pageOut(b *testing.B, base, size uintptr) {
+func pageOut(b testing.TB, base, size uintptr) {
 	p := mm.SystemPager()
 	p.TrimRange(base, size)
 	for deadline := time.Now().Add(10 * time.Second); ; {
