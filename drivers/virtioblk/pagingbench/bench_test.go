@@ -34,13 +34,20 @@ var tag = pool.MakeTag("PgBn")
 //	raw-read     ReadPages of one page (the disk alone)
 //	hard-fault   a touch of a page that is only in the paging file: the
 //	             fault, the yield, the in-page worker's read, the mapping
-//	raw-write16  WritePages of 16-page clusters, sequential
+//	raw-write16  WritePages of 16-page clusters, sequential, each round
+//	             further into the disk's far half
 //	writer       the modified page writer writing trimmed dirty pages
-//	             (WriteModified: clusters of 16, slots, PFN moves)
+//	             (WriteModified: a cluster of 64, slots, PFN moves)
+//	rewrite16    raw-write16 over the same 64 pages every round
 //
-// and the ratios hard-fault/raw-read and writer/raw-write16. Between
-// rounds, untimed, the pages are made dirty and trimmed (for the writer)
-// and their standby frames taken away (for the hard faults).
+// and the ratios hard-fault/raw-read and writer/raw-write16. The writer's
+// slots are handed out next-fit, so each round it writes pages of the
+// image file never written before, which costs the host a block
+// allocation each: raw-write16 moves on the same way, so that the two
+// compare like for like; rewrite16 shows what overwriting written blocks
+// costs instead. Between rounds, untimed, the pages are made dirty and
+// trimmed (for the writer) and their standby frames taken away (for the
+// hard faults).
 func BenchmarkPagingVsRaw(b *testing.B) {
 	if !arch.Bare() {
 		b.Skip("needs the kernel and its virtio disk")
@@ -60,7 +67,7 @@ func BenchmarkPagingVsRaw(b *testing.B) {
 	// Raw transfers use the disk's far half, which the paging file's
 	// slots (handed out from the start) do not reach in a benchmark.
 	rawBase := d.Size() / 2
-	var results [4][]float64
+	var results [5][]float64
 	timed := func(i int, n int, f func()) {
 		start := time.Now()
 		f()
@@ -88,7 +95,14 @@ func BenchmarkPagingVsRaw(b *testing.B) {
 		})
 		timed(2, round, func() {
 			for i := 0; i < round; i += 16 {
-				if st := d.WritePages(rawBase+uint64(i)*physmem.PageSize, sixteen); st != ntstatus.Success {
+				if st := d.WritePages(rawBase+uint64(done+i)*physmem.PageSize, sixteen); st != ntstatus.Success {
+					b.Fatal(st)
+				}
+			}
+		})
+		timed(4, round, func() {
+			for i := 0; i < round; i += 16 {
+				if st := d.WritePages(rawBase-uint64(round-i)*physmem.PageSize, sixteen); st != ntstatus.Success {
 					b.Fatal(st)
 				}
 			}
@@ -110,8 +124,8 @@ func BenchmarkPagingVsRaw(b *testing.B) {
 		})
 	}
 	b.StopTimer()
-	names := [...]string{"raw-read", "hard-fault", "raw-write16", "writer"}
-	var med [4]float64
+	names := [...]string{"raw-read", "hard-fault", "raw-write16", "writer", "rewrite16"}
+	var med [5]float64
 	for i, r := range results {
 		slices.Sort(r)
 		med[i] = r[len(r)/2]
