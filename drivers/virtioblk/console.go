@@ -146,7 +146,8 @@ func writeStats(w io.Writer, s Stats) {
 		ro = ", read-only"
 	}
 	fmt.Fprintf(w, "%s: %d KiB%s, %s, GSI %d on vector %#x, %d descriptors\n", s.Name, s.Capacity>>10, ro, s.Location, s.GSI, s.Vector, s.QueueSize)
-	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed\n", s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors)
+	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed; %d reads started by the page-fault handler\n",
+		s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors, s.PageIns)
 	fmt.Fprintf(w, "  in flight: %d now, %d at most, %d waited for descriptors; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.RoomWaits, s.Completions, s.Interrupts)
 }
 
