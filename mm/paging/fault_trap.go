@@ -85,7 +85,12 @@ func (p *Pager) Resolve(va uintptr, a pte.Access) Result {
 		if p.reading(e.Frame()) >= 0 {
 			return Collided
 		}
-		p.frames.Reclaim(e.Frame(), pteAddr)
+		if !p.frames.ReclaimOwned(e.Frame(), pteAddr) {
+			// Repurposed meanwhile on another processor (the hook does
+			// not take the page-table lock): the PTE is its page-file
+			// PTE again, which the retried access finds.
+			return Resolved
+		}
 		p.pt.Replace(va, pte.NewValid(e.Frame(), prot, e.Cache()), nil)
 		p.TransitionFaults.Add(1)
 	default:

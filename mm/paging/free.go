@@ -43,9 +43,12 @@ func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 				continue
 			}
 			_, orig := p.db.Owner(e.Frame())
+			if !p.db.DeleteTransitionOwned(e.Frame(), pteAddr) {
+				p.lock.Unlock()
+				continue // repurposed meanwhile (Resolve says how): a page-file PTE now
+			}
 			slot = pte.PTE(orig).Slot()
 			p.pt.Replace(va, pte.Reserved, nil)
-			p.db.DeleteTransition(e.Frame(), pteAddr)
 		case pte.KindPageFile:
 			slot = e.Slot()
 			p.pt.Replace(va, pte.Reserved, nil)

@@ -146,6 +146,7 @@ type Counters struct {
 type faultFrames interface {
 	AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool)
 	Reclaim(p physmem.PFN, pte uintptr)
+	ReclaimOwned(p physmem.PFN, pte uintptr) bool
 	Available() uint64
 	// and the reads the fault handler starts (StartRead, EndRead)
 	AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool)

@@ -182,6 +182,44 @@ func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 		db.badState(p, e.state)
 	}
 	db.checkOwner(p, e, pte)
+	db.reclaim(p, e)
+	db.lock.Release()
+}
+
+// ReclaimOwned is Reclaim for an owner that read its transition PTE
+// without the PFN lock: on another processor a repurpose (the
+// TransitionHook, under the PFN lock) may have taken p from it since and
+// written its PTE back. It reports false, changing nothing, if p is no
+// longer the transition frame of pte; the caller reads the PTE again.
+//
+//go:nosplit
+func (db *Database) ReclaimOwned(p physmem.PFN, pte uintptr) bool {
+	db.lock.Acquire()
+	e := db.entry(p)
+	ok := db.transitionOf(e, pte)
+	if ok {
+		db.reclaim(p, e)
+	}
+	db.lock.Release()
+	return ok
+}
+
+// transitionOf reports whether e is a transition frame (off the active
+// state, not free) owned by pte. The PFN lock is held.
+//
+//go:nosplit
+func (db *Database) transitionOf(e *Entry, pte uintptr) bool {
+	switch e.state {
+	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
+		return pte != 0 && e.pte == pte
+	}
+	return false
+}
+
+// reclaim is Reclaim's move, the PFN lock held and the owner checked.
+//
+//go:nosplit
+func (db *Database) reclaim(p physmem.PFN, e *Entry) {
 	if e.state == StateTransition {
 		// The locks keep their references; mapping adds the share's one.
 		e.refCount++
@@ -191,7 +229,6 @@ func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 	}
 	e.shareCount = 1
 	db.setState(e, StateActive)
-	db.lock.Release()
 }
 
 // checkOwner bugchecks unless pte is the PTE entry e records for frame p.

@@ -227,10 +227,34 @@ func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
 		db.badState(p, e.state)
 	}
 	db.checkOwner(p, e, pte)
+	db.deleteTransition(p, e)
+	db.lock.Release()
+}
+
+// DeleteTransitionOwned is DeleteTransition for an owner that read its
+// transition PTE without the PFN lock (ReclaimOwned says why): false,
+// changing nothing, if p is no longer the transition frame of pte.
+//
+//go:nosplit
+func (db *Database) DeleteTransitionOwned(p physmem.PFN, pte uintptr) bool {
+	db.lock.Acquire()
+	e := db.entry(p)
+	ok := db.transitionOf(e, pte)
+	if ok {
+		db.deleteTransition(p, e)
+	}
+	db.lock.Release()
+	return ok
+}
+
+// deleteTransition is DeleteTransition's move, the PFN lock held and the
+// owner checked.
+//
+//go:nosplit
+func (db *Database) deleteTransition(p physmem.PFN, e *Entry) {
 	e.pte, e.originalPte = 0, 0
 	if e.state != StateTransition {
 		db.unlink(uint32(p))
 		db.place(uint32(p))
 	}
-	db.lock.Release()
 }
