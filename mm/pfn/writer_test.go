@@ -140,7 +140,7 @@ func TestOwnedAfterRepurpose(t *testing.T) {
 	f.db.StartWrite()
 	f.db.EndWrite(p, true)
 	f.wantState(p, StateStandby)
-	f.db.StandbyToFree(p) // the repurpose
+	f.db.StandbyToFree(p)                              // the repurpose
 	for _, r := range []physmem.PFN{p, f.modified()} { // free, then another owner's (Modified)
 		before := f.info(r)
 		if before.Pte == owner {
