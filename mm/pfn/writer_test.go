@@ -140,8 +140,9 @@ func TestOwnedAfterRepurpose(t *testing.T) {
 	f.db.StartWrite()
 	f.db.EndWrite(p, true)
 	f.wantState(p, StateStandby)
-	f.db.StandbyToFree(p)                              // the repurpose
-	for _, r := range []physmem.PFN{p, f.modified()} { // free, then another owner's (Modified)
+	f.db.StandbyToFree(p) // the repurpose
+	// The frame free, then another owner's (Modified).
+	for _, r := range []physmem.PFN{p, f.modified()} {
 		before := f.info(r)
 		if before.Pte == owner {
 			t.Fatalf("frame %d still names the old owner: %v", r, before)
