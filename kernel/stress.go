@@ -6,9 +6,8 @@
 // manager did meanwhile (faults by kind, pages read and written, pages
 // trimmed, the standby and modified lists before and after). Pages the
 // working-set manager trims and the modified page writer writes out are
-// faulted back by the loops below like any Go code touching pageable
-// memory (kernel/inpage.go): the loops are plain Go so that such a fault
-// may wait.
+// faulted back by the loops below as by any code touching pageable memory
+// (kernel/inpage_trap.go).
 
 package kernel
 

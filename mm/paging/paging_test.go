@@ -149,13 +149,20 @@ func (s *sim) pageOut(i int) {
 	}
 }
 
-// An unreadable page: PageIn reports the status, the page is as it was,
-// and the stop is KERNEL_DATA_INPAGE_ERROR with NT's parameters.
-func TestReadError(t *testing.T) {
+// pagedOutSim is a small machine whose page 0 was written and is now only
+// in the paging file.
+func pagedOutSim(t *testing.T) *sim {
 	s := newSim(t, 32, 4, 16)
 	s.commit(0)
 	s.touch(0, true)
 	s.pageOut(0)
+	return s
+}
+
+// An unreadable page: PageIn reports the status, the page is as it was,
+// and the stop is KERNEL_DATA_INPAGE_ERROR with NT's parameters.
+func TestReadError(t *testing.T) {
+	s := pagedOutSim(t)
 	e := s.leaf(0)
 	s.dev.failReads = true
 	r, st := s.p.PageIn(s.va(0), pte.AccessRead)
@@ -277,10 +284,7 @@ func TestTrimRange(t *testing.T) {
 // page-file PTE back and the next fault on the page, once, reports the
 // status (the faulting thread's stop), after which a retry reads again.
 func TestReadStartedInTrapContext(t *testing.T) {
-	s := newSim(t, 32, 4, 16)
-	s.commit(0)
-	s.touch(0, true)
-	s.pageOut(0)
+	s := pagedOutSim(t)
 	orig := s.leaf(0)
 
 	s.lock.Lock()

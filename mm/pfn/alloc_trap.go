@@ -171,19 +171,29 @@ func (db *Database) activate(p uint32, pte uintptr, originalPte uint64) {
 //go:nosplit
 func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 	db.lock.Acquire()
+	e := db.checkTransition(p, pte)
+	db.reclaim(p, e)
+	db.lock.Release()
+}
+
+// checkTransition returns p's entry, bugchecking unless p is a transition
+// frame (Standby, Modified, ModifiedNoWrite, or Transition with its PTE
+// not yet deleted) owned by pte. The PFN lock is held.
+//
+//go:nosplit
+func (db *Database) checkTransition(p physmem.PFN, pte uintptr) *Entry {
 	e := db.entry(p)
 	switch e.state {
-	case StateStandby, StateModified, StateModifiedNoWrite:
-	case StateTransition:
-		if e.pte == 0 {
-			db.badState(p, e.state)
-		}
+	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
 	default:
 		db.badState(p, e.state)
 	}
+	if e.pte == 0 {
+		// A Transition frame whose PTE was already deleted.
+		db.badState(p, e.state)
+	}
 	db.checkOwner(p, e, pte)
-	db.reclaim(p, e)
-	db.lock.Release()
+	return e
 }
 
 // ReclaimOwned is Reclaim for an owner that read its transition PTE
@@ -194,26 +204,27 @@ func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 //
 //go:nosplit
 func (db *Database) ReclaimOwned(p physmem.PFN, pte uintptr) bool {
+	return db.ifTransitionOf(p, pte, (*Database).reclaim)
+}
+
+// ifTransitionOf does move to p under the PFN lock and reports true if p
+// is a transition frame (off the active state, not free) owned by pte;
+// false, changing nothing, if not.
+//
+//go:nosplit
+func (db *Database) ifTransitionOf(p physmem.PFN, pte uintptr, move func(*Database, physmem.PFN, *Entry)) bool {
 	db.lock.Acquire()
 	e := db.entry(p)
-	ok := db.transitionOf(e, pte)
+	ok := false
+	switch e.state {
+	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
+		ok = pte != 0 && e.pte == pte
+	}
 	if ok {
-		db.reclaim(p, e)
+		move(db, p, e)
 	}
 	db.lock.Release()
 	return ok
-}
-
-// transitionOf reports whether e is a transition frame (off the active
-// state, not free) owned by pte. The PFN lock is held.
-//
-//go:nosplit
-func (db *Database) transitionOf(e *Entry, pte uintptr) bool {
-	switch e.state {
-	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
-		return pte != 0 && e.pte == pte
-	}
-	return false
 }
 
 // reclaim is Reclaim's move, the PFN lock held and the owner checked.

@@ -216,17 +216,7 @@ func (db *Database) place(p uint32) {
 //go:nosplit
 func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
 	db.lock.Acquire()
-	e := db.entry(p)
-	switch e.state {
-	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
-	default:
-		db.badState(p, e.state)
-	}
-	if e.pte == 0 {
-		// A Transition frame whose PTE was already deleted.
-		db.badState(p, e.state)
-	}
-	db.checkOwner(p, e, pte)
+	e := db.checkTransition(p, pte)
 	db.deleteTransition(p, e)
 	db.lock.Release()
 }
@@ -237,14 +227,7 @@ func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
 //
 //go:nosplit
 func (db *Database) DeleteTransitionOwned(p physmem.PFN, pte uintptr) bool {
-	db.lock.Acquire()
-	e := db.entry(p)
-	ok := db.transitionOf(e, pte)
-	if ok {
-		db.deleteTransition(p, e)
-	}
-	db.lock.Release()
-	return ok
+	return db.ifTransitionOf(p, pte, (*Database).deleteTransition)
 }
 
 // deleteTransition is DeleteTransition's move, the PFN lock held and the
