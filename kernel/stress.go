@@ -121,28 +121,3 @@ func checkStress(base uintptr) (uintptr, bool) {
 	}
 	return 0, true
 }
-
-func init() {
-	console.Register(console.Command{Name: "!ws", Args: "[trim]",
-		Help: "the system working set (paged pool): size, peak, paging counters; trim takes every unlocked page out", Run: cmdWs})
-}
-
-func cmdWs(w io.Writer, args []string) error {
-	switch {
-	case len(args) == 1 && args[0] == "trim":
-		fmt.Fprintf(w, "trimmed %d pages\n", mm.TrimAllPageable())
-	case len(args) != 0:
-		return console.ErrUsage
-	}
-	p := mm.SystemPager()
-	if p == nil {
-		return fmt.Errorf("no pager yet")
-	}
-	for _, r := range p.Regions() {
-		fmt.Fprintf(w, "region %016x-%016x (%d pages)\n", r.Base, r.Base+uintptr(r.Pages)*4096, r.Pages)
-	}
-	s := mm.PFN.Stats().ByState
-	fmt.Fprintf(w, "working set %d pages, peak %d; standby %d, modified %d, modified-no-write %d\n",
-		p.WsPages(), p.WsPeak(), s[pfn.StateStandby], s[pfn.StateModified], s[pfn.StateModifiedNoWrite])
-	return nil
-}
