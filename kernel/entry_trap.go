@@ -65,9 +65,7 @@ func trap(f *TrapFrame) {
 		ke.CheckIrqlCopy()
 		interrupt(f, p)
 	}
-	// The thread scheduler runs the Go runtime's threads on the boot
-	// processor; the others only idle (smp.go).
-	if p.TrapDepth == 1 && p.Number == 0 {
+	if schedulesAtExit(p) {
 		checkTimers()
 		reschedule(f)
 		armTimer()
@@ -77,6 +75,15 @@ func trap(f *TrapFrame) {
 	}
 	p.TrapDepth--
 }
+
+// schedulesAtExit reports whether the thread scheduler runs as this trap
+// returns, so that a thread marked blocked here is switched away from
+// (inpage_trap.go's fault waits ask too): at the outermost trap, on the boot
+// processor, which runs the Go runtime's threads; the others only idle
+// (smp.go).
+//
+//go:nosplit
+func schedulesAtExit(p *KPCR) bool { return p.TrapDepth == 1 && p.Number == 0 }
 
 //go:nosplit
 func interrupt(f *TrapFrame, p *KPCR) {

@@ -57,7 +57,7 @@ const (
 //go:noinline
 func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 	g := faultingGoroutine(f)
-	if g == 0 || f.RFLAGS&rflagsIF == 0 || !threadsSwitchHere() {
+	if g == 0 || f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) {
 		return inPageCannotWait, 0
 	}
 	w := beginPageIn(fault.VA, fault.Access)
@@ -149,17 +149,6 @@ func sleepInFault(f *TrapFrame, word uintptr, seq uint32, timeoutNs int64) {
 	f.RSP -= 8
 	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RAX
 	f.RIP = uint64(inPageResumePC)
-}
-
-// threadsSwitchHere reports whether the thread scheduler runs when this
-// trap returns, so that a thread blocked here is switched away from:
-// trap() reschedules at the outermost trap on the boot processor only,
-// where the Go runtime's threads run (the other processors idle).
-//
-//go:nosplit
-func threadsSwitchHere() bool {
-	p := currentKPCR()
-	return p.TrapDepth == 1 && p.Number == 0
 }
 
 // inPageResumePC is inPageResume's address (set at boot).
