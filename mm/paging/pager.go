@@ -33,7 +33,8 @@
 //	fault on transition    Reclaim, valid: a soft fault, no I/O  (Resolve)
 //	fault on page-file     a frame, read the slot, valid: a hard
 //	                       fault; a fault that finds the read in
-//	                       flight waits for it (collided)        (PageIn)
+//	                       flight waits for it (collided)        (StartRead,
+//	                                                               EndRead, PageIn)
 //	trim                   valid → transition; Unmap: dirty (or no copy)
 //	                       to Modified, its stale slot freed; clean to
 //	                       Standby                               (Trim)

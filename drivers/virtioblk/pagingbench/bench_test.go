@@ -33,7 +33,8 @@ var tag = pool.MakeTag("PgBn")
 //
 //	raw-read     ReadPages of one page (the disk alone)
 //	hard-fault   a touch of a page that is only in the paging file: the
-//	             fault, the yield, the in-page worker's read, the mapping
+//	             fault, the read the fault handler submits, the thread's
+//	             sleep until the disk's interrupt maps the page, the retry
 //	raw-write16  WritePages of 16-page clusters, sequential, each round
 //	             further into the disk's far half
 //	writer       the modified page writer writing trimmed dirty pages
