@@ -59,8 +59,10 @@
 //
 // # Errors
 //
-// A read that fails is returned by PageIn; the caller stops with
-// KERNEL_DATA_INPAGE_ERROR (InpageError has NT's parameters). A write that
+// A read that fails is returned by PageIn, or, started by the fault
+// handler, kept until the faulting thread's retry takes it (StartRead's
+// ReadFailed); the caller stops with KERNEL_DATA_INPAGE_ERROR (InpageError
+// has NT's parameters). A write that
 // fails leaves its pages on Modified. Running out of frames or slots is not
 // an error here: the callers retry after trimming and writing.
 package paging
