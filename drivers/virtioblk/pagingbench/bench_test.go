@@ -6,6 +6,7 @@
 package pagingbench
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -156,6 +157,69 @@ func TestCopyWithPagedOutPool(t *testing.T) {
 	if got := pagingDisk(t).Stats().PageIns - before; got < pages {
 		t.Fatalf("%d reads started by the fault handler for %d paged-out pages", got, pages)
 	}
+}
+
+// TestConcurrentHardFaults: goroutines copying out of one paged-out block
+// at once (where they overlap, collided faults: one read per page, the
+// others sleep on it) and out of blocks of their own, over the virtio
+// disk; every byte checked, every page read once.
+func TestConcurrentHardFaults(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("needs the kernel and its virtio disk")
+	}
+	d := pagingDisk(t)
+	const pages, workers = 32, 4
+	size := uintptr(pages) * physmem.PageSize
+	var blocks [workers + 1]uintptr
+	for i := range blocks {
+		b := ex.AllocatePoolWithTag(pool.PagedPool, size, tag)
+		if b == nil {
+			t.Fatal("paged pool refused")
+		}
+		defer ex.FreePoolWithTag(b, tag)
+		blocks[i] = uintptr(b)
+		for a := blocks[i]; a < blocks[i]+size; a += 8 {
+			*(*uint64)(unsafe.Add(unsafe.Pointer(nil), a)) = uint64(a) ^ 0x5a5a
+		}
+		pageOut(t, blocks[i], size)
+	}
+	p := mm.SystemPager()
+	before, collided, pageIns := p.PagesRead.Load(), p.CollidedFaults.Load(), d.Stats().PageIns
+	errs := make(chan error, 2*workers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 * workers {
+		src := blocks[workers] // shared
+		if w%2 == 1 {
+			src = blocks[w/2] // its own
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst := make([]byte, size)
+			<-start
+			copy(dst, unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), src)), size))
+			for i := 0; i < len(dst); i += 8 {
+				a := src + uintptr(i)
+				if got := *(*uint64)(unsafe.Pointer(&dst[i])); got != uint64(a)^0x5a5a {
+					errs <- fmt.Errorf("worker %d: %#x read %#x", w, a, got)
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	read := p.PagesRead.Load() - before
+	if read != (workers+1)*pages {
+		t.Errorf("%d pages read for %d paged-out pages", read, (workers+1)*pages)
+	}
+	t.Logf("%d pages read (%d by reads the fault handler started), %d collided faults",
+		read, d.Stats().PageIns-pageIns, p.CollidedFaults.Load()-collided)
 }
 
 // sink keeps the hard-fault loop's loads.
