@@ -89,8 +89,9 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 }
 
 // cannotWait stops for a pageable fault whose thread cannot sleep, as NT
-// does for one at raised IRQL: IRQL_NOT_LESS_OR_EQUAL. (Apart, to keep
-// waitInPage's frame small.)
+// does for one at raised IRQL: IRQL_NOT_LESS_OR_EQUAL. pageFault calls it,
+// and inPageFailed, rather than waitInPage: the stop's chain of nosplit
+// frames must start from a shallow one.
 //
 //go:nosplit
 //go:noinline
