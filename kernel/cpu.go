@@ -195,6 +195,7 @@ func initKPCR() {
 	p := &kpcrs[0]
 	p.SyscallStack = uintptr(stackTop(unsafe.Pointer(&syscallStack), syscallStackSize))
 	p.Current = bootThread
+	p.Idle = idleThread
 	p.APICID = lapicID()
 	loadKPCR(0)
 	ke.UseKPCR()
@@ -210,6 +211,7 @@ func loadKPCR(cpu uint32) {
 	p.Number = cpu
 	p.TrapTLS = uintptr(unsafe.Pointer(&trapTLS[1]))
 	p.ThreadFSBase = p.TrapTLS
+	p.ArmedDeadline = -1
 	arch.WriteMSR(msrGSBase, uint64(p.Self))
 	arch.WriteMSR(msrKernelGS, uint64(p.Self))
 }

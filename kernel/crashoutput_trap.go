@@ -34,6 +34,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // crashFd is the crash device's descriptor; crashFd+1 is its dup.
@@ -56,13 +57,21 @@ var (
 //go:nosplit
 func isCrashFd(fd int) bool { return fd == crashFd || fd == crashFd+1 }
 
-// noteStderr keeps b in the tail of fd 2.
+// noteStderr keeps b in the tail of fd 2. The runtime prints "fatal
+// error: " just before its fatal path, whose first act (freezing the
+// world) sleeps: from then on the report is all that matters, so the stop
+// has begun and threads switch at any IRQL (sched_trap.go), as they must
+// when the throw comes from a goroutine holding the dispatch pin.
 //
 //go:nosplit
 func noteStderr(b []byte) {
 	for _, c := range b {
 		stderrTail[stderrWritten%stderrTailSize] = c
 		stderrWritten++
+	}
+	const fatal = "fatal error: "
+	if stderrWritten >= uint64(len(fatal)) && tailHasAt(stderrWritten-uint64(len(fatal)), fatal) {
+		stopping.Store(true)
 	}
 }
 
@@ -79,25 +88,34 @@ func crashWrite(b []byte) uintptr {
 }
 
 // appendFatalErrorLine copies the last "fatal error: " line of fd 2's tail
-// (through its newline) into the report.
+// (through its newline) into the report, with the "panic: " line just
+// before it when the fatal error is a panic the runtime could not run
+// (a panic holding the dispatch pin: "panic holding locks").
 //
 //go:nosplit
 func appendFatalErrorLine() {
-	const prefix = "fatal error: "
+	const prefix, panicPrefix = "fatal error: ", "panic: "
 	n := min(stderrWritten, stderrTailSize)
 	start := stderrWritten - n
-	at := uint64(0)
-	found := false
+	at, panicAt := uint64(0), uint64(0)
+	found, panicFound := false, false
 	for i := start; i+uint64(len(prefix)) <= stderrWritten; i++ {
+		if tailHasAt(i, panicPrefix) {
+			panicAt, panicFound = i, true
+		}
 		if tailHasAt(i, prefix) {
 			at, found = i, true
 		}
 	}
-	for i := at; found && i < stderrWritten; i++ {
+	from := at
+	if found && panicFound && panicAt < at && tailHasAt(at+uint64(len(prefix)), "panic ") {
+		from = panicAt
+	}
+	for i := from; found && i < stderrWritten; i++ {
 		c := stderrTail[i%stderrTailSize]
 		crashReport[crashReportLen] = c
 		crashReportLen++
-		if c == '\n' {
+		if c == '\n' && i > at {
 			break
 		}
 	}
@@ -139,6 +157,12 @@ func stopAtFatalExit(f *TrapFrame) {
 	}
 	stopReportLen = crashReportLen
 	report := uintptr(unsafe.Pointer(&crashReport))
+	// A goroutine at DISPATCH_LEVEL or above holds ke's dispatch pin; if it
+	// blocks, the runtime throws "... holding locks" rather than switch:
+	// the switch NT's context switch stops.
+	if irql := ke.GetCurrentIrql(); irql >= ke.DispatchLevel && crashReportHas("holding locks") && !crashReportHas("panic holding locks") {
+		switchAtRaisedIrql(f, currentKPCR().Current, irql)
+	}
 	if crashReportHas("panic: ") {
 		stop(f, bugcheck.SystemThreadExceptionNotHandled, bugcheck.ExceptionGoPanic, 0, report, uintptr(unsafe.Pointer(f)))
 	}

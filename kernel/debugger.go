@@ -64,6 +64,7 @@ func initDebugger() {
 		console.Register(c)
 	}
 	console.Register(kd.ThreadsCommand(debugTarget, liveThreads))
+	console.Register(kd.ProcessorsCommand(debugTarget, liveProcessors))
 }
 
 // kernelModule is the kernel image's entry in the loaded-module list: the

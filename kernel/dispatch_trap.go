@@ -69,8 +69,11 @@ const (
 const faultStackRoom = 256
 
 // maxPendingFaults bounds faults dispatched and not yet picked up by their
-// goroutines (each picks its record up as its first action).
-const maxPendingFaults = 8
+// goroutines (each picks its record up as its first action). A thread has
+// at most one (it runs the trampoline before it can fault again), and with
+// several processors every thread may have one waiting to run, so there
+// is a slot per thread.
+const maxPendingFaults = maxThreads
 
 // faultRecord is what the trap handler hands the goroutine.
 type faultRecord struct {
@@ -101,12 +104,24 @@ var (
 )
 
 // faultingGoroutine returns the g that f interrupted if a fault can be
-// dispatched to it, else 0.
+// dispatched to it, else 0 (always 0 once a stop has begun).
 //
 //go:nosplit
 //go:noinline
 func faultingGoroutine(f *TrapFrame) uintptr {
-	if !runtimeStarted || faultTrampolinePC == 0 || stopping.Load() ||
+	if stopping.Load() {
+		return 0
+	}
+	return interruptedGoroutine(f)
+}
+
+// interruptedGoroutine returns the g that f interrupted, if it was a
+// goroutine on its own stack in kernel text, else 0.
+//
+//go:nosplit
+//go:noinline
+func interruptedGoroutine(f *TrapFrame) uintptr {
+	if !runtimeStarted || faultTrampolinePC == 0 ||
 		currentKPCR().TrapDepth != 1 || f.CS != kernelCS || !inKernelText(uintptr(f.RIP)) {
 		return 0
 	}

@@ -8,6 +8,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
 )
@@ -39,16 +41,39 @@ const (
 
 // Interrupt vectors ntgo assigns.
 const (
-	vecTimer    = 0x30
-	vecSerial   = 0x34
-	vecSpurious = 0xFF
+	vecTimer  = 0x30
+	vecSerial = 0x34
+	// Inter-processor interrupts: the reschedule (smp_trap.go), in the
+	// timer's class below every device's, and ke's requests, vecIPI
+	// (ipi_trap.go).
+	vecReschedule = 0x32
+	vecStall      = 0xF1
+	vecSpurious   = 0xFF
 )
 
+// trap takes the kernel lock (smp_trap.go) for everything but ke's IPI
+// requests and the stall (their sender may hold it, or wait with
+// interrupts off). An idle processor's interrupt tells ke it leaves idle and, when it
+// goes back, that it idles again (shootdowns spare idle processors).
+//
 //go:nosplit
 func trap(f *TrapFrame) {
 	p := currentKPCR()
+	switch f.Vector {
+	case vecIPI:
+		p.Interrupts++
+		ipiInterrupt(f, p)
+		lapicEOI()
+		return
+	case vecStall:
+		p.Interrupts++
+		lapicEOI()
+		stallHere(f, p)
+		return
+	}
+	lockKernel(p)
 	p.TrapDepth++
-	if p.TrapDepth == 1 && p.Current == noThread { // an application processor's idle loop
+	if p.TrapDepth == 1 && p.Current == p.Idle {
 		ke.LeaveIdle(int(p.Number))
 	}
 	switch {
@@ -68,34 +93,33 @@ func trap(f *TrapFrame) {
 	if schedulesAtExit(p) {
 		checkTimers()
 		reschedule(f)
-		armTimer()
-	}
-	if p.TrapDepth == 1 && p.Current == noThread { // back to it
-		ke.EnterIdle(int(p.Number))
+		armTimer(p)
+		if p.Current == p.Idle {
+			ke.EnterIdle(int(p.Number))
+		}
 	}
 	p.TrapDepth--
+	unlockKernel()
 }
 
 // schedulesAtExit reports whether the thread scheduler runs as this trap
 // returns, so that a thread marked blocked here is switched away from
-// (inpage_trap.go's fault waits ask too): at the outermost trap, on the boot
-// processor, which runs the Go runtime's threads; the others only idle
-// (smp.go).
+// (inpage_trap.go's fault waits ask too): at the outermost trap, on every
+// processor.
 //
 //go:nosplit
-func schedulesAtExit(p *KPCR) bool { return p.TrapDepth == 1 && p.Number == 0 }
+func schedulesAtExit(p *KPCR) bool { return p.TrapDepth == 1 }
 
 //go:nosplit
 func interrupt(f *TrapFrame, p *KPCR) {
 	switch f.Vector {
 	case vecTimer:
-		if p.Number == 0 {
-			timerInterrupt()
-		}
+		timerInterrupt(p)
+	case vecReschedule:
+		p.Reschedules++
+		atomic.StoreUint32(&p.Kicked, 0) // reschedule (trap's exit) does the rest
 	case vecSerial:
 		serialInterrupt()
-	case vecIPI:
-		ipiInterrupt(f, p)
 	case vecSpurious:
 		return // no EOI for the spurious vector
 	default:

@@ -56,6 +56,10 @@ const (
 //go:nosplit
 //go:noinline
 func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
+	if stopping.Load() {
+		retryWhileStopping(f)
+		return inPageWaits, 0
+	}
 	g := faultingGoroutine(f)
 	if g == 0 || f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) {
 		return inPageCannotWait, 0
@@ -73,19 +77,50 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 	case mm.InPageFailed:
 		return inPageReadFailed, w.Status
 	}
-	if asyncPreemptPC == 0 || !asyncSafe(uintptr(f.RIP)) || uintptr(f.RSP) < loadWord(g+gStackLoOffset)+asyncPreemptRoom {
+	if !asyncPreemptable(f, g) {
 		sleepInFault(f, uintptr(unsafe.Pointer(&inPageNap)), 0, inPageNapNs)
 		return inPageWaits, 0
 	}
 	// Give the processor up at once: the woken worker's thread (or the
 	// one finishing the read) runs before this goroutine spins again.
 	yield()
-	// As the runtime's pushCall: asyncPreempt returns to the faulting
-	// instruction itself.
+	redirectToAsyncPreempt(f)
+	return inPageWaits, 0
+}
+
+// retryWhileStopping retries a fault while another processor is stopping
+// the system (the in-page worker that found this page unreadable, say):
+// its screen is the one to see. The fault retries until that stop freezes
+// this processor, through asyncPreempt where the goroutine can take it:
+// the stop's own allocations may need to stop the world, which waits for
+// this goroutine to reach a safe point. (Apart, to keep waitInPage's
+// frame small.)
+//
+//go:nosplit
+//go:noinline
+func retryWhileStopping(f *TrapFrame) {
+	yield()
+	if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&rflagsIF != 0 && asyncPreemptable(f, g) {
+		redirectToAsyncPreempt(f)
+	}
+}
+
+// asyncPreemptable reports whether goroutine g, interrupted by f, can be
+// sent through runtime.asyncPreempt.
+//
+//go:nosplit
+func asyncPreemptable(f *TrapFrame, g uintptr) bool {
+	return asyncPreemptPC != 0 && asyncSafe(uintptr(f.RIP)) && uintptr(f.RSP) >= loadWord(g+gStackLoOffset)+asyncPreemptRoom
+}
+
+// redirectToAsyncPreempt makes f call runtime.asyncPreempt, as the
+// runtime's pushCall does: it returns to the faulting instruction itself.
+//
+//go:nosplit
+func redirectToAsyncPreempt(f *TrapFrame) {
 	f.RSP -= 8
 	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RIP
 	f.RIP = uint64(asyncPreemptPC)
-	return inPageWaits, 0
 }
 
 // cannotWait stops for a pageable fault whose thread cannot sleep, as NT
@@ -142,7 +177,7 @@ func sleepInFault(f *TrapFrame, word uintptr, seq uint32, timeoutNs int64) {
 	if timeoutNs != 0 {
 		tp = uintptr(unsafe.Pointer(&ts))
 	}
-	if sysFutexCall(word, futexWait, uintptr(seq), tp) != 0 {
+	if futexInFault(word, futexWait, uintptr(seq), tp) != 0 {
 		return // the word moved already: retry now
 	}
 	f.RSP -= 8
@@ -151,6 +186,11 @@ func sleepInFault(f *TrapFrame, word uintptr, seq uint32, timeoutNs int64) {
 	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RAX
 	f.RIP = uint64(inPageResumePC)
 }
+
+// futexInFault is sysFutexCall, called through a value for the reason
+// beginPageIn is: the fault handler's nosplit chain, which the linker
+// bounds, ends at the call.
+var futexInFault = sysFutexCall
 
 // inPageResumePC is inPageResume's address (set at boot).
 var inPageResumePC uintptr

@@ -11,6 +11,22 @@ import (
 	"ntgo/nt/ntstatus"
 )
 
+// TestPlatformVectorsAreNotDevices: a platform vector among the ones
+// IoConnectInterrupt hands out would take a device's interrupts.
+func TestPlatformVectorsAreNotDevices(t *testing.T) {
+	seen := map[uint64]string{}
+	for name, v := range map[string]uint64{"timer": vecTimer, "serial": vecSerial, "reschedule": vecReschedule,
+		"IPI": vecIPI, "stall": vecStall, "spurious": vecSpurious, "syscall": syscallVector} {
+		if v >= vecDeviceFirst && v < vecDeviceFirst+deviceVectors {
+			t.Errorf("%s vector %#x is among the device vectors %#x..%#x", name, v, vecDeviceFirst, vecDeviceFirst+deviceVectors-1)
+		}
+		if other, dup := seen[v]; dup {
+			t.Errorf("%s and %s share vector %#x", name, other, v)
+		}
+		seen[v] = name
+	}
+}
+
 var testServiced atomic.Uint32
 
 // testService claims the interrupt when its context says so.

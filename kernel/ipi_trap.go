@@ -6,8 +6,8 @@
 // allocate from the Go heap, store a Go pointer or block. Every function
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// A fixed IPI through the local APIC's ICR (physical destination, the
-// target's APIC ID). The handler records where the processor was
+// A fixed IPI (sendICR). trap() serves it before it takes the
+// kernel lock. The handler records where the processor was
 // interrupted — the bugcheck screen shows each frozen processor's RIP from
 // it — then serves ke's requests.
 
@@ -34,10 +34,10 @@ var interruptedAt [ke.MaximumProcessors]struct {
 	rip, rsp uintptr
 }
 
-// sendIPI interrupts processor cpu on vecIPI.
+// sendRequestIPI interrupts processor cpu on vecIPI: ke's sender.
 //
 //go:nosplit
-func sendIPI(cpu int) {
+func sendRequestIPI(cpu int) {
 	sendICR(kpcrs[uint(cpu)%ke.MaximumProcessors].APICID, vecIPI)
 }
 
@@ -60,7 +60,7 @@ func sendICR(id, low uint32) {
 	arch.RestoreInterrupts(rflags)
 }
 
-// ipiInterrupt serves vecIPI on processor p.
+// ipiInterrupt serves vecIPI on processor p (trap, entry_trap.go, EOIs).
 //
 //go:nosplit
 func ipiInterrupt(f *TrapFrame, p *KPCR) {

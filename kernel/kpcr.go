@@ -22,15 +22,23 @@ type KPCR struct {
 	ThreadFSBase uintptr // FS base the exit path restores (current thread's TLS)
 	TrapTLS      uintptr // FS base while in trap context: -8(FS) is the trap g
 
-	Number     uint32 // processor number (ke.KPCRNumberOffset)
-	TrapDepth  uint32 // nesting of trap frames on this CPU
-	Current    int32  // index of the running thread in threads
-	APICID     uint32 // this processor's local APIC ID
-	Node       uint32 // its NUMA node (nt/acpi)
-	Interrupts uint64 // interrupts taken
-	Syscalls   uint64 // system calls served
-	PageFaults uint64 // page faults taken
-	Switches   uint64 // thread switches
+	Number    uint32 // processor number (ke.KPCRNumberOffset)
+	TrapDepth uint32 // nesting of trap frames on this CPU
+	Current   int32  // index of the running thread in threads
+	APICID    uint32 // this processor's local APIC ID
+	Node      uint32 // its NUMA node (nt/acpi)
+	Idle      int32  // this processor's idle thread (index in threads)
+	// The scheduler's per-processor state (sched_trap.go, timer_trap.go).
+	PreemptPending bool   // the slice ended: rotate at the next outermost exit
+	SliceEnd       int64  // when the running thread's time slice ends
+	ArmedDeadline  int64  // what the LAPIC timer is programmed for, -1 for idle
+	Kicked         uint32 // atomic: a reschedule IPI is on its way
+	Reschedules    uint64 // reschedule IPIs taken
+	Stalled        uint64 // atomic: the stall generation this processor last spun for
+	Interrupts     uint64 // interrupts taken
+	Syscalls       uint64 // system calls served
+	PageFaults     uint64 // page faults taken
+	Switches       uint64 // thread switches
 }
 
 // kpcrs holds every processor's KPCR; kpcrs[0] is the boot processor's.

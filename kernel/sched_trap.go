@@ -31,6 +31,22 @@ import (
 	"ntgo/nt/ke"
 )
 
+// A thread runs only on the processors of its Affinity: dequeueReady
+// passes over the others' threads, reschedule moves a running thread off
+// a processor it may no longer use, and the reschedule IPI goes to a
+// processor the thread may use.
+
+// allowedOn reports whether thread t may run on processor cpu.
+//
+//go:nosplit
+func allowedOn(t int32, cpu uint32) bool {
+	a := threads[t].Affinity
+	return a == 0 || a&(1<<cpu) != 0
+}
+
+// enqueueReady queues t and, if a processor it may use idles, sends it the
+// reschedule IPI so that it runs t at once (smp_trap.go).
+//
 //go:nosplit
 func enqueueReady(t int32) {
 	th := &threads[t]
@@ -42,17 +58,29 @@ func enqueueReady(t int32) {
 		threads[readyTail].next = t
 	}
 	readyTail = t
+	kickIdleProcessor(t)
 }
 
+// dequeueReady takes the first ready thread that may run on processor cpu.
+//
 //go:nosplit
-func dequeueReady() int32 {
+func dequeueReady(cpu uint32) int32 {
+	prev := int32(noThread)
 	t := readyHead
+	for t != noThread && !allowedOn(t, cpu) {
+		prev, t = t, threads[t].next
+	}
 	if t == noThread {
 		return noThread
 	}
-	readyHead = threads[t].next
-	if readyHead == noThread {
-		readyTail = noThread
+	next := threads[t].next
+	if prev == noThread {
+		readyHead = next
+	} else {
+		threads[prev].next = next
+	}
+	if readyTail == t {
+		readyTail = prev
 	}
 	threads[t].next = noThread
 	return t
@@ -90,8 +118,8 @@ func block(why waitReason, addr uintptr, deadline int64) {
 //
 //go:nosplit
 func yield() {
-	if currentKPCR().Current != idleThread {
-		enqueueReady(currentKPCR().Current)
+	if p := currentKPCR(); p.Current != p.Idle {
+		enqueueReady(p.Current)
 	}
 }
 
@@ -100,10 +128,12 @@ func yield() {
 //
 //go:nosplit
 func reschedule(f *TrapFrame) {
-	cur := currentKPCR().Current
+	p := currentKPCR()
+	cur := p.Current
 	curState := threads[cur].State
-	wantSwitch := curState != threadRunning ||
-		readyHead != noThread && (cur == idleThread || preemptPending)
+	misplaced := curState == threadRunning && cur != p.Idle && !allowedOn(cur, p.Number)
+	wantSwitch := curState != threadRunning || misplaced ||
+		readyHead != noThread && (cur == p.Idle || p.PreemptPending)
 	if !wantSwitch {
 		return
 	}
@@ -119,13 +149,13 @@ func reschedule(f *TrapFrame) {
 			switchAtRaisedIrql(f, cur, irql)
 		}
 	}
-	preemptPending = false
-	if curState == threadRunning && cur != idleThread {
+	p.PreemptPending = false
+	if curState == threadRunning && cur != p.Idle {
 		enqueueReady(cur)
 	}
-	next := dequeueReady()
+	next := dequeueReady(p.Number)
 	if next == noThread {
-		next = idleThread
+		next = p.Idle
 	}
 	if next == cur {
 		threads[cur].State = threadRunning
@@ -137,7 +167,7 @@ func reschedule(f *TrapFrame) {
 		out.Frame = *f
 		out.CPUTime += now - out.lastRun
 	}
-	if cur == idleThread {
+	if cur == p.Idle {
 		out.State = threadBlocked // never queued, as Start left it
 	}
 	in := &threads[next]
@@ -145,10 +175,10 @@ func reschedule(f *TrapFrame) {
 	in.State = threadRunning
 	in.lastRun = now
 	in.Switches++
-	currentKPCR().Current = next
-	currentKPCR().ThreadFSBase = in.FSBase
-	currentKPCR().Switches++
-	sliceEnd = now + timeSlice
+	p.Current = next
+	p.ThreadFSBase = in.FSBase
+	p.Switches++
+	p.SliceEnd = now + timeSlice
 }
 
 // switchAtRaisedIrql stops the system for thread cur, which gave up the
@@ -158,18 +188,11 @@ func reschedule(f *TrapFrame) {
 func switchAtRaisedIrql(f *TrapFrame, cur int32, irql ke.KIRQL) {
 	next := readyHead
 	if next == noThread {
-		next = idleThread
+		next = currentKPCR().Idle
 	}
 	stop(f, bugcheck.AttemptedSwitchFromDpc, uintptr(unsafe.Pointer(&threads[cur])), uintptr(unsafe.Pointer(&threads[next])),
 		uintptr(f.RSP), uintptr(irql))
 }
-
-// preemptPending asks the next outermost trap exit to rotate the ready queue;
-// the timer sets it when the running thread's slice ends.
-var preemptPending bool
-
-// sliceEnd is when the running thread's time slice ends.
-var sliceEnd int64
 
 const timeSlice = 10_000_000 // 10 ms, in ns
 

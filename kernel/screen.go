@@ -6,10 +6,11 @@
 // file and line that called KeBugCheckEx, the Go stack of the goroutine and
 // the disassembly around the call (kd.WriteStopScreen). A fault dispatched
 // to its goroutine (dispatch.go) arrives here too, with the registers at the
-// fault, and the screen marks the faulting instruction instead. Interrupts are disabled first so no other thread runs while the screen
-// is printed; with crash dumps enabled, the dump is captured before the
-// screen and written after it (crashdump.go); the machine then powers off
-// with the code's ExitStatus.
+// fault, and the screen marks the faulting instruction instead. Interrupts are disabled first so no other thread runs on this
+// processor while the screen is printed; with crash dumps enabled, the
+// dump is captured before the screen and written after it (crashdump.go);
+// then the other processors are frozen and listed (freeze_trap.go), and
+// the machine powers off with the code's ExitStatus.
 //
 // In-kernel test binaries (os.Args carries -test. flags) keep the host's
 // behaviour instead: the handler returns, KeBugCheckEx panics with the
@@ -24,6 +25,7 @@ import (
 	"ntgo/kernel/kd"
 	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 )
 
 // initBugcheckScreen makes goroutine bugchecks print the screen and power
@@ -48,12 +50,20 @@ func testBinary() bool {
 func bugcheckScreen(r *bugcheck.Record) {
 	arch.DisableInterrupts()
 	stopping.Store(true)
-	frozen := freezeOthers() // the other processors stop before the capture reads memory
-	crash := captureCrash(r) // first: before anything here allocates (crashdump.go)
+	// The capture (first: before anything here allocates, crashdump.go)
+	// runs with the other processors stalled, so the page lists it copies
+	// hold still.
+	ke.StallOtherProcessors()
+	copyStalled()
+	crash := captureCrash(r)
+	ke.ResumeOtherProcessors()
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = uint64(r.PC) // no trap: the caller's return address, as NT's screen shows
 	if fault := faultContext.Load(); fault != nil {
 		ctx = *fault // a fault: the screen marks the faulting instruction
+	}
+	if crash != nil {
+		crash.Processors = processorTable(ke.CurrentProcessorNumber(), "the bugcheck", ctx.Registers)
 	}
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)
@@ -63,11 +73,13 @@ func bugcheckScreen(r *bugcheck.Record) {
 		end = len(screen)
 	}
 	serialWriteString(screen[:end])
-	printProcessors(frozen, uintptr(ctx.Registers.RIP))
-	serialWriteString(screen[end:])
 	if crash != nil {
 		crash.Context = ctx
 		writeCrashDump(crash)
 	}
+	// The others stop only now: the screen and the dump allocate, and a
+	// frozen processor may hold a lock of the Go runtime's.
+	printProcessors(freezeOthers(), uintptr(ctx.Registers.RIP))
+	serialWriteString(screen[end:])
 	PowerOffBugcheck(r.Code)
 }

@@ -21,11 +21,14 @@
 //   - INIT, then two SIPIs (Intel SDM vol. 3, 9.4.4), through the local
 //     APIC; the AP answers on apArrived from apStart (smp_trap.go).
 //
-// What runs where: the Go runtime's threads run on the boot processor
-// only (sched_getaffinity says one processor); the others are started,
-// counted (ke.QueryActiveProcessorCountEx, ver, !pcr N) and idle in apIdle
-// with interrupts on, waiting for IPIs. The scheduler, its timer and the
-// console belong to the boot processor: trap() runs them there alone.
+// What runs where: every processor runs threads. Each starts in its own
+// idle thread (the idle loop: zeroing free pages, then HLT); the shared
+// ready queue, under the kernel lock (smp_trap.go), feeds them all, a
+// reschedule IPI wakes an idle one when a thread becomes ready, and each
+// has its own time slice and LAPIC timer. sched_getaffinity reports every
+// started processor, and start-up then resets GOMAXPROCS to that count
+// (runtime.SetDefaultGOMAXPROCS: the runtime asked once, before they ran).
+// I/O interrupts (the console's) still go to the boot processor.
 
 package kernel
 
@@ -106,7 +109,16 @@ func initProcessors() {
 		fmt.Fprintf(os.Stdout, "processors: %v: one processor\n", err)
 		return
 	}
+	// Before a second processor runs: shootdowns, and spins that answer
+	// them (smp_trap.go).
+	onlineMask.Store(1)
+	ke.SetIpiSender(sendRequestIPI)
+	ke.SetStall(stallProcessors, resumeProcessors)
 	for i := 1; i < n; i++ {
+		if err := mm.AddProcessor(i); err != nil {
+			fmt.Fprintf(os.Stdout, "processors: processor %d: pool caches: %v\n", i, err)
+			return
+		}
 		if err := startProcessor(uint32(i), t.Processors[i]); err != nil {
 			fmt.Fprintf(os.Stdout, "processors: processor %d (APIC ID %d): %v; %d run\n", i, t.Processors[i].APICID, err, i)
 			return
@@ -134,10 +146,14 @@ func startProcessor(cpu uint32, p acpi.Processor) error {
 	if st.IsError() {
 		return fmt.Errorf("idle stack: %v", st)
 	}
+	idleThread := newIdleThread()
+	if idleThread == noThread {
+		return errors.New("no free thread-table entry for its idle thread")
+	}
 	cpuStacks[cpu] = stacks
 	useKernelStacks(cpu)
 	kp := &kpcrs[cpu]
-	kp.APICID, kp.Node, kp.Current = p.APICID, p.Node, noThread
+	kp.APICID, kp.Node, kp.Idle, kp.Current = p.APICID, p.Node, idleThread, idleThread
 	apBootCPU = cpu
 	apArrived.Store(0)
 	tramp := trampoline()

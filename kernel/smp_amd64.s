@@ -31,11 +31,8 @@ TEXT ·apEntryAddr(SB),NOSPLIT|NOFRAME,$0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// apIdle is an application processor's idle loop: it halts with
-// interrupts on, so an interrupt sent to it (an IPI) is taken.
+// apIdle enters the processor's idle thread: the idle loop every
+// processor runs (trap_amd64.s), zeroing pages and halting with
+// interrupts on.
 TEXT ·apIdle(SB),NOSPLIT|NOFRAME,$0
-idle:
-	STI
-	HLT
-	CLI
-	JMP idle
+	JMP ·idleLoop(SB)

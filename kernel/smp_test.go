@@ -5,7 +5,9 @@ package kernel
 // processor the MADT lists running its own trap path.
 
 import (
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,4 +113,138 @@ func TestEveryProcessorStartedAndTakesInterrupts(t *testing.T) {
 	if got := ke.QueryActiveProcessorCountEx(1); got != 0 {
 		t.Errorf("QueryActiveProcessorCountEx(1) = %d, want 0 (no group 1)", got)
 	}
+}
+
+// spreadTimeout bounds the in-kernel SMP tests' waits.
+const spreadTimeout = 20 * time.Second
+
+// Goroutines spread over every processor: each busy goroutine records the
+// processors it ran on until all are seen.
+func TestGoroutinesRunOnEveryProcessor(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("the processors are the machine's")
+	}
+	n := int(startedProcessors())
+	if got := runtime.GOMAXPROCS(0); got != n {
+		t.Fatalf("GOMAXPROCS %d, %d processors run", got, n)
+	}
+	var seen [ke.MaximumProcessors]atomic.Bool
+	var count atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if c := ke.CurrentProcessorNumber(); !seen[c].Swap(true) {
+					count.Add(1)
+				}
+				for i := 0; i < 1000; i++ { // busy, so that the others run elsewhere
+					runtime.KeepAlive(i)
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	deadline := time.Now().Add(spreadTimeout)
+	for int(count.Load()) < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if got := int(count.Load()); got != n {
+		var on []int
+		for i := range n {
+			if seen[i].Load() {
+				on = append(on, i)
+			}
+		}
+		t.Fatalf("goroutines ran on processors %v of %d", on, n)
+	}
+}
+
+// TestSystemAffinityMovesTheThread: KeSetSystemAffinityThreadEx to each
+// processor in turn runs the caller there at once and keeps it there
+// across sleeps (timer wake-ups); reverting lets it run anywhere again.
+func TestSystemAffinityMovesTheThread(t *testing.T) {
+	if !arch.Bare() || startedProcessors() < 2 {
+		t.Skip("needs two processors")
+	}
+	for n := range int(startedProcessors()) {
+		prev := ke.SetSystemAffinityThreadEx(1 << n)
+		if prev != 0 {
+			t.Errorf("processor %d: previous system affinity %#x, want 0 (none)", n, prev)
+		}
+		for i := range 5 {
+			if got := ke.CurrentProcessorNumber(); got != n {
+				t.Fatalf("affinity %#x, check %d: running on processor %d", 1<<n, i, got)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if inner := ke.SetSystemAffinityThreadEx(1 << 63); inner != 1<<n || ke.CurrentProcessorNumber() != n {
+			t.Errorf("an affinity naming no processor: returned %#x (want %#x), now on %d", inner, 1<<n, ke.CurrentProcessorNumber())
+		}
+		ke.RevertToUserAffinityThreadEx(1 << n)
+		ke.RevertToUserAffinityThreadEx(prev)
+	}
+	if a := ke.SetSystemAffinityThreadEx(1); a != 0 {
+		t.Errorf("after reverting, previous system affinity %#x, want 0", a)
+	}
+	ke.RevertToUserAffinityThreadEx(0)
+}
+
+// TestWakeupsAcrossProcessors: two threads pinned to different processors
+// hand a value back and forth through channels (futex waits and wakes),
+// with timer sleeps between; each wake of the other processor's thread
+// finds it idle and must reach it by the reschedule IPI, at once.
+func TestWakeupsAcrossProcessors(t *testing.T) {
+	if !arch.Bare() || startedProcessors() < 2 {
+		t.Skip("needs two processors")
+	}
+	const rounds = 200
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		prev := ke.SetSystemAffinityThreadEx(1 << 1)
+		defer ke.RevertToUserAffinityThreadEx(prev)
+		for i := range ping {
+			pong <- i*1000 + ke.CurrentProcessorNumber()
+		}
+	}()
+	prev := ke.SetSystemAffinityThreadEx(1 << 0)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	kicks := kpcrs[1].Reschedules
+	start := time.Now()
+	for i := range rounds {
+		select {
+		case ping <- i:
+		case <-time.After(spreadTimeout):
+			t.Fatalf("round %d: the waiter never took the value", i)
+		}
+		select {
+		case r := <-pong:
+			if r != i*1000+1 {
+				t.Fatalf("round %d: got %d, want %d (processor 1)", i, r, i*1000+1)
+			}
+		case <-time.After(spreadTimeout):
+			t.Fatalf("round %d: no answer", i)
+		}
+		if me := ke.CurrentProcessorNumber(); me != 0 {
+			t.Fatalf("round %d: the pinned sender runs on processor %d", i, me)
+		}
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond) // a timer wake-up
+		}
+	}
+	close(ping)
+	got := kpcrs[1].Reschedules - kicks
+	if got < rounds/2 {
+		t.Errorf("processor 1 took %d reschedule IPIs in %d round trips: its thread was not woken by IPI", got, rounds)
+	}
+	t.Logf("%d round trips between processors 0 and 1 in %v, %d reschedule IPIs to processor 1", rounds, time.Since(start), got)
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"ntgo/kernel/console"
@@ -57,6 +58,7 @@ func Start(info *BootInfo) {
 	initSyscalls()
 	initFPUTemplate()
 	bugcheck.SetTrapStop(stopInTrap)
+	bugcheck.SetBeforePanic(ke.ReleaseDispatchPin)
 	ke.SetGoroutineContext(inGoroutine)
 	for i := 0; i < info.NRanges; i++ {
 		r := &info.Ranges[i]
@@ -74,6 +76,7 @@ func Start(info *BootInfo) {
 
 	idle := &threads[idleThread]
 	idle.State = threadBlocked // never queued: dispatched when nothing is ready
+	idle.Idle = true
 	idle.next = noThread
 	idle.FSBase = kpcrs[0].TrapTLS
 	idle.Frame.FX = fpuTemplate
@@ -124,7 +127,8 @@ func initFPUTemplate() {
 //  8. the trap stacks moved to system PTEs (needs step 2);
 //  9. the processors: the ACPI topology, every application processor
 //     started with its trap stacks on system PTEs (needs step 8's
-//     mm.CreateKernelStack and the clock; smp.go);
+//     mm.CreateKernelStack and the clock; smp.go), and GOMAXPROCS set
+//     to their count;
 //  10. the console's ^C source and its system-thread guard around every
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
@@ -146,7 +150,7 @@ func init() {
 	initBugcheckScreen()
 	installKernelStacks()
 	initProcessors()
-	startIPIs()
+	runtime.SetDefaultGOMAXPROCS()
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()

@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"ntgo/nt/arch"
+	"ntgo/nt/ke"
 )
 
 // System call numbers are the syscall package's (SYS_*); it stops at
@@ -76,7 +77,9 @@ func syscallTrap(f *TrapFrame) {
 	case syscall.SYS_TGKILL:
 		r = 0 // signals are not delivered; the runtime falls back to cooperative preemption
 	case syscall.SYS_SCHED_GETAFFINITY:
-		r = sysAffinity(a1, a2)
+		r = sysGetAffinity(a0, a1, a2)
+	case syscall.SYS_SCHED_SETAFFINITY:
+		r = sysSetAffinity(a0, a1, a2)
 	case syscall.SYS_CLOCK_GETTIME:
 		r = sysClockGettimeCall(a0, a1)
 	case sysGetrandom:
@@ -312,10 +315,22 @@ func timespecNs(p uintptr) int64 {
 //go:nosplit
 func sysNanosleepCall(req uintptr) uintptr {
 	d := nanotime() + timespecNs(req)
+	if stopping.Load() && ke.GetCurrentIrql() >= ke.DispatchLevel {
+		// The runtime's fatal path pauses (freezing the world) on a thread
+		// that may hold a raised IRQL, where blocking could leave it on a
+		// processor whose timer that IRQL masks: wait here instead, briefly.
+		for end := min(d, nanotime()+maxStopPause); nanotime() < end; {
+			arch.Pause()
+		}
+		return 0
+	}
 	noteDeadline(d)
 	block(waitSleep, 0, d)
 	return 0
 }
+
+// maxStopPause bounds a sleep at raised IRQL once a stop has begun.
+const maxStopPause = 10_000_000 // 10 ms, in ns
 
 // Clock IDs.
 const (
@@ -332,16 +347,6 @@ func sysClockGettimeCall(clk, tsp uintptr) uintptr {
 	ts := (*[2]int64)(unsafePointerAt(tsp))
 	ts[0], ts[1] = ns/1_000_000_000, ns%1_000_000_000
 	return 0
-}
-
-//go:nosplit
-func sysAffinity(size, mask uintptr) uintptr {
-	if size < 8 {
-		return errno(syscall.EINVAL)
-	}
-	clear(bytesAt(mask, size))
-	*(*uint64)(unsafePointerAt(mask)) = 1 // one CPU
-	return 8
 }
 
 //go:nosplit

@@ -49,6 +49,12 @@ type Thread struct {
 	WaitAddr uintptr // futex word or poll instance
 	Deadline int64   // wake-up time in nanotime, 0 for none
 	next     int32   // run-queue link
+	Idle     bool    // a processor's idle thread: never queued, runs only there
+	// Affinity is the processors the thread may run on (sched_setaffinity,
+	// KeSetSystemAffinityThreadEx); 0 is every processor. A new thread
+	// starts with 0: the runtime creates Ms with special state from its
+	// template thread, never from a locked one.
+	Affinity uint64
 
 	SigMask      uint64
 	AltStack     uintptr

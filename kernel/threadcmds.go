@@ -1,7 +1,7 @@
-// The debugger's views of the processor and its threads: !irql, !pcr and
-// !thread. The KPCR and the thread table belong to trap context, so each
-// command copies what it shows with interrupts off (on one CPU nothing else
-// then changes them) and formats the copy afterwards.
+// The debugger's views of the processors and their threads: !irql, !pcr
+// and !thread. The KPCRs and the thread table belong to trap context, so
+// each command copies what it shows under the kernel lock
+// (snapshotScheduler, smp_trap.go) and formats the copy afterwards.
 
 package kernel
 
@@ -12,7 +12,7 @@ import (
 
 	"ntgo/kernel/console"
 	"ntgo/kernel/kd"
-	"ntgo/nt/arch"
+	"ntgo/mm/ex"
 	"ntgo/nt/ke"
 )
 
@@ -35,9 +35,10 @@ func cmdPcr(w io.Writer, args []string) error {
 		return console.ErrUsage
 	}
 	n := startedProcessors()
-	rflags := arch.DisableInterrupts()
-	cpu := currentKPCR().Number
-	arch.RestoreInterrupts(rflags)
+	ths := new([maxThreads]Thread)
+	var pcr KPCR
+	snapshotScheduler(ths, &pcr, 0)
+	cpu := uint32(ke.CurrentProcessorNumber())
 	if len(args) == 1 {
 		v, err := console.Bounded(args[0], 0, uint64(n-1))
 		if err != nil {
@@ -45,15 +46,11 @@ func cmdPcr(w io.Writer, args []string) error {
 		}
 		cpu = uint32(v)
 	}
-	// Another processor's KPCR changes under us: its counters are read
-	// as they stand, as kd reads a running target's.
-	rflags = arch.DisableInterrupts()
-	pcr := kpcrs[cpu]
-	current := "idle loop"
-	if pcr.Current != noThread {
-		current = fmt.Sprintf("%d (TID %d)", pcr.Current, threads[pcr.Current].TID)
+	snapshotScheduler(ths, &pcr, cpu)
+	current := fmt.Sprintf("%d (TID %d)", pcr.Current, ths[pcr.Current].TID)
+	if pcr.Current == pcr.Idle {
+		current += " idle loop"
 	}
-	arch.RestoreInterrupts(rflags)
 	irql := ke.ProcessorIrql(int(cpu))
 	fmt.Fprintf(w, "KPCR for Processor %d at %s:\n", pcr.Number, kd.FormatAddress(uint64(pcr.Self)))
 	fmt.Fprintf(w, "    APIC ID:        %d (node %d)\n", pcr.APICID, pcr.Node)
@@ -67,8 +64,26 @@ func cmdPcr(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "    Syscalls:       %d\n", pcr.Syscalls)
 	fmt.Fprintf(w, "    PageFaults:     %d\n", pcr.PageFaults)
 	fmt.Fprintf(w, "    Switches:       %d\n", pcr.Switches)
+	writePoolLookasides(w, int(cpu))
 	writeKernelStacks(w, cpu)
 	return nil
+}
+
+// writePoolLookasides sums processor cpu's pool lookaside lists (NT's
+// per-processor lists in the KPRCB) for !pcr; !lookaside lists them.
+func writePoolLookasides(w io.Writer, cpu int) {
+	var lists, cached, allocs, misses uint64
+	for _, l := range ex.Lookasides() {
+		if l.CPU != cpu || l.TotalAllocates == 0 {
+			continue
+		}
+		lists++
+		cached += uint64(l.Count)
+		allocs += uint64(l.TotalAllocates)
+		misses += uint64(l.AllocateMisses)
+	}
+	fmt.Fprintf(w, "    PoolLookasides: %d lists in use, %d blocks cached, %d allocations, %d missed (!lookaside)\n",
+		lists, cached, allocs, misses)
 }
 
 // threadView is what !thread shows of one thread.
@@ -83,6 +98,7 @@ type threadView struct {
 	switches        uint64
 	rip             uint64
 	runningThisCall bool
+	idle            bool
 }
 
 var stateNames = [...]string{threadFree: "free", threadReady: "READY", threadRunning: "RUNNING", threadBlocked: "WAIT"}
@@ -96,26 +112,27 @@ func liveThreads() ([]kd.Thread, error) { return threadTable("(this console comm
 func threadTable(running string) []kd.Thread {
 	var views [maxThreads]threadView
 	n := 0
-	rflags := arch.DisableInterrupts()
+	ths := new([maxThreads]Thread)
+	var pcr KPCR
+	current := snapshotScheduler(ths, &pcr, 0)
 	now := nanotime()
-	for i := range threads {
-		th := &threads[i]
-		if th.State == threadFree && i != idleThread {
+	for i := range ths {
+		th := &ths[i]
+		if th.State == threadFree && !th.Idle {
 			continue
 		}
 		views[n] = threadView{
 			index: i, tid: th.TID, state: th.State, wait: th.Wait, waitAddr: th.WaitAddr,
 			deadline: th.Deadline, cpuTime: th.CPUTime, switches: th.Switches,
-			rip: th.Frame.RIP, runningThisCall: int32(i) == currentKPCR().Current,
+			rip: th.Frame.RIP, runningThisCall: int32(i) == current, idle: th.Idle,
 		}
 		n++
 	}
-	arch.RestoreInterrupts(rflags)
 
 	rows := make([]kd.Thread, n)
 	for i, v := range views[:n] {
 		rows[i] = kd.Thread{Index: int32(v.index), TID: v.tid, State: stateNames[v.state], Wait: waitText(v, now),
-			CPUTime: time.Duration(v.cpuTime), Switches: v.switches, RIP: uintptr(v.rip), Idle: v.index == idleThread}
+			CPUTime: time.Duration(v.cpuTime), Switches: v.switches, RIP: uintptr(v.rip), Idle: v.idle}
 		if v.runningThisCall {
 			rows[i].Note = running
 		}
@@ -125,7 +142,7 @@ func threadTable(running string) []kd.Thread {
 
 // waitText says what a blocked thread waits for and until when.
 func waitText(v threadView, now int64) string {
-	if v.state != threadBlocked || v.index == idleThread {
+	if v.state != threadBlocked || v.idle {
 		return "-"
 	}
 	s := waitNames[v.wait]

@@ -10,10 +10,12 @@
 
 package kernel
 
+// nextDeadline is shared (under the kernel lock, smp_trap.go); each
+// processor arms its own LAPIC (KPCR.ArmedDeadline) for the earlier of it
+// and, when threads wait to run, its own time slice's end.
 var (
-	lapicHz       uint64
-	nextDeadline  int64 = -1 // earliest thread deadline, -1 for none
-	armedDeadline int64 = -1 // what the LAPIC is programmed for, -1 for idle
+	lapicHz      uint64
+	nextDeadline int64 = -1 // earliest thread deadline, -1 for none
 )
 
 //go:nosplit
@@ -29,10 +31,10 @@ func calibrateLAPIC() {
 }
 
 //go:nosplit
-func timerInterrupt() {
-	armedDeadline = -1
-	if nanotime() >= sliceEnd {
-		preemptPending = true
+func timerInterrupt(p *KPCR) {
+	p.ArmedDeadline = -1
+	if nanotime() >= p.SliceEnd {
+		p.PreemptPending = true
 	}
 }
 
@@ -73,15 +75,15 @@ func checkTimers() {
 // armTimer programs the LAPIC for the next event.
 //
 //go:nosplit
-func armTimer() {
+func armTimer(p *KPCR) {
 	when := nextDeadline
-	if readyHead != noThread && (when < 0 || sliceEnd < when) {
-		when = sliceEnd
+	if readyHead != noThread && (when < 0 || p.SliceEnd < when) {
+		when = p.SliceEnd
 	}
-	if when == armedDeadline || (armedDeadline >= 0 && when >= armedDeadline) {
+	if when == p.ArmedDeadline || (p.ArmedDeadline >= 0 && when >= p.ArmedDeadline) {
 		return
 	}
-	armedDeadline = when
+	p.ArmedDeadline = when
 	if when < 0 {
 		*mmio32(lapicBase + lapicTimerInitial) = 0
 		return

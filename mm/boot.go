@@ -28,6 +28,7 @@ import (
 	"ntgo/mm/pte"
 	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -125,9 +126,9 @@ func Boot(image []ImageSegment) {
 	for _, r := range [...]uintptr{lapicRegisters, ioapicRegisters} {
 		bootMap(r, physmem.FrameOf(uint64(r)), pte.ProtReadWrite, pte.NonCached)
 	}
-	for slot := uintptr(0); slot < hyperSlots; slot++ {
-		if _, st := Tables.Swap(hyperSlotTarget+slot*physmem.PageSize, pte.Reserved, nil); st != ntstatus.Success {
-			bootFail(st, hyperSlotTarget)
+	for slot := uintptr(0); slot < hyperSlots*ke.MaximumProcessors; slot++ {
+		if _, st := Tables.Swap(layout.HyperSpaceStart+slot*physmem.PageSize, pte.Reserved, nil); st != ntstatus.Success {
+			bootFail(st, layout.HyperSpaceStart)
 		}
 	}
 

@@ -38,10 +38,11 @@ func PageFault(addr uintptr, code pte.ErrorCode) va.Fault {
 	return f
 }
 
-// TableLockHeld reports whether the page-table lock is taken.
+// TableLockHeld reports whether this processor holds the page-table lock
+// (another processor's hold is only a wait).
 //
 //go:nosplit
-func TableLockHeld() bool { return tableLock.Held() }
+func TableLockHeld() bool { return tableLock.HeldHere() }
 
 // ZeroPages is the idle loop's memory work, one bounded step per call:
 // first the PFN database's deferred part (pfn.InitLazy), a chunk at a

@@ -7,14 +7,22 @@
 // The PFN database zeroes frames from the page-fault path.
 //
 // The kernel has no map of all physical memory. To zero or copy a frame the
-// PFN database maps it at one of this CPU's hyperspace slots, a fixed
-// virtual page in NT's hyperspace region, uses it, and takes the mapping
-// down again, as NT's MiMapPageInHyperSpace does. An idle slot holds the
-// reserved PTE, never zero, so its page table stays (the walker frees a
-// table whose entries are all zero) and mapping a frame is one Replace.
+// PFN database maps it at one of this processor's hyperspace slots, a
+// fixed virtual page in NT's hyperspace region, uses it, and takes the
+// mapping down again, as NT's MiMapPageInHyperSpace does. An idle slot
+// holds the reserved PTE, never zero, so its page table stays (the walker
+// frees a table whose entries are all zero) and mapping a frame is one
+// Replace.
 //
-// Locking: only the PFN database calls Memory's methods, always under the
-// PFN lock, which therefore owns the slots.
+// Each processor has its own slots (hyperSlot), and no other processor
+// touches them, so their translations are flushed locally, never shot
+// down (pte's processorLocal), and two processors never share a slot's
+// TLB entry.
+//
+// Locking: the caller runs with interrupts off, so it stays on its
+// processor while a slot is mapped. Only the PFN database calls Memory's
+// methods, always under the PFN lock; the secure pools' alias slot has
+// its own lock (securealias_trap.go).
 
 package mm
 
@@ -24,17 +32,30 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/ke"
 )
 
-// The hyperspace slots of processor 0: one for the frame being zeroed or
-// the destination of a copy, one for a copy's source, and the secure
-// pools' writable alias (securealias_trap.go), which its own lock guards.
+// A processor's hyperspace slots: one for the frame being zeroed or the
+// destination of a copy, one for a copy's source, and the secure pools'
+// writable alias (securealias_trap.go).
 const (
-	hyperSlotTarget = layout.HyperSpaceStart
-	hyperSlotSource = hyperSlotTarget + physmem.PageSize
-	hyperSlotAlias  = hyperSlotSource + physmem.PageSize
-	hyperSlots      = 3
+	hyperSlotTarget = iota
+	hyperSlotSource
+	hyperSlotAlias
+	hyperSlots // per processor
 )
+
+// hyperSlot is the address of the current processor's slot kind.
+//
+//go:nosplit
+func hyperSlot(kind uintptr) uintptr {
+	return hyperSlotOf(uintptr(ke.CurrentProcessorNumber()), kind)
+}
+
+//go:nosplit
+func hyperSlotOf(cpu, kind uintptr) uintptr {
+	return layout.HyperSpaceStart + (cpu*hyperSlots+kind)*physmem.PageSize
+}
 
 // hyperspaceMemory is physmem.Memory through hyperspace; its methods are on
 // the pointer (see the package comment's "Interfaces in trap context").
@@ -48,18 +69,21 @@ var hyperspace hyperspaceMemory
 //go:nosplit
 func virtual(va uintptr) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), va) }
 
-// hyperMap maps frame p at slot and returns its contents.
+// hyperMap maps frame p at this processor's slot kind and returns its
+// contents.
 //
 //go:nosplit
-func hyperMap(slot uintptr, p physmem.PFN) *[physmem.PageSize]byte {
+func hyperMap(kind uintptr, p physmem.PFN) *[physmem.PageSize]byte {
+	slot := hyperSlot(kind)
 	Tables.Replace(slot, pte.NewValid(p, pte.ProtReadWrite, pte.Cached), nil)
 	return (*[physmem.PageSize]byte)(virtual(slot))
 }
 
-// hyperUnmap returns slot to idle; Replace flushes its translation.
+// hyperUnmap returns this processor's slot kind to idle; Replace flushes
+// its translation.
 //
 //go:nosplit
-func hyperUnmap(slot uintptr) { Tables.Replace(slot, pte.Reserved, nil) }
+func hyperUnmap(kind uintptr) { Tables.Replace(hyperSlot(kind), pte.Reserved, nil) }
 
 //go:nosplit
 func (*hyperspaceMemory) ZeroFrame(p physmem.PFN) {

@@ -19,10 +19,11 @@ func requireBare(tb testing.TB) {
 	}
 }
 
-// uninterrupted runs f at HIGH_LEVEL. The kernel has one CPU and HIGH_LEVEL
-// masks every interrupt, so nothing else runs until f returns (no other
-// goroutine, no zero-page thread): counts f reads from the PFN database
-// change only by what f does. f must not allocate from the Go heap, which
+// uninterrupted runs f at HIGH_LEVEL with the other processors stalled
+// (ke.StallOtherProcessors): HIGH_LEVEL masks every interrupt here, so
+// nothing else runs until f returns (no other goroutine, no zero-page
+// thread): counts f reads from the PFN database change only by what f
+// does. f must not allocate from the Go heap, which
 // could wait for the collector; faults on the runtime's memory are served
 // at any IRQL. A preemption request made before would still make f's first
 // stack check yield to another goroutine: rescheduling first clears it, and
@@ -30,6 +31,8 @@ func requireBare(tb testing.TB) {
 func uninterrupted(f func()) {
 	runtime.Gosched()
 	old := ke.RaiseIrql(ke.HighLevel)
+	ke.StallOtherProcessors()
 	f()
+	ke.ResumeOtherProcessors()
 	ke.LowerIrql(old)
 }

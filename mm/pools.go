@@ -70,6 +70,11 @@ func initPools() {
 	}()
 }
 
+// AddProcessor gives processor n its own pool lookasides and tag counters
+// (NT's per-processor lookaside lists in the KPRCB). The kernel calls it
+// for each processor it starts, in order, before starting it.
+func AddProcessor(n int) error { return ex.Pools().AddCPU(n) }
+
 // poolSummary is !vm's pool section, nil before the pools exist.
 func poolSummary() *vmstat.Pools {
 	if nonPagedPages == nil {

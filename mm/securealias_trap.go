@@ -56,11 +56,15 @@ func secureRead(va uintptr, dst []byte) {
 	copy(dst, unsafe.Slice((*byte)(virtual(va)), len(dst)))
 }
 
-// aliasIdle reports whether the alias slot holds the reserved PTE (the
-// in-kernel tests check it after every secure-pool call).
+// aliasIdle reports whether every processor's alias slot holds the
+// reserved PTE (the in-kernel tests check it after every secure-pool call).
 //
 //go:nosplit
 func aliasIdle() bool {
-	e, _ := Tables.Leaf(hyperSlotAlias)
-	return e == pte.Reserved
+	for cpu := uintptr(0); cpu < ke.MaximumProcessors; cpu++ {
+		if e, _ := Tables.Leaf(hyperSlotOf(cpu, hyperSlotAlias)); e != pte.Reserved {
+			return false
+		}
+	}
+	return true
 }

@@ -9,7 +9,9 @@ package mm_test
 // frame.
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"ntgo/mm"
@@ -41,13 +43,43 @@ func TestShootdownReachesEveryProcessor(t *testing.T) {
 		t.Skip("one processor takes IPIs: boot with SMP=2 or more")
 	}
 	// Idle processors are spared the IPI and flush when they wake (the
-	// lazy path); processors marked busy get it. (With the Go runtime on
-	// every processor, some may be running rather than idle in the first
-	// round: either path must leave no stale translation.)
+	// lazy path); busy ones (each running a goroutine pinned to it) get
+	// it. (In the first round some may be running rather than idle:
+	// either path must leave no stale translation.)
 	for _, busy := range []bool{false, true} {
 		shootdownRound(t, busy)
 	}
 }
+
+// keepBusy runs a goroutine pinned to each processor but 0 until the
+// function it returns is called: those processors run, not idle, so a
+// shootdown must interrupt them.
+func keepBusy(n int) (stop func()) {
+	var done, running atomic.Int32
+	for cpu := 1; cpu < n; cpu++ {
+		go func() {
+			prev := ke.SetSystemAffinityThreadEx(1 << cpu)
+			defer ke.RevertToUserAffinityThreadEx(prev)
+			running.Add(1)
+			for done.Load() == 0 {
+				spin() // a call: the loop stays preemptible for the collector
+			}
+			running.Add(-1)
+		}()
+	}
+	for running.Load() != int32(n-1) {
+		time.Sleep(time.Millisecond)
+	}
+	return func() {
+		done.Store(1)
+		for running.Load() != 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+//go:noinline
+func spin() {}
 
 func shootdownRound(t *testing.T, busy bool) {
 	const oldWord, newWord = 0x01d01d01d, 0x4e44e44e4
@@ -69,14 +101,16 @@ func shootdownRound(t *testing.T, busy bool) {
 			t.Fatalf("processor %d read %#x before the change, want %#x", cpu, probed[cpu], oldWord)
 		}
 	}
-	old := ke.RaiseIrql(ke.DispatchLevel) // stay on this processor
-	me := ke.CurrentProcessorNumber()
 	n := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups))
+	prev := ke.SetSystemAffinityThreadEx(1) // this test runs on processor 0
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	if busy {
+		defer keepBusy(n)()
+	}
+	old := ke.RaiseIrql(ke.DispatchLevel)
+	me := ke.CurrentProcessorNumber()
 	var served [ke.MaximumProcessors]uint64
 	for cpu := range n {
-		if busy && cpu != me {
-			ke.LeaveIdle(cpu) // as if each were running: the shootdown must interrupt it
-		}
 		served[cpu] = ke.IpiServed(cpu)
 	}
 	mm.Tables.Replace(va, newLeaf, nil) // the first page's VA now maps the second frame

@@ -4,7 +4,7 @@ package mm_test
 // a spin-lock acquire+release pair uncontended against the same pair while
 // another processor hammers the lock, plain and queued; and one TLB
 // shootdown of a page to the other processors against a local INVLPG, with
-// the others idle (spared the IPI) and marked running (interrupted).
+// the others idle (spared the IPI) and running (interrupted).
 
 import (
 	"runtime"
@@ -36,10 +36,12 @@ func BenchmarkSpinLockContention(b *testing.B) {
 		var h ke.LockQueueHandle
 		for !quit.Load() {
 			hammered.Add(1)
+			old := ke.RaiseIrql(ke.DispatchLevel) // the AtDpcLevel forms' contract
 			ke.AcquireSpinLockAtDpcLevel(&plain)
 			ke.ReleaseSpinLockFromDpcLevel(&plain)
 			ke.AcquireInStackQueuedSpinLockAtDpcLevel(&queued, &h)
 			ke.ReleaseInStackQueuedSpinLockFromDpcLevel(&h)
+			ke.LowerIrql(old)
 		}
 	}()
 	// How often the other goroutine got to run: on a loaded host it may
@@ -52,19 +54,23 @@ func BenchmarkSpinLockContention(b *testing.B) {
 	}()
 	plainPairs := func(k *ke.KSpinLock) func(int) {
 		return func(n int) {
+			old := ke.RaiseIrql(ke.DispatchLevel)
 			for range n {
 				ke.AcquireSpinLockAtDpcLevel(k)
 				ke.ReleaseSpinLockFromDpcLevel(k)
 			}
+			ke.LowerIrql(old)
 		}
 	}
 	queuedPairs := func(k *ke.KSpinLock) func(int) {
 		return func(n int) {
 			var h ke.LockQueueHandle
+			old := ke.RaiseIrql(ke.DispatchLevel)
 			for range n {
 				ke.AcquireInStackQueuedSpinLockAtDpcLevel(k, &h)
 				ke.ReleaseInStackQueuedSpinLockFromDpcLevel(&h)
 			}
+			ke.LowerIrql(old)
 		}
 	}
 	interleave.Run(b,
@@ -75,35 +81,39 @@ func BenchmarkSpinLockContention(b *testing.B) {
 	)
 }
 
-func BenchmarkShootdown(b *testing.B) {
+// BenchmarkShootdown runs on processor 0 while every other processor runs
+// a goroutine pinned to it (keepBusy), so each shootdown interrupts them
+// all; BenchmarkShootdownIdle leaves them idle (spared the IPI, flushed as
+// they wake).
+func BenchmarkShootdown(b *testing.B)     { benchmarkShootdown(b, true) }
+func BenchmarkShootdownIdle(b *testing.B) { benchmarkShootdown(b, false) }
+
+func benchmarkShootdown(b *testing.B, busy bool) {
 	requireBare(b)
-	if ke.ActiveProcessors() == 1 {
+	n := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups))
+	if n == 1 {
 		b.Skip("one processor takes IPIs: boot with SMP=2 or more")
+	}
+	prev := ke.SetSystemAffinityThreadEx(1)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	if busy {
+		defer keepBusy(n)()
 	}
 	va := uintptr(0xfffff88000000000) // any kernel address: only its TLB entry goes
 	one := []uintptr{va}
-	others := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups)) - 1
 	interleave.Run(b,
 		interleave.Variant{Name: "invlpg", Run: func(n int) {
 			for range n {
 				arch.Invlpg(va)
 			}
 		}},
-		interleave.Variant{Name: "shootdown-idle", Run: func(n int) { // the others idle: flushed when they wake
+		interleave.Variant{Name: "shootdown", Run: func(n int) {
 			for range n {
-				ke.FlushTb(one, false)
-			}
-		}},
-		interleave.Variant{Name: "shootdown-busy", Run: func(n int) { // the others marked running: an IPI each
-			for range n {
-				for cpu := 1; cpu < others+1; cpu++ {
-					ke.LeaveIdle(cpu)
-				}
 				ke.FlushTb(one, false)
 			}
 		}},
 	)
-	b.ReportMetric(float64(others), "other-processors")
+	b.ReportMetric(float64(n-1), "other-processors")
 }
 
 // BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
@@ -114,9 +124,9 @@ var tagPairs = pool.MakeTag("MmPp")
 
 func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 	requireBare(b)
-	procs := runtime.GOMAXPROCS(0)
-	if procs < 2 {
-		b.Skip("one processor runs goroutines: boot with SMP=2 or more")
+	procs := int(ke.QueryActiveProcessorCountEx(ke.AllProcessorGroups))
+	if procs < 2 || runtime.GOMAXPROCS(0) < procs {
+		b.Skip("fewer than two processors run goroutines: boot with SMP=2 or more")
 	}
 	pairs := func(n int) {
 		for range n {
@@ -127,9 +137,14 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 		interleave.Variant{Name: "one", Run: pairs},
 		interleave.Variant{Name: "all", Run: func(n int) {
 			var wg sync.WaitGroup
-			for range procs {
+			for cpu := range procs { // one goroutine on each processor
 				wg.Add(1)
-				go func() { defer wg.Done(); pairs(n / procs) }()
+				go func() {
+					defer wg.Done()
+					prev := ke.SetSystemAffinityThreadEx(1 << cpu)
+					defer ke.RevertToUserAffinityThreadEx(prev)
+					pairs(n / procs)
+				}()
 			}
 			wg.Wait()
 		}},

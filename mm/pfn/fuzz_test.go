@@ -136,6 +136,7 @@ func (z *fuzzer) setNodes(k uint32) {
 	if st := z.db.SetNodes(Nodes{Memory: r, Processors: []uint32{0}, Highest: k - 1}); st != ntstatus.Success {
 		z.t.Fatalf("SetNodes(%+v): %v", r, st)
 	}
+	onProcessor0(z.t)
 	z.goHome(0)
 	z.t.Cleanup(func() { ke.SetProcessorNodes(nil, 0) })
 }

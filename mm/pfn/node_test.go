@@ -36,10 +36,19 @@ func newNodeFixture(t *testing.T) *fixture {
 // onNode runs the test as if the current processor were on node.
 func onNode(t *testing.T, node uint32) {
 	t.Helper()
+	onProcessor0(t)
 	if !ke.SetProcessorNodes([]uint32{node}, 1) {
 		t.Fatal("SetProcessorNodes refused")
 	}
 	t.Cleanup(func() { ke.SetProcessorNodes(nil, 0) })
+}
+
+// onProcessor0 keeps the test on processor 0 until it ends: the node
+// tests give processor 0 alone a node, and in the kernel a goroutine may
+// otherwise run on any processor.
+func onProcessor0(t testing.TB) {
+	prev := ke.SetSystemAffinityThreadEx(1)
+	t.Cleanup(func() { ke.RevertToUserAffinityThreadEx(prev) })
 }
 
 func (f *fixture) nodeFree() (free, zeroed [2]uint64) {

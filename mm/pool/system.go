@@ -95,15 +95,19 @@ type Config struct {
 
 // System is one set of pools.
 type System struct {
-	desc        [NumKinds]descriptor
-	nonPaged    *region
-	paged       *region
-	big         bigTable
-	tags        *tagTable
-	cookie      cookie
-	irql        func() uint8
-	cpuNumber   func() int
-	cpus        []*PerCPU
+	desc      [NumKinds]descriptor
+	nonPaged  *region
+	paged     *region
+	big       bigTable
+	tags      *tagTable
+	cookie    cookie
+	irql      func() uint8
+	cpuNumber func() int
+	// cpus[:ncpus] are the processors' caches: Config.CPUs, then one per
+	// processor AddCPU adds as it starts (each set before that processor
+	// runs, so a reader sees it whole).
+	cpus        [ke.MaximumProcessors]*PerCPU
+	ncpus       atomic.Int32
 	lookaside   bool
 	delayFree   bool
 	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
@@ -130,7 +134,6 @@ func New(c Config) (*System, error) {
 		cookie:      cookie(c.Cookie),
 		irql:        c.IRQL,
 		cpuNumber:   c.CPUNumber,
-		cpus:        c.CPUs,
 		lookaside:   !c.DisableLookaside,
 		delayFree:   !c.DisableDelayFree,
 		returnQuota: c.ReturnQuota,
@@ -138,12 +141,18 @@ func New(c Config) (*System, error) {
 	if s.cookie == 0 {
 		s.cookie = cookie(rand.Uint64())
 	}
-	if s.cpus == nil {
-		s.cpus = []*PerCPU{new(PerCPU)}
+	cpus := c.CPUs
+	if cpus == nil {
+		cpus = []*PerCPU{new(PerCPU)}
 	}
-	for _, p := range s.cpus {
+	if len(cpus) > len(s.cpus) {
+		return nil, errors.New("pool: more per-processor caches than ke.MaximumProcessors")
+	}
+	for i, p := range cpus {
 		p.init()
+		s.cpus[i] = p
 	}
+	s.ncpus.Store(int32(len(cpus)))
 	s.big.init()
 	regs := [NumKinds]*region{s.nonPaged, s.nonPaged, s.paged}
 	for k := range NumKinds {
@@ -509,13 +518,37 @@ func (s *System) toLookaside(k Kind, u, va uintptr) bool {
 	return ok
 }
 
-// cpu is the current processor's PerCPU.
+// cpu is the current processor's PerCPU. A processor without its own yet
+// (before AddCPU, or a system built with fewer) shares one round the
+// others: the busy word already makes a cache safe to share, a taken one
+// sends the caller to the descriptors.
 func (s *System) cpu() *PerCPU {
+	n := uint(ke.CurrentProcessorNumber())
 	if s.cpuNumber != nil {
-		return s.cpus[s.cpuNumber()]
+		n = uint(s.cpuNumber())
 	}
-	return s.cpus[ke.CurrentProcessorNumber()]
+	if have := uint(s.ncpus.Load()); n >= have {
+		n %= have
+	}
+	return s.cpus[n%ke.MaximumProcessors]
 }
+
+// AddCPU gives processor n its own caches, which it uses from then on.
+// The kernel calls it for each processor it starts, in order, before the
+// processor runs (n must be the next one).
+func (s *System) AddCPU(n int) error {
+	if n != int(s.ncpus.Load()) || n >= len(s.cpus) {
+		return errors.New("pool: AddCPU out of order or past ke.MaximumProcessors")
+	}
+	c := new(PerCPU)
+	c.init()
+	s.cpus[n] = c
+	s.ncpus.Store(int32(n + 1))
+	return nil
+}
+
+// allCPUs is every processor's caches.
+func (s *System) allCPUs() []*PerCPU { return s.cpus[:s.ncpus.Load()] }
 
 // currentIrql is the IRQL the pool's rules are checked against.
 func (s *System) currentIrql() uint8 {
@@ -529,7 +562,7 @@ func (s *System) currentIrql() uint8 {
 func (s *System) CPU(n int) *PerCPU { return s.cpus[n] }
 
 // CPUs is the number of processors with caches.
-func (s *System) CPUs() int { return len(s.cpus) }
+func (s *System) CPUs() int { return int(s.ncpus.Load()) }
 
 // IRQL is the current IRQL as Config.IRQL reports it, for callers that
 // apply the pool's IRQL rules themselves (mm/ex's paged lookaside lists).
@@ -545,7 +578,7 @@ func (s *System) reclaim(k Kind) {
 		}
 		d.mu.Lock()
 		d.drainPending()
-		for _, c := range s.cpus {
+		for _, c := range s.allCPUs() {
 			if !c.wait() {
 				continue // its holder is stopped; those blocks stay cached
 			}
@@ -573,7 +606,7 @@ func (s *System) Flush() {
 // AdjustLookasideDepths runs the depth policy on every per-processor list;
 // the kernel calls it about once a second.
 func (s *System) AdjustLookasideDepths() {
-	for _, c := range s.cpus {
+	for _, c := range s.allCPUs() {
 		if !c.wait() {
 			continue
 		}

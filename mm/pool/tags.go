@@ -180,7 +180,7 @@ func (s *System) sum(slots []int) []TagStat {
 	for j, i := range slots {
 		out[j] = s.tags.at(i).stat()
 	}
-	for _, c := range s.cpus {
+	for _, c := range s.allCPUs() {
 		held := c.wait()
 		for j, i := range slots {
 			for k := range out[j].Kinds {

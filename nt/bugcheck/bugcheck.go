@@ -240,6 +240,14 @@ var trapStop func(code Code, p1, p2, p3, p4 uintptr) bool
 //go:nosplit
 func SetTrapStop(stop func(code Code, p1, p2, p3, p4 uintptr) bool) { trapStop = stop }
 
+// beforePanic runs before KeBugCheckEx panics (see SetBeforePanic).
+var beforePanic func()
+
+// SetBeforePanic installs what runs before a bugcheck becomes a Go panic:
+// ke's release of the dispatch pin, which the runtime forbids a panic to
+// hold (ke sits above this package).
+func SetBeforePanic(f func()) { beforePanic = f }
+
 // Describe is Lookup for trap context: no allocation and no copy, nil for
 // a code the table does not know. The Info must not be modified.
 func Describe(c Code) *Info { return table[c] }
@@ -253,6 +261,9 @@ func KeBugCheckEx(code Code, p1, p2, p3, p4 uintptr) {
 	r := &Record{Code: code, Params: [4]uintptr{p1, p2, p3, p4}, PC: callerPC()}
 	if h := handler.Load(); h != nil && *h != nil {
 		(*h)(r)
+	}
+	if beforePanic != nil {
+		beforePanic()
 	}
 	panic(r)
 }

@@ -116,6 +116,10 @@ func ipiPoll(cpu int) {
 	if r.Load() == 0 {
 		return
 	}
+	if bit := uint64(1) << i; flushOnWake.Load()&bit != 0 { // an idle processor's spared shootdowns, first
+		flushOnWake.And(^bit)
+		flushLocal(nil, true)
+	}
 	req := r.And(ipiDpc) // take all but the DPC bit, which the DPC code clears
 	if req&ipiFlush != 0 {
 		if packet.all {

@@ -38,7 +38,10 @@ const cacheLine = 64
 // processorState is the part of a processor's state the ke layer keeps.
 type processorState struct {
 	irql KIRQL
-	_    [cacheLine - 1]byte
+	// pinned: the goroutine running here raised the IRQL to
+	// DISPATCH_LEVEL or above and holds the Go scheduler off (dispatchpin_trap.go).
+	pinned bool
+	_      [cacheLine - 2]byte
 }
 
 var processors [MaximumProcessors]processorState
@@ -60,7 +63,8 @@ func CurrentIrql() KIRQL { return processors[CurrentProcessorNumber()].irql }
 func ProcessorIrql(n int) KIRQL { return processors[n].irql }
 
 // setIrql sets CR8 (bare metal) and the copy to l, with interrupts off
-// between the two stores.
+// between the two stores, and pins or unpins a goroutine that crosses
+// DISPATCH_LEVEL (dispatchpin_trap.go).
 //
 //go:nosplit
 func setIrql(l KIRQL) {
@@ -70,9 +74,18 @@ func setIrql(l KIRQL) {
 		return
 	}
 	rflags := arch.DisableInterrupts()
+	old := p.irql
 	arch.WriteCR8(uintptr(l))
 	p.irql = l
 	arch.RestoreInterrupts(rflags)
+	switch {
+	case l >= DispatchLevel && old < DispatchLevel && !p.pinned && inGoroutine():
+		procPin() // CR8 is up: the thread stays on this processor from here
+		p.pinned = true
+	case l < DispatchLevel && p.pinned:
+		p.pinned = false
+		procUnpin()
+	}
 }
 
 // CheckIrqlCopy compares the copy with CR8; interrupt entry calls it.

@@ -57,15 +57,20 @@ func TestLocksExcludeUnderContention(t *testing.T) {
 		name       string
 		take, drop func()
 	}{
-		{"KSpinLock at DISPATCH_LEVEL", func() { AcquireSpinLockAtDpcLevel(&k) }, func() { ReleaseSpinLockFromDpcLevel(&k) }},
+		// The AtDpcLevel forms at DISPATCH_LEVEL, as their contract says:
+		// at PASSIVE_LEVEL the holder could move to another processor
+		// between acquire and release.
+		{"KSpinLock at DISPATCH_LEVEL", func() { RaiseIrql(DispatchLevel); AcquireSpinLockAtDpcLevel(&k) },
+			func() { ReleaseSpinLockFromDpcLevel(&k); LowerIrql(PassiveLevel) }},
 		{"in-stack queued", func() {
 			mu.Lock()
 			i := next
 			next++
 			mu.Unlock()
+			RaiseIrql(DispatchLevel)
 			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h[i])
 			hi = i
-		}, func() { ReleaseInStackQueuedSpinLockFromDpcLevel(&h[hi]) }},
+		}, func() { ReleaseInStackQueuedSpinLockFromDpcLevel(&h[hi]); LowerIrql(PassiveLevel) }},
 		{"SpinLock (queued, the PFN lock's)", s.Acquire, s.Release},
 	} {
 		if got := contend(workers, rounds, c.take, c.drop); got != workers*rounds {

@@ -55,6 +55,39 @@ func UseKPCR() { kpcrInGS = true }
 //go:nosplit
 func SetActiveProcessors(n int) { activeProcessors.Store(uint32(n)) }
 
+// The kernel's stall of the other processors (SetStall).
+var stallOthers, resumeOthers func()
+
+// SetStall installs the kernel's stall and resume of the other
+// processors; both must be //go:nosplit and allocation-free.
+//
+//go:nosplit
+func SetStall(stall, resume func()) { stallOthers, resumeOthers = stall, resume }
+
+// StallOtherProcessors holds every other processor spinning with
+// interrupts off (still answering TLB shootdowns) until
+// ResumeOtherProcessors, so that the caller's processor alone changes the
+// system meanwhile: what HIGH_LEVEL means on one processor, for code
+// (tests) that counts exact changes. It returns once they all stall. Call
+// it at HIGH_LEVEL, holding no spin lock. Nothing happens on one
+// processor.
+//
+//go:nosplit
+func StallOtherProcessors() {
+	if stallOthers != nil {
+		stallOthers()
+	}
+}
+
+// ResumeOtherProcessors lets the processors StallOtherProcessors held go.
+//
+//go:nosplit
+func ResumeOtherProcessors() {
+	if resumeOthers != nil {
+		resumeOthers()
+	}
+}
+
 // gsNumber loads the uint32 at gs:KPCRNumberOffset (processor_amd64.s).
 func gsNumber() uint32
 

@@ -198,13 +198,11 @@ const plainOwner = 1 << 62
 //go:nosplit
 func queueAcquire(w *atomic.Uintptr, cpu int, pinned bool) uint32 {
 	lock := addressOf(w)
-	slots := &queueSlots[cpu].used
-	for b := slots.Load(); b != 0; b &= b - 1 {
-		if queueNodes[cpu*queueNodesPerProcessor+bits.TrailingZeros32(b)].lock == lock {
-			unpinRecursive(pinned)
-			bugcheck.KeBugCheckEx(bugcheck.SpinLockAlreadyOwned, lock, uintptr(cpu), 0, 0)
-		}
+	if queuedHere(cpu, lock) {
+		unpinRecursive(pinned)
+		bugcheck.KeBugCheckEx(bugcheck.SpinLockAlreadyOwned, lock, uintptr(cpu), 0, 0)
 	}
+	slots := &queueSlots[cpu].used
 	var slot int
 	for {
 		b := slots.Load()
@@ -241,6 +239,19 @@ func queueAcquire(w *atomic.Uintptr, cpu int, pinned bool) uint32 {
 		}
 	}
 	return id
+}
+
+// queuedHere reports whether one of processor cpu's nodes is queued on (or
+// holds) the lock word at address lock.
+//
+//go:nosplit
+func queuedHere(cpu int, lock uintptr) bool {
+	for b := queueSlots[cpu].used.Load(); b != 0; b &= b - 1 {
+		if queueNodes[cpu*queueNodesPerProcessor+bits.TrailingZeros32(b)].lock == lock {
+			return true
+		}
+	}
+	return false
 }
 
 // queueRelease hands the lock word w, held through node id, to the next
@@ -306,6 +317,16 @@ func (l *SpinLock) Release() {
 //
 //go:nosplit
 func (l *SpinLock) Held() bool { return l.word.Load() != 0 }
+
+// HeldHere reports whether this processor holds the lock (or waits for
+// it), so that a fault handler can stop instead of spinning on a lock its
+// own processor took (another processor's hold is only a wait).
+//
+//go:nosplit
+func (l *SpinLock) HeldHere() bool {
+	cpu := lockProcessor()
+	return uint(cpu) < MaximumProcessors && queuedHere(cpu, addressOf(&l.word))
+}
 
 // KSpinLock is KSPIN_LOCK. The zero value is unlocked (KeInitializeSpinLock
 // also sets it so).

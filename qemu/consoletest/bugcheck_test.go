@@ -91,26 +91,32 @@ func TestBugchecks(t *testing.T) {
 }
 
 // A Go panic that escapes a console command is NT's unhandled exception
-// in a system thread: the goroutine screen with the panic's report, the
-// panic site as FAULTING_IP and the Go stack from there, at PASSIVE_LEVEL
-// and at HIGH_LEVEL alike (where the runtime's own fatal path would hang
-// on its first sleep).
+// in a system thread, 0x7E. At PASSIVE_LEVEL the console's guard catches
+// it: the goroutine screen with the panic's report, the panic site as
+// FAULTING_IP and the Go stack from there. At HIGH_LEVEL the goroutine
+// holds the dispatch pin, so the runtime refuses to unwind ("panic holding
+// locks") and its fatal path reports the panic with its own traceback; the
+// kernel turns that exit into the same stop, on the trap-context screen.
 func TestPanic(t *testing.T) {
-	for _, tc := range []struct{ name, script string }{
-		{"passive", "panic on purpose"},
-		{"high-level", "notmyfault panic-high"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			vm := startVM(t, "run="+tc.script)
-			expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
-				"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
-				"EXCEPTION_RECORD:", "panic: ",
-				"FAULTING_IP:", "ntgo/",
-				"STACK_TEXT:", "ntgo/kernel/console.Execute",
-				"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
-			expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
-		})
-	}
+	t.Run("passive", func(t *testing.T) {
+		vm := startVM(t, "run=panic on purpose")
+		expect(t, vm, "*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+			"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+			"EXCEPTION_RECORD:", "panic: ",
+			"FAULTING_IP:", "ntgo/",
+			"STACK_TEXT:", "ntgo/kernel/console.Execute",
+			"DISASSEMBLY:", "=> ", "CALL runtime.gopanic")
+		expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
+	})
+	t.Run("high-level", func(t *testing.T) {
+		vm := startVM(t, "run=notmyfault panic-high")
+		expect(t, vm, "panic: notmyfault: panic at HIGH_LEVEL", "fatal error: panic holding locks",
+			"ntgo/drivers/notmyfault.", "ntgo/kernel/console.Execute",
+			"*** STOP: 0x0000007E (0x00000000E0476F50,0x0000000000",
+			"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+			"EXCEPTION_RECORD:", "panic: notmyfault: panic at HIGH_LEVEL")
+		expectBugcheck(t, vm, bugcheck.SystemThreadExceptionNotHandled)
+	})
 }
 
 // The memory manager's views: lists that add up to the frames, a PTE
@@ -154,14 +160,14 @@ func TestRamdiskLeakCheck(t *testing.T) {
 func TestProcessorCommands(t *testing.T) {
 	vm := startVM(t, "run=!irql; !pcr; !thread; poweroff 0")
 	expect(t, vm, "Current IRQL -- 0 (PASSIVE_LEVEL)",
-		"KPCR for Processor 0 at ",
+		"KPCR for Processor ", // the one the console's goroutine runs on
 		"CurrentThread:  ",
 		"PageFaults:",
 		"Stacks:", "interrupt                 fffff880`", "system call               fffff880`",
-		"!thread", "\n0    0     WAIT  ")
-	// The idle thread halts in idleLoop, or was last interrupted zeroing
-	// pages in idleWork (it runs while the application processors start:
-	// every thread sleeps then).
+		"!thread", "\n0    0     ")
+	// The boot processor's idle thread halts in idleLoop, or was last
+	// interrupted zeroing pages in idleWork (processors idle while the
+	// console runs elsewhere, and every one while the others start).
 	if idle := expect(t, vm, " idle"); !regexp.MustCompile(`  ntgo/kernel\.idle(Loop|Work)\S* idle$`).MatchString(idle) {
 		t.Errorf("idle thread's row: %q", idle)
 	}
@@ -200,20 +206,33 @@ func TestSoftwareBugcheckShowsCallersRIP(t *testing.T) {
 	t.Fatalf("no marked instruction in\n%s", screen)
 }
 
-// Four processors (QEMU -smp 4): ver counts them from the MADT, and !pcr N
-// shows each one's KPCR, the application processors in their idle loop on
-// their own trap stacks.
+// Four processors (QEMU -smp 4): ver counts them from the MADT and the
+// runtime uses them all (GOMAXPROCS 4); !pcr N shows each one's KPCR with
+// its own APIC ID and trap stacks, and !pcr alone the processor running
+// the command, whose current thread is then not its idle thread.
 func TestFourProcessors(t *testing.T) {
-	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
-	expect(t, vm, "4 processors of 4 in the MADT")
-	for n := 0; n < 4; n++ {
-		// Processor 0 runs the console's thread, the others idle.
-		current := expect(t, vm, fmt.Sprintf("KPCR for Processor %d at ", n), fmt.Sprintf("APIC ID:        %d (node 0)", n),
-			"CurrentThread:  ", "Irql:")
-		if idle := strings.Contains(current, "idle loop"); idle != (n != 0) {
-			t.Errorf("processor %d: CurrentThread %q", n, current)
+	vm := bootVM(t, ntqemu.Config{CPUs: 4, Batch: true, Args: []string{"run=ver; ~; ~ 3; !pcr; !pcr 0; !pcr 1; !pcr 2; !pcr 3; !pcr 4"}})
+	expect(t, vm, "GOMAXPROCS 4", "4 processors of 4 in the MADT")
+	procs := expect(t, vm, "PROC IRQL STATE", "kd> ~ 3")
+	rows := regexp.MustCompile(`(?m)^([0-3]) +\d+ +(current|stalled) +[0-9a-f]{16}  `).FindAllStringSubmatch(procs, -1)
+	seen, onThis := map[string]bool{}, 0
+	for _, r := range rows {
+		seen[r[1]] = true
+		if r[2] == "current" {
+			onThis++
 		}
-		expect(t, vm, "system call               fffff880`")
+	}
+	if len(rows) != 4 || len(seen) != 4 || onThis != 1 {
+		t.Errorf("~ under SMP=4: want processors 0-3, one current; got %d rows (%d current) in\n%s", len(rows), onThis, procs)
+	}
+	expect(t, vm, "Processor 3 (", "rip=", "cr8=")
+	current := expect(t, vm, "KPCR for Processor ", "CurrentThread:  ", "Irql:")
+	if strings.Contains(current, "idle loop") {
+		t.Errorf("!pcr: the processor running it is in its idle loop: %q", current)
+	}
+	for n := 0; n < 4; n++ {
+		expect(t, vm, fmt.Sprintf("KPCR for Processor %d at ", n), fmt.Sprintf("APIC ID:        %d (node 0)", n),
+			"CurrentThread:  ", "system call               fffff880`")
 	}
 	expect(t, vm, "!pcr: 4: out of range (0 to 3)")
 	expectExit(t, vm, 1) // the batch script's failing command

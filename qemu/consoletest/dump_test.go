@@ -115,7 +115,7 @@ func checkSymbolized(t *testing.T, file, screen string) {
 	if !strings.Contains(culprit, wantCulprit) {
 		t.Errorf("the screen's culprit section:\n%s\nwant %q", culprit, wantCulprit)
 	}
-	views := viewer(t, file, "-kernel", testKernel(t), "k", "!analyze -v", "u @rip", "!thread")
+	views := viewer(t, file, "-kernel", testKernel(t), "k", "!analyze -v", "u @rip", "!thread", "~", "~ 1")
 	if views[0] != stack+"\n" || !strings.Contains(stack, "ntgo/kernel/console.Execute+") {
 		t.Errorf("k from the dump:\n%s\nthe screen's STACK_TEXT:\n%s", views[0], stack)
 	}
@@ -131,6 +131,15 @@ func checkSymbolized(t *testing.T, file, screen string) {
 		if !strings.Contains(views[3], want) {
 			t.Errorf("!thread from the dump lacks %q:\n%s", want, views[3])
 		}
+	}
+	// Every processor's registers (the default boot has two): the one that
+	// stopped and the other as the bugcheck's stall held it, named.
+	if !strings.Contains(views[4], "the bugcheck") || !strings.Contains(views[4], "stalled") || strings.Count(views[4], "\n") != 3 {
+		t.Errorf("~ from the dump, want two processors:\n%s", views[4])
+	}
+	if !strings.HasPrefix(views[5], "Processor 1 (") || !strings.Contains(views[5], "rip=") || strings.Contains(views[5], "rip=0000000000000000") ||
+		strings.Contains(views[5], "rsp=0000000000000000") {
+		t.Errorf("~ 1 from the dump:\n%s", views[5])
 	}
 }
 

@@ -155,9 +155,15 @@ func checkVM(t *testing.T, helper, kernel string) {
 		t.Errorf("ntgo-vm: states add up to %d, Total %d:\n%s", sum, total, helper)
 	}
 	for name, w := range want {
+		if name == "Free" || name == "Zeroed" {
+			continue // the zero-page work of an idle processor moves frames between them
+		}
 		if g, ok := got[name]; !ok || g.count != w.count {
 			t.Errorf("ntgo-vm %s: %d, kernel's !memusage: %d", name, g.count, w.count)
 		}
+	}
+	if g, w := got["Free"].count+got["Zeroed"].count, want["Free"].count+want["Zeroed"].count; g != w {
+		t.Errorf("ntgo-vm Free+Zeroed: %d, kernel's !memusage: %d", g, w)
 	}
 	for s := pfn.StateZeroed; s <= pfn.StateBad; s++ {
 		row := got[s.String()]

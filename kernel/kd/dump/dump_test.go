@@ -166,6 +166,8 @@ func newLive(t *testing.T) *live {
 			Modules:      ldr.Modules(),
 			Threads:      threads,
 			Secure:       secure.Capture(),
+			Processors: []kd.Processor{{Number: 0, IRQL: 2, State: "the bugcheck", Registers: regs},
+				{Number: 1, IRQL: 0, State: "stalled", Registers: kd.Registers{RIP: 0x402000, RSP: 0xc000123000, RBX: 0x5}}},
 		},
 		db: db, machine: machine, pool: ps, arenas: [2]*pool.Arena{np, pg}, blocks: blocks, secure: secure, sblocks: sblocks,
 	}
@@ -253,6 +255,19 @@ func TestRoundTripMatchesLiveViews(t *testing.T) {
 	kd.WriteThreads(&table, noSymbols{}, threads)
 	if got := view(t, d, "!thread"); got != table.String() || !strings.Contains(got, "futex 000000c0`00001000") {
 		t.Errorf("!thread:\n%s\nwant\n%s", got, table.String())
+	}
+	var procs strings.Builder
+	kd.WriteProcessors(&procs, noSymbols{}, l.crash.Processors)
+	if got := view(t, d, "~"); got != procs.String() || !strings.Contains(got, "stalled") {
+		t.Errorf("~:\n%s\nwant\n%s", got, procs.String())
+	}
+	var regs1 strings.Builder
+	l.crash.Processors[1].Registers.Write(&regs1)
+	if got := view(t, d, "~ 1"); !strings.HasSuffix(got, regs1.String()) || !strings.HasPrefix(got, "Processor 1 (stalled), IRQL 0:") {
+		t.Errorf("~ 1:\n%s\nwant processor 1's registers\n%s", got, regs1.String())
+	}
+	if got := view(t, d, "~ 2"); !strings.Contains(got, "no processor 2") {
+		t.Errorf("~ 2 on a two-processor dump: %q", got)
 	}
 	if got := view(t, d, "k"); got != " # Call Site\n00 00000000`00401300\n01 00000000`00401400\n" {
 		t.Errorf("k: %q", got)
@@ -390,10 +405,10 @@ func TestPartialDump(t *testing.T) {
 	l := newLive(t)
 	c := *l.crash
 	c.PFN, c.Tables, c.PoolTags, c.Counters, c.Pool = nil, nil, nil, nil, nil
-	c.Reservations, c.Modules, c.Threads = nil, nil, nil
+	c.Reservations, c.Modules, c.Threads, c.Processors = nil, nil, nil, nil
 	d := writeRead(t, &c)
 	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000",
-		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread", "!ws", "!ws trim"} {
+		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread", "~", "!ws", "!ws trim"} {
 		if got := view(t, d, cmd); got != "error: "+mmext.ErrNotHeld.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}

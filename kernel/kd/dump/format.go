@@ -38,7 +38,7 @@ const (
 const magic = "NTGODUMP"
 
 // version changes when a payload's layout does, or a section is added.
-const version = 4
+const version = 5
 
 // Section is a section type.
 type Section uint32
@@ -58,6 +58,7 @@ const (
 	SectionThreads              // the kernel's thread table (!thread)
 	SectionCode                 // kernel code pages (the caller of KeBugCheckEx), to match the ELF
 	SectionSecurePool           // the secure pools, their blocks and header pages
+	SectionProcessors           // every processor's registers at the stop (~)
 )
 
 // Sizes of the encoding's integers, and the section header they make.

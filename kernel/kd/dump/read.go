@@ -140,6 +140,11 @@ func Read(r io.Reader) (*Dump, error) {
 			return nil, err
 		}
 	}
+	if b, ok := sections[SectionProcessors]; ok {
+		if d.Processors, err = readProcessors(b); err != nil {
+			return nil, err
+		}
+	}
 	return d, truncated
 }
 
@@ -154,6 +159,21 @@ func readThreads(b []byte) ([]kd.Thread, error) {
 		threads = append(threads, th)
 	}
 	return threads, r.err
+}
+
+// readProcessors decodes the Processors section (write.go's layout).
+func readProcessors(b []byte) ([]kd.Processor, error) {
+	ps := []kd.Processor{}
+	r := &byteReader{b: b}
+	for len(r.b) > 0 && r.err == nil {
+		p := kd.Processor{Number: r.u32(), IRQL: uint8(r.u32())}
+		if err := decode(r.take(binary.Size(kd.Registers{})), &p.Registers); err != nil {
+			return nil, err
+		}
+		p.State = r.str()
+		ps = append(ps, p)
+	}
+	return ps, r.err
 }
 
 // readModules decodes the Modules section (write.go's layout).

@@ -79,8 +79,9 @@ func (d *Dump) Target() *kd.Target {
 func (d *Dump) Commands() []console.Command {
 	t := d.Target()
 	threads := func() ([]kd.Thread, error) { return held(d.Threads, d.Threads != nil) }
+	processors := func() ([]kd.Processor, error) { return held(d.Processors, d.Processors != nil) }
 	return slices.Concat(kd.Commands(t), dt.Commands(t), mmext.Commands(mmTarget{d}),
-		[]console.Command{kd.ThreadsCommand(t, threads)})
+		[]console.Command{kd.ThreadsCommand(t, threads), kd.ProcessorsCommand(t, processors)})
 }
 
 // mmTarget is the memory manager's views' Target over the dump: a still

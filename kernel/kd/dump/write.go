@@ -37,6 +37,9 @@
 //	            CPU time ns uint64, switches uint64, RIP uint64, then state,
 //	            wait and note as strings (length uint32, bytes)
 //	SecurePool  securepool.Image.AppendDump's encoding
+//	Processors  per processor: number uint32, IRQL uint32, the Registers
+//	            fields in declaration order (uint64 each), then its state
+//	            as a string
 
 package dump
 
@@ -81,6 +84,8 @@ type Crash struct {
 	// Secure is the secure pools with their header pages
 	// (securepool.System.TryCapture).
 	Secure *securepool.Image
+	// Processors is every processor's registers at the stop (~).
+	Processors []kd.Processor
 }
 
 // CaptureCode reads the code page holding pc through m; a page m refuses
@@ -166,6 +171,7 @@ func Write(w io.Writer, c *Crash) error {
 		{SectionThreads, c.threadsPayload, c.Threads != nil},
 		{SectionCode, func() []byte { return appendPageRecords(nil, c.Code) }, c.Code != nil},
 		{SectionSecurePool, func() []byte { return c.Secure.AppendDump(nil) }, c.Secure != nil},
+		{SectionProcessors, c.processorsPayload, c.Processors != nil},
 	}
 	if err := writeHeader(w); err != nil {
 		return err
@@ -248,6 +254,17 @@ func (c *Crash) threadsPayload() []byte {
 		for _, s := range []string{th.State, th.Wait, th.Note} {
 			b = appendString(b, s)
 		}
+	}
+	return b
+}
+
+func (c *Crash) processorsPayload() []byte {
+	var b []byte
+	for _, p := range c.Processors {
+		b = binary.LittleEndian.AppendUint32(b, p.Number)
+		b = binary.LittleEndian.AppendUint32(b, uint32(p.IRQL))
+		b = append(b, encode(p.Registers)...)
+		b = appendString(b, p.State)
 	}
 	return b
 }

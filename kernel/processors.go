@@ -1,0 +1,49 @@
+// The ~ view's processors, live and at a bugcheck: every other processor
+// is held for a moment in the stall IPI (smp_trap.go), which records the
+// registers it was interrupted with; this processor gives its own.
+
+package kernel
+
+import (
+	"ntgo/kernel/kd"
+	"ntgo/nt/ke"
+)
+
+// stalledCopy is stalledAt as the last stall left it, copied while the
+// others still spin (static: the copy is made with the others held, when
+// allocating could wait on a lock one of them holds).
+var stalledCopy [ke.MaximumProcessors]kd.Registers
+
+// copyStalled copies the stalled processors' registers; the caller holds
+// them (ke.StallOtherProcessors).
+func copyStalled() { stalledCopy = stalledAt }
+
+// processorTable builds the ~ rows: this processor (self, its state
+// named me) from self, each other started one from stalledCopy.
+func processorTable(me int, meState string, self kd.Registers) []kd.Processor {
+	n := int(startedProcessors())
+	ps := make([]kd.Processor, 0, n)
+	for i := range n {
+		p := kd.Processor{Number: uint32(i), State: "stalled", Registers: stalledCopy[i]}
+		if i == me {
+			p.State, p.Registers = meState, self
+		}
+		p.IRQL = uint8(p.Registers.CR8 & 0xF)
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// liveProcessors is ~ on the running machine: the others held for the
+// copy, at HIGH_LEVEL on this processor.
+func liveProcessors() ([]kd.Processor, error) {
+	ctx, _ := currentContext()
+	old := ke.RaiseIrql(ke.HighLevel)
+	me := ke.CurrentProcessorNumber()
+	ke.StallOtherProcessors()
+	copyStalled()
+	ke.ResumeOtherProcessors()
+	ke.LowerIrql(old)
+	ctx.Registers.CR8 = uint64(old)
+	return processorTable(me, "current", ctx.Registers), nil
+}
