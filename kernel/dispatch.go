@@ -24,6 +24,12 @@ func faultTrampoline()
 // faultTrampolineAddr returns faultTrampoline's entry (asm).
 func faultTrampolineAddr() uintptr
 
+// inPageResume is a thread's resume point after sleeping in a page fault
+// (asm, never called from Go); inPageResumeAddr returns its entry.
+func inPageResume()
+
+func inPageResumeAddr() uintptr
+
 // currentG returns the running goroutine's g (asm).
 func currentG() uintptr
 
@@ -38,6 +44,7 @@ func initFaultDispatch() {
 		println("ntgo: runtime g.paniconfault not found: Try will not catch faults")
 	}
 	faultTrampolinePC = faultTrampolineAddr()
+	inPageResumePC = inPageResumeAddr()
 	initInPageDispatch()
 }
 

@@ -24,3 +24,18 @@ TEXT ·currentG(SB),NOSPLIT|NOFRAME,$0-8
 	BYTE $0x64; BYTE $0x48; BYTE $0x8B; BYTE $0x04; BYTE $0x25; LONG $0xFFFFFFF8
 	MOVQ AX, ret+0(FP)
 	RET
+
+// inPageResume is where a thread that slept in a page fault resumes
+// (inpage_trap.go's sleepInFault): its stack holds the faulting code's RAX
+// and then the faulting RIP. MOVQ, LEAQ and RET leave the flags alone
+// (a POPQ would too, but the assembler refuses an unbalanced one).
+TEXT ·inPageResume(SB),NOSPLIT|NOFRAME,$0-0
+	MOVQ 0(SP), AX
+	LEAQ 8(SP), SP
+	RET
+
+// func inPageResumeAddr() uintptr
+TEXT ·inPageResumeAddr(SB),NOSPLIT|NOFRAME,$0-8
+	LEAQ ·inPageResume(SB), AX
+	MOVQ AX, ret+0(FP)
+	RET

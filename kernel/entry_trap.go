@@ -90,7 +90,7 @@ func trap(f *TrapFrame) {
 		ke.CheckIrqlCopy()
 		interrupt(f, p)
 	}
-	if p.TrapDepth == 1 {
+	if schedulesAtExit(p) {
 		checkTimers()
 		reschedule(f)
 		armTimer(p)
@@ -101,6 +101,14 @@ func trap(f *TrapFrame) {
 	p.TrapDepth--
 	unlockKernel()
 }
+
+// schedulesAtExit reports whether the thread scheduler runs as this trap
+// returns, so that a thread marked blocked here is switched away from
+// (inpage_trap.go's fault waits ask too): at the outermost trap, on every
+// processor.
+//
+//go:nosplit
+func schedulesAtExit(p *KPCR) bool { return p.TrapDepth == 1 }
 
 //go:nosplit
 func interrupt(f *TrapFrame, p *KPCR) {

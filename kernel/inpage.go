@@ -1,21 +1,24 @@
 // Waiting for a page-in: the start-up half (inpage_trap.go has the fault
 // half).
 //
-// A goroutine that faults on a pageable page in the paging file must wait
-// for a read, and trap context can neither read nor block a goroutine. So
-// the fault handler queues the read for mm's in-page worker and makes the
-// goroutine yield to the Go scheduler by calling the runtime's own
-// asynchronous-preemption entry, runtime.asyncPreempt, exactly as the
-// runtime's preemption signal does: it saves every register on the
-// goroutine's stack, yields, restores them and returns to the faulting
-// instruction, which faults again until the page is valid. The runtime
-// scans the interrupted frame conservatively and does not move the stack
-// meanwhile, so the goroutine may be stopped anywhere such a preemption may.
+// A hard fault's thread normally sleeps in its fault while the device
+// reads the page (inpage_trap.go). When no read can start (no frame, every
+// read entry or the device's queue busy), mm's in-page worker gets the
+// page and the faulting goroutine is made to yield to the Go scheduler by
+// calling the runtime's own asynchronous-preemption entry,
+// runtime.asyncPreempt, exactly as the runtime's preemption signal does:
+// it saves every register on the goroutine's stack, yields, restores them
+// and returns to the faulting instruction, which faults again. The
+// runtime scans the interrupted frame conservatively and does not move
+// the stack meanwhile, so the goroutine may be stopped anywhere such a
+// preemption may; yielding, rather than sleeping, lets the working-set
+// manager and the writer that must free a frame run on its P.
 //
 // That is only where the runtime itself would preempt: Go code outside the
 // runtime (not assembly, not runtime.*, internal/*, sync/atomic.*,
-// reflect.*, syscall.*). asyncSafe is the table of function entries and
-// whether each qualifies, built once here, searched in trap context.
+// reflect.*, syscall.*); code elsewhere naps instead. asyncSafe is the
+// table of function entries and whether each qualifies, built once here,
+// searched in trap context.
 
 package kernel
 

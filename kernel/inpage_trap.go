@@ -3,18 +3,30 @@
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
 // Waiting for a page-in: the fault half (inpage.go says why and how). A
-// fault that mm reports as va.InPage is queued for the in-page worker,
-// whose thread is woken on mm's futex word, and the faulting goroutine is
-// made to call runtime.asyncPreempt: it yields and retries the access. A
-// fault that cannot yield there — not a goroutine's, interrupts off (a
-// spin lock held: NT's raised IRQL), or code the runtime would not preempt
-// (inpage.go) — stops: IRQL_NOT_LESS_OR_EQUAL for the first two, as a
-// pageable fault that cannot wait is in NT, KERNEL_DATA_INPAGE_ERROR with
-// STATUS_NOT_SUPPORTED for the third (ntgo cannot suspend such code).
+// fault that mm reports as va.InPage in a thread that can sleep — a
+// goroutine's, interrupts on, the outermost trap — starts the read here
+// (mm.BeginPageIn submits it to the paging file's device) and the thread
+// sleeps in its fault, on the read's futex word, as in a futex wait: the
+// device's interrupt maps the page and wakes it, and it retries the
+// faulting instruction. No goroutine has to run for that, so any code may
+// fault so — the runtime's memmove under `copy` as well as Go loops — and
+// a stop-the-world waits for the read as for a long instruction. Since
+// the scheduler's wake-up sets the thread's RAX (a system call's result),
+// the thread resumes through inPageResume, which gives the faulting code
+// its RAX back. When no read can start now (no frame, every entry or the
+// device's queue busy), the page goes to mm's in-page worker and the code
+// yields through runtime.asyncPreempt where the runtime would preempt it
+// (so that the working-set manager and writer can run), or naps a
+// millisecond and faults again. A fault that cannot sleep — not a
+// goroutine's, interrupts off (a spin lock held: NT's raised IRQL) —
+// stops with IRQL_NOT_LESS_OR_EQUAL, as a pageable fault that cannot wait
+// does in NT; a read that failed stops with KERNEL_DATA_INPAGE_ERROR.
 
 package kernel
 
 import (
+	"unsafe"
+
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
@@ -30,47 +42,67 @@ const rflagsIF = 1 << 9
 // area and its callees need below the faulting RSP.
 const asyncPreemptRoom = 1024
 
-// waitInPage finishes an InPage fault: it queues the read and makes the
-// goroutine yield, or stops.
+// How waitInPage ended: the thread waits (or retries), or pageFault stops
+// on a shallower stack, with cannotWait or inPageFailed.
+const (
+	inPageWaits = iota
+	inPageCannotWait
+	inPageReadFailed
+)
+
+// waitInPage finishes an InPage fault: the thread sleeps for the read,
+// yields or naps, or it returns why it stops (and a failed read's status).
 //
 //go:nosplit
 //go:noinline
-func waitInPage(f *TrapFrame, fault *va.Fault) {
+func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 	if stopping.Load() {
-		// Another processor is stopping the system (the in-page worker
-		// that found this page unreadable, say): its screen is the one
-		// to see. Retry until that stop freezes this processor, through
-		// asyncPreempt where the goroutine can take it: the stop's own
-		// allocations may need to stop the world, which waits for this
-		// goroutine to reach a safe point.
-		yield()
-		if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&rflagsIF != 0 && asyncPreemptable(f, g) {
-			redirectToAsyncPreempt(f)
-		}
-		return
+		retryWhileStopping(f)
+		return inPageWaits, 0
 	}
 	g := faultingGoroutine(f)
-	if g == 0 || f.RFLAGS&rflagsIF == 0 {
-		p := [4]uintptr{fault.VA, uintptr(ke.GetCurrentIrql()), irqlAccess(fault.Access), uintptr(f.RIP)}
-		if !dispatchFault(f, g, bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
-			stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
-		}
-		return
+	if g == 0 || f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) {
+		return inPageCannotWait, 0
+	}
+	w := beginPageIn(fault.VA, fault.Access)
+	if w.Wake != 0 {
+		sysFutexCall(w.Wake, futexWake, 1, 0)
+	}
+	switch w.How {
+	case mm.InPageRetry:
+		return inPageWaits, 0
+	case mm.InPageSleep:
+		sleepInFault(f, w.Word, w.Seq, 0)
+		return inPageWaits, 0
+	case mm.InPageFailed:
+		return inPageReadFailed, w.Status
 	}
 	if !asyncPreemptable(f, g) {
-		p := [4]uintptr{pte.PteAddress(fault.VA), uintptr(ntstatus.NotSupported), uintptr(fault.PTE), fault.VA}
-		if !dispatchFault(f, g, bugcheck.KernelDataInpageError, p, 0, 0, false) {
-			stop(f, bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
-		}
-		return
-	}
-	if w := mm.QueueInPage(fault.VA); w != 0 {
-		sysFutexCall(w, futexWake, 1, 0)
+		sleepInFault(f, uintptr(unsafe.Pointer(&inPageNap)), 0, inPageNapNs)
+		return inPageWaits, 0
 	}
 	// Give the processor up at once: the woken worker's thread (or the
 	// one finishing the read) runs before this goroutine spins again.
 	yield()
 	redirectToAsyncPreempt(f)
+	return inPageWaits, 0
+}
+
+// retryWhileStopping retries a fault while another processor is stopping
+// the system (the in-page worker that found this page unreadable, say):
+// its screen is the one to see. The fault retries until that stop freezes
+// this processor, through asyncPreempt where the goroutine can take it:
+// the stop's own allocations may need to stop the world, which waits for
+// this goroutine to reach a safe point. (Apart, to keep waitInPage's
+// frame small.)
+//
+//go:nosplit
+//go:noinline
+func retryWhileStopping(f *TrapFrame) {
+	yield()
+	if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&rflagsIF != 0 && asyncPreemptable(f, g) {
+		redirectToAsyncPreempt(f)
+	}
 }
 
 // asyncPreemptable reports whether goroutine g, interrupted by f, can be
@@ -89,6 +121,89 @@ func redirectToAsyncPreempt(f *TrapFrame) {
 	f.RSP -= 8
 	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RIP
 	f.RIP = uint64(asyncPreemptPC)
+}
+
+// cannotWait stops for a pageable fault whose thread cannot sleep, as NT
+// does for one at raised IRQL: IRQL_NOT_LESS_OR_EQUAL. pageFault calls it,
+// and inPageFailed, rather than waitInPage: the stop's chain of nosplit
+// frames must start from a shallow one.
+//
+//go:nosplit
+//go:noinline
+func cannotWait(f *TrapFrame, fault *va.Fault) {
+	g := faultingGoroutine(f)
+	p := [4]uintptr{fault.VA, uintptr(ke.GetCurrentIrql()), irqlAccess(fault.Access), uintptr(f.RIP)}
+	if !dispatchFault(f, g, bugcheck.IrqlNotLessOrEqual, p, 0, 0, false) {
+		stop(f, bugcheck.IrqlNotLessOrEqual, p[0], p[1], p[2], p[3])
+	}
+}
+
+// inPageFailed stops for a page of addr whose read failed with st:
+// KERNEL_DATA_INPAGE_ERROR, in the faulting goroutine's context.
+//
+//go:nosplit
+//go:noinline
+func inPageFailed(f *TrapFrame, addr uintptr, st ntstatus.Status) {
+	g := faultingGoroutine(f)
+	p := mm.InpageErrorParams(addr, st)
+	if !dispatchFault(f, g, bugcheck.KernelDataInpageError, p, 0, 0, false) {
+		stop(f, bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
+	}
+}
+
+// beginPageIn is mm.BeginPageIn, called through a value so that the
+// linker's bound on the fault handler's chain of nosplit frames ends at
+// the call (as mm/va reaches its PageSource through an interface): the
+// page-table and PFN work below it runs on the trap stack, which has room.
+var beginPageIn = mm.BeginPageIn
+
+// inPageNap is a futex word nobody wakes: a nap is its timeout.
+var inPageNap uint32
+
+// inPageNapNs is how long code that can neither sleep for a read nor
+// yield waits before faulting again.
+const inPageNapNs = 1_000_000
+
+// sleepInFault blocks the faulting thread on the futex word at word while
+// it holds seq (for at most timeoutNs if not 0), to retry the access when
+// woken. Its RIP and RAX are pushed on its stack (faultingGoroutine left
+// room) and it resumes at inPageResume, which pops RAX and returns to the
+// faulting instruction: the wake-up's result lands in the saved RAX.
+//
+//go:nosplit
+func sleepInFault(f *TrapFrame, word uintptr, seq uint32, timeoutNs int64) {
+	ts := [2]int64{timeoutNs / 1_000_000_000, timeoutNs % 1_000_000_000}
+	tp := uintptr(0)
+	if timeoutNs != 0 {
+		tp = uintptr(unsafe.Pointer(&ts))
+	}
+	if futexInFault(word, futexWait, uintptr(seq), tp) != 0 {
+		return // the word moved already: retry now
+	}
+	f.RSP -= 8
+	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RIP
+	f.RSP -= 8
+	*(*uint64)(unsafePointerAt(uintptr(f.RSP))) = f.RAX
+	f.RIP = uint64(inPageResumePC)
+}
+
+// futexInFault is sysFutexCall, called through a value for the reason
+// beginPageIn is: the fault handler's nosplit chain, which the linker
+// bounds, ends at the call.
+var futexInFault = sysFutexCall
+
+// inPageResumePC is inPageResume's address (set at boot).
+var inPageResumePC uintptr
+
+// FutexWake wakes every thread sleeping on the futex word at word, from
+// trap context: a driver's interrupt service routine ending a read that
+// a fault sleeps for (mm.InPageDevice).
+//
+//go:nosplit
+func FutexWake(word uintptr) {
+	if word != 0 {
+		sysFutexCall(word, futexWake, maxThreads, 0)
+	}
 }
 
 // asyncSafe reports whether the runtime would preempt the function

@@ -36,6 +36,7 @@ var liveMM = &mmext.Live{
 		}
 		return ex.Lookasides(), true
 	},
+	Trim: mm.TrimAllPageable,
 }
 
 // initMMViews gives the memory manager's views the live kernel.

@@ -49,7 +49,12 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 	case va.Resolved, va.Spurious:
 		return
 	case va.InPage:
-		waitInPage(f, &fault)
+		switch how, st := waitInPage(f, &fault); how {
+		case inPageCannotWait:
+			cannotWait(f, &fault)
+		case inPageReadFailed:
+			inPageFailed(f, fault.VA, st)
+		}
 		return
 	}
 	finishFault(f, &fault)

@@ -6,9 +6,8 @@
 // manager did meanwhile (faults by kind, pages read and written, pages
 // trimmed, the standby and modified lists before and after). Pages the
 // working-set manager trims and the modified page writer writes out are
-// faulted back by the loops below like any Go code touching pageable
-// memory (kernel/inpage.go): the loops are plain Go so that such a fault
-// may wait.
+// faulted back by the loops below as by any code touching pageable memory
+// (kernel/inpage_trap.go).
 
 package kernel
 
@@ -43,7 +42,7 @@ var stressTag = pool.MakeTag("Strs")
 
 func init() {
 	console.Register(console.Command{Name: "stress", Args: "paged <MiB>",
-		Help: "allocate MiB of paged pool, write every word with its address, check every byte, free it; prints what moved", Run: cmdStress})
+		Help: "allocate MiB (decimal; 0x for hex) of paged pool, write every word with its address, check every byte, free it; prints what moved", Run: cmdStress})
 }
 
 // stressPattern is the word stored at address a.
@@ -53,7 +52,7 @@ func cmdStress(w io.Writer, args []string) error {
 	if len(args) != 2 || args[0] != "paged" {
 		return console.ErrUsage
 	}
-	mib, err := console.Bounded(args[1], 1, 1<<16)
+	mib, err := console.Decimal(args[1], 1, 1<<16)
 	if err != nil {
 		return err
 	}
@@ -121,29 +120,4 @@ func checkStress(base uintptr) (uintptr, bool) {
 		}
 	}
 	return 0, true
-}
-
-func init() {
-	console.Register(console.Command{Name: "!ws", Args: "[trim]",
-		Help: "the system working set (paged pool): size, peak, paging counters; trim takes every unlocked page out", Run: cmdWs})
-}
-
-func cmdWs(w io.Writer, args []string) error {
-	switch {
-	case len(args) == 1 && args[0] == "trim":
-		fmt.Fprintf(w, "trimmed %d pages\n", mm.TrimAllPageable())
-	case len(args) != 0:
-		return console.ErrUsage
-	}
-	p := mm.SystemPager()
-	if p == nil {
-		return fmt.Errorf("no pager yet")
-	}
-	for _, r := range p.Regions() {
-		fmt.Fprintf(w, "region %016x-%016x (%d pages)\n", r.Base, r.Base+uintptr(r.Pages)*4096, r.Pages)
-	}
-	s := mm.PFN.Stats().ByState
-	fmt.Fprintf(w, "working set %d pages, peak %d; standby %d, modified %d, modified-no-write %d\n",
-		p.WsPages(), p.WsPeak(), s[pfn.StateStandby], s[pfn.StateModified], s[pfn.StateModifiedNoWrite])
-	return nil
 }

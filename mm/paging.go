@@ -19,8 +19,9 @@
 //     any are waiting (and a paging file exists), retrying after a failed
 //     write on its next wake-up;
 //   - the in-page worker: reads the pages the fault handler queued
-//     (QueueInPage) and sleeps on a futex word the handler wakes, since
-//     trap context can wake a thread but not a goroutine.
+//     (QueueInPage) when it could not start their reads itself (no frame,
+//     no room: paging_trap.go), and sleeps on a futex word the handler
+//     wakes, since trap context can wake a thread but not a goroutine.
 //
 // Locking: the pager's own (see mm/paging); pagingFile under pagingMu.
 
@@ -86,10 +87,10 @@ func initPaging() {
 	wsLow = min(wsLowPages, ram/8)
 	PFN.SetTransitionHook(restoreTransition)
 	verifier.TrimAllPageable = TrimAllPageable // Driver Verifier's IRQL checking
-	// The in-page worker sleeps in the kernel (a futex) while a faulting
-	// goroutine yields in a loop: with one P each hand-over would wait
-	// for the runtime's monitor to retake it, so the worker gets a P of
-	// its own.
+	// A faulting thread sleeps in its fault holding its P, and when no
+	// read can start the in-page worker runs while the faulting goroutine
+	// yields in a loop: with one P each hand-over would wait for the
+	// runtime's monitor to retake it, so there are two.
 	if runtime.GOMAXPROCS(0) < minProcs {
 		runtime.GOMAXPROCS(minProcs)
 	}
@@ -148,6 +149,9 @@ func AddPagingFile(d PagingDevice) ntstatus.Status {
 		return ntstatus.DeviceNotReady
 	}
 	pagingFile = d
+	if r, ok := d.(InPageDevice); ok {
+		inPageDevice = r
+	}
 	pages := int(size / physmem.PageSize)
 	pager.SetDevice(&mdlDevice{d: d}, pages)
 	pagingFilePages.Store(int64(pages - 1)) // slot 0 is never used

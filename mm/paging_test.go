@@ -8,6 +8,7 @@ import (
 
 	"ntgo/mm"
 	"ntgo/mm/ex"
+	"ntgo/mm/paging/pagingtest"
 	"ntgo/mm/pfn"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
@@ -213,6 +214,19 @@ func TestProbeAndLockPagedOutPool(t *testing.T) {
 		t.Fatalf("unlocked page not trimmed: %v", k)
 	}
 	checkBlock(t, base, pages, 0x9abc)
+}
+
+// Hard faults in code the Go runtime would not preempt: `copy` (the
+// runtime's memmove) into a paged-out block and RtlCopyMemory out of one
+// wait for their pages (kernel/inpage_trap.go) instead of stopping, and
+// every byte arrives. This boot's paging file (ramPagingFile) starts no
+// reads in trap context, so these faults nap while the in-page worker reads;
+// drivers/virtioblk/pagingbench runs the same over the virtio disk, whose
+// reads the fault handler starts itself.
+func TestCopyWithPagedOutPool(t *testing.T) {
+	const pages = 8
+	base := fileBlock(t, pages, 0x1111)
+	pagingtest.CheckCopy(t, base, pages, func() { pageOut(t, base, pages) })
 }
 
 func TestCommitLimit(t *testing.T) {

@@ -7,10 +7,16 @@
 // A fault on paged pool resolves here, under tableLock, through
 // paging.Pager.Resolve: demand-zero and soft (transition) faults at once;
 // a page in the paging file, or one whose read is in flight, is va.InPage,
-// which the kernel finishes by queueing the page here (QueueInPage) for
-// the in-page worker (paging.go) and making the faulting goroutine yield
-// until the read is done. The queue is a fixed ring of addresses; a full
-// ring just means the goroutine yields and faults again.
+// which the kernel finishes with BeginPageIn: the read is started here, in
+// trap context, on the paging file's InPageDevice, and the faulting thread
+// sleeps on the read's futex word until the device's interrupt ends it
+// (InPageDone) — no goroutine has to run, so a stop-the-world waits for
+// the read like any instruction. When that cannot be done (no frame, every
+// read entry or the device's queue busy, a device without StartPageIn) the
+// page is queued here (QueueInPage) for the in-page worker (paging.go),
+// which reads it and wakes the working-set manager while no frame is to be
+// had, and the faulting code yields or naps and faults again. The queue is
+// a fixed ring of addresses; a full ring just means another fault later.
 
 package mm
 
@@ -22,6 +28,7 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/ntstatus"
 )
 
 // tableLocker is tableLock as the pager's Locker.
@@ -66,6 +73,103 @@ func pageableFault(addr uintptr, code pte.ErrorCode) va.Fault {
 		f.Result = va.NotPresent
 	}
 	return f
+}
+
+// inPageDevice is the paging file's device if it starts reads in trap
+// context (AddPagingFile), else nil.
+var inPageDevice InPageDevice
+
+// InPageHow is what BeginPageIn asks the faulting thread to do.
+type InPageHow uint8
+
+const (
+	// InPageSleep: sleep until the word at Word no longer holds Seq, then
+	// retry the access.
+	InPageSleep InPageHow = iota
+	// InPageRetry: the fault was resolved meanwhile (or is another
+	// fault now): retry the access.
+	InPageRetry
+	// InPageLater: no read could start (InPageDevice's comment); the
+	// in-page worker has the page: yield or nap, then retry.
+	InPageLater
+	// InPageFailed: the page could not be read (Status): stop with
+	// KERNEL_DATA_INPAGE_ERROR and InpageErrorParams.
+	InPageFailed
+)
+
+// InPageWait is BeginPageIn's answer. Wake, if not 0, is a futex word
+// the caller wakes (the in-page worker's).
+type InPageWait struct {
+	How    InPageHow
+	Seq    uint32
+	Status ntstatus.Status
+	Word   uintptr
+	Wake   uintptr
+}
+
+// BeginPageIn finishes a fault on pageable addr that PageFault reported
+// va.InPage, for a thread that can sleep in its fault: it starts the read
+// (or finds the one in flight) and says what to wait for.
+//
+//go:nosplit
+func BeginPageIn(addr uintptr, a pte.Access) InPageWait {
+	dev := inPageDevice
+	if pager == nil || dev == nil {
+		return laterInPage(addr)
+	}
+	tableLock.Acquire()
+	r, rd := pager.StartRead(addr, a)
+	w := InPageWait{How: InPageRetry}
+	switch r {
+	case paging.NeedPageIn:
+		if !dev.StartPageIn(rd.Offset, rd.Frame, uint32(rd.Slot)) {
+			pager.EndRead(rd.Slot, ntstatus.InsufficientResources, false)
+			w.How = InPageLater
+			break
+		}
+		w = InPageWait{How: InPageSleep, Word: pager.ReadWord(rd.Slot), Seq: pager.ReadSeq(rd.Slot)}
+	case paging.Collided:
+		pager.CollidedFaults.Add(1)
+		w = InPageWait{How: InPageSleep, Word: pager.ReadWord(rd.Slot), Seq: pager.ReadSeq(rd.Slot)}
+	case paging.ReadFailed:
+		w = InPageWait{How: InPageFailed, Status: rd.Status}
+	case paging.NoMemory:
+		w.How = InPageLater
+	}
+	tableLock.Release()
+	if w.How == InPageLater {
+		w = laterInPage(addr)
+	}
+	return w
+}
+
+// InpageErrorParams are KERNEL_DATA_INPAGE_ERROR's parameters for the
+// page of addr whose read failed with st (paging.InpageError).
+//
+//go:nosplit
+func InpageErrorParams(addr uintptr, st ntstatus.Status) [4]uintptr {
+	e, _ := Tables.Leaf(addr)
+	_, p := paging.InpageError(addr&^physmem.PageMask, st, e)
+	return p
+}
+
+// laterInPage queues addr for the in-page worker: InPageLater, with the
+// worker's futex word to wake.
+//
+//go:nosplit
+func laterInPage(addr uintptr) InPageWait {
+	return InPageWait{How: InPageLater, Wake: QueueInPage(addr)}
+}
+
+// InPageDone ends the read BeginPageIn started under tag with status st
+// and returns the futex word to wake (InPageDevice). Interrupts are off.
+//
+//go:nosplit
+func InPageDone(tag uint32, st ntstatus.Status) uintptr {
+	tableLock.Acquire()
+	w := pager.EndRead(int(tag), st, true)
+	tableLock.Release()
+	return w
 }
 
 // inPageRing is the in-page worker's queue: addresses faulted on, pushed

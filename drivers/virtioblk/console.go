@@ -53,7 +53,7 @@ func (d *Disk) BootLine() string {
 func init() {
 	console.Register(console.Command{Name: "disk",
 		Args: "[read <page> [pages] | write <page> <byte> [pages]]",
-		Help: "the virtio disk: counters, or read/write whole pages by hand",
+		Help: "the virtio disk: counters, or read/write whole pages by hand (writes refused on the paging file's disk)",
 		Run:  cmdDisk})
 }
 
@@ -78,6 +78,10 @@ func cmdDisk(w io.Writer, args []string) error {
 	}
 	d := ds[0]
 	write := args[0] == "write"
+	if write && mm.PagingFile() == mm.PagingDevice(d) {
+		// Its slots hold paged-out pages: a write by hand would corrupt them.
+		return fmt.Errorf("%s holds the paging file: writes refused: %w", d.name, ntstatus.AccessDenied)
+	}
 	var fill uint64
 	switch {
 	case args[0] == "read" && (len(args) == 2 || len(args) == 3):
@@ -142,7 +146,8 @@ func writeStats(w io.Writer, s Stats) {
 		ro = ", read-only"
 	}
 	fmt.Fprintf(w, "%s: %d KiB%s, %s, GSI %d on vector %#x, %d descriptors\n", s.Name, s.Capacity>>10, ro, s.Location, s.GSI, s.Vector, s.QueueSize)
-	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed\n", s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors)
+	fmt.Fprintf(w, "  requests: %d reads (%d pages), %d writes (%d pages), %d failed; %d reads started by the page-fault handler\n",
+		s.Reads, s.PagesRead, s.Writes, s.PagesWritten, s.Errors, s.PageIns)
 	fmt.Fprintf(w, "  in flight: %d now, %d at most, %d waited for descriptors; %d completions, %d interrupts\n", s.InFlight, s.MaxInFlight, s.RoomWaits, s.Completions, s.Interrupts)
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"ntgo/kernel"
 	"ntgo/mm"
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
@@ -115,9 +114,9 @@ func (m *mmioTransport) setQueue0(n uint16, desc, driver, device uint64) {
 	store32(m.regs, regQueueReady, 1)
 }
 
-func (m *mmioTransport) notify() { store32(m.regs, regQueueNotify, 0) }
+func (m *mmioTransport) notifyRegister() (uintptr, bool) { return m.regs + regQueueNotify, true }
 
-func (m *mmioTransport) service() (kernel.ServiceRoutine, uintptr) { return serviceMMIO, m.regs }
+func (m *mmioTransport) interruptStatus() (uintptr, bool) { return m.regs, false }
 
 func (m *mmioTransport) gsi() uint32 { return uint32(gsiBase + m.index) }
 

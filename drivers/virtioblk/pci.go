@@ -17,7 +17,6 @@ package virtioblk
 import (
 	"fmt"
 
-	"ntgo/kernel"
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/nt/arch"
@@ -224,9 +223,9 @@ func (p *pciTransport) setQueue0(n uint16, desc, driver, device uint64) {
 	store16(c+commonQueueEnable, 1)
 }
 
-func (p *pciTransport) notify() { store16(p.notifyAt, 0) }
+func (p *pciTransport) notifyRegister() (uintptr, bool) { return p.notifyAt, false }
 
-func (p *pciTransport) service() (kernel.ServiceRoutine, uintptr) { return servicePCI, p.isr.va }
+func (p *pciTransport) interruptStatus() (uintptr, bool) { return p.isr.va, true }
 
 func (p *pciTransport) gsi() uint32 { return p.line }
 

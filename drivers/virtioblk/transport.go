@@ -6,8 +6,6 @@
 
 package virtioblk
 
-import "ntgo/kernel"
-
 type transport interface {
 	deviceFeatures(word uint32) uint32 // feature bits 32*word..32*word+31
 	setDriverFeatures(word, v uint32)
@@ -17,8 +15,12 @@ type transport interface {
 	config32(off uintptr) uint32 // the device configuration
 	queue0() (max uint32, inUse bool)
 	setQueue0(n uint16, desc, driver, device uint64) // and enable it
-	notify()                                         // queue 0 has new available buffers
-	service() (kernel.ServiceRoutine, uintptr)
+	// notifyRegister is queue 0's notification register and whether it
+	// is 32 bits wide (else 16).
+	notifyRegister() (addr uintptr, wide bool)
+	// interruptStatus is where the service routine reads the interrupt's
+	// cause: virtio-mmio's registers, or virtio-pci's ISR status byte (pci).
+	interruptStatus() (addr uintptr, pci bool)
 	gsi() uint32
 	location() string // for the boot line and `disk`
 	release()         // unmap the registers

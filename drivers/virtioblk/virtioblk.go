@@ -27,30 +27,38 @@
 // taken from its front already linked and given back whole.
 //
 // Completion. The device raises its interrupt line; the service routine
-// (isr_trap.go) acknowledges it in trap context and the kernel bumps the
-// interrupt's count and wakes the threads asleep on it
-// (kernel.Interrupt.Wait, a futex). Each requester, after notifying the
-// device, sleeps there itself and, woken, walks the used ring (harvest),
-// marking every used chain completed, its own or another requester's;
-// when its own is, it frees its chain and maps its status byte. Waiting in
-// the requester rather than in a completion goroutine (a DPC) saves a
-// second wake-up per request (a one-page read took 605 µs through one,
-// 269 µs without, in one BenchmarkRawIO run each on a loaded host). Many
-// requests are in flight at once, bounded by the descriptors and
-// maxRequests, and nobody polls. A requester that finds too few free
-// descriptors, or maxRequests in flight, waits on room.
+// (queue_trap.go) acknowledges it in trap context and harvests the used
+// ring there: every used chain goes back on the free list, a goroutine
+// request's status is copied to its request slot and marked done, and a
+// page-in the fault handler started (StartPageIn) is ended at once through
+// mm.InPageDone, which maps the page, and kernel.FutexWake, which wakes the
+// faulting thread. The kernel then bumps the interrupt's count and wakes the
+// goroutine requesters asleep on it (kernel.Interrupt.Wait, a futex); each
+// looks at its own slot. Waiting in the requester rather than in a
+// completion goroutine (a DPC) saves a second wake-up per request (a
+// one-page read took 605 µs through one, 269 µs without, in one
+// BenchmarkRawIO run each on a loaded host). Many requests are in flight at
+// once, bounded by the descriptors and (for goroutine requests, each
+// sleeping on a thread) maxRequests, and nobody polls. A requester that
+// finds too few free descriptors, or maxRequests in flight, sleeps on the
+// room futex word, which the service routine bumps whenever it frees
+// chains.
 //
-// Locking: mu guards the free list, the available ring's index, the used
-// ring's last-seen index and completed; the queue memory's other slots
-// belong to the chain that holds them. Ring indices are published to the
-// device with atomic stores (a full barrier on amd64), after the slots
-// they cover are written.
+// Locking: the extension's lock, an interrupt-disabling ke.SpinLock taken
+// in trap context too (StartPageIn under the memory manager's page-table
+// lock, the service routine), guards the free list, the available ring's
+// index, the used ring's last-seen index, the owners of chains, the
+// request slots and the counters; the queue memory's other slots belong to
+// the chain that holds them. Ring indices are published to the device with
+// atomic stores (a full barrier on amd64), after the slots they cover are
+// written. Code under the lock is nosplit and lives in queue_trap.go.
 package virtioblk
 
 import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"ntgo/kernel"
@@ -59,6 +67,7 @@ import (
 	"ntgo/mm/object"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 )
 
@@ -175,6 +184,24 @@ type extension struct {
 	inFlight, maxInFlight   uint64
 	roomWaits               uint64 // requests that waited for descriptors
 	completions             uint64
+	pageIns                 uint64 // reads started by the fault handler
+
+	// Where the service routine and StartPageIn find the device.
+	isrAt      uintptr // virtio-mmio: the registers; virtio-pci: the ISR status byte
+	isrPCI     bool
+	notifyAt   uintptr // queue 0's notification register
+	notifyWide bool    // a 32-bit register (virtio-mmio), else 16 (virtio-pci)
+
+	lock ke.SpinLock
+	// owner[head] is who waits for the chain at head: 0 none, a request
+	// slot + 1, or ownerPageIn | the memory manager's tag.
+	owner [maxQueue]uint32
+	// Goroutine requests' slots: busy, done (the chain was used), status.
+	reqBusy   [maxRequests]bool
+	reqDone   [maxRequests]bool
+	reqStatus [maxRequests]uint8
+	// room is a futex word bumped whenever chains are freed.
+	room atomic.Uint32
 }
 
 // Disk is one virtio block device.
@@ -183,10 +210,6 @@ type Disk struct {
 	t    transport
 	ext  *extension
 	irq  *kernel.Interrupt
-	mu   sync.Mutex
-	room *sync.Cond // signalled when descriptors are freed
-	// completed[head]: the device has used the chain at head.
-	completed []bool
 }
 
 // The disks Probe found, in address order, and whether it ran.
@@ -230,7 +253,6 @@ func start(t transport, index int) (*Disk, error) {
 		return nil, fmt.Errorf("virtioblk: %v", ntstatus.InsufficientResources)
 	}
 	d := &Disk{name: fmt.Sprintf("virtio%d", index), t: t, ext: x}
-	d.room = sync.NewCond(&d.mu)
 	if err := d.start(); err != nil {
 		t.setStatus(statusFailed)
 		if x.queue != 0 {
@@ -277,13 +299,13 @@ func (d *Disk) start() error {
 	}
 	t.setQueue0(x.n, x.queuePA, x.queuePA+uint64(x.availOff), x.queuePA+uint64(x.usedOff))
 
-	service, context := t.service()
-	irq, st := kernel.IoConnectInterrupt(t.gsi(), service, context)
+	x.isrAt, x.isrPCI = t.interruptStatus()
+	x.notifyAt, x.notifyWide = t.notifyRegister()
+	irq, st := kernel.IoConnectInterrupt(t.gsi(), serviceDisk, uintptr(unsafe.Pointer(x)))
 	if st != ntstatus.Success {
 		return fmt.Errorf("interrupt GSI %d: %v", t.gsi(), st)
 	}
 	d.irq = irq
-	d.completed = make([]bool, x.n)
 	t.setStatus(statusAcknowledge | statusDriver | statusFeaturesOK | statusDriverOK)
 	if s := t.status(); s&(statusNeedsReset|statusFailed) != 0 {
 		return fmt.Errorf("device status %#x after DRIVER_OK", s)
@@ -327,33 +349,6 @@ func (d *Disk) allocateQueue() error {
 	return nil
 }
 
-func (x *extension) desc(i uint16) *desc {
-	return (*desc)(pool.Ptr(x.queue + uintptr(i)*unsafe.Sizeof(desc{})))
-}
-
-func (x *extension) header(i uint16) *requestHeader {
-	return (*requestHeader)(pool.Ptr(x.queue + x.headerOff + uintptr(i)*unsafe.Sizeof(requestHeader{})))
-}
-
-func (x *extension) status(i uint16) *uint8 {
-	return (*uint8)(pool.Ptr(x.queue + x.statusOff + uintptr(i)))
-}
-
-// availWord is the available ring's flags (low half, 0: interrupts wanted)
-// and idx (high half), stored as one word so the publication is atomic.
-func (x *extension) availWord() *uint32 { return (*uint32)(pool.Ptr(x.queue + x.availOff)) }
-
-func (x *extension) availRing(i uint16) *uint16 {
-	return (*uint16)(pool.Ptr(x.queue + x.availOff + 4 + uintptr(i%x.n)*2))
-}
-
-// usedWord is the used ring's flags and idx, as availWord.
-func (x *extension) usedWord() *uint32 { return (*uint32)(pool.Ptr(x.queue + x.usedOff)) }
-
-func (x *extension) usedRing(i uint16) *usedElem {
-	return (*usedElem)(pool.Ptr(x.queue + x.usedOff + 4 + uintptr(i%x.n)*unsafe.Sizeof(usedElem{})))
-}
-
 // Name is the disk's name ("virtio0").
 func (d *Disk) Name() string { return d.name }
 
@@ -372,25 +367,6 @@ func (d *Disk) WritePages(off uint64, m *mm.Mdl) ntstatus.Status {
 
 var _ mm.PagingDevice = (*Disk)(nil)
 
-// runs counts the physically contiguous runs of frames (each at most
-// maxRunBytes) and calls each with its address and length when each is
-// not nil.
-func runs(frames []physmem.PFN, each func(pa uint64, n uint32)) int {
-	count := 0
-	for i := 0; i < len(frames); {
-		j := i + 1
-		for j < len(frames) && frames[j] == frames[j-1]+1 && uint64(j-i)*physmem.PageSize < maxRunBytes {
-			j++
-		}
-		if each != nil {
-			each(frames[i].Addr(), uint32(j-i)*physmem.PageSize)
-		}
-		count++
-		i = j
-	}
-	return count
-}
-
 // transfer runs one request and waits for its completion. The MDL must
 // describe whole pages whose frames are in its PFN array: locked, of
 // non-paged memory, or a partial MDL of either.
@@ -405,107 +381,48 @@ func (d *Disk) transfer(typ uint32, off uint64, m *mm.Mdl) ntstatus.Status {
 		return ntstatus.InvalidDeviceRequest
 	}
 	frames := m.Pages()
-	need := runs(frames, nil) + 2
-	if need > int(x.n) {
+	if runs(frames)+2 > int(x.n) {
 		return ntstatus.InvalidParameter
 	}
-
-	d.mu.Lock()
-	if int(x.freeCount) < need || x.inFlight >= maxRequests {
-		x.roomWaits++
-	}
-	for int(x.freeCount) < need || x.inFlight >= maxRequests {
-		d.room.Wait()
-	}
-	head := x.freeHead
-	*x.header(head) = requestHeader{typ: typ, sector: off / sectorSize}
-	*x.status(head) = statusPending
-	dsc := x.desc(head)
-	*dsc = desc{addr: x.queuePA + uint64(x.headerOff) + uint64(head)*uint64(unsafe.Sizeof(requestHeader{})),
-		len: uint32(unsafe.Sizeof(requestHeader{})), flags: descNext, next: dsc.next}
-	dataFlags := uint16(descNext)
-	if typ == requestIn {
-		dataFlags |= descWrite
-	}
-	runs(frames, func(pa uint64, n uint32) {
-		dsc = x.desc(dsc.next)
-		*dsc = desc{addr: pa, len: n, flags: dataFlags, next: dsc.next}
-	})
-	last := x.desc(dsc.next)
-	x.freeHead = last.next
-	x.freeCount -= uint16(need)
-	*last = desc{addr: x.queuePA + uint64(x.statusOff) + uint64(head), len: 1, flags: descWrite, next: last.next}
-	*x.availRing(x.availIdx) = head
-	x.availIdx++
-	atomic.StoreUint32(x.availWord(), uint32(x.availIdx)<<16)
-	x.inFlight++
-	x.maxInFlight = max(x.maxInFlight, x.inFlight)
-	d.mu.Unlock()
-	d.t.notify()
-
-	d.mu.Lock()
-	for {
-		// The count is read before the used ring: an interrupt after this
-		// read ends the Wait below, one before it left its completion in the
-		// ring for harvest (or another requester's) to find.
-		seen := d.irq.Count()
-		d.harvest()
-		if d.completed[head] {
+	r := -1
+	for waited := false; ; waited = true {
+		room := x.room.Load()
+		if r = x.submit(typ, off, frames, waited); r >= 0 {
 			break
 		}
-		d.mu.Unlock()
+		futexWait(&x.room, room)
+	}
+	x.notify()
+	for {
+		// The count is read before the slot: an interrupt after this read
+		// ends the Wait below, one before it has marked the slot.
+		seen := d.irq.Count()
+		if s, done := x.finish(r, typ, uint64(m.ByteCount/physmem.PageSize)); done {
+			return blkStatus(s)
+		}
 		d.irq.Wait(seen)
-		d.mu.Lock()
-	}
-	d.completed[head] = false
-	s := *x.status(head)
-	d.freeChain(head)
-	x.inFlight--
-	pages := uint64(m.ByteCount / physmem.PageSize)
-	switch {
-	case s != blkStatusOK:
-		x.errors++
-	case typ == requestIn:
-		x.reads++
-		x.pagesRead += pages
-	default:
-		x.writes++
-		x.pagesWritten += pages
-	}
-	d.room.Broadcast()
-	d.mu.Unlock()
-	switch s {
-	case blkStatusOK:
-		return ntstatus.Success
-	case blkStatusUnsupp:
-		return ntstatus.NotSupported
-	default:
-		return ntstatus.IoDeviceError
 	}
 }
 
-// freeChain puts the chain at head back on the free list; d.mu is held.
-func (d *Disk) freeChain(head uint16) {
-	x := d.ext
-	i, n := head, uint16(1)
-	for x.desc(i).flags&descNext != 0 {
-		i = x.desc(i).next
-		n++
-	}
-	x.desc(i).next = x.freeHead
-	x.freeHead = head
-	x.freeCount += n
+var _ mm.InPageDevice = (*Disk)(nil)
+
+// futexWait sleeps while the word at w holds v.
+func futexWait(w *atomic.Uint32, v uint32) {
+	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitPrivate, uintptr(v), 0, 0, 0)
 }
 
-// harvest marks every chain the device has used since the last harvest
-// completed; d.mu is held.
-func (d *Disk) harvest() {
-	x := d.ext
-	for idx := uint16(atomic.LoadUint32(x.usedWord()) >> 16); x.lastUsed != idx; x.lastUsed++ {
-		d.completed[x.usedRing(x.lastUsed).id] = true
-		x.completions++
-	}
+// wakeRoom bumps the room word and wakes its sleepers, from a goroutine
+// (the service routine has its own, queue_trap.go).
+func (x *extension) wakeRoom() {
+	x.room.Add(1)
+	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&x.room)), futexWakePrivate, 1<<30, 0, 0, 0)
 }
+
+// Linux futex operations (linux/futex.h), private to the process.
+const (
+	futexWaitPrivate = 0 | 128
+	futexWakePrivate = 1 | 128
+)
 
 // Stats are a disk's counters, as `disk` prints them.
 type Stats struct {
@@ -520,14 +437,14 @@ type Stats struct {
 	InFlight, MaxInFlight   uint64
 	RoomWaits               uint64
 	Completions, Interrupts uint64
+	PageIns                 uint64
 }
 
 // Stats returns the disk's counters.
 func (d *Disk) Stats() Stats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	x := d.ext
-	return Stats{Name: d.name, Location: d.t.location(), GSI: d.t.gsi(), Vector: d.irq.Vector(), Capacity: x.capacity, ReadOnly: x.readOnly,
-		QueueSize: x.n, Reads: x.reads, Writes: x.writes, Errors: x.errors, PagesRead: x.pagesRead, PagesWritten: x.pagesWritten,
-		InFlight: x.inFlight, MaxInFlight: x.maxInFlight, RoomWaits: x.roomWaits, Completions: x.completions, Interrupts: uint64(d.irq.Count())}
+	s := Stats{Name: d.name, Location: d.t.location(), GSI: d.t.gsi(), Vector: d.irq.Vector(), Capacity: x.capacity, ReadOnly: x.readOnly,
+		QueueSize: x.n, Interrupts: uint64(d.irq.Count())}
+	x.counters(&s)
+	return s
 }

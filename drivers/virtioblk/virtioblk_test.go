@@ -228,7 +228,7 @@ func TestDescriptorsRunOut(t *testing.T) {
 	d := testDisk(t)
 	const pages, base, workers = 16, 8192, 6
 	x := d.ext
-	d.mu.Lock()
+	x.lock.Acquire()
 	held := x.freeCount - (pages + 2 - 1)
 	head := x.freeHead
 	last := head
@@ -239,7 +239,7 @@ func TestDescriptorsRunOut(t *testing.T) {
 	x.desc(last).flags = 0
 	x.freeHead = x.desc(last).next
 	x.freeCount -= held
-	d.mu.Unlock()
+	x.lock.Release()
 	before := d.Stats()
 
 	errs := make(chan error, workers)
@@ -278,10 +278,10 @@ func TestDescriptorsRunOut(t *testing.T) {
 	if s := d.Stats(); s.InFlight != 0 || s.Writes != before.Writes {
 		t.Errorf("with too few descriptors: %d in flight, %d writes done", s.InFlight, s.Writes-before.Writes)
 	}
-	d.mu.Lock()
-	d.freeChain(head)
-	d.room.Broadcast()
-	d.mu.Unlock()
+	x.lock.Acquire()
+	x.freeChain(head)
+	x.lock.Release()
+	x.wakeRoom()
 	waitAll(t, &wg)
 	close(errs)
 	for err := range errs {
@@ -298,9 +298,9 @@ func TestDescriptorsRunOut(t *testing.T) {
 func TestRequestLimit(t *testing.T) {
 	d := testDisk(t)
 	m, _ := pagesMdl(t, 1)
-	d.mu.Lock()
+	d.ext.lock.Acquire()
 	d.ext.inFlight += maxRequests
-	d.mu.Unlock()
+	d.ext.lock.Release()
 	before := d.Stats()
 	done := make(chan ntstatus.Status)
 	go func() { done <- d.ReadPages(0, m) }()
@@ -313,10 +313,10 @@ func TestRequestLimit(t *testing.T) {
 	if s := d.Stats(); s.InFlight != maxRequests || s.Reads != before.Reads {
 		t.Errorf("with maxRequests in flight: %d in flight, %d reads done; want the request waiting", s.InFlight, s.Reads-before.Reads)
 	}
-	d.mu.Lock()
+	d.ext.lock.Acquire()
 	d.ext.inFlight -= maxRequests
-	d.room.Broadcast()
-	d.mu.Unlock()
+	d.ext.lock.Release()
+	d.ext.wakeRoom()
 	select {
 	case st := <-done:
 		if st != ntstatus.Success {
@@ -401,10 +401,12 @@ func TestRefusesBadRequests(t *testing.T) {
 }
 
 func TestRuns(t *testing.T) {
-	var got [][2]uint64
-	n := runs([]physmem.PFN{5, 6, 7, 9, 3, 4}, func(pa uint64, n uint32) { got = append(got, [2]uint64{pa, uint64(n)}) })
-	want := [][2]uint64{{5 << 12, 3 << 12}, {9 << 12, 1 << 12}, {3 << 12, 2 << 12}}
-	if n != 3 || !slices.Equal(got, want) {
-		t.Fatalf("runs = %d %v, want 3 %v", n, got, want)
+	frames := []physmem.PFN{5, 6, 7, 9, 3, 4}
+	var got []int
+	for i := 0; i < len(frames); i = runEnd(frames, i) {
+		got = append(got, runEnd(frames, i)-i)
+	}
+	if n := runs(frames); n != 3 || !slices.Equal(got, []int{3, 1, 2}) {
+		t.Fatalf("runs = %d, lengths %v; want 3 [3 1 2]", n, got)
 	}
 }

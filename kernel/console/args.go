@@ -54,6 +54,28 @@ func BoundedWith(arg string, lo, hi uint64, n Names) (uint64, error) {
 	return v, nil
 }
 
+// DecimalConvention is how Decimal reads its argument.
+const DecimalConvention = "decimal by default, 0x for hex"
+
+var errNotDecimal = errors.New("not a number (" + DecimalConvention + ")")
+
+// Decimal is Bounded for a size a person types in decimal (`stress paged
+// 160` is 160 MiB): plain digits are decimal, anything else (0x hex, 0n
+// decimal, an expression) is evaluated as every other argument is.
+func Decimal(arg string, lo, hi uint64) (uint64, error) {
+	if arg == "" || strings.Trim(arg, "0123456789") != "" || strings.HasPrefix(arg, "0x") {
+		if strings.Trim(arg, "0123456789abcdefABCDEF") == "" {
+			return 0, refuse(arg, errNotDecimal) // hex digits without 0x
+		}
+		return Bounded(arg, lo, hi)
+	}
+	v, err := Bounded(decimalPrefix+arg, lo, hi)
+	if ae, ok := err.(*ArgError); ok {
+		ae.Text = arg
+	}
+	return v, err
+}
+
 // CountWith is BoundedWith for a count, which may carry WinDbg's L prefix.
 func CountWith(arg string, lo, hi uint64, n Names) (uint64, error) {
 	if len(arg) > len(countPrefix) && strings.EqualFold(arg[:len(countPrefix)], countPrefix) {

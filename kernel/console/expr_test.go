@@ -175,3 +175,31 @@ func formatDecimal(v uint64) string {
 		}
 	}
 }
+
+// A size in MiB reads decimal by default (160 is 160); 0x is still hex,
+// 0n still decimal, and refusals name the argument as written.
+func TestDecimalArguments(t *testing.T) {
+	for _, c := range []struct {
+		arg     string
+		want    uint64
+		refusal string
+	}{
+		{"160", 160, ""},
+		{"0n160", 160, ""},
+		{"0xa0", 160, ""},
+		{"010", 10, ""},
+		{"70000", 0, "70000: out of range (1 to 0x10000)"},
+		{"0", 0, "0: out of range (1 to 0x10000)"},
+		{"1a", 0, "1a: not a number (decimal by default, 0x for hex)"},
+		{"0n1+0x10", 17, ""},
+		{"-5", 0, "-5: negative (1 to 0x10000)"},
+	} {
+		got, err := Decimal(c.arg, 1, 1<<16)
+		switch {
+		case c.refusal == "" && (err != nil || got != c.want):
+			t.Errorf("Decimal(%q) = %#x, %v; want %#x", c.arg, got, err, c.want)
+		case c.refusal != "" && (err == nil || err.Error() != c.refusal):
+			t.Errorf("Decimal(%q): %v, want %q", c.arg, err, c.refusal)
+		}
+	}
+}

@@ -8,8 +8,9 @@
 // page-table lock held: a demand-zero page gets a zeroed frame, a
 // transition page its frame back (a soft fault). A page-file PTE needs a
 // read, and a transition PTE whose frame is being read needs the read to
-// end: Resolve says so (NeedPageIn, Collided) and the faulting goroutine
-// calls PageIn (pagein.go), which sleeps.
+// end: Resolve says so (NeedPageIn, Collided); the fault handler starts
+// the read itself (StartRead, inpage_trap.go) and the faulting thread
+// sleeps, or a goroutine calls PageIn (pagein.go).
 
 package paging
 
@@ -30,9 +31,10 @@ const (
 	NoMemory                   // no frame to be had: trim and write, then retry
 	Denied                     // the page's protection refuses the access
 	NotCommitted               // free, reserved or an unknown encoding
+	ReadFailed                 // the read StartRead began for this page failed (Read.Status)
 )
 
-var resultNames = [...]string{"resolved", "page-in", "collided", "no memory", "denied", "not committed"}
+var resultNames = [...]string{"resolved", "page-in", "collided", "no memory", "denied", "not committed", "read failed"}
 
 //go:nosplit
 func (r Result) String() string {
@@ -83,7 +85,12 @@ func (p *Pager) Resolve(va uintptr, a pte.Access) Result {
 		if p.reading(e.Frame()) >= 0 {
 			return Collided
 		}
-		p.frames.Reclaim(e.Frame(), pteAddr)
+		if !p.frames.ReclaimOwned(e.Frame(), pteAddr) {
+			// Repurposed meanwhile on another processor (the hook does
+			// not take the page-table lock): the PTE is its page-file
+			// PTE again, which the retried access finds.
+			return Resolved
+		}
 		p.pt.Replace(va, pte.NewValid(e.Frame(), prot, e.Cache()), nil)
 		p.TransitionFaults.Add(1)
 	default:
@@ -99,7 +106,7 @@ func (p *Pager) Resolve(va uintptr, a pte.Access) Result {
 //go:nosplit
 func (p *Pager) reading(f physmem.PFN) int {
 	for i := range p.inPage {
-		if p.inPage[i].done != nil && p.inPage[i].frame == f {
+		if p.inPage[i].busy && p.inPage[i].frame == f {
 			return i
 		}
 	}

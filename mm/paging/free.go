@@ -19,6 +19,9 @@ func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 	pteAddr := pte.PteAddress(va)
 	for {
 		p.lock.Lock()
+		if i := p.failedRead(va); i >= 0 {
+			p.inPage[i].failed = 0 // nobody retries a freed page
+		}
 		e, st := p.pt.Leaf(va)
 		if st != ntstatus.Success {
 			p.lock.Unlock()
@@ -34,15 +37,18 @@ func (p *Pager) Free(va uintptr, swap func(va uintptr, e pte.PTE)) {
 			p.wsPages.Add(-1)
 		case pte.KindTransition:
 			if i := p.reading(e.Frame()); i >= 0 {
-				wait := p.inPage[i].done
+				w, seq := p.ReadWord(i), p.ReadSeq(i)
 				p.lock.Unlock()
-				<-wait
+				futexWait(w, seq)
 				continue
 			}
 			_, orig := p.db.Owner(e.Frame())
+			if !p.db.DeleteTransitionOwned(e.Frame(), pteAddr) {
+				p.lock.Unlock()
+				continue // repurposed meanwhile (Resolve says how): a page-file PTE now
+			}
 			slot = pte.PTE(orig).Slot()
 			p.pt.Replace(va, pte.Reserved, nil)
-			p.db.DeleteTransition(e.Frame(), pteAddr)
 		case pte.KindPageFile:
 			slot = e.Slot()
 			p.pt.Replace(va, pte.Reserved, nil)

@@ -1,10 +1,11 @@
 // Hard faults: reading a page back from the paging file.
 //
-// PageIn runs on the faulting goroutine at PASSIVE_LEVEL. Under the
-// page-table lock it claims a frame, points the PTE at it as a transition
-// PTE and records the read in inPage; a fault on the same page meanwhile
-// sees that record (Resolve's Collided) and waits on its channel instead
-// of reading again, as NT's collided page faults wait on the first one's
+// PageIn runs on a goroutine at PASSIVE_LEVEL (mm's in-page worker, when
+// the fault handler could not start a read itself). Under the page-table
+// lock StartRead claims a frame, points the PTE at it as a transition PTE
+// and records the read in inPage; a fault on the same page meanwhile sees
+// that record (Resolve's Collided) and sleeps on its futex word instead of
+// reading again, as NT's collided page faults wait on the first one's
 // event. The read runs with no lock held. On success the frame is mapped
 // and joins the working set; on failure the PTE is the page-file PTE it
 // was and the frame is freed, and the caller stops with InpageError.
@@ -12,8 +13,6 @@
 package paging
 
 import (
-	"runtime"
-
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/nt/bugcheck"
@@ -25,65 +24,32 @@ import (
 // Denied, NotCommitted) and the read's status when one failed (Resolved is
 // then NeedPageIn). No lock may be held.
 func (p *Pager) PageIn(va uintptr, a pte.Access) (Result, ntstatus.Status) {
-	va &^= pageSize - 1
-	pteAddr := pte.PteAddress(va)
 	for {
-		done := make(chan struct{})
 		p.lock.Lock()
-		r := p.Resolve(va, a)
-		if r == Collided {
-			e, _ := p.pt.Leaf(va)
-			wait := p.inPage[p.reading(e.Frame())].done
+		r, rd := p.StartRead(va, a)
+		switch r {
+		case Collided:
+			w, seq := p.ReadWord(rd.Slot), p.ReadSeq(rd.Slot)
 			p.lock.Unlock()
 			p.CollidedFaults.Add(1)
-			<-wait
+			futexWait(w, seq)
 			continue
-		}
-		if r != NeedPageIn {
+		case ReadFailed:
+			p.lock.Unlock()
+			return NeedPageIn, rd.Status
+		case NeedPageIn:
+		default:
 			p.lock.Unlock()
 			return r, ntstatus.Success
 		}
-		slot := p.freeInPage()
-		if slot < 0 {
-			p.lock.Unlock()
-			runtime.Gosched() // maxInPage reads in flight: one will end
-			continue
-		}
-		e, _ := p.pt.Leaf(va)
-		var f physmem.PFN
-		ok := p.db.Available() > p.Reserve
-		if ok {
-			f, ok = p.db.AllocateAny(pteAddr, uint64(e))
-		}
-		if !ok {
-			p.lock.Unlock()
-			return NoMemory, ntstatus.Success
-		}
-		// The read holds the frame in Transition; the PTE names it.
-		p.db.Reference(f)
-		p.db.Unmap(f, false, false)
-		p.pt.Replace(va, pte.NewTransition(f, e.Protection(), pte.Cached), nil)
-		p.inPage[slot] = inPage{frame: f, done: done}
 		p.lock.Unlock()
 
-		st := p.dev.Read(uint64(e.Slot())*physmem.PageSize, []physmem.PFN{f})
+		st := p.dev.Read(rd.Offset, []physmem.PFN{rd.Frame})
 
 		p.lock.Lock()
-		p.inPage[slot] = inPage{}
-		if st != ntstatus.Success {
-			p.pt.Replace(va, e, nil)
-			p.db.DeleteTransition(f, pteAddr)
-			p.db.Dereference(f)
-		} else {
-			p.db.Reclaim(f, pteAddr)
-			p.db.Dereference(f)
-			p.pt.Replace(va, pte.NewValid(f, e.Protection(), pte.Cached), nil)
-			p.wsInsert(va)
-			p.HardFaults.Add(1)
-			p.PagesRead.Add(1)
-		}
+		w := p.EndRead(rd.Slot, st, false)
 		p.lock.Unlock()
-		close(done)
+		futexWake(w)
 		if st != ntstatus.Success {
 			return NeedPageIn, st
 		}

@@ -33,7 +33,8 @@
 //	fault on transition    Reclaim, valid: a soft fault, no I/O  (Resolve)
 //	fault on page-file     a frame, read the slot, valid: a hard
 //	                       fault; a fault that finds the read in
-//	                       flight waits for it (collided)        (PageIn)
+//	                       flight waits for it (collided)        (StartRead,
+//	                                                               EndRead, PageIn)
 //	trim                   valid → transition; Unmap: dirty (or no copy)
 //	                       to Modified, its stale slot freed; clean to
 //	                       Standby                               (Trim)
@@ -58,8 +59,10 @@
 //
 // # Errors
 //
-// A read that fails is returned by PageIn; the caller stops with
-// KERNEL_DATA_INPAGE_ERROR (InpageError has NT's parameters). A write that
+// A read that fails is returned by PageIn, or, started by the fault
+// handler, kept until the faulting thread's retry takes it (StartRead's
+// ReadFailed); the caller stops with KERNEL_DATA_INPAGE_ERROR (InpageError
+// has NT's parameters). A write that
 // fails leaves its pages on Modified. Running out of frames or slots is not
 // an error here: the callers retry after trimming and writing.
 package paging
@@ -92,8 +95,12 @@ type Locker interface {
 }
 
 // ClusterPages is the most pages one write of the modified page writer
-// carries (NT's MmModifiedWriteClusterSize is 16 pages).
-const ClusterPages = 16
+// carries. NT's MmModifiedWriteClusterSize is 16 pages; 64 here, since a
+// request's fixed cost (the guest's interrupt and thread switches, QEMU's
+// request handling, all emulated) is far above a real disk's: a cluster
+// of 64 takes about what four sequential raw writes of 16 take
+// (drivers/virtioblk/pagingbench).
+const ClusterPages = 64
 
 // maxInPage bounds the reads in flight at once: one per faulting thread.
 const maxInPage = 32
@@ -106,11 +113,18 @@ type Region struct {
 	age   []uint8 // per page: trim passes since last seen accessed, under the page-table lock
 }
 
-// inPage is one read in flight: the frame being filled and the channel
-// closed when it is mapped (or the read failed).
+// inPage is one read in flight (busy), or the failure of one started in
+// trap context, kept until the faulting thread's retry takes it. seq is
+// the futex word its waiters sleep on (a goroutine through the futex
+// system call, a thread blocked in its fault through the kernel's): it is
+// bumped, under the page-table lock, when the read ends.
 type inPage struct {
-	frame physmem.PFN
-	done  chan struct{}
+	frame  physmem.PFN
+	va     uintptr
+	orig   pte.PTE // the page-file PTE the read replaced
+	busy   bool
+	failed ntstatus.Status
+	seq    atomic.Uint32
 }
 
 // Counters are the numbers NT's users know, all atomics.
@@ -135,7 +149,14 @@ type Counters struct {
 type faultFrames interface {
 	AllocateZeroed(pte uintptr, originalPte uint64) (physmem.PFN, bool)
 	Reclaim(p physmem.PFN, pte uintptr)
+	ReclaimOwned(p physmem.PFN, pte uintptr) bool
 	Available() uint64
+	// and the reads the fault handler starts (StartRead, EndRead)
+	AllocateAny(pte uintptr, originalPte uint64) (physmem.PFN, bool)
+	Reference(p physmem.PFN) bool
+	Dereference(p physmem.PFN)
+	Unmap(p physmem.PFN, dirty, noWrite bool)
+	DeleteTransition(p physmem.PFN, pte uintptr)
 }
 
 // Pager moves the pages of its regions.
@@ -149,8 +170,7 @@ type Pager struct {
 	dev   Device // nil: no paging file
 	slots *Slots
 
-	// inPage: reads in flight, under lock. The channels are made before
-	// the lock is taken (trap context never makes one).
+	// inPage: reads in flight, under lock.
 	inPage [maxInPage]inPage
 
 	// wsMu serializes trimmers and the writer.

@@ -149,13 +149,20 @@ func (s *sim) pageOut(i int) {
 	}
 }
 
-// An unreadable page: PageIn reports the status, the page is as it was,
-// and the stop is KERNEL_DATA_INPAGE_ERROR with NT's parameters.
-func TestReadError(t *testing.T) {
+// pagedOutSim is a small machine whose page 0 was written and is now only
+// in the paging file.
+func pagedOutSim(t *testing.T) *sim {
 	s := newSim(t, 32, 4, 16)
 	s.commit(0)
 	s.touch(0, true)
 	s.pageOut(0)
+	return s
+}
+
+// An unreadable page: PageIn reports the status, the page is as it was,
+// and the stop is KERNEL_DATA_INPAGE_ERROR with NT's parameters.
+func TestReadError(t *testing.T) {
+	s := pagedOutSim(t)
 	e := s.leaf(0)
 	s.dev.failReads = true
 	r, st := s.p.PageIn(s.va(0), pte.AccessRead)
@@ -269,4 +276,57 @@ func TestTrimRange(t *testing.T) {
 		t.Fatalf("TrimRange took %d: %v %v %v %v", got, s.leaf(0), s.leaf(1), s.leaf(2), s.leaf(3))
 	}
 	s.check()
+}
+
+// A read started as the fault handler starts one (StartRead, the device
+// later, EndRead from its interrupt): a second fault meanwhile collides
+// with it, EndRead maps the page with its contents; a failed one puts the
+// page-file PTE back and the next fault on the page, once, reports the
+// status (the faulting thread's stop), after which a retry reads again.
+func TestReadStartedInTrapContext(t *testing.T) {
+	s := pagedOutSim(t)
+	orig := s.leaf(0)
+
+	s.lock.Lock()
+	r, rd := s.p.StartRead(s.va(0), pte.AccessRead)
+	r2, rd2 := s.p.StartRead(s.va(0), pte.AccessWrite)
+	s.lock.Unlock()
+	if r != paging.NeedPageIn || r2 != paging.Collided || rd2.Slot != rd.Slot ||
+		rd.Offset != uint64(orig.Slot())*pageSize || s.leaf(0).Kind() != pte.KindTransition {
+		t.Fatalf("start: %v %+v, second %v %+v, PTE %v", r, rd, r2, rd2, s.leaf(0))
+	}
+	seq := s.p.ReadSeq(rd.Slot)
+	if st := s.dev.Read(rd.Offset, []physmem.PFN{rd.Frame}); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	s.lock.Lock()
+	w := s.p.EndRead(rd.Slot, ntstatus.Success, true)
+	s.lock.Unlock()
+	if w != s.p.ReadWord(rd.Slot) || s.p.ReadSeq(rd.Slot) == seq || !s.leaf(0).Valid() || s.leaf(0).Frame() != rd.Frame {
+		t.Fatalf("end: word %#x, seq %d -> %d, PTE %v", w, seq, s.p.ReadSeq(rd.Slot), s.leaf(0))
+	}
+	s.check()
+	s.touch(0, false) // contents checked against the last write
+
+	s.pageOut(0)
+	orig = s.leaf(0)
+	s.lock.Lock()
+	_, rd = s.p.StartRead(s.va(0), pte.AccessRead)
+	s.p.EndRead(rd.Slot, ntstatus.DeviceDataError, true)
+	after := s.leaf(0)
+	r, rd2 = s.p.StartRead(s.va(0), pte.AccessRead)
+	r3, rd3 := s.p.StartRead(s.va(0), pte.AccessRead)
+	s.lock.Unlock()
+	if after != orig {
+		t.Fatalf("failed read left PTE %v, want %v", after, orig)
+	}
+	if r != paging.ReadFailed || rd2.Status != ntstatus.DeviceDataError || r3 != paging.NeedPageIn {
+		t.Fatalf("after a failed read: %v %+v, then %v", r, rd2, r3)
+	}
+	s.dev.Read(rd3.Offset, []physmem.PFN{rd3.Frame})
+	s.lock.Lock()
+	s.p.EndRead(rd3.Slot, ntstatus.Success, true)
+	s.lock.Unlock()
+	s.check()
+	s.touch(0, false)
 }

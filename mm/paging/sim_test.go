@@ -20,6 +20,7 @@ const (
 
 // memDevice is an in-memory paging file over the simulated frames.
 type memDevice struct {
+	mu         sync.Mutex // the writer has several writes in flight
 	mem        *physmem.Sim
 	slots      map[uint64]*[pageSize]byte // by page offset
 	failReads  bool
@@ -29,6 +30,8 @@ type memDevice struct {
 }
 
 func (d *memDevice) Read(off uint64, frames []physmem.PFN) ntstatus.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.failReads {
 		return ntstatus.DeviceDataError
 	}
@@ -44,6 +47,8 @@ func (d *memDevice) Read(off uint64, frames []physmem.PFN) ntstatus.Status {
 }
 
 func (d *memDevice) Write(off uint64, frames []physmem.PFN) ntstatus.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.failWrites {
 		return ntstatus.IoDeviceError
 	}

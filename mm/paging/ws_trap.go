@@ -61,19 +61,6 @@ func (p *Pager) Restore(f physmem.PFN, pteAddr uintptr, original uint64) {
 	p.Repurposed.Add(1)
 }
 
-// freeInPage returns an unused inPage slot, or -1. The caller holds the
-// page-table lock.
-//
-//go:nosplit
-func (p *Pager) freeInPage() int {
-	for i := range p.inPage {
-		if p.inPage[i].done == nil {
-			return i
-		}
-	}
-	return -1
-}
-
 // trimLocked is trimPage under the page-table lock; it returns the slot to
 // free once the lock is dropped (0: none).
 //

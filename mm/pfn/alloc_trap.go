@@ -171,17 +171,66 @@ func (db *Database) activate(p uint32, pte uintptr, originalPte uint64) {
 //go:nosplit
 func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 	db.lock.Acquire()
+	e := db.checkTransition(p, pte)
+	db.reclaim(p, e)
+	db.lock.Release()
+}
+
+// checkTransition returns p's entry, bugchecking unless p is a transition
+// frame (Standby, Modified, ModifiedNoWrite, or Transition with its PTE
+// not yet deleted) owned by pte. The PFN lock is held.
+//
+//go:nosplit
+func (db *Database) checkTransition(p physmem.PFN, pte uintptr) *Entry {
 	e := db.entry(p)
 	switch e.state {
-	case StateStandby, StateModified, StateModifiedNoWrite:
-	case StateTransition:
-		if e.pte == 0 {
-			db.badState(p, e.state)
-		}
+	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
 	default:
 		db.badState(p, e.state)
 	}
+	if e.pte == 0 {
+		// A Transition frame whose PTE was already deleted.
+		db.badState(p, e.state)
+	}
 	db.checkOwner(p, e, pte)
+	return e
+}
+
+// ReclaimOwned is Reclaim for an owner that read its transition PTE
+// without the PFN lock: on another processor a repurpose (the
+// TransitionHook, under the PFN lock) may have taken p from it since and
+// written its PTE back. It reports false, changing nothing, if p is no
+// longer the transition frame of pte; the caller reads the PTE again.
+//
+//go:nosplit
+func (db *Database) ReclaimOwned(p physmem.PFN, pte uintptr) bool {
+	return db.ifTransitionOf(p, pte, (*Database).reclaim)
+}
+
+// ifTransitionOf does move to p under the PFN lock and reports true if p
+// is a transition frame (off the active state, not free) owned by pte;
+// false, changing nothing, if not.
+//
+//go:nosplit
+func (db *Database) ifTransitionOf(p physmem.PFN, pte uintptr, move func(*Database, physmem.PFN, *Entry)) bool {
+	db.lock.Acquire()
+	e := db.entry(p)
+	ok := false
+	switch e.state {
+	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
+		ok = pte != 0 && e.pte == pte
+	}
+	if ok {
+		move(db, p, e)
+	}
+	db.lock.Release()
+	return ok
+}
+
+// reclaim is Reclaim's move, the PFN lock held and the owner checked.
+//
+//go:nosplit
+func (db *Database) reclaim(p physmem.PFN, e *Entry) {
 	if e.state == StateTransition {
 		// The locks keep their references; mapping adds the share's one.
 		e.refCount++
@@ -191,7 +240,6 @@ func (db *Database) Reclaim(p physmem.PFN, pte uintptr) {
 	}
 	e.shareCount = 1
 	db.setState(e, StateActive)
-	db.lock.Release()
 }
 
 // checkOwner bugchecks unless pte is the PTE entry e records for frame p.

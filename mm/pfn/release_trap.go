@@ -205,3 +205,39 @@ func (db *Database) place(p uint32) {
 		db.insert(p, StateStandby)
 	}
 }
+
+// DeleteTransition is the owner of the transition PTE at pte deleting it:
+// frame p (Standby, Modified, ModifiedNoWrite, or Transition and still
+// locked) is no longer wanted and goes to the free list, at once or when
+// its last lock is dropped. The owner is not called back. (A read that
+// failed in the page-fault handler's or an interrupt's context deletes
+// its frame so.)
+//
+//go:nosplit
+func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
+	db.lock.Acquire()
+	e := db.checkTransition(p, pte)
+	db.deleteTransition(p, e)
+	db.lock.Release()
+}
+
+// DeleteTransitionOwned is DeleteTransition for an owner that read its
+// transition PTE without the PFN lock (ReclaimOwned says why): false,
+// changing nothing, if p is no longer the transition frame of pte.
+//
+//go:nosplit
+func (db *Database) DeleteTransitionOwned(p physmem.PFN, pte uintptr) bool {
+	return db.ifTransitionOf(p, pte, (*Database).deleteTransition)
+}
+
+// deleteTransition is DeleteTransition's move, the PFN lock held and the
+// owner checked.
+//
+//go:nosplit
+func (db *Database) deleteTransition(p physmem.PFN, e *Entry) {
+	e.pte, e.originalPte = 0, 0
+	if e.state != StateTransition {
+		db.unlink(uint32(p))
+		db.place(uint32(p))
+	}
+}

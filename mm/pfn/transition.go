@@ -23,31 +23,6 @@ import (
 	"ntgo/nt/bugcheck"
 )
 
-// DeleteTransition is the owner of the transition PTE at pte deleting it:
-// frame p (Standby, Modified, ModifiedNoWrite, or Transition and still
-// locked) is no longer wanted and goes to the free list, at once or when
-// its last lock is dropped. The owner is not called back.
-func (db *Database) DeleteTransition(p physmem.PFN, pte uintptr) {
-	db.lock.Acquire()
-	e := db.entry(p)
-	switch e.state {
-	case StateStandby, StateModified, StateModifiedNoWrite, StateTransition:
-	default:
-		db.badState(p, e.state)
-	}
-	if e.pte == 0 {
-		// A Transition frame whose PTE was already deleted.
-		db.badState(p, e.state)
-	}
-	db.checkOwner(p, e, pte)
-	e.pte, e.originalPte = 0, 0
-	if e.state != StateTransition {
-		db.unlink(uint32(p))
-		db.place(uint32(p))
-	}
-	db.lock.Release()
-}
-
 // AllowWrite moves ModifiedNoWrite frame p to the modified list: whatever
 // had to reach disk before its contents (a log) has.
 func (db *Database) AllowWrite(p physmem.PFN) {

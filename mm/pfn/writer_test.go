@@ -127,3 +127,40 @@ func TestAvailable(t *testing.T) {
 		t.Fatalf("Available with the page on standby = %d, want 4", got)
 	}
 }
+
+// A standby frame repurposed (its owner's PTE given back through the
+// TransitionHook) after its owner read its transition PTE without the PFN
+// lock, as a fault on another processor may: ReclaimOwned and
+// DeleteTransitionOwned refuse it, changing nothing, where Reclaim and
+// DeleteTransition would stop; its true owner's calls succeed.
+func TestOwnedAfterRepurpose(t *testing.T) {
+	f := newFixture(t, smallMap)
+	p := f.modified()
+	owner := f.info(p).Pte
+	f.db.StartWrite()
+	f.db.EndWrite(p, true)
+	f.wantState(p, StateStandby)
+	f.db.StandbyToFree(p) // the repurpose
+	// The frame free, then another owner's (Modified).
+	for _, r := range []physmem.PFN{p, f.modified()} {
+		before := f.info(r)
+		if before.Pte == owner {
+			t.Fatalf("frame %d still names the old owner: %v", r, before)
+		}
+		if f.db.ReclaimOwned(r, owner) || f.db.DeleteTransitionOwned(r, owner) || f.info(r) != before {
+			t.Fatalf("a repurposed frame was taken back by its old owner: %v, was %v", f.info(r), before)
+		}
+	}
+	f.check()
+	q := f.modified()
+	if !f.db.ReclaimOwned(q, f.info(q).Pte) {
+		t.Fatal("ReclaimOwned refused the owner")
+	}
+	f.wantState(q, StateActive)
+	f.db.Unmap(q, true, false)
+	if !f.db.DeleteTransitionOwned(q, f.info(q).Pte) {
+		t.Fatal("DeleteTransitionOwned refused the owner")
+	}
+	f.wantState(q, StateFree)
+	f.check()
+}

@@ -54,7 +54,7 @@ func testCrashDump(t *testing.T, machine string) {
 	// Views whose state a bugcheck does not move: the console's output and
 	// the viewer's must be the same bytes (one code, kernel/kd/mmext).
 	stable := []string{"!poolfind " + ramdiskTag, "!poolused " + ramdiskTag, "!pool " + block, "!address " + block,
-		"!pte " + block, "!pte 401000", "!address 401000", "!pfn 0", "!pfn 401", "lm", "!address 0", "!pfn 1000000",
+		"!pte " + block, "!pte 401000", "!address 401000", "!pfn 0", "!pfn 401", "lm", "!address 0", "!pfn 1000000", "!ws",
 		"dt nt!_POOL_HEADER " + block + "-10", "dt _LIST_ENTRY " + block, "dt _MMPFN"}
 	kernelStable := make([]string, len(stable))
 	for i, line := range stable {

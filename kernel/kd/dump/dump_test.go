@@ -286,7 +286,7 @@ func TestViewsIdenticalLiveAndDump(t *testing.T) {
 	lines := []string{"!vm", "!memusage", "!numa", "!poolused", "!poolused Dmp2", "!poolused Nope", "poolmon",
 		"!poolfind Dmp1", "!poolfind Dmp2", "!poolfind Nope", "lm",
 		"!pfn 100000", "!pfn", "!address 0", "!address 7000`00001000", "!address c000001000", "!address 800000000000",
-		"!pool 1000", "!pte", "!securepool", "!poolfind SecD", "!poolused SecD"}
+		"!pool 1000", "!pte", "!securepool", "!poolfind SecD", "!poolused SecD", "!ws"}
 	for _, b := range l.sblocks {
 		lines = append(lines, fmt.Sprintf("!pool %x", b))
 	}
@@ -408,7 +408,7 @@ func TestPartialDump(t *testing.T) {
 	c.Reservations, c.Modules, c.Threads, c.Processors = nil, nil, nil, nil
 	d := writeRead(t, &c)
 	for _, cmd := range []string{"!pfn 1", "!memusage", "!pte 1000", "poolmon", "!vm", "!pool 1000",
-		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread", "~"} {
+		"!poolfind Dmp1", "!poolused", "!address 1000", "lm", "!lookaside", "!thread", "~", "!ws", "!ws trim"} {
 		if got := view(t, d, cmd); got != "error: "+mmext.ErrNotHeld.Error() {
 			t.Errorf("%s on a dump without it: %q", cmd, got)
 		}

@@ -137,6 +137,9 @@ func (t mmTarget) SecurePools() (*securepool.Image, error) {
 
 func (t mmTarget) Modules() ([]ldr.Module, error) { return held(t.d.Modules, t.d.Modules != nil) }
 
+// TrimWorkingSet: a dump is a still picture.
+func (mmTarget) TrimWorkingSet() (int, error) { return 0, mmext.ErrNotHeld }
+
 // SpecialPool and Verifier: Driver Verifier's bookkeeping is not in a dump
 // (it lives in the Go heap, under the verifier's lock).
 func (mmTarget) SpecialPool() ([]verifier.Allocation, error) { return nil, mmext.ErrNotHeld }

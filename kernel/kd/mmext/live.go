@@ -22,7 +22,7 @@ import (
 )
 
 // Live is a running memory manager's data, each piece read when a view
-// asks. Every field must be set.
+// asks. Every field must be set but Secure and Trim.
 type Live struct {
 	Frames       *pfn.Database
 	Walk         func(va uintptr) pte.Walk
@@ -33,8 +33,11 @@ type Live struct {
 	// Lists is every lookaside list, false before the pools exist.
 	Lists func() ([]ex.LookasideInfo, bool)
 	// Secure is the secure pools' image, false before they exist; nil
-	// (the one field that may be) means a target without secure pools.
+	// means a target without secure pools.
 	Secure func() (*securepool.Image, bool)
+	// Trim takes every unlocked pageable page out now; nil means a target
+	// without a pager.
+	Trim func() int
 }
 
 // errNoPools is the answer of the pool views before ex.Init.
@@ -111,3 +114,13 @@ func (l *Live) Lookasides() ([]ex.LookasideInfo, error) {
 	}
 	return lists, nil
 }
+
+// TrimWorkingSet trims through Trim.
+func (l *Live) TrimWorkingSet() (int, error) {
+	if l.Trim == nil {
+		return 0, errNoPager
+	}
+	return l.Trim(), nil
+}
+
+var errNoPager = errors.New("no pager on this target")

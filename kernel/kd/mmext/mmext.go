@@ -69,6 +69,9 @@ type Target interface {
 	Verifier(w io.Writer) error
 	// SecurePools is the secure pools (securepool.go).
 	SecurePools() (*securepool.Image, error)
+	// TrimWorkingSet takes every unlocked page out of the system working
+	// set now and returns how many it took (`!ws trim`; live only).
+	TrimWorkingSet() (int, error)
 }
 
 // Pool is what the pool views read: the live pool.System or a dump's
@@ -103,6 +106,7 @@ func Commands(t Target) []console.Command {
 		{Name: "!vm", Help: "physical memory, page lists, commit charge and limit, system PTEs, pools", Run: v.vm},
 		{Name: "!memusage", Help: "page frames by state (the PFN database's lists)", Run: v.memusage},
 		{Name: "!numa", Help: "NUMA nodes: their processors, memory ranges and free/zeroed frames", Run: v.numa},
+		{Name: "!ws", Args: "[trim]", Help: "the system working set (paged pool) from its PTEs: valid, trimmed by list, in the paging file, demand-zero; trim first takes every unlocked page out (live only)", Run: v.ws},
 		{Name: "!pfn", Args: "<frame>", Help: "decode one PFN database entry (frame number in hex)", Run: v.pfn},
 		{Name: "!pte", Args: "<va>", Help: "the PXE, PPE, PDE and PTE that map va, decoded", Run: v.pte},
 		{Name: "!address", Args: "<va>", Help: "which region of the kernel address space holds va", Run: v.address},

@@ -123,3 +123,54 @@ func TestPoolmonArguments(t *testing.T) {
 		t.Errorf("poolmon: %q", got)
 	}
 }
+
+// !ws counts paged pool's pages by where their PTEs say they are, skipping
+// the ranges without page tables; trim runs only where a pager is.
+func TestWorkingSetView(t *testing.T) {
+	const tablesAt = 5 << 9 // page tables exist for paged pool's sixth 2 MiB only
+	leaves := map[uintptr]pte.PTE{
+		0: pte.NewValid(7, pte.ProtReadWrite, pte.Cached) | pte.Accessed | pte.Dirty,
+		1: pte.NewValid(8, pte.ProtReadWrite, pte.Cached),
+		2: pte.NewTransition(9, pte.ProtReadWrite, pte.Cached),
+		3: pte.NewPageFile(0x1a2, pte.ProtReadWrite),
+		4: pte.DemandZero(pte.ProtReadWrite),
+	}
+	walked := 0
+	trims := 0
+	l := &Live{
+		Walk: func(va uintptr) pte.Walk {
+			walked++
+			i := (va - layout.PagedPoolStart) / 4096
+			w := pte.Walk{VA: va, Depth: 3} // stops at a PDE that is not present
+			if i >= tablesAt && i < tablesAt+512 {
+				w.Depth, w.Entries[pte.PT] = 4, leaves[i-tablesAt]
+			}
+			return w
+		},
+		Report: func() vmstat.Report {
+			return vmstat.Report{Pools: &vmstat.Pools{Paged: vmstat.PoolPages{InUse: 5, Max: 8 << 9}},
+				Counters: vmstat.Counters{Paging: vmstat.Paging{WsPeak: 9}}}
+		},
+		Trim: func() int { trims++; return 3 },
+	}
+	out := run(t, l, "!ws trim")
+	for _, want := range []string{
+		"trimmed 3 pages\n",
+		"(4096 pages, 5 handed out)",
+		"working set          2 pages (peak 9; 1 accessed since the trimmer looked, 1 dirty)",
+		"trimmed              1 pages (transition:",
+		"paging file          1 pages",
+		"demand-zero          1 pages",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("!ws trim lacks %q:\n%s", want, out)
+		}
+	}
+	if trims != 1 || walked > 512+8 {
+		t.Errorf("%d trims, %d walks (the empty 2 MiB ranges are one walk each)", trims, walked)
+	}
+	l.Trim = nil
+	if out := run(t, l, "!ws trim"); !strings.Contains(out, "no pager") {
+		t.Errorf("!ws trim without a pager: %q", out)
+	}
+}
