@@ -259,7 +259,7 @@ func queuedHere(cpu int, lock uintptr) bool {
 //
 //go:nosplit
 func queueRelease(w *atomic.Uintptr, id uint32) {
-	n := &queueNodes[id]
+	n := nodeAt(id)
 	next := n.next.Load()
 	if next == 0 {
 		if w.CompareAndSwap(uintptr(id)+1, 0) {
@@ -271,15 +271,21 @@ func queueRelease(w *atomic.Uintptr, id uint32) {
 			arch.Pause()
 		}
 	}
-	queueNodes[next-1].wait.Store(0)
+	nodeAt(next - 1).wait.Store(0)
 	freeNode(id)
 }
 
 //go:nosplit
 func freeNode(id uint32) {
-	queueNodes[id].lock = 0
-	queueSlots[id/queueNodesPerProcessor].used.And(^(uint32(1) << (id % queueNodesPerProcessor)))
+	nodeAt(id).lock = 0
+	queueSlots[id/queueNodesPerProcessor%MaximumProcessors].used.And(^(uint32(1) << (id % queueNodesPerProcessor)))
 }
+
+// nodeAt is node id, without a bounds check (ids come from this file; the
+// lock paths' nosplit stack budget has no room for the panic's frames).
+//
+//go:nosplit
+func nodeAt(id uint32) *queueNode { return &queueNodes[id%uint32(len(queueNodes))] }
 
 // SpinLock is an interrupt-disabling queued spin lock. The zero value is
 // unlocked.

@@ -12,6 +12,7 @@ import (
 	"ntgo/mm/pool"
 	"ntgo/mm/pte"
 	"ntgo/mm/vmstat"
+	"ntgo/nt/ke"
 )
 
 // live is a Live over mm/ex's pools on host arenas (the page-table and
@@ -64,7 +65,9 @@ func TestProcessorLookasides(t *testing.T) {
 		t.Fatal(err)
 	}
 	tag := pool.MakeTag("PcrL")
-	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.NonPagedPool, 100, tag), tag) // on processor 0 (the host's)
+	prev := ke.SetSystemAffinityThreadEx(1) // the pairs below run on processor 0 (in the kernel too)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.NonPagedPool, 100, tag), tag)
 	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.PagedPool, 300, tag), tag)
 	ex.FreePoolWithTag(ex.AllocatePoolWithTag(pool.PagedPool, 300, tag), tag)
 	lists := ex.Lookasides()
