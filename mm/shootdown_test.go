@@ -78,8 +78,15 @@ func keepBusy(n int) (stop func()) {
 	}
 }
 
+// spin calls spinLeaf so that it is no leaf: its prologue keeps the stack
+// check, where a preemption request (the collector's stop-the-world) is
+// answered. An empty leaf has none, and the loop would never yield.
+//
 //go:noinline
-func spin() {}
+func spin() { spinLeaf() }
+
+//go:noinline
+func spinLeaf() {}
 
 func shootdownRound(t *testing.T, busy bool) {
 	const oldWord, newWord = 0x01d01d01d, 0x4e44e44e4
