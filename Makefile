@@ -134,7 +134,7 @@ kernel-test: deps $(RUNNER)
 
 # ./qemu: the launcher's tests that boot the real kernel (skipped without it).
 console-test: deps kernel
-	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -v ./qemu ./qemu/consoletest
+	NTGO_KERNEL=$(abspath $(KERNEL)) $(GO) test -count=1 -timeout 40m -v ./qemu ./qemu/consoletest
 
 test: host-test kernel-test console-test
 
