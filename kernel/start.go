@@ -58,7 +58,7 @@ func Start(info *BootInfo) {
 	initSyscalls()
 	initFPUTemplate()
 	bugcheck.SetTrapStop(stopInTrap)
-	bugcheck.SetPanicHooks(ke.ReleaseDispatchPin, ke.RenewDispatchPin)
+	bugcheck.SetPanicHooks(ke.LowerForPanic, ke.RaiseAfterCatch)
 	ke.SetGoroutineContext(inGoroutine)
 	for i := 0; i < info.NRanges; i++ {
 		r := &info.Ranges[i]

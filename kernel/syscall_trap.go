@@ -272,6 +272,9 @@ func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
 		if uintptr(*(*uint32)(unsafePointerAt(addr))) != val&0xFFFFFFFF {
 			return errno(syscall.EAGAIN)
 		}
+		if ke.GetCurrentIrql() >= ke.DispatchLevel && threads[currentKPCR().Current].raised.retry(addr, nanotime()) {
+			return 0
+		}
 		var deadline int64
 		if timeout != 0 {
 			deadline = nanotime() + timespecNs(timeout)
@@ -294,6 +297,39 @@ func sysFutexCall(addr, op, val, timeout uintptr) uintptr {
 		return woken
 	}
 	return errno(syscall.ENOSYS)
+}
+
+// raisedWait follows one thread's futex waits at DISPATCH_LEVEL or above,
+// where it may not switch. Such a wait is the runtime's own: one of its
+// locks contended by a goroutine at raised IRQL (an allocation there
+// meeting the collector's hold of the heap lock), whose holder runs on
+// another processor. Futex allows a spurious wake-up, and the runtime
+// then tries the lock again, so the wait returns at once — the thread
+// spins, as on a spin lock — until the retries on one word have gone on
+// for maxRaisedWait: then it blocks, a switch at raised IRQL, which stops
+// with ATTEMPTED_SWITCH_FROM_DPC (a holder that needs this processor, as
+// on a uniprocessor, would never come).
+type raisedWait struct {
+	addr        uintptr
+	since, seen int64 // nanotime of the episode's first and latest retry
+}
+
+const (
+	maxRaisedWait = 1_000_000_000 // 1 s: a TCG vCPU can lose its host core for tens of ms
+	// A retry later than this after the last one begins a new episode
+	// (the runtime retries within microseconds).
+	raisedWaitGap = 5_000_000
+)
+
+// retry reports whether a wait on addr at time now returns for another try.
+//
+//go:nosplit
+func (w *raisedWait) retry(addr uintptr, now int64) bool {
+	if w.addr != addr || now-w.seen > raisedWaitGap {
+		w.addr, w.since = addr, now
+	}
+	w.seen = now
+	return now-w.since < maxRaisedWait
 }
 
 // timeoutResult is a blocked call's return value when its deadline passes.

@@ -55,6 +55,7 @@ type Thread struct {
 	// starts with 0: the runtime creates Ms with special state from its
 	// template thread, never from a locked one.
 	Affinity uint64
+	raised   raisedWait // futex waits at raised IRQL (syscall_trap.go)
 
 	SigMask      uint64
 	AltStack     uintptr

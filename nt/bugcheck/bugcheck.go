@@ -207,6 +207,8 @@ type Record struct {
 	Code   Code
 	Params [4]uintptr
 	PC     uintptr
+
+	raisedAt uintptr // the IRQL beforePanic left, for afterCatch
 }
 
 func (r *Record) Error() string {
@@ -242,13 +244,19 @@ func SetTrapStop(stop func(code Code, p1, p2, p3, p4 uintptr) bool) { trapStop =
 
 // beforePanic runs before KeBugCheckEx panics, afterCatch after Catch
 // recovers it (see SetPanicHooks).
-var beforePanic, afterCatch func()
+var (
+	beforePanic func() (raisedAt uintptr)
+	afterCatch  func(raisedAt uintptr)
+)
 
 // SetPanicHooks installs what runs before a bugcheck becomes a Go panic
-// and after Catch has recovered one: ke's release of the dispatch pin,
-// which the runtime forbids a panic to hold, and its renewal for a caller
-// that goes on at raised IRQL (ke sits above this package).
-func SetPanicHooks(before, after func()) { beforePanic, afterCatch = before, after }
+// and after Catch has recovered one: ke's drop to PASSIVE_LEVEL, since
+// the runtime forbids a panic to hold the dispatch pin, returning the
+// IRQL it left, and its return to that IRQL for Catch's caller (ke sits
+// above this package).
+func SetPanicHooks(before func() (raisedAt uintptr), after func(raisedAt uintptr)) {
+	beforePanic, afterCatch = before, after
+}
 
 // Describe is Lookup for trap context: no allocation and no copy, nil for
 // a code the table does not know. The Info must not be modified.
@@ -265,7 +273,7 @@ func KeBugCheckEx(code Code, p1, p2, p3, p4 uintptr) {
 		(*h)(r)
 	}
 	if beforePanic != nil {
-		beforePanic()
+		r.raisedAt = beforePanic()
 	}
 	panic(r)
 }
@@ -282,7 +290,7 @@ func Catch(f func()) (rec *Record) {
 			}
 			rec = b
 			if afterCatch != nil {
-				afterCatch()
+				afterCatch(b.raisedAt)
 			}
 		}
 	}()

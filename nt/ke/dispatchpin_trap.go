@@ -23,47 +23,39 @@
 // at DISPATCH_LEVEL — makes the runtime throw "holding locks"; the kernel
 // turns that exit into ATTEMPTED_SWITCH_FROM_DPC, as NT's context switch
 // would stop. A bugcheck raised as a Go panic (the test binaries' mode)
-// unpins first (ReleaseDispatchPin), since the runtime may not panic with
-// the pin held, and bugcheck.Catch pins again (RenewDispatchPin).
+// must drop the pin first, since the runtime may not panic with it held;
+// and an unpinned goroutine at DISPATCH_LEVEL could be switched out
+// while it unwinds, leaving another goroutine, or its thread's sleep, at
+// that level. So the panic unwinds at PASSIVE_LEVEL (LowerForPanic), and
+// bugcheck.Catch takes its caller back to the level the bugcheck was
+// raised at (RaiseAfterCatch), pinned on whichever processor it is on.
 //
 // Bare metal only: the host has no IRQL of its own to protect.
 
 package ke
 
-import "ntgo/nt/arch"
-
-// procPin and procUnpin: spinlock_trap.go.
-
-// ReleaseDispatchPin drops the current processor's dispatch pin without
-// changing the IRQL, for a goroutine about to panic at DISPATCH_LEVEL
-// (bugcheck.SetPanicHooks). Lowering the IRQL later does not unpin again.
+// LowerForPanic takes a goroutine about to panic with a bugcheck
+// (bugcheck.SetPanicHooks) from DISPATCH_LEVEL or above to PASSIVE_LEVEL,
+// dropping its pin, and returns the level it left for RaiseAfterCatch.
+// Queued DPCs wait for the next drop below DISPATCH_LEVEL: they do not
+// run in the middle of a bugcheck.
 //
 //go:nosplit
-func ReleaseDispatchPin() {
-	p := &processors[CurrentProcessorNumber()]
-	if p.pinned && inGoroutine() {
-		p.pinned = false
-		procUnpin()
+func LowerForPanic() (raisedAt uintptr) {
+	irql := GetCurrentIrql()
+	if irql >= DispatchLevel && inGoroutine() {
+		setIrql(PassiveLevel)
 	}
+	return uintptr(irql)
 }
 
-// RenewDispatchPin pins the goroutine again if it goes on at
-// DISPATCH_LEVEL or above after a caught bugcheck (bugcheck.Catch, tests
-// only). Between the release and this, the goroutine could have been
-// moved to another processor, whose IRQL it then has: a window tests
-// that catch bugchecks at raised IRQL accept.
+// RaiseAfterCatch returns a goroutine whose bugcheck Catch recovered
+// (tests only) to the level LowerForPanic left, on the processor it now
+// runs on.
 //
 //go:nosplit
-func RenewDispatchPin() {
-	p := &processors[CurrentProcessorNumber()]
-	if arch.Bare() && !p.pinned && p.irql >= DispatchLevel && inGoroutine() {
-		procPin()
-		p.pinned = true
+func RaiseAfterCatch(raisedAt uintptr) {
+	if l := KIRQL(raisedAt); l >= DispatchLevel && GetCurrentIrql() < l && inGoroutine() {
+		setIrql(l)
 	}
 }
-
-// DispatchPinned reports whether the goroutine running here holds the
-// dispatch pin.
-//
-//go:nosplit
-func DispatchPinned() bool { return processors[CurrentProcessorNumber()].pinned }
