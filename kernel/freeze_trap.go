@@ -15,15 +15,20 @@ package kernel
 
 import "ntgo/nt/ke"
 
-// freezeSpins bounds the wait for the others to stop (PAUSE rounds, well
-// over a second under TCG): a processor that does not answer is listed as
-// such, and the stop goes on.
-const freezeSpins = 1 << 26
+// freezeWait bounds the wait for the others to stop: a processor that
+// does not answer within it is listed as such, and the stop goes on.
+const freezeWait = 5 // seconds
 
 // freezeOthers stops the other processors and returns those that stopped.
 //
 //go:nosplit
-func freezeOthers() uint64 { return ke.FreezeProcessors(freezeSpins) }
+func freezeOthers() uint64 {
+	hz := tscHz
+	if hz == 0 { // a stop before the clock's calibration
+		hz = 3_000_000_000
+	}
+	return ke.FreezeProcessors(hz * freezeWait)
+}
 
 // printProcessors lists every started processor after a stop on this one,
 // whose RIP is rip.

@@ -135,7 +135,7 @@ func TestTargetedDpcInterruptsItsProcessor(t *testing.T) {
 func TestFreezeReachesEveryProcessor(t *testing.T) {
 	const n = 3
 	_, stop := simulate(t, n)
-	frozenMask := FreezeProcessors(1 << 30)
+	frozenMask := FreezeProcessors(1 << 32)
 	stop()
 	if frozenMask != 0b110 {
 		t.Errorf("frozen %#b, want 0b110 (processors 1 and 2)", frozenMask)

@@ -342,20 +342,22 @@ func frozen(cpu int) {
 }
 
 // FreezeProcessors stops every other active processor for a bugcheck and
-// returns the mask of those that stopped within about spins polls
-// (a processor spinning with interrupts off still stops: its spin polls
-// its requests). The first caller wins; a second processor bugchecking
-// meanwhile freezes itself instead.
+// returns the mask of those that stopped within ticks of the TSC (a
+// processor spinning with interrupts off still stops: its spin polls its
+// requests). A time, not a count of polls: under TCG a PAUSE costs from
+// nanoseconds to microseconds, and a loaded host can leave a virtual
+// processor unscheduled for a good part of a second. The first caller
+// wins; a second processor bugchecking meanwhile freezes itself instead.
 //
 //go:nosplit
-func FreezeProcessors(spins int) uint64 {
+func FreezeProcessors(ticks uint64) uint64 {
 	cpu := CurrentProcessorNumber()
 	if !freezeOwner.CompareAndSwap(0, uint32(cpu)+1) {
 		frozen(cpu)
 	}
 	targets := others(cpu)
 	request(targets, ipiFreeze)
-	for i := 0; i < spins && frozenProcessors.Load()&targets != targets; i++ {
+	for deadline := arch.RDTSC() + ticks; frozenProcessors.Load()&targets != targets && arch.RDTSC() < deadline; {
 		relax()
 	}
 	return frozenProcessors.Load()
