@@ -13,8 +13,9 @@ import (
 const StopTestVar = "ntgo.stoptest"
 
 // An uncaught bugcheck in a test at HIGH_LEVEL: the test fails and the
-// machine stops with a screen instead of hanging (the runtime's fatal path
-// sleeps, which at HIGH_LEVEL no timer could end).
+// machine stops with a screen instead of hanging (the panic unwinds at
+// PASSIVE_LEVEL, ke.LowerForPanic, so the runtime's fatal path, which
+// sleeps, has its timer).
 func TestUncaughtBugcheckAtHighLevel(t *testing.T) {
 	if os.Getenv(StopTestVar) == "" {
 		t.Skip("stops the machine: run by qemu/consoletest's TestKernelTestStopsAtRaisedIrql")
