@@ -12,19 +12,26 @@ import (
 // stalledCopy is stalledAt as the last stall left it, copied while the
 // others still spin (static: the copy is made with the others held, when
 // allocating could wait on a lock one of them holds).
-var stalledCopy [ke.MaximumProcessors]kd.Registers
+var (
+	stalledCopy     [ke.MaximumProcessors]kd.Registers
+	stalledCopyMask uint64
+)
 
 // copyStalled copies the stalled processors' registers; the caller holds
 // them (ke.StallOtherProcessors).
-func copyStalled() { stalledCopy = stalledAt }
+func copyStalled() { stalledCopy, stalledCopyMask = stalledAt, stalledMask }
 
 // processorTable builds the ~ rows: this processor (self, its state
-// named me) from self, each other started one from stalledCopy.
+// named me) from self, each other started one from stalledCopy, or with
+// no registers if it did not answer the stall.
 func processorTable(me int, meState string, self kd.Registers) []kd.Processor {
 	n := int(startedProcessors())
 	ps := make([]kd.Processor, 0, n)
 	for i := range n {
 		p := kd.Processor{Number: uint32(i), State: "stalled", Registers: stalledCopy[i]}
+		if stalledCopyMask&(1<<i) == 0 {
+			p.State, p.Registers = "did not answer", kd.Registers{}
+		}
 		if i == me {
 			p.State, p.Registers = meState, self
 		}

@@ -248,3 +248,43 @@ func TestWakeupsAcrossProcessors(t *testing.T) {
 	}
 	t.Logf("%d round trips between processors 0 and 1 in %v, %d reschedule IPIs to processor 1", rounds, time.Since(start), got)
 }
+
+// A processor spinning with interrupts off on a lock that the stalling
+// processor holds cannot take the stall interrupt; it stalls through the
+// request posted among ke's, which its spin polls (else the stall would
+// wait stallWait for it, and a bugcheck's screen with it).
+func TestStallReachesASpinWithInterruptsOff(t *testing.T) {
+	if !arch.Bare() || startedProcessors() < 2 {
+		t.Skip("needs two processors")
+	}
+	prev := ke.SetSystemAffinityThreadEx(1)
+	defer ke.RevertToUserAffinityThreadEx(prev)
+	var lock ke.SpinLock
+	var spinning atomic.Bool
+	done := make(chan struct{})
+	lock.Acquire()
+	go func() {
+		prev := ke.SetSystemAffinityThreadEx(1 << 1)
+		spinning.Store(true)
+		lock.Acquire()
+		lock.Release()
+		ke.RevertToUserAffinityThreadEx(prev)
+		close(done)
+	}()
+	for !spinning.Load() {
+		arch.Pause()
+	}
+	for start := nanotime(); nanotime()-start < 20_000_000; { // into its spin
+		arch.Pause()
+	}
+	start := nanotime()
+	ke.StallOtherProcessors()
+	took, answered, rip := nanotime()-start, stalledMask, stalledAt[1].RIP
+	ke.ResumeOtherProcessors()
+	lock.Release()
+	<-done
+	if answered&(1<<1) == 0 {
+		t.Fatalf("processor 1, spinning with interrupts off, did not stall (waited %d ms)", took/1_000_000)
+	}
+	t.Logf("processor 1 stalled in its spin after %d µs, at %#x", took/1000, rip)
+}

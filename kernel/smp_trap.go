@@ -30,6 +30,7 @@
 package kernel
 
 import (
+	"math/bits"
 	"sync/atomic"
 
 	"github.com/usbarmory/tamago/amd64/lapic"
@@ -48,7 +49,7 @@ var kernelLock struct {
 }
 
 // lockKernel takes the kernel lock for processor p, answering IPI
-// requests while it spins.
+// requests while it spins, or from a holder frozen by a bugcheck.
 //
 //go:nosplit
 func lockKernel(p *KPCR) {
@@ -59,6 +60,11 @@ func lockKernel(p *KPCR) {
 	}
 	for !kernelLock.owner.CompareAndSwap(0, me) {
 		ke.IpiService()
+		// A processor frozen for a bugcheck never lets go: its lock is the
+		// stop's, which may fault or call on its way to the power-off.
+		if o := kernelLock.owner.Load(); o != 0 && ke.FrozenProcessors()&(1<<(o-1)) != 0 && kernelLock.owner.CompareAndSwap(o, me) {
+			break
+		}
 		arch.Pause()
 	}
 	kernelLock.depth = 1
@@ -118,19 +124,29 @@ func kick(q *KPCR) {
 // The stall (ke.StallOtherProcessors): stallRequest is the stall in
 // force (a generation, 0 for none); each processor records in
 // KPCR.Stalled the one it spins for, so a processor still leaving the
-// last stall is not counted for the next.
+// last stall is not counted for the next. stalledMask is the processors
+// that answered the last stall.
 var (
 	stallRequest atomic.Uint64
 	stallGen     atomic.Uint64
+	stalledMask  uint64
 )
 
-// stallProcessors sends vecStall to every other online processor and waits
-// until each spins in stallHere.
+// stallWait bounds the wait for the others to stall, as freezeWait the
+// freeze's: one that does not answer is left running, and the stall's
+// users show it as such.
+const stallWait = 5 // seconds
+
+// stallProcessors sends vecStall to every other online processor, posts
+// the request among ke's too (a processor spinning with interrupts off
+// serves those: stallPolled), and waits until each spins, or stallWait
+// passes.
 //
 //go:nosplit
 func stallProcessors() {
 	me := currentKPCR()
 	others := onlineMask.Load() &^ (1 << me.Number)
+	stalledMask = 0
 	if others == 0 {
 		return
 	}
@@ -138,16 +154,20 @@ func stallProcessors() {
 	stallRequest.Store(gen)
 	for i := uint32(0); i < ke.MaximumProcessors; i++ {
 		if others&(1<<i) != 0 {
+			ke.PostStall(int(i))
 			sendICR(kpcrs[i].APICID, vecStall)
 		}
 	}
-	for i := uint32(0); i < ke.MaximumProcessors; i++ {
-		if others&(1<<i) == 0 {
-			continue
-		}
-		for atomic.LoadUint64(&kpcrs[i].Stalled) != gen {
-			ke.IpiService()
-			arch.Pause()
+	deadline := arch.RDTSC() + tscHz*stallWait
+	for waiting := others; waiting != 0 && arch.RDTSC() < deadline; {
+		ke.IpiService()
+		arch.Pause()
+		for w := waiting; w != 0; w &= w - 1 {
+			i := uint32(bits.TrailingZeros64(w))
+			if atomic.LoadUint64(&kpcrs[i%ke.MaximumProcessors].Stalled) == gen {
+				waiting &^= 1 << i
+				stalledMask |= 1 << i
+			}
 		}
 	}
 }
@@ -167,10 +187,38 @@ var stalledAt [ke.MaximumProcessors]kd.Registers
 //go:nosplit
 func stallHere(f *TrapFrame, p *KPCR) {
 	gen := stallRequest.Load()
-	if gen == 0 {
-		return // resumed before this processor got here
+	if gen == 0 || atomic.LoadUint64(&p.Stalled) == gen {
+		return // resumed before this processor got here, or stalled by the poll already
 	}
 	saveRegisters(&stalledAt[p.Number%ke.MaximumProcessors], f)
+	stallUntilResumed(p, gen)
+}
+
+// stallPolled is the stall of a processor that found the request among
+// ke's while it spins with interrupts off (on a lock a stalled processor
+// holds, say), which vecStall cannot interrupt: its registers are the
+// spin's. Not while it holds the kernel lock: the stall's caller could
+// fault meanwhile, and wait for it (it is then left running, as one that
+// did not answer).
+//
+//go:nosplit
+func stallPolled() {
+	p := currentKPCR()
+	gen := stallRequest.Load()
+	if gen == 0 || atomic.LoadUint64(&p.Stalled) == gen || kernelLock.owner.Load() == p.Number+1 {
+		return // not stalled, or holding the kernel lock, which the stall's caller may need (a fault)
+	}
+	r := &stalledAt[p.Number%ke.MaximumProcessors]
+	captureRegisters(r)
+	readControlRegisters(r)
+	stallUntilResumed(p, gen)
+}
+
+// stallUntilResumed says this processor spins for stall gen and does,
+// answering ke's requests, until the stall ends.
+//
+//go:nosplit
+func stallUntilResumed(p *KPCR, gen uint64) {
 	atomic.StoreUint64(&p.Stalled, gen)
 	for stallRequest.Load() == gen {
 		ke.IpiService()

@@ -45,6 +45,7 @@ const (
 	ipiCall               // run the packet's generic call
 	ipiDpc                // the processor's DPC queue has work
 	ipiFreeze             // a bugcheck: stop here
+	ipiStall              // the kernel's stall (PostStall), for a processor spinning with interrupts off
 )
 
 var ipiRequests [MaximumProcessors]struct {
@@ -133,6 +134,9 @@ func ipiPoll(cpu int) {
 	if req&ipiCall != 0 {
 		runCall(cpu)
 		ipiCounts[i].served.Add(1)
+	}
+	if req&ipiStall != 0 && stallPolled != nil {
+		stallPolled()
 	}
 	if req&ipiFreeze != 0 {
 		frozen(cpu)
@@ -325,6 +329,11 @@ func runCall(cpu int) {
 // for the screen), marks itself frozen and halts with interrupts off for
 // good.
 var frozenProcessors atomic.Uint64
+
+// FrozenProcessors is the mask of processors a bugcheck has frozen.
+//
+//go:nosplit
+func FrozenProcessors() uint64 { return frozenProcessors.Load() }
 
 // frozen stops processor cpu. On the host, whose "processors" are test
 // goroutines, it only records the stop and returns.
