@@ -68,16 +68,21 @@ func ProcessorIrql(n int) KIRQL { return processors[n].irql }
 //
 //go:nosplit
 func setIrql(l KIRQL) {
-	p := &processors[CurrentProcessorNumber()]
 	if !arch.Bare() {
-		p.irql = l
+		processors[CurrentProcessorNumber()].irql = l
 		return
 	}
+	// The processor is read with interrupts off: at PASSIVE_LEVEL the
+	// thread may move to another processor until then, and a number read
+	// before would put the copy on the processor it left.
 	rflags := arch.DisableInterrupts()
+	p := &processors[CurrentProcessorNumber()]
 	old := p.irql
 	arch.WriteCR8(uintptr(l))
 	p.irql = l
-	arch.RestoreInterrupts(rflags)
+	// The pin changes with interrupts still off too: once they are on at
+	// PASSIVE_LEVEL the thread may move, and another thread raising on
+	// this processor must not find the pin of the one that left.
 	switch {
 	case l >= DispatchLevel && old < DispatchLevel && !p.pinned && inGoroutine():
 		procPin() // CR8 is up: the thread stays on this processor from here
@@ -86,6 +91,7 @@ func setIrql(l KIRQL) {
 		p.pinned = false
 		procUnpin()
 	}
+	arch.RestoreInterrupts(rflags)
 }
 
 // CheckIrqlCopy compares the copy with CR8; interrupt entry calls it.
