@@ -17,7 +17,11 @@
 // device's queue busy), the page goes to mm's in-page worker and the code
 // yields through runtime.asyncPreempt where the runtime would preempt it
 // (so that the working-set manager and writer can run), or naps a
-// millisecond and faults again. A fault that cannot sleep — not a
+// millisecond and faults again. Faults that keep finding no frame while
+// the pager makes no progress at all — no fault resolved, no page
+// trimmed, written or read — for noPagesWait stop with NO_PAGES_AVAILABLE
+// (0x4D), as NT stops when its page writers cannot free a page: the
+// machine has no memory left for paged pool. A fault that cannot sleep — not a
 // goroutine's, interrupts off (a spin lock held: NT's raised IRQL) —
 // stops with IRQL_NOT_LESS_OR_EQUAL, as a pageable fault that cannot wait
 // does in NT; a read that failed stops with KERNEL_DATA_INPAGE_ERROR.
@@ -25,11 +29,13 @@
 package kernel
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"ntgo/mm"
 	"ntgo/mm/pte"
 	"ntgo/mm/va"
+	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
@@ -48,6 +54,7 @@ const (
 	inPageWaits = iota
 	inPageCannotWait
 	inPageReadFailed
+	inPageNoPages
 )
 
 // waitInPage finishes an InPage fault: the thread sleeps for the read,
@@ -67,6 +74,9 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 	w := beginPageIn(fault.VA, fault.Access)
 	if w.Wake != 0 {
 		sysFutexCall(w.Wake, futexWake, 1, 0)
+	}
+	if w.NoFrame && noFrame.tooLong(arch.RDTSC(), tscHz, mm.PagingProgress()) {
+		return inPageNoPages, 0
 	}
 	switch w.How {
 	case mm.InPageRetry:
@@ -151,11 +161,62 @@ func inPageFailed(f *TrapFrame, addr uintptr, st ntstatus.Status) {
 	}
 }
 
+// noPages stops for faults that found no frame for noPagesWait while the
+// pager made no progress: NO_PAGES_AVAILABLE, in the faulting goroutine's
+// context.
+//
+//go:nosplit
+//go:noinline
+func noPages(f *TrapFrame) {
+	g := faultingGoroutine(f)
+	p := noPagesParams()
+	if !dispatchFault(f, g, bugcheck.NoPagesAvailable, p, 0, 0, false) {
+		stop(f, bugcheck.NoPagesAvailable, p[0], p[1], p[2], p[3])
+	}
+}
+
+// A wait for a frame: faults that find none keep one episode going while
+// each comes within noFrameGap of the last; the episode's clock restarts
+// whenever the pager's progress count moves.
+const (
+	noPagesWait = 20 // seconds without progress: NO_PAGES_AVAILABLE
+	noFrameGap  = 1  // seconds between faults that ends an episode
+)
+
+// noFrameWait is the episode the faults that found no frame are in.
+type noFrameWait struct {
+	since    atomic.Uint64 // time of the episode's start or last progress
+	last     atomic.Uint64 // time of the episode's latest fault
+	progress atomic.Uint64 // the pager's progress count then
+}
+
+var noFrame noFrameWait
+
+// tooLong notes a fault that found no frame at now (ticks of hz per
+// second) with the pager's progress count at progress, and reports
+// whether such faults have waited noPagesWait with no progress.
+// Processors race on the words harmlessly: a lost update only restarts
+// the clock.
+//
+//go:nosplit
+func (w *noFrameWait) tooLong(now, hz, progress uint64) bool {
+	last := w.last.Swap(now)
+	if now-last > hz*noFrameGap || w.progress.Load() != progress {
+		w.progress.Store(progress)
+		w.since.Store(now)
+		return false
+	}
+	return now-w.since.Load() > hz*noPagesWait
+}
+
 // beginPageIn is mm.BeginPageIn, called through a value so that the
 // linker's bound on the fault handler's chain of nosplit frames ends at
 // the call (as mm/va reaches its PageSource through an interface): the
 // page-table and PFN work below it runs on the trap stack, which has room.
 var beginPageIn = mm.BeginPageIn
+
+// noPagesParams is mm.NoPagesParams, through a value as beginPageIn is.
+var noPagesParams = mm.NoPagesParams
 
 // inPageNap is a futex word nobody wakes: a nap is its timeout.
 var inPageNap uint32

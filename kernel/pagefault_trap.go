@@ -54,6 +54,8 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 			cannotWait(f, &fault)
 		case inPageReadFailed:
 			inPageFailed(f, fault.VA, st)
+		case inPageNoPages:
+			noPages(f)
 		}
 		return
 	}

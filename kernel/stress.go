@@ -20,6 +20,7 @@ import (
 	"ntgo/mm"
 	"ntgo/mm/ex"
 	"ntgo/mm/pfn"
+	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
 	"ntgo/mm/vmstat"
 )
@@ -29,6 +30,14 @@ const stressBlock = 64 << 10
 
 // stressProgress is how many blocks pass between progress lines (16 MiB).
 const stressProgress = 256
+
+// stressRoomPages is how many available pages, beyond the frames a
+// pageable fault leaves to everything else (the pager's Reserve), the
+// command wants before it starts: room for a working set of a few blocks
+// beside what the Go heap takes meanwhile. With less (a -m 10M machine),
+// its faults would find no frame and wait for nothing (the stop after
+// them is NO_PAGES_AVAILABLE), so it refuses.
+const stressRoomPages = 8 * stressBlock / physmem.PageSize
 
 // stressLists is a progress line's state of the page lists.
 func stressLists() string {
@@ -55,6 +64,10 @@ func cmdStress(w io.Writer, args []string) error {
 	mib, err := console.Decimal(args[1], 1, 1<<16)
 	if err != nil {
 		return err
+	}
+	if avail, reserve := mm.PFN.Stats().Available(), mm.SystemPager().Reserve; avail < reserve+stressRoomPages {
+		return fmt.Errorf("%d pages available: paged pool's working set needs %d beyond the %d left to the rest of the system (give the machine more memory)",
+			avail, stressRoomPages, reserve)
 	}
 	before, lists := mm.VMReport(), mm.PFN.Stats().ByState
 	var blocks []unsafe.Pointer

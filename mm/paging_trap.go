@@ -98,13 +98,15 @@ const (
 )
 
 // InPageWait is BeginPageIn's answer. Wake, if not 0, is a futex word
-// the caller wakes (the in-page worker's).
+// the caller wakes (the in-page worker's). NoFrame: InPageLater because no
+// frame was to be had.
 type InPageWait struct {
-	How    InPageHow
-	Seq    uint32
-	Status ntstatus.Status
-	Word   uintptr
-	Wake   uintptr
+	How     InPageHow
+	NoFrame bool
+	Seq     uint32
+	Status  ntstatus.Status
+	Word    uintptr
+	Wake    uintptr
 }
 
 // BeginPageIn finishes a fault on pageable addr that PageFault reported
@@ -134,13 +136,42 @@ func BeginPageIn(addr uintptr, a pte.Access) InPageWait {
 	case paging.ReadFailed:
 		w = InPageWait{How: InPageFailed, Status: rd.Status}
 	case paging.NoMemory:
-		w.How = InPageLater
+		w = InPageWait{How: InPageLater, NoFrame: true}
 	}
 	tableLock.Release()
 	if w.How == InPageLater {
-		w = laterInPage(addr)
+		w.Wake = QueueInPage(addr)
 	}
 	return w
+}
+
+// PagingProgress is the pager's Counters.Progress (0 without a pager): a
+// fault waiting for a frame compares it over time.
+//
+//go:nosplit
+func PagingProgress() uint64 {
+	if pager == nil {
+		return 0
+	}
+	return pager.Progress()
+}
+
+// NoPagesParams are NO_PAGES_AVAILABLE's parameters now: the dirty pages
+// (Modified and ModifiedNoWrite), those bound for the paging file
+// (Modified), the non-paged pool pages still to be had, and the status of
+// the most recent failed modified write.
+//
+//go:nosplit
+func NoPagesParams() [4]uintptr {
+	modified, noWrite := PFN.DirtyPages()
+	var nonPagedLeft, lastWrite uintptr
+	if nonPagedPages != nil {
+		nonPagedLeft = uintptr(nonPagedPages.pages - nonPagedPages.InUse())
+	}
+	if pager != nil {
+		lastWrite = uintptr(pager.LastWriteError.Load())
+	}
+	return [4]uintptr{uintptr(modified + noWrite), uintptr(modified), nonPagedLeft, lastWrite}
 }
 
 // InpageErrorParams are KERNEL_DATA_INPAGE_ERROR's parameters for the

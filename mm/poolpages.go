@@ -25,7 +25,6 @@
 package mm
 
 import (
-	"math/bits"
 	"sync/atomic"
 
 	"ntgo/mm/paging"
@@ -201,13 +200,4 @@ func (s *PoolPages) FreePages(va uintptr, n int) {
 // summary is !vm's line for the region: pages handed out, of the maximum.
 func (s *PoolPages) summary() vmstat.PoolPages {
 	return vmstat.PoolPages{InUse: uint64(s.InUse()), Max: uint64(s.pages)}
-}
-
-// InUse is how many pages are handed out.
-func (s *PoolPages) InUse() int {
-	n := 0
-	for i := range s.inUse {
-		n += bits.OnesCount64(s.inUse[i].Load())
-	}
-	return n
 }

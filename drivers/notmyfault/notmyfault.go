@@ -32,6 +32,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pool"
+	"ntgo/mm/pte"
 	"ntgo/nt/ke"
 	"ntgo/nt/ntstatus"
 	"ntgo/nt/rtl"
@@ -94,6 +95,7 @@ var notMyFaults = map[string]notMyFault{
 		ke.RaiseIrql(ke.DispatchLevel)
 		rtl.CopyMemory(dst, src, 8) // the fault is in the kernel's code, not the driver's
 	}},
+	"no-pages": {"NO_PAGES_AVAILABLE (after 20 s): hold every frame a pageable fault may take in locked MDLs, then touch paged pool that is not resident", holdEveryFrame},
 	"panic-high": {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: a Go panic at HIGH_LEVEL", func() {
 		ke.RaiseIrql(ke.HighLevel)
 		panic("notmyfault: panic at HIGH_LEVEL")
@@ -266,3 +268,34 @@ func loadByte(p *byte) byte { return *p }
 //
 //go:noinline
 func storeByte(p *byte, v byte) { *p = v }
+
+// holdEveryFrame takes every available frame but half the pager's fault
+// reserve into locked MDL pages, which neither trimming nor the modified
+// page writer can free, and keeps taking those that come back (trimmed
+// pages written to Standby, the Go heap's), then touches a paged-pool
+// page that was never resident: its fault finds no frame, nothing the
+// pager does can give it one, and the wait ends in NO_PAGES_AVAILABLE.
+// The half of the reserve left is the Go runtime's, for the stop itself.
+func holdEveryFrame() {
+	page := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
+	keep := mm.SystemPager().Reserve / 2
+	held := make(chan struct{})
+	go func() {
+		var mdls []*mm.Mdl // never given back: the system stops
+		signal := held
+		for {
+			if a := mm.PFN.Stats().Available(); a > keep {
+				if m := mm.AllocatePagesForMdlEx(0, ^uint64(0), 0, uintptr(a-keep)*physmem.PageSize, pte.Cached, mm.MmDontZeroAllocation); m != nil {
+					mdls = append(mdls, m)
+					continue
+				}
+			} else if signal != nil {
+				close(signal)
+				signal = nil
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	<-held
+	storeByte(page, 1)
+}

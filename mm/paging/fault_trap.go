@@ -112,3 +112,13 @@ func (p *Pager) reading(f physmem.PFN) int {
 	}
 	return -1
 }
+
+// Progress grows whenever a pageable fault is resolved or a page is
+// trimmed, written or read: a fault that waits for a frame while it stays
+// the same waits for nothing (the kernel's noFrameWait).
+//
+//go:nosplit
+func (c *Counters) Progress() uint64 {
+	return c.DemandZeroFaults.Load() + c.TransitionFaults.Load() + c.HardFaults.Load() +
+		c.PagesRead.Load() + c.PagesWritten.Load() + c.Trimmed.Load() + c.Repurposed.Load()
+}

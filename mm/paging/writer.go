@@ -131,6 +131,7 @@ func (p *Pager) writeCluster(c *cluster) ntstatus.Status {
 	}
 	if st != ntstatus.Success {
 		p.WriteErrors.Add(1)
+		p.LastWriteError.Store(uint32(st))
 		return st
 	}
 	p.PagesWritten.Add(uint64(c.n))

@@ -157,15 +157,20 @@ func (z *fuzzer) nodeLists() (n [MaxNodes][numNodeStates]uint64) {
 	return n
 }
 
-// checkNodeSums: the nodes' lists sum to the totals.
+// checkNodeSums: the nodes' lists sum to the totals, and DirtyPages (a
+// stop's count) agrees with them.
 func (z *fuzzer) checkNodeSums(step int) {
 	var sum [numNodeStates]uint64
 	for _, l := range z.nodeLists() {
 		sum[StateZeroed] += l[StateZeroed]
 		sum[StateFree] += l[StateFree]
 	}
-	if st := z.db.Stats(); sum[StateZeroed] != st.ByState[StateZeroed] || sum[StateFree] != st.ByState[StateFree] {
+	st := z.db.Stats()
+	if sum[StateZeroed] != st.ByState[StateZeroed] || sum[StateFree] != st.ByState[StateFree] {
 		z.t.Fatalf("step %d (%s): nodes' lists sum to zeroed %d free %d, totals %v", step, z.last, sum[StateZeroed], sum[StateFree], st)
+	}
+	if m, nw := z.db.DirtyPages(); m != st.ByState[StateModified] || nw != st.ByState[StateModifiedNoWrite] {
+		z.t.Fatalf("step %d (%s): DirtyPages says modified %d, no-write %d; totals %v", step, z.last, m, nw, st)
 	}
 }
 

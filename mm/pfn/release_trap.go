@@ -121,6 +121,16 @@ func (db *Database) Available() uint64 {
 	return n
 }
 
+// DirtyPages is how many frames wait on Modified and on ModifiedNoWrite.
+//
+//go:nosplit
+func (db *Database) DirtyPages() (modified, noWrite uint64) {
+	db.lock.Acquire()
+	modified, noWrite = db.count[StateModified], db.count[StateModifiedNoWrite]
+	db.lock.Release()
+	return modified, noWrite
+}
+
 // Reference locks Active or Transition frame p (an MDL probe, I/O): it
 // stays off the lists until the matching Dereference. It returns false,
 // changing nothing, if the frame already has as many references as an

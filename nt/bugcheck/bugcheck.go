@@ -47,6 +47,7 @@ const (
 	SystemPteMisuse                      Code = 0xDA
 	InstallMoreMemory                    Code = 0x7D
 	KernelDataInpageError                Code = 0x7A
+	NoPagesAvailable                     Code = 0x4D
 	DriverLeftLockedPagesInProcess       Code = 0xCB
 	InvalidMdlRange                      Code = 0x12E
 	IrqlGtZeroAtSystemService            Code = 0x4A
@@ -166,6 +167,8 @@ var table = map[Code]*Info{
 		"status", "PTE", "address", "reserved"}},
 	KernelDataInpageError: {"KERNEL_DATA_INPAGE_ERROR", [4]string{
 		"PTE", "status", "address", "reserved"}},
+	NoPagesAvailable: {"NO_PAGES_AVAILABLE", [4]string{
+		"total dirty pages", "dirty pages destined for the paging file", "non-paged pool available (pages)", "most recent modified write error status"}},
 	DriverUnloadedWithoutCancelling: {"DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", [4]string{
 		"memory referenced", "0: read, 1: write", "address which referenced memory", "reserved"}},
 	DriverLeftLockedPagesInProcess: {"DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS", [4]string{

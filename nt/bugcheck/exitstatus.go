@@ -29,7 +29,7 @@
 // Codes whose status is not their own value, and codes that share a status
 // (the launcher's last line, and the console's STOP line, tell them apart):
 //
-//	0x03    0x3 INVALID_AFFINITY_SET, 0x7D INSTALL_MORE_MEMORY, 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, 0x7F UNEXPECTED_KERNEL_MODE_TRAP, 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
+//	0x03    0x3 INVALID_AFFINITY_SET, 0x4D NO_PAGES_AVAILABLE, 0x7D INSTALL_MORE_MEMORY, 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, 0x7F UNEXPECTED_KERNEL_MODE_TRAP, 0xFC ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY
 //	0x2E    0x12E INVALID_MDL_RANGE
 //	0x33    0x133 DPC_WATCHDOG_VIOLATION
 //	0x38    0xB8 ATTEMPTED_SWITCH_FROM_DPC
@@ -63,7 +63,8 @@ const (
 
 	// StatusOtherBugcheck is the status of a code whose low 7 bits are a
 	// status that means something else (0x80 NMI_HARDWARE_FAILURE, 0x7F,
-	// 0x101, ...).
+	// 0x101, ...), and of NO_PAGES_AVAILABLE, whose 0x4D the more common
+	// PAGE_FAULT_BEYOND_END_OF_ALLOCATION (0xCD) has.
 	StatusOtherBugcheck = 3
 
 	// StatusScriptFailed: a batch boot's run= script had a failing command
@@ -88,7 +89,7 @@ const statusBits = 7
 //go:nosplit
 func (c Code) ExitStatus() uint8 {
 	s := uint8(c) & (1<<statusBits - 1)
-	if s <= StatusScriptUnfinished || s >= statusHostFirst && s <= statusHostLast {
+	if c == NoPagesAvailable || s <= StatusScriptUnfinished || s >= statusHostFirst && s <= statusHostLast {
 		return StatusOtherBugcheck
 	}
 	return s

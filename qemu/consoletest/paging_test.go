@@ -2,6 +2,7 @@ package consoletest
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hugelgupf/vmtest/qemu"
@@ -49,4 +50,32 @@ func TestPagingWriteErrorRetried(t *testing.T) {
 	expect(t, vm, "paging file: 262144 KiB on virtio0", "all 25165824 bytes matched",
 		"Paging I/O:", "writes (1 failed)")
 	expectExit(t, vm, 0)
+}
+
+// On a machine too small for paged pool's working set (10 MiB: the Go heap
+// and the kernel leave about a hundred pages) the stress refuses to start,
+// where its faults would find no frame and the system would stop with
+// NO_PAGES_AVAILABLE; the console goes on.
+func TestPagingStressRefusedOnATinyMachine(t *testing.T) {
+	vm := bootVM(t, ntqemu.Config{Memory: "10M"})
+	expect(t, vm, "paging file: 262144 KiB on virtio0", "kd> ")
+	if out := command(t, vm, "stress paged 16"); !strings.Contains(out, "pages available: paged pool's working set needs 128 beyond the") {
+		t.Fatalf("stress paged on 10 MiB said %q", out)
+	}
+	if out := command(t, vm, "!vm"); !strings.Contains(out, "Available pages:") {
+		t.Fatalf("!vm after the refusal said %q", out)
+	}
+	vm.Console.SendLine("poweroff 0")
+	expectExit(t, vm, 0)
+}
+
+// Faults that find no frame while the pager can free none (notmyfault
+// holds every frame in locked MDLs) stop after 20 s with NO_PAGES_AVAILABLE:
+// no dirty pages, and the non-paged pool left.
+func TestNoPagesAvailable(t *testing.T) {
+	vm := bootVM(t, ntqemu.Config{Memory: "32M", Batch: true, Args: []string{"run=notmyfault no-pages"}})
+	expect(t, vm, "kd> notmyfault no-pages",
+		"*** STOP: 0x0000004D (0x0000000000000000,0x0000000000000000,0x", "NO_PAGES_AVAILABLE",
+		"Arg3: ", "non-paged pool available (pages)", "FAULTING_IP:", "ntgo/drivers/notmyfault.storeByte")
+	expectBugcheck(t, vm, bugcheck.NoPagesAvailable)
 }
