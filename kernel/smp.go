@@ -113,7 +113,7 @@ func initProcessors() {
 	// them (smp_trap.go).
 	onlineMask.Store(1)
 	ke.SetIpiSender(sendRequestIPI)
-	ke.SetStall(stallProcessors, resumeProcessors, stallPolled)
+	ke.SetStall(stallProcessors, resumeProcessors)
 	for i := 1; i < n; i++ {
 		if err := mm.AddProcessor(i); err != nil {
 			fmt.Fprintf(os.Stdout, "processors: processor %d: pool caches: %v\n", i, err)

@@ -249,42 +249,56 @@ func TestWakeupsAcrossProcessors(t *testing.T) {
 	t.Logf("%d round trips between processors 0 and 1 in %v, %d reschedule IPIs to processor 1", rounds, time.Since(start), got)
 }
 
-// A processor spinning with interrupts off on a lock that the stalling
-// processor holds cannot take the stall interrupt; it stalls through the
-// request posted among ke's, which its spin polls (else the stall would
-// wait stallWait for it, and a bugcheck's screen with it).
-func TestStallReachesASpinWithInterruptsOff(t *testing.T) {
-	if !arch.Bare() || startedProcessors() < 2 {
+// The stall never stops a processor that waits in a queued lock's queue:
+// every other processor takes and releases one ke.SpinLock (queued,
+// interrupts off) in a loop while this one stalls them and takes the lock
+// itself, many times. Had a waiter stalled in its spin, the lock would
+// pass to it while stalled and this processor's acquire would wait for it
+// for ever (DPC_WATCHDOG_VIOLATION at the spin's bound). Each stall must
+// also reach every processor (they answer between their holds).
+func TestStallLeavesQueuedWaitersRunning(t *testing.T) {
+	n := int(startedProcessors())
+	if !arch.Bare() || n < 2 {
 		t.Skip("needs two processors")
 	}
 	prev := ke.SetSystemAffinityThreadEx(1)
 	defer ke.RevertToUserAffinityThreadEx(prev)
 	var lock ke.SpinLock
-	var spinning atomic.Bool
-	done := make(chan struct{})
-	lock.Acquire()
-	go func() {
-		prev := ke.SetSystemAffinityThreadEx(1 << 1)
-		spinning.Store(true)
+	var stop atomic.Bool
+	var holds atomic.Uint64
+	var wg sync.WaitGroup
+	for cpu := 1; cpu < n; cpu++ {
+		wg.Go(func() {
+			prev := ke.SetSystemAffinityThreadEx(1 << cpu)
+			defer ke.RevertToUserAffinityThreadEx(prev)
+			for !stop.Load() {
+				lock.Acquire()
+				holds.Add(1)
+				lock.Release()
+			}
+		})
+	}
+	for holds.Load() < uint64(n) {
+		runtime.Gosched()
+	}
+	const rounds = 50
+	missed := 0
+	for range rounds {
+		old := ke.RaiseIrql(ke.HighLevel)
+		ke.StallOtherProcessors()
+		answered := stalledMask
 		lock.Acquire()
 		lock.Release()
-		ke.RevertToUserAffinityThreadEx(prev)
-		close(done)
-	}()
-	for !spinning.Load() {
-		arch.Pause()
+		ke.ResumeOtherProcessors()
+		ke.LowerIrql(old)
+		if want := onlineMask.Load() &^ 1; answered != want {
+			missed++
+		}
 	}
-	for start := nanotime(); nanotime()-start < 20_000_000; { // into its spin
-		arch.Pause()
+	stop.Store(true)
+	wg.Wait()
+	if missed != 0 {
+		t.Errorf("%d of %d stalls did not reach every processor", missed, rounds)
 	}
-	start := nanotime()
-	ke.StallOtherProcessors()
-	took, answered, rip := nanotime()-start, stalledMask, stalledAt[1].RIP
-	ke.ResumeOtherProcessors()
-	lock.Release()
-	<-done
-	if answered&(1<<1) == 0 {
-		t.Fatalf("processor 1, spinning with interrupts off, did not stall (waited %d ms)", took/1_000_000)
-	}
-	t.Logf("processor 1 stalled in its spin after %d µs, at %#x", took/1000, rip)
+	t.Logf("%d stalls beside %d processors taking the lock (%d holds)", rounds, n-1, holds.Load())
 }

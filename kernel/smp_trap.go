@@ -137,10 +137,13 @@ var (
 // users show it as such.
 const stallWait = 5 // seconds
 
-// stallProcessors sends vecStall to every other online processor, posts
-// the request among ke's too (a processor spinning with interrupts off
-// serves those: stallPolled), and waits until each spins, or stallWait
-// passes.
+// stallProcessors sends vecStall to every other online processor and
+// waits until each spins, or stallWait passes. Only the interrupt stalls
+// a processor, so a stalled one holds no interrupt-disabling lock and
+// waits in no lock's queue: one spinning with interrupts off answers once
+// it has its lock and has let it go. (Stalling it in its spin would let a
+// queued lock pass to it while it is stalled, and the stalling processor,
+// taking that lock next, would wait for it for ever.)
 //
 //go:nosplit
 func stallProcessors() {
@@ -154,7 +157,6 @@ func stallProcessors() {
 	stallRequest.Store(gen)
 	for i := uint32(0); i < ke.MaximumProcessors; i++ {
 		if others&(1<<i) != 0 {
-			ke.PostStall(int(i))
 			sendICR(kpcrs[i].APICID, vecStall)
 		}
 	}
@@ -187,30 +189,10 @@ var stalledAt [ke.MaximumProcessors]kd.Registers
 //go:nosplit
 func stallHere(f *TrapFrame, p *KPCR) {
 	gen := stallRequest.Load()
-	if gen == 0 || atomic.LoadUint64(&p.Stalled) == gen {
-		return // resumed before this processor got here, or stalled by the poll already
+	if gen == 0 {
+		return // resumed before this processor got here
 	}
 	saveRegisters(&stalledAt[p.Number%ke.MaximumProcessors], f)
-	stallUntilResumed(p, gen)
-}
-
-// stallPolled is the stall of a processor that found the request among
-// ke's while it spins with interrupts off (on a lock a stalled processor
-// holds, say), which vecStall cannot interrupt: its registers are the
-// spin's. Not while it holds the kernel lock: the stall's caller could
-// fault meanwhile, and wait for it (it is then left running, as one that
-// did not answer).
-//
-//go:nosplit
-func stallPolled() {
-	p := currentKPCR()
-	gen := stallRequest.Load()
-	if gen == 0 || atomic.LoadUint64(&p.Stalled) == gen || kernelLock.owner.Load() == p.Number+1 {
-		return // not stalled, or holding the kernel lock, which the stall's caller may need (a fault)
-	}
-	r := &stalledAt[p.Number%ke.MaximumProcessors]
-	captureRegisters(r)
-	readControlRegisters(r)
 	stallUntilResumed(p, gen)
 }
 

@@ -88,11 +88,13 @@ var stopReportLen int
 // before that every stop is a trap-context stop.
 var runtimeStarted bool
 
-// stopInTrap is bugcheck's trap-context stop (bugcheck.SetTrapStop).
+// stopInTrap is bugcheck's trap-context stop (bugcheck.SetTrapStop):
+// every stop but a goroutine's, the idle loop's too (it runs on the trap
+// g, which has no M for the goroutine stop's runtime calls).
 //
 //go:nosplit
 func stopInTrap(code bugcheck.Code, p1, p2, p3, p4 uintptr) bool {
-	if runtimeStarted && currentKPCR().TrapDepth == 0 {
+	if inGoroutine() {
 		return false
 	}
 	stop(trapFrameOfStop, code, p1, p2, p3, p4)

@@ -45,7 +45,6 @@ const (
 	ipiCall               // run the packet's generic call
 	ipiDpc                // the processor's DPC queue has work
 	ipiFreeze             // a bugcheck: stop here
-	ipiStall              // the kernel's stall (PostStall), for a processor spinning with interrupts off
 )
 
 var ipiRequests [MaximumProcessors]struct {
@@ -134,9 +133,6 @@ func ipiPoll(cpu int) {
 	if req&ipiCall != 0 {
 		runCall(cpu)
 		ipiCounts[i].served.Add(1)
-	}
-	if req&ipiStall != 0 && stallPolled != nil {
-		stallPolled()
 	}
 	if req&ipiFreeze != 0 {
 		frozen(cpu)

@@ -56,26 +56,13 @@ func UseKPCR() { kpcrInGS = true }
 func SetActiveProcessors(n int) { activeProcessors.Store(uint32(n)) }
 
 // The kernel's stall of the other processors (SetStall).
-var stallOthers, resumeOthers, stallPolled func()
+var stallOthers, resumeOthers func()
 
 // SetStall installs the kernel's stall and resume of the other
-// processors, and polled: the stall of a processor that finds a stall
-// request (PostStall) among its IPI requests, served while it spins with
-// interrupts off, where the kernel's stall interrupt cannot reach it. All
-// three must be //go:nosplit and allocation-free.
+// processors. Both must be //go:nosplit and allocation-free.
 //
 //go:nosplit
-func SetStall(stall, resume, polled func()) {
-	stallOthers, resumeOthers, stallPolled = stall, resume, polled
-}
-
-// PostStall adds a stall request to processor cpu's IPI requests, without
-// an interrupt of its own (the kernel sends its stall interrupt too): a
-// processor spinning with interrupts off on a lock that a stalled one
-// holds would otherwise never stall, and the stall would never end.
-//
-//go:nosplit
-func PostStall(cpu int) { ipiRequests[uint(cpu)%MaximumProcessors].bits.Or(ipiStall) }
+func SetStall(stall, resume func()) { stallOthers, resumeOthers = stall, resume }
 
 // StallOtherProcessors holds every other processor spinning with
 // interrupts off (still answering TLB shootdowns) until
