@@ -151,6 +151,7 @@ func init() {
 	installKernelStacks()
 	initProcessors()
 	runtime.SetDefaultGOMAXPROCS()
+	mm.EnsurePagingProcs() // the default is the processors: one is too few to page
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()

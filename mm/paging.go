@@ -57,8 +57,8 @@ const (
 	faultReservePages = 512
 	// wsPeriod is the working-set manager's pass interval.
 	wsPeriod = time.Second
-	// minProcs is the fewest Ps paging runs with (initPaging).
-	minProcs = 2
+	// MinPagingProcs is the fewest Ps paging runs with (EnsurePagingProcs).
+	MinPagingProcs = 2
 )
 
 var (
@@ -87,16 +87,23 @@ func initPaging() {
 	wsLow = min(wsLowPages, ram/8)
 	PFN.SetTransitionHook(restoreTransition)
 	verifier.TrimAllPageable = TrimAllPageable // Driver Verifier's IRQL checking
-	// A faulting thread sleeps in its fault holding its P, and when no
-	// read can start the in-page worker runs while the faulting goroutine
-	// yields in a loop: with one P each hand-over would wait for the
-	// runtime's monitor to retake it, so there are two.
-	if runtime.GOMAXPROCS(0) < minProcs {
-		runtime.GOMAXPROCS(minProcs)
-	}
+	EnsurePagingProcs()
 	go workingSetManager()
 	go modifiedPageWriter()
 	go inPageWorker()
+}
+
+// EnsurePagingProcs raises GOMAXPROCS to MinPagingProcs. A faulting
+// thread sleeps in its fault holding its P, and when no read can start the
+// in-page worker must run while the faulting code yields or naps: with
+// one P a nap in code the runtime cannot preempt keeps the only P, and the
+// worker never runs (SMP=1 hung so). initPaging calls it, and the kernel
+// again after the runtime sets its default (the processors) once the
+// others have started.
+func EnsurePagingProcs() {
+	if runtime.GOMAXPROCS(0) < MinPagingProcs {
+		runtime.GOMAXPROCS(MinPagingProcs)
+	}
 }
 
 // SystemPager is the pager of paged pool, nil before InitSystem.
