@@ -42,7 +42,8 @@ var runtimeRows = []string{"Available pages:", "Zeroed:", "Free:", "Active:", "C
 
 func testCrashDump(t *testing.T, machine string) {
 	file := filepath.Join(t.TempDir(), "crash.dmp")
-	vm := bootVM(t, ntqemu.Config{Machine: machine, Dump: file})
+	// Two processors whatever SMP= says: the dump's ~ must show another's.
+	vm := bootVM(t, ntqemu.Config{Machine: machine, Dump: file, CPUs: 2})
 	expect(t, vm, console.Prompt)
 	found := command(t, vm, "!poolfind "+ramdiskTag)
 	var block string
@@ -132,7 +133,7 @@ func checkSymbolized(t *testing.T, file, screen string) {
 			t.Errorf("!thread from the dump lacks %q:\n%s", want, views[3])
 		}
 	}
-	// Every processor's registers (the boot has two or more): the one that
+	// Every processor's registers (the boot has two): the one that
 	// stopped and the others as the bugcheck's stall held them, named.
 	if rows := strings.Count(views[4], "\n") - 1; strings.Count(views[4], " the bugcheck ") != 1 || strings.Count(views[4], " stalled ") != rows-1 || rows < 2 {
 		t.Errorf("~ from the dump, want every processor, one that stopped:\n%s", views[4])
