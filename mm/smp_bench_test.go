@@ -118,18 +118,25 @@ func benchmarkShootdown(b *testing.B, busy bool) {
 
 // BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
 // pairs (lookaside hits) on one processor against the same number on every
-// processor at once, wall time per pair per processor; and the same for a
-// loop of arithmetic about as long as a pair (spin), the machine's own
-// scaling. One goroutine is pinned to each processor for the whole run
-// (the benchmark's own goroutine to processor 0), so a chunk costs one
-// wake-up per other processor and no thread moves. all/one is 1 for
-// linear scaling; per-processor throughput relative to one processor's is
-// one/all, which issue 17's SMP criterion wants at 0.9 or more. Under TCG
-// on a loaded host the vCPUs may not all run at once: spin-all/spin-one
-// says how far they did, and pairs-all/spin-all is the pool's own share.
+// processor at once, wall time per pair per processor; and the same for two
+// controls about as long as a pair: Go's make([]byte, 64) (the runtime's
+// per-P cache, the allocator issue 17 compares the pool with), loads and
+// stores to a goroutine's own stack (touch) and a loop of arithmetic (spin):
+// the machine's own scaling. One goroutine is pinned to
+// each processor for the whole run (the benchmark's own goroutine to
+// processor 0), so a chunk costs one wake-up per other processor and no
+// thread moves. The *-per-processor metrics are one/all, each processor's
+// throughput with all running relative to one running alone: 1 for linear
+// scaling, and issue 17's SMP criterion wants 0.9 or more for the pairs.
+// Under TCG on a loaded host the vCPUs do not all run at once all the
+// time: the controls say how far they did, and the pairs are to be read
+// against them, within one run.
 var tagPairs = pool.MakeTag("MmPp")
 
-var spinSink uint64
+var (
+	spinSink       uint64
+	sharedMakeSink atomic.Pointer[[]byte] // written by every processor
+)
 
 func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 	requireBare(b)
@@ -142,7 +149,21 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 			ex.FreePoolWithTag(ex.AllocatePool2(ex.PoolFlagNonPaged|ex.PoolFlagUninitialized, 64, tagPairs), tagPairs)
 		}
 	}
+	goMake := func(n int) {
+		var p []byte
+		for range n {
+			p = make([]byte, 64)
+		}
+		sharedMakeSink.Store(&p)
+	}
 	const spinRounds = 200 // about one pair's time under TCG
+	touch := func(n int) { // loads and stores to the goroutine's own stack
+		var buf [16]uint64
+		for i := range n * spinRounds / 2 {
+			buf[(i+3)%len(buf)] += buf[i%len(buf)]
+		}
+		atomic.AddUint64(&spinSink, buf[n%len(buf)])
+	}
 	spin := func(n int) {
 		x := uint64(n)
 		for range n * spinRounds {
@@ -184,11 +205,18 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 			wg.Wait()
 		}
 	}
-	interleave.Run(b,
+	ns := interleave.Run(b,
 		interleave.Variant{Name: "pairs-one", Run: pairs},
 		interleave.Variant{Name: "pairs-all", Run: all(pairs)},
+		interleave.Variant{Name: "make-one", Run: goMake},
+		interleave.Variant{Name: "make-all", Run: all(goMake)},
+		interleave.Variant{Name: "touch-one", Run: touch},
+		interleave.Variant{Name: "touch-all", Run: all(touch)},
 		interleave.Variant{Name: "spin-one", Run: spin},
 		interleave.Variant{Name: "spin-all", Run: all(spin)},
 	)
+	for i, name := range []string{"pairs", "make", "touch", "spin"} {
+		b.ReportMetric(ns[2*i]/ns[2*i+1], name+"-per-processor")
+	}
 	b.ReportMetric(float64(procs), "processors")
 }

@@ -30,8 +30,9 @@ type Variant struct {
 // reports <name>-ns/pair for each and <name>/<first> for all but the first.
 // The figure is the median over the chunks of each chunk's ns per pair, so
 // that a chunk during which the host descheduled the whole VM does not
-// count.
-func Run(b *testing.B, vs ...Variant) {
+// count. It returns those figures, in the variants' order, for ratios
+// among other variants than the first.
+func Run(b *testing.B, vs ...Variant) []float64 {
 	b.Helper()
 	perPair := make([][]float64, len(vs))
 	for _, v := range vs { // warm: caches filled, lists at depth
@@ -55,6 +56,7 @@ func Run(b *testing.B, vs ...Variant) {
 			b.ReportMetric(med[i]/med[0], v.Name+"/"+vs[0].Name)
 		}
 	}
+	return med
 }
 
 // median of a non-empty sample; it sorts x.
