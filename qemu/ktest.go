@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // bootTestFile is the generated file's name in each package directory; no
@@ -108,4 +109,37 @@ func goList(args []string) (string, error) {
 		return "", fmt.Errorf("go list %s: %v: %s", strings.Join(args, " "), err, stderr.Bytes())
 	}
 	return string(out), nil
+}
+
+// TestTimeoutGrace is how long past its own -test.timeout a test boot may
+// run before the launcher ends it: time for the guest's own timeout panic,
+// with its goroutine dump, to arrive first.
+const TestTimeoutGrace = 30 * time.Second
+
+// TestTimeout is the -test.timeout among a test binary's arguments (go test
+// passes one, 10m by default), 0 if there is none or it is 0. A guest that
+// hangs with interrupts off, or in a loop the runtime cannot preempt, never
+// fires its own: the launcher enforces it from the host.
+func TestTimeout(args []string) time.Duration {
+	var d time.Duration
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break // the flag package stops here too
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if name != "test.timeout" {
+			continue
+		}
+		if !hasValue {
+			if i++; i == len(args) {
+				break
+			}
+			value = args[i]
+		}
+		if v, err := time.ParseDuration(value); err == nil {
+			d = v // the last one counts, as in the flag package
+		}
+	}
+	return d
 }

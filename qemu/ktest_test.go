@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The overlay makes a package without any boot import link ntgo/boot in
@@ -50,5 +51,26 @@ func TestKernelTestPackages(t *testing.T) {
 	}
 	if strings.TrimSpace(booted) != "" {
 		t.Errorf("hand-written boot imports in the tests of %s: the overlay adds them", booted)
+	}
+}
+
+func TestTestTimeout(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.v=true"}, 10 * time.Minute},
+		{[]string{"--test.timeout", "90s"}, 90 * time.Second},
+		{[]string{"-test.timeout=1m", "-test.timeout=0s"}, 0},
+		{[]string{"-test.timeout=3s", "-test.timeout=bad"}, 3 * time.Second},
+		{[]string{"-test.run", "X"}, 0},
+		{[]string{"-test.timeout"}, 0},
+		{[]string{"-test.v", "--", "-test.timeout=1s"}, 0},
+		{[]string{"positional", "-test.timeout=1s"}, 0},
+		{nil, 0},
+	} {
+		if got := TestTimeout(c.args); got != c.want {
+			t.Errorf("TestTimeout(%q) = %v, want %v", c.args, got, c.want)
+		}
 	}
 }

@@ -12,7 +12,9 @@
 //	    boots it with the test flags as its command line, streams its output
 //	    and exits with its status. Each test boot has its own temporary page
 //	    file, behind blkdebug with the package's testdata/blkdebug.conf when
-//	    it has one.
+//	    it has one. A boot that runs past the binary's -test.timeout by
+//	    qemu.TestTimeoutGrace (a kernel hung where its own timeout cannot
+//	    fire) is ended, with status qemu.StatusLauncher.
 //	ntgo-qemu -overlay FILE packages...
 //	    writes the `go test -overlay` FILE that links ntgo/boot into each
 //	    package's test binary (see ntgo/qemu's ktest.go), so -test can boot it.
@@ -46,6 +48,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"ntgo/boot/image"
 	"ntgo/qemu"
@@ -131,7 +134,15 @@ func main() {
 	if err := cmd.Start(); err != nil {
 		fatal(err)
 	}
-	var terminated atomic.Bool
+	var terminated, overran atomic.Bool
+	if limit := qemu.TestTimeout(args); *test && limit > 0 {
+		limit += qemu.TestTimeoutGrace
+		time.AfterFunc(limit, func() {
+			overran.Store(true)
+			fmt.Fprintf(os.Stderr, "ntgo-qemu: the guest ran past its -test.timeout and %v more: ending QEMU (a hung kernel)\n", qemu.TestTimeoutGrace)
+			cmd.Process.Kill()
+		})
+	}
 	terminate := make(chan os.Signal, 1)
 	signal.Notify(terminate, syscall.SIGTERM)
 	go func() {
@@ -143,6 +154,9 @@ func main() {
 	waitErr := cmd.Wait()
 	if terminated.Load() {
 		exit(exitTerminated) // asked to end: no kernel status to report
+	}
+	if overran.Load() {
+		exit(qemu.StatusLauncher)
 	}
 	o, err := b.Outcome(waitErr, nil)
 	if err != nil {
