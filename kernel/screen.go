@@ -20,6 +20,7 @@ package kernel
 
 import (
 	"os"
+	"runtime"
 	"strings"
 
 	"ntgo/kernel/kd"
@@ -48,7 +49,9 @@ func testBinary() bool {
 }
 
 func bugcheckScreen(r *bugcheck.Record) {
+	runtime.LockOSThread()
 	arch.DisableInterrupts()
+	stayOnThisProcessor()
 	stopping.Store(true)
 	// The capture (first: before anything here allocates, crashdump.go)
 	// runs with the other processors stalled, so the page lists it copies
@@ -82,4 +85,16 @@ func bugcheckScreen(r *bugcheck.Record) {
 	printProcessors(freezeOthers(), uintptr(ctx.Registers.RIP))
 	serialWriteString(screen[end:])
 	PowerOffBugcheck(r.Code)
+}
+
+// stayOnThisProcessor keeps the stopping thread on the processor it runs on
+// (interrupts are off, and LockOSThread keeps the goroutine on the thread):
+// the capture and the screen allocate, and an allocation that waits in the
+// runtime (a futex on a heap lock the resumed processors contend) would
+// otherwise resume wherever the scheduler finds room. The dump then named
+// the processor it had moved to as the bugcheck's, and the one it had left
+// as one that did not answer the stall.
+func stayOnThisProcessor() {
+	p := currentKPCR()
+	threads[p.Current].Affinity = 1 << p.Number
 }
