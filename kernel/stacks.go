@@ -78,14 +78,19 @@ func createKernelStacks() ([numKernelStacks]mm.KernelStack, error) {
 	for i := range kernelStacks {
 		s, st := mm.CreateKernelStack(kernelStacks[i].size)
 		if st.IsError() {
-			for _, m := range made[:i] {
-				mm.DeleteKernelStack(m)
-			}
-			return made, fmt.Errorf("kernel: %s stack: %v", kernelStacks[i].name, st)
+			deleteKernelStacks(made[:i])
+			return made, fmt.Errorf("kernel: %s stack: %w", kernelStacks[i].name, st)
 		}
 		made[i] = s
 	}
 	return made, nil
+}
+
+// deleteKernelStacks gives back stacks createKernelStacks made.
+func deleteKernelStacks(made []mm.KernelStack) {
+	for _, m := range made {
+		mm.DeleteKernelStack(m)
+	}
 }
 
 // useKernelStacks points processor cpu's TSS and KPCR at its cpuStacks.
