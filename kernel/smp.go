@@ -46,6 +46,7 @@ import (
 	"ntgo/nt/acpi"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
+	"ntgo/nt/ntstatus"
 )
 
 // topology is the firmware's description; nil without ACPI, topologyNote
@@ -115,17 +116,45 @@ func initProcessors() {
 	ke.SetIpiSender(sendRequestIPI)
 	ke.SetStall(stallProcessors, resumeProcessors)
 	for i := 1; i < n; i++ {
+		if !mm.EnoughMemory(processorPages) {
+			fmt.Fprintf(os.Stdout, "processors: too little memory to start processor %d of %d\n", i, n)
+			mm.InstallMoreMemory()
+		}
 		if err := mm.AddProcessor(i); err != nil {
 			fmt.Fprintf(os.Stdout, "processors: processor %d: pool caches: %v\n", i, err)
 			return
 		}
-		if err := startProcessor(uint32(i), t.Processors[i]); err != nil {
+		if err := startProcessor(uint32(i), t.Processors[i]); errors.Is(err, ntstatus.InsufficientResources) {
+			fmt.Fprintf(os.Stdout, "processors: processor %d: %v\n", i, err)
+			mm.InstallMoreMemory()
+		} else if err != nil {
 			fmt.Fprintf(os.Stdout, "processors: processor %d (APIC ID %d): %v; %d run\n", i, t.Processors[i].APICID, err, i)
 			return
 		}
 		ke.SetActiveProcessors(i + 1)
 	}
 }
+
+// checkMemoryLeft stops the boot with INSTALL_MORE_MEMORY if, with every
+// processor running goroutines, the frames available no longer cover the
+// pager's reserve (see processorPages).
+func checkMemoryLeft() {
+	if !mm.EnoughMemory(0) {
+		fmt.Fprintf(os.Stdout, "processors: too little memory left with %d processors running\n", startedProcessors())
+		mm.InstallMoreMemory()
+	}
+}
+
+// processorPages is what a processor costs in frames once it runs: its
+// trap and idle stacks and the Go runtime's threads and heap growth that
+// come with another P (available pages after boot at 64 MiB fell by 62 from
+// one processor to two, by 238 from one to four). A processor starts only
+// while the frames available leave the pager its reserve and these
+// (mm.EnoughMemory), and the boot goes on only if the reserve is left once
+// all run goroutines (checkMemoryLeft); otherwise the machine is too small for its processors, and it
+// stops with INSTALL_MORE_MEMORY, as NT's boot does on a machine too small
+// for it, rather than later with a Go-heap fault that names no cause.
+const processorPages = 80
 
 // How long an AP gets to answer: the SDM's 10 ms after INIT and 200 µs
 // between SIPIs, then generously long under TCG on a busy host.
@@ -144,10 +173,13 @@ func startProcessor(cpu uint32, p acpi.Processor) error {
 	}
 	idle, st := mm.CreateKernelStack(idleStackSize)
 	if st.IsError() {
-		return fmt.Errorf("idle stack: %v", st)
+		deleteKernelStacks(stacks[:])
+		return fmt.Errorf("idle stack: %w", st)
 	}
 	idleThread := newIdleThread()
 	if idleThread == noThread {
+		deleteKernelStacks(stacks[:])
+		mm.DeleteKernelStack(idle)
 		return errors.New("no free thread-table entry for its idle thread")
 	}
 	cpuStacks[cpu] = stacks

@@ -128,7 +128,7 @@ func initFPUTemplate() {
 //  9. the processors: the ACPI topology, every application processor
 //     started with its trap stacks on system PTEs (needs step 8's
 //     mm.CreateKernelStack and the clock; smp.go), and GOMAXPROCS set
-//     to their count;
+//     to their count; INSTALL_MORE_MEMORY if they leave too little;
 //  10. the console's ^C source and its system-thread guard around every
 //     command (IRQL and unhandled panics checked as NT checks a system
 //     thread's routine);
@@ -152,6 +152,7 @@ func init() {
 	initProcessors()
 	runtime.SetDefaultGOMAXPROCS()
 	mm.EnsurePagingProcs() // the default is the processors: one is too few to page
+	checkMemoryLeft()
 	console.SetInterruptSource(ConsoleInterrupts)
 	console.SetGuard(runSystemRoutine)
 	initCrashOutput()

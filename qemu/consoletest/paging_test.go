@@ -65,7 +65,7 @@ func TestPagingWriteErrorRetried(t *testing.T) {
 // NO_PAGES_AVAILABLE; the console goes on.
 func TestPagingStressRefusedOnATinyMachine(t *testing.T) {
 	// Two processors whatever SMP= says: at four, 10 MiB does not boot
-	// (their stacks and pool caches take what the Go heap needs).
+	// (TestInstallMoreMemory).
 	vm := bootVM(t, ntqemu.Config{Memory: "10M", CPUs: 2})
 	expect(t, vm, "paging file: 262144 KiB on virtio0", "kd> ")
 	if out := command(t, vm, "stress paged 16"); !strings.Contains(out, "pages available: paged pool's working set needs 128 beyond the") {
@@ -76,6 +76,16 @@ func TestPagingStressRefusedOnATinyMachine(t *testing.T) {
 	}
 	vm.Console.SendLine("poweroff 0")
 	expectExit(t, vm, 0)
+}
+
+// A machine too small for its processors stops at boot with
+// INSTALL_MORE_MEMORY and NT's parameters, the RAM pages found and the
+// lowest and highest page, rather than booting into a Go-heap fault.
+func TestInstallMoreMemory(t *testing.T) {
+	vm := bootVM(t, ntqemu.Config{Memory: "10M", CPUs: 4, Batch: true})
+	expect(t, vm, "processors: too little memory", "*** STOP: 0x0000007D (0x0000000000000900,0x0000000000000000,0x00000000000009FF,",
+		"INSTALL_MORE_MEMORY", "Arg1: 0000000000000900, number of physical pages found", "Arg3: 00000000000009ff, highest physical page")
+	expectBugcheck(t, vm, bugcheck.InstallMoreMemory)
 }
 
 // Faults that find no frame while the pager can free none (notmyfault
