@@ -143,3 +143,29 @@ func TestFreezeReachesEveryProcessor(t *testing.T) {
 	freezeOwner.Store(0)
 	frozenProcessors.Store(0)
 }
+
+// A processor queued on a SpinLock serves a flush at once but keeps a
+// freeze pending (ipiPollQueued) until it has passed the lock on; the
+// plain poll then takes the freeze.
+func TestQueuedWaiterDefersTheFreeze(t *testing.T) {
+	const cpu = 1
+	r := &ipiRequests[cpu].bits
+	defer r.Store(0)
+	packet.pending.Store(1 << cpu)
+	r.Store(ipiFlush | ipiFreeze)
+	if !ipiPollQueued(cpu) || r.Load() != ipiFreeze || packet.pending.Load() != 0 {
+		t.Fatalf("queued poll: request %#x left, flush pending %#x: want the flush served and the freeze reported and left",
+			r.Load(), packet.pending.Load())
+	}
+	if !ipiPollQueued(cpu) || r.Load() != ipiFreeze {
+		t.Fatalf("a second queued poll took the freeze: request %#x", r.Load())
+	}
+	if !ipiServe(cpu, 0) || r.Load() != 0 {
+		t.Fatalf("the plain poll left request %#x", r.Load())
+	}
+	r.Store(ipiFlush)
+	packet.pending.Store(1 << cpu)
+	if ipiPollQueued(cpu) || r.Load() != 0 {
+		t.Fatalf("a flush alone reported a freeze, or stayed: request %#x", r.Load())
+	}
+}

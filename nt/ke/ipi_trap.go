@@ -111,16 +111,39 @@ func IpiService() { ipiPoll(CurrentProcessorNumber()) }
 //
 //go:nosplit
 func ipiPoll(cpu int) {
+	if ipiServe(cpu, 0) {
+		frozen(cpu)
+	}
+}
+
+// ipiPollQueued is ipiPoll for a processor queued on a SpinLock: it serves
+// everything but the freeze, which it leaves pending and reports. A queued
+// lock passes to its next waiter whatever that waiter is doing, so a
+// waiter frozen in the queue would be handed the lock for good, and every
+// processor behind it would spin until DPC_WATCHDOG_VIOLATION, the
+// bugcheck's own processor among them (a second stop inside the first,
+// which then froze itself: the system hung with no screen finished).
+// queueAcquire instead waits for the lock, passes it on and then freezes.
+//
+//go:nosplit
+func ipiPollQueued(cpu int) (freeze bool) { return ipiServe(cpu, ipiFreeze) }
+
+// ipiServe serves processor cpu's requests but the DPC bit (the DPC code
+// clears it) and those in keep, which stay pending; it reports whether a
+// freeze is pending.
+//
+//go:nosplit
+func ipiServe(cpu int, keep uint32) (freeze bool) {
 	i := uint(cpu) % MaximumProcessors // no bounds check: the fault path's stack budget is tight
 	r := &ipiRequests[i].bits
 	if r.Load() == 0 {
-		return
+		return false
 	}
 	if bit := uint64(1) << i; flushOnWake.Load()&bit != 0 { // an idle processor's spared shootdowns, first
 		flushOnWake.And(^bit)
 		flushLocal(nil, true)
 	}
-	req := r.And(ipiDpc) // take all but the DPC bit, which the DPC code clears
+	req := r.And(ipiDpc | keep) // take all but those bits
 	if req&ipiFlush != 0 {
 		if packet.all {
 			flushLocal(nil, true)
@@ -134,9 +157,7 @@ func ipiPoll(cpu int) {
 		runCall(cpu)
 		ipiCounts[i].served.Add(1)
 	}
-	if req&ipiFreeze != 0 {
-		frozen(cpu)
-	}
+	return (req|r.Load())&ipiFreeze != 0
 }
 
 // flushLocal drops the translations of vas (or every one) on this

@@ -228,14 +228,19 @@ func queueAcquire(w *atomic.Uintptr, cpu int, pinned bool) uint32 {
 		}
 		queueNodes[prev-1].next.Store(id + 1)
 		var s spinWait
+		freeze := false
 		for n.wait.Load() != 0 {
-			if arch.Bare() {
-				ipiPoll(cpu) // interrupts may be off: serve IPIs here (ipi_trap.go)
+			if arch.Bare() && ipiPollQueued(cpu) { // interrupts may be off: serve IPIs here (ipi_trap.go)
+				freeze = true
 			}
 			if !s.pause() {
 				unpin(pinned)
 				spinTimedOut(lock, w.Load())
 			}
+		}
+		if freeze { // pass the lock on, then stop (ipiPollQueued)
+			queueRelease(w, id)
+			frozen(cpu)
 		}
 	}
 	return id
