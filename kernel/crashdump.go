@@ -7,13 +7,17 @@
 // screen also shows !vm as the dump holds it, so that what the viewer
 // prints can be checked against what the kernel saw.
 //
-// The capture starts with the PFN database, before the bugcheck path
-// allocates anything: boot reserves the database's copy (mm.ReserveCrashDump)
-// and the Crash itself is static, so that copying changes nothing it
-// copies. mm hands back its parts as plain data (mm.CrashParts); the kd
-// layer's dump package writes the format. Every piece is read without the memory manager's locks, which
-// the failing code may hold, and memory only through liveMemory, which
-// refuses pages that are not present. COM2 is written polled, with
+// The capture starts in the stall window (stallwindow_trap.go), before the
+// bugcheck path allocates anything: with the other processors held, the
+// PFN database, the !vm counters and the thread table are copied into
+// static storage (boot reserves the database's copy, mm.ReserveCrashDump),
+// so that copying changes nothing it copies. The rest (pool, page tables,
+// modules, code) is captured once they run again, and allocates; the Crash
+// itself is static. mm hands back its parts as plain data
+// (mm.CrashParts); the kd layer's dump package writes the format. Every
+// piece is read without the memory manager's locks, which the failing code
+// may hold, and memory only through liveMemory, which refuses pages that
+// are not present. COM2 is written polled, with
 // interrupts off: nothing else runs between the screen and the power-off.
 //
 // A bugcheck in trap context (stop_trap.go) writes no dump: its stop may
@@ -78,7 +82,7 @@ func captureCrash(r *bugcheck.Record) *dump.Crash {
 	if mods, ok := ldr.TryModules(); ok {
 		crash.Modules = mods
 	}
-	crash.Threads = threadTable(stoppedThread)
+	crash.Threads = threadRows(&crashThreads, crashCurrent, stoppedThread)
 	crash.Code = dump.CaptureCode(r.PC, liveMemory{})
 	return &crash
 }

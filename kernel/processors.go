@@ -9,18 +9,6 @@ import (
 	"ntgo/nt/ke"
 )
 
-// stalledCopy is stalledAt as the last stall left it, copied while the
-// others still spin (static: the copy is made with the others held, when
-// allocating could wait on a lock one of them holds).
-var (
-	stalledCopy     [ke.MaximumProcessors]kd.Registers
-	stalledCopyMask uint64
-)
-
-// copyStalled copies the stalled processors' registers; the caller holds
-// them (ke.StallOtherProcessors).
-func copyStalled() { stalledCopy, stalledCopyMask = stalledAt, stalledMask }
-
 // processorTable builds the ~ rows: this processor (self, its state
 // named me) from self, each other started one from stalledCopy, or with
 // no registers if it did not answer the stall.
@@ -47,9 +35,7 @@ func liveProcessors() ([]kd.Processor, error) {
 	ctx, _ := currentContext()
 	old := ke.RaiseIrql(ke.HighLevel)
 	me := ke.CurrentProcessorNumber()
-	ke.StallOtherProcessors()
-	copyStalled()
-	ke.ResumeOtherProcessors()
+	stallAndCopy(false)
 	ke.LowerIrql(old)
 	ctx.Registers.CR8 = uint64(old)
 	return processorTable(me, "current", ctx.Registers), nil

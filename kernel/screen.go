@@ -26,7 +26,6 @@ import (
 	"ntgo/kernel/kd"
 	"ntgo/nt/arch"
 	"ntgo/nt/bugcheck"
-	"ntgo/nt/ke"
 )
 
 // initBugcheckScreen makes goroutine bugchecks print the screen and power
@@ -53,20 +52,18 @@ func bugcheckScreen(r *bugcheck.Record) {
 	arch.DisableInterrupts()
 	stayOnThisProcessor()
 	stopping.Store(true)
-	// The capture (first: before anything here allocates, crashdump.go)
-	// runs with the other processors stalled, so the page lists it copies
-	// hold still.
-	ke.StallOtherProcessors()
-	copyStalled()
+	// What a crash dump needs to hold still (the page lists) is copied
+	// first, with the other processors stalled, and nothing in that window
+	// can wait (stallwindow_trap.go); the rest is captured after.
+	me := stallAndCopy(crashDumps)
 	crash := captureCrash(r)
-	ke.ResumeOtherProcessors()
 	ctx, _ := currentContext()
 	ctx.Registers.RIP = uint64(r.PC) // no trap: the caller's return address, as NT's screen shows
 	if fault := faultContext.Load(); fault != nil {
 		ctx = *fault // a fault: the screen marks the faulting instruction
 	}
 	if crash != nil {
-		crash.Processors = processorTable(ke.CurrentProcessorNumber(), "the bugcheck", ctx.Registers)
+		crash.Processors = processorTable(me, "the bugcheck", ctx.Registers)
 	}
 	var b strings.Builder
 	kd.WriteStopScreen(&b, debugTarget, r, ctx)

@@ -94,11 +94,17 @@ func liveThreads() ([]kd.Thread, error) { return threadTable("(this console comm
 // running (its saved RIP is stale while it runs). The records are copied
 // with interrupts off; the rows are made afterwards.
 func threadTable(running string) []kd.Thread {
-	var views [maxThreads]threadView
-	n := 0
 	ths := new([maxThreads]Thread)
 	var pcr KPCR
 	current := snapshotScheduler(ths, &pcr, 0)
+	return threadRows(ths, current, running)
+}
+
+// threadRows is threadTable's rows of the copy ths, current the thread
+// this processor ran when it was made.
+func threadRows(ths *[maxThreads]Thread, current int32, running string) []kd.Thread {
+	var views [maxThreads]threadView
+	n := 0
 	now := nanotime()
 	for i := range ths {
 		th := &ths[i]

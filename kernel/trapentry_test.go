@@ -37,3 +37,19 @@ func TestTrapEntryDoesNotAllocate(t *testing.T) {
 	prog := trapcheck.DisassembleKernel(t, "") // inlining off breaks the trap path's nosplit budget
 	trapcheck.NewSearch(prog, trapcheck.NoAllocation).CheckRegions(t, "ntgo/kernel", []trapcheck.Region{entry}, inTrap)
 }
+
+const inStallWindow = "in the stall window"
+
+// The stall window (stallwindow_trap.go) runs in a goroutine, but a
+// stalled processor may hold a lock of the Go runtime's, so it is held to
+// trap context's rule too: nosplit in the sources, and no stack check and
+// no allocation reached in the kernel's code.
+func TestStallWindowKeepsTrapRule(t *testing.T) {
+	src := trapcheck.Parse(t, ".")
+	window := src.WholeFunction(t, "stallAndCopy")
+	src.CheckNosplit(t, src.Held([]trapcheck.Region{window}), inStallWindow)
+	prog := trapcheck.DisassembleKernel(t, "")
+	for _, rule := range []trapcheck.Rule{trapcheck.NoStackCheck, trapcheck.NoAllocation} {
+		trapcheck.NewSearch(prog, rule).CheckRegions(t, "ntgo/kernel", []trapcheck.Region{window}, inStallWindow)
+	}
+}

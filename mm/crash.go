@@ -5,12 +5,19 @@
 // memory manager, so nothing here takes one. ReserveCrashDump runs at boot
 // when dumps are enabled and makes the copy of the PFN database the
 // bugcheck path fills, resident from the start (pfn's NewSnapshot).
-// CaptureCrash then copies the database before anything allocates, so the
-// dump's page lists are the machine's at the stop; the !vm counters, the
-// runtime's reservations (a fixed array, copied without tableLock), the
-// pool's tag counters and the pool image (pool.System.Capture) follow, and
-// those allocate. The lookaside lists' counters stay out: each is read
-// under its list's lock, which the failing code may hold.
+// Capture is in two steps:
+//   - SnapshotForCrash (crash_trap.go) runs while the kernel holds the
+//     other processors stalled, so that what it copies holds still: the PFN
+//     database, the !vm counters and the runtime's reservations (a fixed
+//     array, copied without tableLock). It cannot allocate or wait (a
+//     stalled processor may hold a lock of the Go runtime's);
+//   - CaptureCrash runs once they are let go, and allocates: it turns those
+//     copies into plain data and adds the pool's tag counters and the pool
+//     image (pool.System.Capture), read while the others run (the pool's
+//     own checks refuse what a block in the middle of a change shows).
+//
+// The lookaside lists' counters stay out: each is read under its list's
+// lock, which the failing code may hold.
 
 package mm
 
@@ -41,13 +48,13 @@ type CrashParts struct {
 	Secure *securepool.Image
 }
 
-// CaptureCrash copies the memory manager's state, reading pool pages
-// through read (the debugger's memory, which refuses pages that are not
-// present). ReserveCrashDump must have run.
+// CaptureCrash returns the memory manager's state: what SnapshotForCrash
+// copied, and the pool's, reading pool pages through read (the debugger's
+// memory, which refuses pages that are not present). ReserveCrashDump and
+// SnapshotForCrash must have run.
 func CaptureCrash(read func(addr uintptr, b []byte) bool) CrashParts {
-	PFN.Snapshot(crashPFN)
-	c := CrashParts{PFN: crashPFN, Counters: vmCounters()}
-	c.Reservations = reservationsOf(reservations[:nreserved])
+	c := CrashParts{PFN: crashPFN, Counters: crashCounters}
+	c.Reservations = reservationsOf(crashReservations[:crashReserved])
 	c.PoolTags = ex.Pools().PoolMon()
 	c.Pool = ex.Pools().Capture(read)
 	if s := ex.SecurePools(); s != nil {

@@ -20,18 +20,9 @@ import (
 
 // VMReport is !vm of the running system.
 func VMReport() vmstat.Report {
-	return vmstat.Report{PFN: PFN.Stats(), Counters: vmCounters(), Pools: poolSummary()}
-}
-
-// vmCounters reads !vm's counters without a lock, for the bugcheck path,
-// which may run with kernelSpace held: each is one word (the system PTE
-// total is fixed at boot), so a racing edit shows whole or not at all.
-func vmCounters() vmstat.Counters {
-	c := vmstat.Counters{CommittedPages: uint64(committedPages.Load()), Paging: pagingCounters()}
-	if SystemPtes != nil {
-		c.SystemPtesFree, c.SystemPtesTotal = uint64(SystemPtes.Free()), uint64(SystemPtes.Total())
-	}
-	return c
+	r := vmstat.Report{PFN: PFN.Stats(), Pools: poolSummary()}
+	readVMCounters(&r.Counters)
+	return r
 }
 
 // Lookup walks the live page tables for va, safely against concurrent

@@ -42,7 +42,6 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/verifier"
-	"ntgo/mm/vmstat"
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ntstatus"
 )
@@ -302,26 +301,4 @@ func pageIn(va uintptr) {
 			return
 		}
 	}
-}
-
-// pagingCounters is !vm's paging section: single words and atomics, read
-// without a lock (the bugcheck path reads them too).
-func pagingCounters() vmstat.Paging {
-	p := pager
-	if p == nil {
-		return vmstat.Paging{}
-	}
-	c := vmstat.Paging{
-		WsPages: uint64(p.WsPages()), WsPeak: uint64(max(p.WsPeak(), 1)),
-		DemandZeroFaults: p.DemandZeroFaults.Load(), TransitionFaults: p.TransitionFaults.Load(),
-		HardFaults: p.HardFaults.Load(), CollidedFaults: p.CollidedFaults.Load(),
-		PagesRead: p.PagesRead.Load(), PagesWritten: p.PagesWritten.Load(),
-		Writes: p.Writes.Load(), WriteErrors: p.WriteErrors.Load(),
-		Trimmed: p.Trimmed.Load(), Repurposed: p.Repurposed.Load(),
-	}
-	if s := p.Slots(); s != nil {
-		c.PagingFilePages = uint64(pagingFilePages.Load())
-		c.PagingFileUsed, c.PagingFilePeak = uint64(s.Used()), uint64(s.Peak())
-	}
-	return c
 }

@@ -79,14 +79,6 @@ func (db *Database) NewSnapshot() *Database {
 	return s
 }
 
-// Snapshot copies db's entries, list heads and counts into s, a database
-// from db.NewSnapshot, without the lock and without allocating.
-func (db *Database) Snapshot(s *Database) {
-	s.setLen(min(db.Frames(), physmem.PFN(cap(s.entries))))
-	copy(s.entries, db.entries)
-	s.lists, s.count, s.nodes, s.deferred = db.lists, db.count, db.nodes, db.deferred
-}
-
 // ErrBadDump is returned by OpenDump for an encoding it cannot use.
 var ErrBadDump = errors.New("pfn: dump is truncated or from another Entry layout")
 
