@@ -107,7 +107,7 @@ type dumpPort struct{ written int }
 
 func (p *dumpPort) Write(b []byte) (int, error) {
 	for _, c := range b {
-		com2.Tx(c)
+		uartTx(com2Base, c)
 	}
 	p.written += len(b)
 	return len(b), nil

@@ -75,20 +75,32 @@ func mmio32(addr uintptr) *uint32 { return (*uint32)(unsafePointerAt(addr)) }
 func serialWrite(b []byte) {
 	for _, c := range b {
 		if c == '\n' {
-			com1.Tx('\r')
+			com1Tx('\r')
 		}
-		com1.Tx(c)
+		com1Tx(c)
 	}
 }
+
+// uartTx sends c on the 16550 at base, polled, as tamago's UART.Tx does;
+// but with no stack check, which a goroutine may not reach once the
+// other processors are frozen (finishStop).
+//
+//go:nosplit
+func uartTx(base uint16, c byte) { arch.PolledOut8(base+uart.LSR, 1<<uart.LSR_THRE, c, base+uart.THR) }
+
+// com1Tx sends c on the console's port.
+//
+//go:nosplit
+func com1Tx(c byte) { uartTx(com1Base, c) }
 
 //go:nosplit
 //go:noinline
 func serialWriteString(s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\n' {
-			com1.Tx('\r')
+			com1Tx('\r')
 		}
-		com1.Tx(s[i])
+		com1Tx(s[i])
 	}
 }
 

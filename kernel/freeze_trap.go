@@ -13,7 +13,10 @@
 
 package kernel
 
-import "ntgo/nt/ke"
+import (
+	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
+)
 
 // freezeWait bounds the wait for the others to stop: a processor that
 // does not answer within it is listed as such, and the stop goes on.
@@ -61,4 +64,20 @@ func printProcessorAt(rip uintptr, irql ke.KIRQL) {
 	printAddress(uint64(rip))
 	serialWriteString("  IRQL ")
 	printDec(uint64(irql))
+}
+
+// finishStop ends a goroutine's bugcheck screen (screen.go): it freezes
+// the others, lists the processors (this one's RIP is rip), prints tail,
+// the screen's last line, and powers off. A goroutine runs it with
+// interrupts off, and it keeps trap context's rule
+// (TestStopTailKeepsTrapRule): once the others are frozen, a preemption
+// at a stack check would wait for ever for another processor to run the
+// goroutine again (it is locked to its thread), and an allocation could
+// wait on a lock a frozen processor holds.
+//
+//go:nosplit
+func finishStop(rip uintptr, tail string, code bugcheck.Code) {
+	printProcessors(freezeOthers(), rip)
+	serialWriteString(tail)
+	PowerOffBugcheck(code)
 }

@@ -52,7 +52,7 @@ func printLowerHex(v uint64) { printDigits(v, hexDigits64, false) }
 //go:noinline
 func printAddress(v uint64) {
 	printDigits(v>>32, hexDigits32, false)
-	com1.Tx('`')
+	com1Tx('`')
 	printDigits(v&0xFFFFFFFF, hexDigits32, false)
 }
 
@@ -70,9 +70,9 @@ func printDigits(v uint64, n int, upper bool) {
 	for shift := 4 * (n - 1); shift >= 0; shift -= 4 {
 		d := (v >> uint(shift)) & 0xF
 		if upper {
-			com1.Tx(upperDigits[d])
+			com1Tx(upperDigits[d])
 		} else {
-			com1.Tx(lowerDigits[d])
+			com1Tx(lowerDigits[d])
 		}
 	}
 }
@@ -86,6 +86,6 @@ func printDec(v uint64) {
 		d *= base
 	}
 	for ; d > 0; d /= base {
-		com1.Tx(byte('0' + v/d%base))
+		com1Tx(byte('0' + v/d%base))
 	}
 }

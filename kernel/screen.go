@@ -79,9 +79,7 @@ func bugcheckScreen(r *bugcheck.Record) {
 	}
 	// The others stop only now: the screen and the dump allocate, and a
 	// frozen processor may hold a lock of the Go runtime's.
-	printProcessors(freezeOthers(), uintptr(ctx.Registers.RIP))
-	serialWriteString(screen[end:])
-	PowerOffBugcheck(r.Code)
+	finishStop(uintptr(ctx.Registers.RIP), screen[end:], r.Code)
 }
 
 // stayOnThisProcessor keeps the stopping thread on the processor it runs on

@@ -299,7 +299,7 @@ func printReg(name string, v uint64, sep byte) {
 	serialWriteString("=")
 	printLowerHex(v)
 	if sep == '\n' {
-		com1.Tx('\r')
+		com1Tx('\r')
 	}
-	com1.Tx(sep)
+	com1Tx(sep)
 }

@@ -42,14 +42,26 @@ const inStallWindow = "in the stall window"
 
 // The stall window (stallwindow_trap.go) runs in a goroutine, but a
 // stalled processor may hold a lock of the Go runtime's, so it is held to
-// trap context's rule too: nosplit in the sources, and no stack check and
-// no allocation reached in the kernel's code.
+// trap context's rule too.
 func TestStallWindowKeepsTrapRule(t *testing.T) {
+	checkGoroutineRegion(t, "stallAndCopy", inStallWindow)
+}
+
+// The end of a goroutine's bugcheck screen (finishStop) likewise: the
+// other processors are frozen there.
+func TestStopTailKeepsTrapRule(t *testing.T) {
+	checkGoroutineRegion(t, "finishStop", "with the other processors frozen")
+}
+
+// checkGoroutineRegion holds the whole function fn, which a goroutine
+// runs, to trap context's rule: nosplit in the sources, and no stack check
+// and no allocation reached in the kernel's code.
+func checkGoroutineRegion(t *testing.T, fn, where string) {
 	src := trapcheck.Parse(t, ".")
-	window := src.WholeFunction(t, "stallAndCopy")
-	src.CheckNosplit(t, src.Held([]trapcheck.Region{window}), inStallWindow)
+	region := src.WholeFunction(t, fn)
+	src.CheckNosplit(t, src.Held([]trapcheck.Region{region}), where)
 	prog := trapcheck.DisassembleKernel(t, "")
 	for _, rule := range []trapcheck.Rule{trapcheck.NoStackCheck, trapcheck.NoAllocation} {
-		trapcheck.NewSearch(prog, rule).CheckRegions(t, "ntgo/kernel", []trapcheck.Region{window}, inStallWindow)
+		trapcheck.NewSearch(prog, rule).CheckRegions(t, "ntgo/kernel", []trapcheck.Region{region}, where)
 	}
 }

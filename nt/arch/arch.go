@@ -81,6 +81,11 @@ func FramePointer() uintptr
 func CPUID(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 
 // In8 .. Out32 are port I/O.
+
+// PolledOut8 waits until the byte at port status has a bit of ready set,
+// then writes v to port: a polled device write (a 16550's transmit) in
+// one frameless call, for the trap path's nosplit stack budget.
+func PolledOut8(status uint16, ready, v uint8, port uint16)
 func In8(port uint16) uint8
 func Out8(port uint16, v uint8)
 func In16(port uint16) uint16

@@ -122,6 +122,17 @@ TEXT ·Out8(SB),NOSPLIT|NOFRAME,$0-3
 	OUTB
 	RET
 
+TEXT ·PolledOut8(SB),NOSPLIT|NOFRAME,$0-6
+	MOVW status+0(FP), DX
+poll:
+	INB
+	TESTB ready+2(FP), AL
+	JZ poll
+	MOVW port+4(FP), DX
+	MOVB v+3(FP), AX
+	OUTB
+	RET
+
 TEXT ·In16(SB),NOSPLIT|NOFRAME,$0-10
 	MOVW port+0(FP), DX
 	INW
