@@ -82,7 +82,7 @@ func captureCrash(r *bugcheck.Record) *dump.Crash {
 	if mods, ok := ldr.TryModules(); ok {
 		crash.Modules = mods
 	}
-	crash.Threads = threadRows(&crashThreads, crashCurrent, stoppedThread)
+	crash.Threads = threadRows(&crashThreads, crashCurrent, crashThreadsAt, stoppedThread)
 	crash.Code = dump.CaptureCode(r.PC, liveMemory{})
 	return &crash
 }

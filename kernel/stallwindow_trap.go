@@ -24,11 +24,13 @@ var (
 	// stalledCopy is stalledAt, each stalled processor's registers.
 	stalledCopy     [ke.MaximumProcessors]kd.Registers
 	stalledCopyMask uint64
-	// crashThreads is the thread table for a crash dump, and
-	// crashCurrent the thread the bugcheck's processor ran.
-	crashThreads [maxThreads]Thread
-	crashCurrent int32
-	crashKPCR    KPCR // snapshotScheduler's copy of processor 0's, unused
+	// crashThreads is the thread table for a crash dump, copied at
+	// crashThreadsAt, and crashCurrent the thread the bugcheck's
+	// processor ran.
+	crashThreads   [maxThreads]Thread
+	crashThreadsAt int64
+	crashCurrent   int32
+	crashKPCR      KPCR // snapshotScheduler's copy of processor 0's, unused
 )
 
 // stallAndCopy stalls the other processors, copies their registers and,
@@ -44,6 +46,7 @@ func stallAndCopy(forDump bool) int {
 	if forDump {
 		mm.SnapshotForCrash()
 		crashCurrent = snapshotScheduler(&crashThreads, &crashKPCR, 0)
+		crashThreadsAt = nanotime()
 	}
 	ke.ResumeOtherProcessors()
 	return me

@@ -97,15 +97,14 @@ func threadTable(running string) []kd.Thread {
 	ths := new([maxThreads]Thread)
 	var pcr KPCR
 	current := snapshotScheduler(ths, &pcr, 0)
-	return threadRows(ths, current, running)
+	return threadRows(ths, current, nanotime(), running)
 }
 
-// threadRows is threadTable's rows of the copy ths, current the thread
-// this processor ran when it was made.
-func threadRows(ths *[maxThreads]Thread, current int32, running string) []kd.Thread {
+// threadRows is threadTable's rows of the copy ths, made at time now,
+// current the thread this processor ran then.
+func threadRows(ths *[maxThreads]Thread, current int32, now int64, running string) []kd.Thread {
 	var views [maxThreads]threadView
 	n := 0
-	now := nanotime()
 	for i := range ths {
 		th := &ths[i]
 		if th.State == threadFree && !th.Idle {
