@@ -34,6 +34,13 @@ func initBugcheckScreen() {
 	if !testBinary() {
 		bugcheck.SetHandler(bugcheckScreen)
 		stopsAreFinal = true
+		// The screen locks its goroutine to its thread, and the runtime's
+		// first LockOSThread starts a thread (its template thread), which
+		// takes the scheduler's lock and may yield for it: done here, not
+		// in a bugcheck at HIGH_LEVEL, where that yield stopped the stop
+		// with ATTEMPTED_SWITCH_FROM_DPC (seen at SMP=4).
+		runtime.LockOSThread()
+		runtime.UnlockOSThread()
 	}
 }
 
@@ -48,10 +55,12 @@ func testBinary() bool {
 }
 
 func bugcheckScreen(r *bugcheck.Record) {
+	// Stopping first: from here a thread may switch at any IRQL, so the
+	// goroutine may wait on the runtime whatever level it bugchecked at.
+	stopping.Store(true)
 	runtime.LockOSThread()
 	arch.DisableInterrupts()
 	stayOnThisProcessor()
-	stopping.Store(true)
 	// What a crash dump needs to hold still (the page lists) is copied
 	// first, with the other processors stalled, and nothing in that window
 	// can wait (stallwindow_trap.go); the rest is captured after.
