@@ -13,8 +13,8 @@
 //     stalled processor may hold a lock of the Go runtime's);
 //   - CaptureCrash runs once they are let go, and allocates: it turns those
 //     copies into plain data and adds the pool's tag counters and the pool
-//     image (pool.System.Capture), read while the others run (the pool's
-//     own checks refuse what a block in the middle of a change shows).
+//     image (pool.System.Capture), read while the others run: a block in
+//     the middle of a change may show as it was or as it will be.
 //
 // The lookaside lists' counters stay out: each is read under its list's
 // lock, which the failing code may hold.
