@@ -590,18 +590,32 @@ func AllocatePagesForMdl(low, high, skip uint64, total uintptr) *Mdl {
 
 // takeFrames fills pages with frames in [low, high], then in the ranges
 // skip higher, each from node first (only from node if required), and
-// returns how many it took.
+// returns how many it took. Each frame is a one-frame run, and the next
+// is looked for below it (the run scan goes downwards), so that a range
+// costs about one pass however many frames it gives, not one per frame;
+// when nothing is left below, one more scan of the whole range finds
+// frames freed above meanwhile, or memory the database had not yet grown
+// into (pfn.InitLazy), which the scan adds.
 func takeFrames(pages []physmem.PFN, low, high, skip uint64, c pfn.Cache, node uint32, required bool) int {
 	got := 0
 	last := PFN.Frames() - 1
 	for got < len(pages) {
-		for got < len(pages) {
-			f, st := PFN.AllocateContiguousOnNode(1, physmem.FrameOf(low+physmem.PageMask), physmem.FrameOf(high), 0, c, node, required)
+		lowest, whole := physmem.FrameOf(low+physmem.PageMask), physmem.FrameOf(high)
+		for top := whole; got < len(pages) && top >= lowest; {
+			f, st := PFN.AllocateContiguousOnNode(1, lowest, top, 0, c, node, required)
 			if st != ntstatus.Success {
-				break
+				if top == whole {
+					break
+				}
+				top = whole
+				continue
 			}
 			pages[got] = f
 			got++
+			if f == 0 {
+				break
+			}
+			top = f - 1
 		}
 		if skip == 0 || low+skip < low || physmem.FrameOf(low+skip) > last {
 			break
