@@ -71,7 +71,7 @@ func noteStderr(b []byte) {
 	}
 	const fatal = "fatal error: "
 	if stderrWritten >= uint64(len(fatal)) && tailHasAt(stderrWritten-uint64(len(fatal)), fatal) {
-		stopping.Store(true)
+		beginStop()
 	}
 }
 

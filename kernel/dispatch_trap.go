@@ -103,6 +103,21 @@ var (
 	stopsAreFinal bool
 )
 
+// beginStop marks the stop as begun (stopping) and gives back the frames
+// held for it (mm/stopreserve_trap.go): the stop's Go code, and runtime
+// threads waiting in a fault for a frame, may need them.
+//
+//go:nosplit
+func beginStop() {
+	stopping.Store(true)
+	openStopReserve()
+}
+
+// openStopReserve is mm.OpenStopReserve, through a value as beginPageIn
+// is: its PFN work runs on whatever stack the stop began on, below the
+// linker's bound on the trap's nosplit chain.
+var openStopReserve = mm.OpenStopReserve
+
 // faultingGoroutine returns the g that f interrupted if a fault can be
 // dispatched to it, else 0 (always 0 once a stop has begun).
 //
@@ -181,7 +196,7 @@ func dispatchFault(f *TrapFrame, g uintptr, code bugcheck.Code, p [4]uintptr, st
 	// assist may park it and run another goroutine on its thread
 	// (sched_trap.go lets threads switch at any IRQL once stopping is set).
 	if !r.Raise && stopsAreFinal {
-		stopping.Store(true)
+		beginStop()
 	}
 	r.Vector, r.ErrorCode = f.Vector, f.ErrorCode
 	saveRegisters(&r.Registers, f)

@@ -57,7 +57,7 @@ func testBinary() bool {
 func bugcheckScreen(r *bugcheck.Record) {
 	// Stopping first: from here a thread may switch at any IRQL, so the
 	// goroutine may wait on the runtime whatever level it bugchecked at.
-	stopping.Store(true)
+	beginStop()
 	runtime.LockOSThread()
 	arch.DisableInterrupts()
 	stayOnThisProcessor()

@@ -1,5 +1,7 @@
 package mm
 
+import "ntgo/mm/physmem"
+
 // ChargeCommit is chargeCommit, for the commit-limit test.
 var ChargeCommit = chargeCommit
 
@@ -8,3 +10,12 @@ func PoolCommitted() int64 { return poolCommitted.Load() }
 
 // FixedMdlBytes is the block every MDL of up to mdlFixedPages pages takes.
 const FixedMdlBytes = mdlFixedSize
+
+// StopReserve is the frames boot holds for a stop, and whether the
+// reserve has been opened.
+func StopReserve() ([]physmem.PFN, bool) {
+	return stopReserve[:stopReserveHeld], stopReserveOpen.Load()
+}
+
+// StopReservePages is stopReservePages.
+const StopReservePages = stopReservePages
