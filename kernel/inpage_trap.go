@@ -68,14 +68,14 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 		return inPageWaits, 0
 	}
 	g := faultingGoroutine(f)
-	if g == 0 || f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) {
+	if !canSleepInFault(f, g) {
 		return inPageCannotWait, 0
 	}
 	w := beginPageIn(fault.VA, fault.Access)
 	if w.Wake != 0 {
 		sysFutexCall(w.Wake, futexWake, 1, 0)
 	}
-	if w.NoFrame && noFrame.tooLong(arch.RDTSC(), tscHz, mm.PagingProgress()) {
+	if w.NoFrame && !frameWaitGoesOn() {
 		return inPageNoPages, 0
 	}
 	switch w.How {
@@ -87,15 +87,81 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 	case mm.InPageFailed:
 		return inPageReadFailed, w.Status
 	}
+	napOrYield(f, g)
+	return inPageWaits, 0
+}
+
+// waitForFrame finishes a demand-zero fault on the Go runtime's memory
+// that found no free frame (va.NoMemory), as NT's fault waits for a free
+// page rather than failing: the thread naps or yields and faults again
+// while the working-set manager trims and the writer writes, and such
+// faults join the pageable ones' episode (noFrame), so that no frame for
+// noPagesWait without progress is NO_PAGES_AVAILABLE either way. The
+// thread need not be a goroutine's: the runtime grows its heap and copies
+// stacks on its threads' own stacks (g0), and those nap. A fault that
+// cannot sleep — interrupts off, a nested trap, at DISPATCH_LEVEL, where
+// the runtime's memory may fault (pagefault_trap.go) but not wait, or a
+// stack with no resident room for sleepInFault's two words — keeps va's
+// KERNEL_DATA_INPAGE_ERROR (inPageCannotWait).
+//
+//go:nosplit
+//go:noinline
+func waitForFrame(f *TrapFrame) int {
+	if stopping.Load() {
+		retryWhileStopping(f)
+		return inPageWaits
+	}
+	if f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) || ke.GetCurrentIrql() >= ke.DispatchLevel ||
+		!mm.RuntimeAddress(uintptr(f.RSP)) || !mm.Readable(uintptr(f.RSP)-16) {
+		return inPageCannotWait
+	}
+	if !frameWaitGoesOn() {
+		return inPageNoPages
+	}
+	if g := faultingGoroutine(f); g != 0 {
+		napOrYield(f, g)
+	} else {
+		sleepInFault(f, uintptr(unsafe.Pointer(&inPageNap)), 0, inPageNapNs)
+	}
+	return inPageWaits
+}
+
+// frameWaitGoesOn notes a fault that found no free frame and reports
+// whether it may wait again: false once such faults have waited
+// noPagesWait without the pager's progress (NO_PAGES_AVAILABLE).
+//
+//go:nosplit
+func frameWaitGoesOn() bool {
+	if noFrame.tooLong(arch.RDTSC(), tscHz, mm.PagingProgress()) {
+		return false
+	}
+	mm.NoteFreePageWait()
+	return true
+}
+
+// canSleepInFault reports whether the thread of goroutine g (0: none),
+// interrupted by f, may sleep in its fault: interrupts on (no spin lock
+// held) and the outermost trap.
+//
+//go:nosplit
+func canSleepInFault(f *TrapFrame, g uintptr) bool {
+	return g != 0 && f.RFLAGS&rflagsIF != 0 && schedulesAtExit(currentKPCR())
+}
+
+// napOrYield lets the faulting goroutine g wait a little before it
+// faults again: it yields through asyncPreempt where the runtime could
+// preempt it, else its thread naps inPageNapNs.
+//
+//go:nosplit
+func napOrYield(f *TrapFrame, g uintptr) {
 	if !asyncPreemptable(f, g) {
 		sleepInFault(f, uintptr(unsafe.Pointer(&inPageNap)), 0, inPageNapNs)
-		return inPageWaits, 0
+		return
 	}
 	// Give the processor up at once: the woken worker's thread (or the
 	// one finishing the read) runs before this goroutine spins again.
 	yield()
 	redirectToAsyncPreempt(f)
-	return inPageWaits, 0
 }
 
 // retryWhileStopping retries a fault while another processor is stopping
@@ -163,14 +229,17 @@ func inPageFailed(f *TrapFrame, addr uintptr, st ntstatus.Status) {
 
 // noPages stops for faults that found no frame for noPagesWait while the
 // pager made no progress: NO_PAGES_AVAILABLE, in the faulting goroutine's
-// context.
+// context where the runtime could preempt it, else in trap context. A
+// fault on the runtime's own memory may come inside the runtime with one
+// of its locks held (growing the heap), where the goroutine's way to the
+// screen, which allocates, would wait on that lock for ever.
 //
 //go:nosplit
 //go:noinline
 func noPages(f *TrapFrame) {
 	g := faultingGoroutine(f)
 	p := noPagesParams()
-	if !dispatchFault(f, g, bugcheck.NoPagesAvailable, p, 0, 0, false) {
+	if !asyncSafe(uintptr(f.RIP)) || !dispatchFault(f, g, bugcheck.NoPagesAvailable, p, 0, 0, false) {
 		stop(f, bugcheck.NoPagesAvailable, p[0], p[1], p[2], p[3])
 	}
 }

@@ -10,7 +10,9 @@
 // before anything is looked at, as in NT, where such a fault cannot wait
 // for a page. The Go runtime's memory (the lower half) is exempt: it plays
 // the part of NT's non-paged kernel stacks and heap, which never fault, and
-// only its first touch of a page faults here, which needs no waiting. In a
+// only its first touch of a page faults here, which waits only when no
+// frame is free (waitForFrame: a goroutine's fault naps until the
+// working-set manager frees one, or stops with NO_PAGES_AVAILABLE). In a
 // driver Driver Verifier verifies, the stop is DRIVER_IRQL_NOT_LESS_OR_EQUAL
 // (0xD1, same parameters), as NT names a driver's.
 //
@@ -58,6 +60,14 @@ func pageFault(f *TrapFrame, cr2 uintptr) {
 			noPages(f)
 		}
 		return
+	case va.NoMemory:
+		switch waitForFrame(f) {
+		case inPageWaits:
+			return
+		case inPageNoPages:
+			noPages(f)
+			return
+		}
 	}
 	finishFault(f, &fault)
 }

@@ -48,6 +48,7 @@ func readVMCounters(c *vmstat.Counters) {
 	g.PagesRead, g.PagesWritten = p.PagesRead.Load(), p.PagesWritten.Load()
 	g.Writes, g.WriteErrors = p.Writes.Load(), p.WriteErrors.Load()
 	g.Trimmed, g.Repurposed = p.Trimmed.Load(), p.Repurposed.Load()
+	g.FreePageWaits = p.FreePageWaits.Load()
 	if s := p.Slots(); s != nil {
 		g.PagingFilePages = uint64(pagingFilePages.Load())
 		g.PagingFileUsed, g.PagingFilePeak = uint64(s.Used()), uint64(s.Peak())

@@ -156,6 +156,16 @@ func PagingProgress() uint64 {
 	return pager.Progress()
 }
 
+// NoteFreePageWait counts a fault that found no free frame and waits
+// (!vm's free-page waits).
+//
+//go:nosplit
+func NoteFreePageWait() {
+	if pager != nil {
+		pager.FreePageWaits.Add(1)
+	}
+}
+
 // NoPagesParams are NO_PAGES_AVAILABLE's parameters now: the dirty pages
 // (Modified and ModifiedNoWrite), those bound for the paging file
 // (Modified), the non-paged pool pages still to be had, and the status of

@@ -272,19 +272,22 @@ func storeByte(p *byte, v byte) { *p = v }
 // holdEveryFrame takes every available frame but half the pager's fault
 // reserve into locked MDL pages, which neither trimming nor the modified
 // page writer can free, and keeps taking those that come back (trimmed
-// pages written to Standby, the Go heap's), then touches a paged-pool
-// page that was never resident: its fault finds no frame, nothing the
-// pager does can give it one, and the wait ends in NO_PAGES_AVAILABLE.
-// The half of the reserve left is the Go runtime's, for the stop itself.
+// pages written to Standby) before a pageable fault could take them, then
+// touches a paged-pool page that was never resident: its fault finds no
+// frame, nothing the pager does can give it one, and the wait ends in
+// NO_PAGES_AVAILABLE. The frames below three quarters of the reserve are
+// left to the Go runtime, which gives some back and takes them again
+// (its scavenger) while the fault waits.
 func holdEveryFrame() {
 	page := (*byte)(ex.AllocatePoolWithTag(pool.PagedPool, physmem.PageSize, notMyFaultTag))
-	keep := mm.SystemPager().Reserve / 2
+	reserve := mm.SystemPager().Reserve
+	keep, retake := reserve/2, reserve*3/4
 	held := make(chan struct{})
 	go func() {
 		var mdls []*mm.Mdl // never given back: the system stops
 		signal := held
 		for {
-			if a := mm.PFN.Stats().Available(); a > keep {
+			if a := mm.PFN.Stats().Available(); a > retake || (signal != nil && a > keep) {
 				if m := mm.AllocatePagesForMdlEx(0, ^uint64(0), 0, uintptr(a-keep)*physmem.PageSize, pte.Cached, mm.MmDontZeroAllocation); m != nil {
 					mdls = append(mdls, m)
 					continue

@@ -139,6 +139,9 @@ type Counters struct {
 	Writes           atomic.Uint64 // device writes (clusters)
 	Trimmed          atomic.Uint64 // pages taken out of the working set
 	Repurposed       atomic.Uint64 // standby frames taken from their owners
+	// FreePageWaits counts faults, pageable or on the Go runtime's
+	// memory, that found no free frame and waited to fault again.
+	FreePageWaits atomic.Uint64
 	// LastWriteError is the status of the most recent failed write (0:
 	// none yet), NO_PAGES_AVAILABLE's fourth parameter.
 	LastWriteError atomic.Uint32

@@ -25,8 +25,9 @@
 //	WriteToReadonly   ATTEMPTED_WRITE_TO_READONLY_MEMORY (0xBE): va, PTE, 0, 0
 //	ExecuteNoExecute  ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY (0xFC): va, PTE, 0, 0
 //	NoMemory          KERNEL_DATA_INPAGE_ERROR (0x7A): PTE address,
-//	                  STATUS_NO_MEMORY, va, 0 (NT would wait for a free page;
-//	                  trap context cannot)
+//	                  STATUS_NO_MEMORY, va, 0 — only for a fault that
+//	                  cannot wait for a free page (interrupts off, raised
+//	                  IRQL); the kernel lets one that can wait, as NT does
 //	CorruptPte        MEMORY_MANAGEMENT (0x1A): 0x411, PTE address, PTE, 0
 
 package va

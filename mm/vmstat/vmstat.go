@@ -42,6 +42,7 @@ type Paging struct {
 	HardFaults, CollidedFaults                      uint64
 	PagesRead, PagesWritten, Writes, WriteErrors    uint64
 	Trimmed, Repurposed                             uint64
+	FreePageWaits                                   uint64
 }
 
 // Pools is !vm's pool section.
@@ -92,8 +93,8 @@ func (r *Report) Write(w io.Writer) {
 	}
 	if pg.WsPeak != 0 {
 		fmt.Fprintf(w, "System working set:%8d pages, peak %d (paged pool)\n", pg.WsPages, pg.WsPeak)
-		fmt.Fprintf(w, "Page faults:       demand-zero %d, transition (soft) %d, hard %d (collided %d)\n",
-			pg.DemandZeroFaults, pg.TransitionFaults, pg.HardFaults, pg.CollidedFaults)
+		fmt.Fprintf(w, "Page faults:       demand-zero %d, transition (soft) %d, hard %d (collided %d); %d waits for a free page\n",
+			pg.DemandZeroFaults, pg.TransitionFaults, pg.HardFaults, pg.CollidedFaults, pg.FreePageWaits)
 		fmt.Fprintf(w, "Paging I/O:        %d pages read, %d pages written in %d writes (%d failed); %d trimmed, %d repurposed\n",
 			pg.PagesRead, pg.PagesWritten, pg.Writes, pg.WriteErrors, pg.Trimmed, pg.Repurposed)
 	}
