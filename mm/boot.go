@@ -136,7 +136,7 @@ func Boot(image []ImageSegment) {
 	arch.WriteCR3(uintptr(root.Addr()))
 	Tables.Init(&selfMap, &tableSource, &tlb)
 	PFN.Move(unsafe.Slice((*pfn.Entry)(virtual(layout.PfnDatabaseStart)), n), &hyperspace)
-	holdStopReserve()
+	holdStopReserve(n)
 }
 
 //go:nosplit

@@ -19,3 +19,6 @@ func StopReserve() ([]physmem.PFN, bool) {
 
 // StopReservePages is stopReservePages.
 const StopReservePages = stopReservePages
+
+// StopReserveSize is the reserve boot holds on this machine.
+func StopReserveSize() int { return stopReserveSize(databaseLen) }

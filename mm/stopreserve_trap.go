@@ -10,8 +10,10 @@
 // the stop is for want of memory — NO_PAGES_AVAILABLE, a driver holding
 // every frame — that code, or a runtime thread that holds a lock it needs
 // and waits in a fault for a frame, would wait for ever. So boot holds
-// stopReservePages frames off the lists (active, owned by no PTE), and
-// the kernel gives them back, once, when a stop begins (OpenStopReserve).
+// frames off the lists (active, owned by no PTE) — stopReservePages, or a
+// 256th of the frames on a machine of less than 64 MiB, which has none to
+// spare for its processors — and the kernel gives them back, once, when
+// a stop begins (OpenStopReserve).
 // NT's bugcheck allocates nothing; ntgo's Go screen cannot promise that.
 
 package mm
@@ -32,12 +34,12 @@ var (
 	stopReserveOpen atomic.Bool
 )
 
-// holdStopReserve takes the reserve from the free lists at boot; a machine
-// too small to spare it boots with what it could take.
+// holdStopReserve takes the reserve from the free lists at boot, out of
+// the frames frames the PFN database describes.
 //
 //go:nosplit
-func holdStopReserve() {
-	for stopReserveHeld < stopReservePages {
+func holdStopReserve(frames physmem.PFN) {
+	for n := stopReserveSize(frames); stopReserveHeld < n; {
 		f, ok := PFN.AllocateZeroed(0, 0)
 		if !ok {
 			return
@@ -46,6 +48,11 @@ func holdStopReserve() {
 		stopReserveHeld++
 	}
 }
+
+// stopReserveSize is the reserve for a database of frames frames.
+//
+//go:nosplit
+func stopReserveSize(frames physmem.PFN) int { return min(stopReservePages, int(frames/256)) }
 
 // OpenStopReserve gives the reserve's frames back to the free lists, the
 // first time it is called: the kernel calls it as a stop begins.
