@@ -98,11 +98,13 @@ func waitInPage(f *TrapFrame, fault *va.Fault) (int, ntstatus.Status) {
 // faults join the pageable ones' episode (noFrame), so that no frame for
 // noPagesWait without progress is NO_PAGES_AVAILABLE either way. The
 // thread need not be a goroutine's: the runtime grows its heap and copies
-// stacks on its threads' own stacks (g0), and those nap. A fault that
-// cannot sleep — interrupts off, a nested trap, at DISPATCH_LEVEL, where
-// the runtime's memory may fault (pagefault_trap.go) but not wait, or a
-// stack with no resident room for sleepInFault's two words — keeps va's
-// KERNEL_DATA_INPAGE_ERROR (inPageCannotWait).
+// stacks on its threads' own stacks (g0), and those nap. Where the stack
+// has no resident room for what a nap or yield leaves on it (a frame whose
+// first touch is this fault: sysmon's CPU-set buffer), the thread only
+// gives the processor up and faults again when it next runs. A fault that
+// cannot wait — interrupts off, a nested trap, or at DISPATCH_LEVEL, where
+// the runtime's memory may fault (pagefault_trap.go) but not wait — keeps
+// va's KERNEL_DATA_INPAGE_ERROR (inPageCannotWait).
 //
 //go:nosplit
 //go:noinline
@@ -111,16 +113,19 @@ func waitForFrame(f *TrapFrame) int {
 		retryWhileStopping(f)
 		return inPageWaits
 	}
-	if f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) || ke.GetCurrentIrql() >= ke.DispatchLevel ||
-		!mm.RuntimeAddress(uintptr(f.RSP)) || !mm.Readable(uintptr(f.RSP)-16) {
+	if f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) || ke.GetCurrentIrql() >= ke.DispatchLevel {
 		return inPageCannotWait
 	}
 	if !frameWaitGoesOn() {
 		return inPageNoPages
 	}
-	if g := faultingGoroutine(f); g != 0 {
+	g := faultingGoroutine(f)
+	switch {
+	case !mm.RuntimeAddress(uintptr(f.RSP)) || !mm.Readable(uintptr(f.RSP)-16) || !mm.Readable(uintptr(f.RSP)-asyncPreemptRoom):
+		yield()
+	case g != 0:
 		napOrYield(f, g)
-	} else {
+	default:
 		sleepInFault(f, uintptr(unsafe.Pointer(&inPageNap)), 0, inPageNapNs)
 	}
 	return inPageWaits
