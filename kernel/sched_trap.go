@@ -8,7 +8,9 @@
 // the current thread blocked or ready and calls reschedule, which saves the
 // trap frame into the outgoing thread and loads the incoming thread's saved
 // frame in its place, so the common exit path resumes the new thread.
-// Nested traps (a page fault inside a system call) never switch.
+// Nested traps (a page fault inside a system call) never switch, and
+// neither does a running thread that trapped with interrupts off (a fault
+// under a spin lock): only its own wait could move it.
 //
 // IRQL is the processor's (CR8), not the thread's, so a switch at
 // DISPATCH_LEVEL or above would run the next thread at that level. As on
@@ -131,6 +133,15 @@ func reschedule(f *TrapFrame) {
 	p := currentKPCR()
 	cur := p.Current
 	curState := threads[cur].State
+	if curState == threadRunning && f.RFLAGS&arch.RflagsIF == 0 {
+		// It trapped with interrupts off (a fault under an interrupt-
+		// disabling spin lock, or in the idle thread's zeroing): the timer
+		// could not have ended its slice there, and a switch would leave
+		// this processor's queue node in use for the next thread to trip
+		// on (SPIN_LOCK_ALREADY_OWNED). PreemptPending waits for the next
+		// tick with interrupts on.
+		return
+	}
 	misplaced := curState == threadRunning && cur != p.Idle && !allowedOn(cur, p.Number)
 	wantSwitch := curState != threadRunning || misplaced ||
 		readyHead != noThread && (cur == p.Idle || p.PreemptPending)

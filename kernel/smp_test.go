@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/arch/x86/x86asm"
 
 	"ntgo/mm"
+	"ntgo/mm/physmem"
 	"ntgo/nt/arch"
 	"ntgo/nt/ke"
 )
@@ -303,3 +305,63 @@ func TestStallLeavesQueuedWaitersRunning(t *testing.T) {
 	}
 	t.Logf("%d stalls beside %d processors taking the lock (%d holds)", rounds, n-1, holds.Load())
 }
+
+// A fault taken with interrupts off, here by a spin lock's holder touching
+// fresh pages, never ends the thread's time slice. A switch there would
+// leave the processor's queue node in use for the next thread it runs,
+// which then stops with SPIN_LOCK_ALREADY_OWNED on a lock it never took
+// (mm/pfn's TestConcurrentUse at SMP=4 did). With more threads ready than
+// processors and every slice marked ended, each fault must leave the
+// holder where it was.
+func TestFaultUnderSpinLockDoesNotSwitch(t *testing.T) {
+	if !arch.Bare() {
+		t.Skip("the kernel's scheduler")
+	}
+	// Keep the ready queue full: more Ps than processors, each spinning on
+	// its own thread (through a call, so the GC can still stop them).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4*int(ke.QueryActiveProcessorCountEx(0)) + 1))
+	var stop atomic.Bool
+	var spinners sync.WaitGroup
+	for range 4 * ke.QueryActiveProcessorCountEx(0) {
+		spinners.Add(1)
+		go func() {
+			defer spinners.Done()
+			for !stop.Load() {
+				spinRound()
+			}
+		}()
+	}
+	defer func() { stop.Store(true); spinners.Wait() }()
+	const pages = 512
+	mem, err := syscall.Mmap(-1, 0, pages*physmem.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	var lock ke.SpinLock
+	sawReady, switched := 0, 0
+	for i := range pages {
+		lock.Acquire()
+		p := currentKPCR()
+		before := p.Switches
+		p.PreemptPending = true
+		if readyHead != noThread {
+			sawReady++
+		}
+		mem[i*physmem.PageSize] = 1 // a demand-zero fault, interrupts off
+		if currentKPCR() != p || p.Switches != before {
+			switched++
+		}
+		lock.Release()
+	}
+	t.Logf("%d faults under the lock, %d with another thread ready", pages, sawReady)
+	if switched != 0 {
+		t.Fatalf("%d of %d faults under a spin lock switched threads", switched, pages)
+	}
+	if sawReady == 0 {
+		t.Fatalf("no fault had another thread ready: the test proves nothing")
+	}
+}
+
+//go:noinline
+func spinRound() {}
