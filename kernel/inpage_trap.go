@@ -41,9 +41,6 @@ import (
 	"ntgo/nt/ntstatus"
 )
 
-// rflagsIF is RFLAGS' interrupt-enable bit.
-const rflagsIF = 1 << 9
-
 // asyncPreemptRoom is the goroutine stack asyncPreempt's register save
 // area and its callees need below the faulting RSP.
 const asyncPreemptRoom = 1024
@@ -113,7 +110,7 @@ func waitForFrame(f *TrapFrame) int {
 		retryWhileStopping(f)
 		return inPageWaits
 	}
-	if f.RFLAGS&rflagsIF == 0 || !schedulesAtExit(currentKPCR()) || ke.GetCurrentIrql() >= ke.DispatchLevel {
+	if f.RFLAGS&arch.RflagsIF == 0 || !schedulesAtExit(currentKPCR()) || ke.GetCurrentIrql() >= ke.DispatchLevel {
 		return inPageCannotWait
 	}
 	if !frameWaitGoesOn() {
@@ -150,7 +147,7 @@ func frameWaitGoesOn() bool {
 //
 //go:nosplit
 func canSleepInFault(f *TrapFrame, g uintptr) bool {
-	return g != 0 && f.RFLAGS&rflagsIF != 0 && schedulesAtExit(currentKPCR())
+	return g != 0 && f.RFLAGS&arch.RflagsIF != 0 && schedulesAtExit(currentKPCR())
 }
 
 // napOrYield lets the faulting goroutine g wait a little before it
@@ -181,7 +178,7 @@ func napOrYield(f *TrapFrame, g uintptr) {
 //go:noinline
 func retryWhileStopping(f *TrapFrame) {
 	yield()
-	if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&rflagsIF != 0 && asyncPreemptable(f, g) {
+	if g := interruptedGoroutine(f); g != 0 && f.RFLAGS&arch.RflagsIF != 0 && asyncPreemptable(f, g) {
 		redirectToAsyncPreempt(f)
 	}
 }
