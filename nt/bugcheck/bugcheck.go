@@ -11,6 +11,8 @@ package bugcheck
 import (
 	"fmt"
 	"sync/atomic"
+
+	"ntgo/nt/arch"
 )
 
 // Code is a bugcheck code (the STOP code).
@@ -285,6 +287,14 @@ func KeBugCheckEx(code Code, p1, p2, p3, p4 uintptr) {
 // It is for tests: it works when no handler is installed (the host) and when
 // the installed handler panics with the record (the in-kernel test mode).
 func Catch(f func()) (rec *Record) {
+	// A stop raised under an interrupt-disabling spin lock unwinds past its
+	// release: give the caller back the interrupt state it called with, or
+	// its thread would run on with interrupts off and never be preempted.
+	var rflags uintptr
+	if arch.Bare() {
+		rflags = arch.DisableInterrupts()
+		arch.RestoreInterrupts(rflags)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			b, ok := r.(*Record)
@@ -294,6 +304,9 @@ func Catch(f func()) (rec *Record) {
 			rec = b
 			if afterCatch != nil {
 				afterCatch(b.raisedAt)
+			}
+			if arch.Bare() {
+				arch.RestoreInterrupts(rflags)
 			}
 		}
 	}()

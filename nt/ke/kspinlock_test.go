@@ -119,7 +119,7 @@ func TestSpinLockMisuseStops(t *testing.T) {
 			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h1)
 			AcquireInStackQueuedSpinLockAtDpcLevel(&k, &h2)
 		}, func() { queueRelease(&k.word, h1.node) }, bugcheck.SpinLockAlreadyOwned, addressOf(&k.word)},
-		{"SpinLock twice", func() { s.Acquire(); s.Acquire() }, func() { queueRelease(&s.word, s.node); interruptsOn(s.rflags) }, bugcheck.SpinLockAlreadyOwned, addressOf(&s.word)},
+		{"SpinLock twice", func() { s.Acquire(); s.Acquire() }, func() { queueRelease(&s.word, s.node) }, bugcheck.SpinLockAlreadyOwned, addressOf(&s.word)},
 	} {
 		rec := bugcheck.Catch(c.do)
 		c.undo()
@@ -129,8 +129,9 @@ func TestSpinLockMisuseStops(t *testing.T) {
 		if !TestSpinLock(&k) || s.Held() {
 			t.Fatalf("%s: lock left held", c.name)
 		}
-		// A thread left with interrupts off is never preempted (a later
-		// test would find its thread where a switch should have moved it).
+		// Catch gives the interrupt state back: a thread left with them
+		// off is never preempted (a later test would find its thread
+		// where a switch should have moved it).
 		if arch.Bare() {
 			r := arch.DisableInterrupts()
 			arch.RestoreInterrupts(r)
