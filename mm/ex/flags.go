@@ -185,8 +185,12 @@ func nodeRequirement(r *request, n uint32) ntstatus.Status {
 	return ntstatus.Success
 }
 
-// AllocatePool2 is ExAllocatePool2.
+// AllocatePool2 is ExAllocatePool2. The common flags go straight to the
+// pool, inlined into the caller: one call, as ExAllocatePoolWithTag makes.
 func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
+	if t, ok := commonFlags(f); ok {
+		return pool.Ptr(loaded().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
+	}
 	return AllocatePool3(f, n, tag, nil)
 }
 
