@@ -9,7 +9,8 @@ package mm_test
 // started (pooltest.CheckBack) and the PFN database checks out. Every
 // processor runs goroutines, so each must have served allocations from its
 // own caches; on one processor the workers share it and are preempted
-// inside each other's calls.
+// inside each other's calls. Meanwhile another goroutine flushes every
+// processor's caches, runs the depth policy and sums the tag counters.
 
 import (
 	"math/rand/v2"
@@ -68,6 +69,16 @@ func TestEveryProcessorStressesPoolAndFrames(t *testing.T) {
 	var bad atomic.Pointer[string]
 	fail := func(s string) { bad.CompareAndSwap(nil, &s) }
 	var wg sync.WaitGroup
+	var flushes atomic.Int64
+	wg.Go(func() { // the bookkeeping that reaches every processor's caches, meanwhile
+		for time.Now().Before(deadline) && bad.Load() == nil {
+			ex.Pools().Flush()
+			ex.Pools().AdjustLookasideDepths()
+			ex.Pools().PoolUsed(tagSmp)
+			flushes.Add(1)
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 	for w := range workers {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 17))
@@ -116,8 +127,8 @@ func TestEveryProcessorStressesPoolAndFrames(t *testing.T) {
 	if s := bad.Load(); s != nil {
 		t.Fatal(*s)
 	}
-	t.Logf("%d workers, %d processors active, %d pool allocations and frees, %d frames, processors seen %#b",
-		workers, active, ops.Load(), frames.Load(), seen.Load())
+	t.Logf("%d workers, %d processors active, %d pool allocations and frees, %d frames, processors seen %#b, %d flushes",
+		workers, active, ops.Load(), frames.Load(), seen.Load(), flushes.Load())
 	if active > 1 {
 		if all := uint64(1)<<active - 1; seen.Load() != all {
 			t.Errorf("allocations ran on processors %#b, want all of %#b", seen.Load(), all)
