@@ -25,6 +25,7 @@ func Ptr(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
 
 func load8(a uintptr) uint8       { return *(*uint8)(Ptr(a)) }
 func store8(a uintptr, v uint8)   { *(*uint8)(Ptr(a)) = v }
+func load16(a uintptr) uint16     { return *(*uint16)(Ptr(a)) }
 func load32(a uintptr) uint32     { return *(*uint32)(Ptr(a)) }
 func store32(a uintptr, v uint32) { *(*uint32)(Ptr(a)) = v }
 func load64(a uintptr) uint64     { return *(*uint64)(Ptr(a)) }
