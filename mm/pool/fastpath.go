@@ -173,7 +173,7 @@ func (s *System) Free(va uintptr, tag Tag) {
 	}
 	b := va - HeaderSize
 	// The header word read by its parts: on the host a pair is ~5 ns
-	// faster so than with one 32-bit load (or two 16-bit halves with
+	// faster this way than with one 32-bit load (or two 16-bit halves with
 	// Allocate storing the upper one), most likely a store-forwarding
 	// stall behind Allocate's PoolType byte. A torn word only fails the
 	// compare-and-swap below, which compares the whole word.

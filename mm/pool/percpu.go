@@ -45,9 +45,9 @@
 // processor to empty its own lists by IPI. In BenchmarkProtection's same
 // runs in the kernel it cost 76 / 71 ns a pair at SMP=2 / 4 against the
 // busy word's 56 / 40: under TCG the routine's call costs more than the
-// LOCK CMPXCHG it saves, so it was not kept. The busy word is an inlined LOCK CMPXCHG
-// and a plain store, and it also keeps a cached entry from being unmapped
-// under a pop (nt/list's SLIST notes that hazard).
+// LOCK CMPXCHG it saves, so it was not kept. The busy word is an inlined
+// LOCK CMPXCHG and a plain store, and it also keeps a cached entry from
+// being unmapped under a pop (nt/list's SLIST notes that hazard).
 
 package pool
 
