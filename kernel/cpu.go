@@ -198,7 +198,6 @@ func initKPCR() {
 	p.Idle = idleThread
 	p.APICID = lapicID()
 	loadKPCR(0)
-	ke.UseKPCR()
 }
 
 // loadKPCR fills the fixed fields of processor cpu's KPCR and points this

@@ -4,8 +4,8 @@ package kernel
 // through GS as on NT: each processor's GS base (and kernel GS base: ntgo
 // never leaves ring 0, so there is no SWAPGS) points at its own entry of
 // kpcrs, and currentKPCR reads gs:[0]. Assembly reads the fields at the top
-// by fixed offsets (kpcr_amd64.h), and ke reads Number at
-// ke.KPCRNumberOffset; keep them first and in this order (TestKPCRLayout).
+// by fixed offsets (kpcr_amd64.h); keep them first and in this order
+// (TestKPCRLayout).
 // Entry 0 is the boot processor's; processor N's is written by the boot
 // processor before it starts N (smp.go) and afterwards only by N itself,
 // except the counters a debugger view reads as they stand.
@@ -22,7 +22,7 @@ type KPCR struct {
 	ThreadFSBase uintptr // FS base the exit path restores (current thread's TLS)
 	TrapTLS      uintptr // FS base while in trap context: -8(FS) is the trap g
 
-	Number    uint32 // processor number (ke.KPCRNumberOffset)
+	Number    uint32 // processor number (ke reads its own copy: processor_trap.go)
 	TrapDepth uint32 // nesting of trap frames on this CPU
 	Current   int32  // index of the running thread in threads
 	APICID    uint32 // this processor's local APIC ID

@@ -167,6 +167,12 @@ const (
 
 // startProcessor starts processor cpu, APIC p.APICID, and waits for it.
 func startProcessor(cpu uint32, p acpi.Processor) error {
+	// Its own PML4 (mm/processorroots.go), kept even if it never answers.
+	root, err := mm.ProcessorRoot(int(cpu))
+	if err != nil {
+		return err
+	}
+	apCR3 = root
 	stacks, err := createKernelStacks()
 	if err != nil {
 		return err
@@ -328,7 +334,7 @@ func writeTrampoline() error {
 	for i := range identityPages {
 		putSlot(t, trampolinePD-trampolineBase+8*i, uint64(i)*largePage|ptePresentWrite|ptePageSize)
 	}
-	apCR3, apCR4 = arch.ReadCR3(), arch.ReadCR4()
+	apCR4 = arch.ReadCR4()
 	trampolineMap = t
 	return nil
 }

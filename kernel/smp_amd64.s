@@ -7,9 +7,9 @@
 
 // apEntry: the trampoline jumps here in long mode on its identity map,
 // on the processor's idle stack, interrupts off. It takes the boot
-// processor's CR4 (SSE before any Go code runs) and the kernel's page
-// tables, points FS at the trap TLS (so Go code sees the trap g) and goes
-// on in apStart, which does not return.
+// processor's CR4 (SSE before any Go code runs) and its own PML4 over the
+// kernel's page tables (mm.ProcessorRoot), points FS at the trap TLS (so
+// Go code sees the trap g) and goes on in apStart, which does not return.
 TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ ·apCR4(SB), AX
 	MOVQ AX, CR4

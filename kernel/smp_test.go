@@ -33,7 +33,6 @@ func TestKPCRLayout(t *testing.T) {
 		{"SyscallStack (KPCR_SYSCALL_STACK)", unsafe.Offsetof(p.SyscallStack), 16},
 		{"ThreadFSBase (KPCR_THREAD_FS_BASE)", unsafe.Offsetof(p.ThreadFSBase), 24},
 		{"TrapTLS (KPCR_TRAP_TLS)", unsafe.Offsetof(p.TrapTLS), 32},
-		{"Number (ke.KPCRNumberOffset)", unsafe.Offsetof(p.Number), ke.KPCRNumberOffset},
 	} {
 		if c.got != c.want {
 			t.Errorf("KPCR.%s at %d, assembly reads %d", c.name, c.got, c.want)

@@ -249,8 +249,9 @@ func snapshotScheduler(ths *[maxThreads]Thread, pcr *KPCR, cpu uint32) int32 {
 }
 
 // What the boot processor hands the processor it starts, and the word that
-// processor answers on: apBootCPU is written before the SIPI and read once
-// by the processor starting; apArrived is its number once it runs.
+// processor answers on: apBootCPU and apCR3 (that processor's PML4) are
+// written before the SIPI and read once by the processor starting;
+// apArrived is its number once it runs.
 var (
 	apBootCPU    uint32
 	apArrived    atomic.Uint32

@@ -132,8 +132,9 @@ func Boot(image []ImageSegment) {
 		}
 	}
 
-	(*tablePage)(physical(root.Addr()))[pte.SelfMapSlot] = pte.SelfMapEntry(root)
+	(*tablePage)(physical(root.Addr()))[pte.SelfMapSlot] = pte.ProcessorSelfMapEntry(root, 0)
 	arch.WriteCR3(uintptr(root.Addr()))
+	ke.UseProcessorNumberEntry(pte.SelfMapEntryAddress)
 	Tables.Init(&selfMap, &tableSource, &tlb)
 	PFN.Move(unsafe.Slice((*pfn.Entry)(virtual(layout.PfnDatabaseStart)), n), &hyperspace)
 	holdStopReserve(n)

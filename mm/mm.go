@@ -35,6 +35,10 @@
 //     it cannot race a goroutine's edit of a neighbouring leaf even when it
 //     preempts one half way.
 //
+// Each processor runs on a PML4 of its own, the boot processor's copied
+// for it (processorroots.go); a PML4 entry the walker writes goes into
+// every copy (pte.SelfMap), under the same locks as any edit of its slot.
+//
 // tableLock, an interrupt-disabling spin lock, serializes the two
 // trap-context editors (on SMP a fault and a system call of two CPUs), and
 // a fault taken while it is held is the memory manager faulting on itself

@@ -31,14 +31,15 @@
 // the call (verifier.go); it is off unless some driver is verified.
 //
 // Nothing here is an interface or closure call, or a privileged
-// instruction: the processor number is read once (ke, one call: under TCG
-// every call costs ~45 ns) and the IRQL is that processor's software copy
-// (a goroutine moved in between reads its old processor's: if that one is
-// raised, the request goes to the full path, which reads again; at raised
-// IRQL no thread is switched, so a raised reading is never stale). Tests
-// that set Config.CPUNumber or Config.IRQL get theirs (hookedProcessor).
-// The mapped test is the region's bitmap. The tag counters the hit updates are the processor's own, under
-// its busy word (percpu.go).
+// instruction: the processor number is read once (ke, an inlined load of
+// the self-map entry; it was a call, and under TCG every call costs
+// ~45 ns) and the IRQL is that processor's software copy (a goroutine
+// moved in between reads its old processor's: if that one is raised, the
+// request goes to the full path, which reads again; at raised IRQL no
+// thread is switched, so a raised reading is never stale). Tests that set
+// Config.CPUNumber or Config.IRQL get theirs (hookedProcessor). The mapped
+// test is the region's bitmap. The tag counters the hit updates are the
+// processor's own, under its busy word (percpu.go).
 
 package pool
 
@@ -149,7 +150,6 @@ func (s *System) Free(va uintptr, tag Tag) {
 	if s.verifying.Load() && s.verifyFree(va, tag) {
 		return
 	}
-	// Read first, while little else is live across ke's call.
 	cpu := ke.CurrentProcessorNumber()
 	irql := uint8(ke.ProcessorIrql(cpu))
 	if s.hooked {

@@ -44,6 +44,7 @@ import (
 	"strings"
 
 	"ntgo/mm/physmem"
+	"ntgo/nt/ke"
 )
 
 // PTE is one 64-bit page-table entry, at any of the four levels.
@@ -131,6 +132,16 @@ func tableEntry(p physmem.PFN) PTE { return (Present | Write).WithFrame(p) }
 // it points the PML4 at itself, writable (the walker stores through it) and
 // not executable. The boot path writes it before loading CR3.
 func SelfMapEntry(pml4 physmem.PFN) PTE { return (Present | Write | NX).WithFrame(pml4) }
+
+// ProcessorSelfMapEntry is SelfMapEntry for the PML4 processor cpu runs on:
+// the entry's used field, which counts nothing there (the PML4 keeps no
+// count), holds cpu, where ke reads it (ke.CurrentProcessorNumber at
+// SelfMapEntryAddress).
+//
+//go:nosplit
+func ProcessorSelfMapEntry(pml4 physmem.PFN, cpu int) PTE {
+	return SelfMapEntry(pml4) | PTE(cpu)<<ke.ProcessorNumberShift&UsedMask
+}
 
 // hardwareBits names the architectural bits for String, low to high.
 var hardwareBits = [...]struct {

@@ -71,6 +71,9 @@ const (
 	PxeBase = PpeBase | SelfMapSlot<<PTShift
 	// PteSpaceEnd is the end of the slot's 512 GiB.
 	PteSpaceEnd = PteBase + 1<<PML4Shift
+	// SelfMapEntryAddress is where the self-map entry itself is (the PXE of
+	// PTE space): on each processor, its own PML4's.
+	SelfMapEntryAddress = PxeBase + SelfMapSlot*entrySize
 )
 
 // Shifts as constants, for the base arithmetic above.

@@ -7,21 +7,23 @@ import (
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
 	"ntgo/mm/pte/ptesim"
+	"ntgo/nt/ke"
 )
 
 func TestSelfMapBases(t *testing.T) {
 	for name, c := range map[string]struct{ got, want uintptr }{
-		"PteBase":            {pte.PteBase, 0xFFFFF680_00000000},
-		"PdeBase":            {pte.PdeBase, 0xFFFFF6FB_40000000},
-		"PpeBase":            {pte.PpeBase, 0xFFFFF6FB_7DA00000},
-		"PxeBase":            {pte.PxeBase, 0xFFFFF6FB_7DBED000},
-		"PteSpaceEnd":        {pte.PteSpaceEnd, 0xFFFFF700_00000000},
-		"self-map PXE":       {pte.PxeAddress(pte.PteBase), 0xFFFFF6FB_7DBEDF68},
-		"PTE of 0":           {pte.PteAddress(0), pte.PteBase},
-		"PTE of last page":   {pte.PteAddress(^uintptr(0)), pte.PteBase + 1<<39 - 8},
-		"PDE of kernel base": {pte.PdeAddress(0xFFFFF800_00000000), 0xFFFFF6FB_7E000000},
-		"PPE of user 1 GiB":  {pte.PpeAddress(1 << 30), pte.PpeBase + 8},
-		"PXE of user top":    {pte.PxeAddress(0x00007FFF_FFFFFFFF), pte.PxeBase + 255*8},
+		"PteBase":             {pte.PteBase, 0xFFFFF680_00000000},
+		"PdeBase":             {pte.PdeBase, 0xFFFFF6FB_40000000},
+		"PpeBase":             {pte.PpeBase, 0xFFFFF6FB_7DA00000},
+		"PxeBase":             {pte.PxeBase, 0xFFFFF6FB_7DBED000},
+		"PteSpaceEnd":         {pte.PteSpaceEnd, 0xFFFFF700_00000000},
+		"self-map PXE":        {pte.PxeAddress(pte.PteBase), 0xFFFFF6FB_7DBEDF68},
+		"SelfMapEntryAddress": {pte.SelfMapEntryAddress, 0xFFFFF6FB_7DBEDF68},
+		"PTE of 0":            {pte.PteAddress(0), pte.PteBase},
+		"PTE of last page":    {pte.PteAddress(^uintptr(0)), pte.PteBase + 1<<39 - 8},
+		"PDE of kernel base":  {pte.PdeAddress(0xFFFFF800_00000000), 0xFFFFF6FB_7E000000},
+		"PPE of user 1 GiB":   {pte.PpeAddress(1 << 30), pte.PpeBase + 8},
+		"PXE of user top":     {pte.PxeAddress(0x00007FFF_FFFFFFFF), pte.PxeBase + 255*8},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %#x, want %#x", name, c.got, c.want)
@@ -83,6 +85,39 @@ func physicalEntry(m *ptesim.Machine, l pte.Level, va uintptr) (uint64, bool) {
 // TestSelfMapAgreesWithMMU maps scattered pages, then asks the simulated
 // MMU to translate each entry's self-map address: it must land on the very
 // entry a physical walk finds.
+// A processor's self-map entry carries its number where ke reads it
+// (ke.CurrentProcessorNumber: one load at SelfMapEntryAddress, then
+// ProcessorNumberShift and ProcessorNumberMask), and the number changes
+// nothing the MMU does through the self-map.
+func TestProcessorSelfMapEntry(t *testing.T) {
+	if pte.UsedMask>>ke.ProcessorNumberShift != ke.ProcessorNumberMask {
+		t.Fatalf("ke keeps the number in %#x, the used field is %#x", ke.ProcessorNumberMask<<ke.ProcessorNumberShift, uint64(pte.UsedMask))
+	}
+	if ke.MaximumProcessors-1 > ke.ProcessorNumberMask {
+		t.Fatalf("the field holds numbers up to %d, there are %d processors", ke.ProcessorNumberMask, ke.MaximumProcessors)
+	}
+	m := ptesim.New(64)
+	defer m.Close()
+	for _, cpu := range []int{1, 37, ke.MaximumProcessors - 1} {
+		m.Mem.Store64(m.PML4.Addr()+pte.SelfMapSlot*8, uint64(pte.ProcessorSelfMapEntry(m.PML4, cpu)))
+		m.MMU.FlushAll()
+		pa, code, ok := m.MMU.Translate(pte.SelfMapEntryAddress, pte.AccessRead)
+		if !ok {
+			t.Fatalf("processor %d: the self-map entry is unreachable (%v)", cpu, code)
+		}
+		e := m.Mem.Load64(pa)
+		if got := int(e >> ke.ProcessorNumberShift & ke.ProcessorNumberMask); got != cpu {
+			t.Errorf("processor %d's self-map entry %#x reads as processor %d", cpu, e, got)
+		}
+		if f := pte.PTE(e).Frame(); f != m.PML4 {
+			t.Errorf("processor %d's self-map entry names frame %#x, the PML4 is %#x", cpu, f, m.PML4)
+		}
+		if pa, _, ok := m.MMU.Translate(pte.PxeBase, pte.AccessRead); !ok || pa != m.PML4.Addr() {
+			t.Errorf("processor %d: PxeBase translates to %#x, PML4 is at %#x", cpu, pa, m.PML4.Addr())
+		}
+	}
+}
+
 func TestSelfMapAgreesWithMMU(t *testing.T) {
 	m := ptesim.New(512)
 	defer m.Close()

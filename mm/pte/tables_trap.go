@@ -21,6 +21,7 @@ import (
 	"unsafe"
 
 	"ntgo/mm/physmem"
+	"ntgo/nt/ke"
 )
 
 // Tables loads and stores page-table entries by level and mapped address.
@@ -47,7 +48,18 @@ type FrameSource interface {
 // the self-map range is not mapped. Its methods are on the pointer so that
 // a PageTables over it calls them, nosplit, without a wrapper (see
 // leaf_trap.go).
-type SelfMap struct{}
+//
+// Each processor runs on a PML4 of its own (mm: the self-map entry tells
+// the processors apart, ke.CurrentProcessorNumber), and every table below
+// the PML4 is shared. The self-map reaches only the current processor's
+// PML4, so Store writes a PML4 entry into every processor's too, through
+// the mappings AddRoot recorded: the copies stay equal but for their
+// self-map entries. The PML4 entries the walker writes are never the
+// self-map's (it refuses PTE space).
+type SelfMap struct {
+	roots  [ke.MaximumProcessors]uintptr // each PML4 by its kernel address
+	nroots int
+}
 
 // entryPointer turns a self-map address into a pointer. The address is not
 // Go memory; unsafe.Add from nil keeps the integer-to-pointer step explicit.
@@ -59,4 +71,23 @@ func entryPointer(addr uintptr) *PTE { return (*PTE)(unsafe.Add(unsafe.Pointer(n
 func (*SelfMap) Load(l Level, va uintptr) PTE { return *entryPointer(EntryAddress(l, va)) }
 
 //go:nosplit
-func (*SelfMap) Store(l Level, va uintptr, e PTE) { *entryPointer(EntryAddress(l, va)) = e }
+func (s *SelfMap) Store(l Level, va uintptr, e PTE) {
+	*entryPointer(EntryAddress(l, va)) = e
+	if l != PML4 {
+		return
+	}
+	for _, root := range s.roots[:s.nroots] {
+		*entryPointer(root + uintptr(l.Index(va))*entrySize) = e
+	}
+}
+
+// AddRoot records a processor's PML4, mapped at va, for Store to keep
+// equal; the caller holds every lock a PML4 store is made under, and the
+// PML4 is already a copy of the current one. The current processor's own
+// may be recorded too (Store then writes it twice).
+//
+//go:nosplit
+func (s *SelfMap) AddRoot(va uintptr) {
+	s.roots[s.nroots] = va
+	s.nroots++
+}

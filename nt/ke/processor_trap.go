@@ -4,14 +4,19 @@
 // allocate from the Go heap, store a Go pointer or block. Every function
 // is //go:nosplit, or its comment says "Not nosplit:" and why.
 //
-// Interrupt entry and the spin locks ask which processor runs them.
-//
-// Each processor's GS base points at its KPCR (ntgo/kernel), as on NT, and
-// the KPCR holds the processor's number at KPCRNumberOffset, so the
-// current processor's number is one GS-relative load, right on whichever
-// processor the caller runs (a thread that moves between processors reads
-// the one it is on, which is all NT promises too). Until the kernel says
-// GS is set (UseKPCR), and always on the host, it is 0.
+// Interrupt entry and the spin locks ask which processor runs them, and
+// so does every pool allocation (mm/pool's lookaside hit), so the answer
+// is an inlined load, not a call (under TCG a call costs ~45 ns; the
+// GS-relative load NT uses needs a segment prefix, which only assembly
+// can emit, so it cost one). Every processor runs on its own copy of the
+// kernel's PML4 (mm), and the copies differ in one entry only: the
+// self-map entry, which points each copy at itself and keeps the
+// processor's number in bits the CPU ignores (ProcessorNumberShift). That
+// entry is at the same virtual address on every processor, so loading it
+// reads the right number on whichever processor the caller runs (a thread
+// that moves between processors reads the one it is on, which is all NT
+// promises too). Until mm says where the entry is (UseProcessorNumberEntry),
+// and always on the host, the number is 0.
 //
 // The active count is written once per processor that starts, by the
 // boot processor (the kernel starts the others one at a time), before
@@ -19,11 +24,18 @@
 
 package ke
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
-// KPCRNumberOffset is where the kernel's KPCR keeps the processor number
-// (a uint32); the kernel's layout test holds it to that.
-const KPCRNumberOffset = 40
+// Where the self-map entry keeps the processor's number: its used-entry
+// field (mm/pte), which counts nothing in that entry, since the PML4 keeps
+// no count; mm/pte's tests hold the two to agree.
+const (
+	ProcessorNumberShift = 52
+	ProcessorNumberMask  = 1<<10 - 1
+)
 
 // AllProcessorGroups is ALL_PROCESSOR_GROUPS: every group, for
 // QueryActiveProcessorCountEx.
@@ -38,16 +50,16 @@ type ProcessorNumber struct {
 }
 
 var (
-	kpcrInGS         bool
+	numberEntry      uintptr // the self-map entry's address; 0 before mm says
 	activeProcessors atomic.Uint32
 )
 
-// UseKPCR tells ke that every processor's GS base now points at its KPCR:
-// the boot processor calls it once its own is loaded, before any other
-// processor starts.
+// UseProcessorNumberEntry tells ke that the page-table entry at va holds
+// the current processor's number on every processor: mm's boot calls it
+// once the boot processor runs on its tables, before another starts.
 //
 //go:nosplit
-func UseKPCR() { kpcrInGS = true }
+func UseProcessorNumberEntry(va uintptr) { numberEntry = va }
 
 // SetActiveProcessors records n processors running (the boot processor's
 // start-up, after each one it starts).
@@ -88,17 +100,15 @@ func ResumeOtherProcessors() {
 	}
 }
 
-// gsNumber loads the uint32 at gs:KPCRNumberOffset (processor_amd64.s).
-func gsNumber() uint32
-
 // CurrentProcessorNumber is KeGetCurrentProcessorNumber.
 //
 //go:nosplit
 func CurrentProcessorNumber() int {
-	if !kpcrInGS {
+	if numberEntry == 0 {
 		return 0
 	}
-	return int(gsNumber())
+	entry := *(*uint64)(unsafe.Add(unsafe.Pointer(nil), numberEntry))
+	return int(entry >> ProcessorNumberShift & ProcessorNumberMask)
 }
 
 // GetCurrentProcessorNumberEx is KeGetCurrentProcessorNumberEx: the
