@@ -281,12 +281,48 @@ func inPageWorker() {
 	}
 }
 
+// pageInByInterrupt is pageIn on a paging file whose device starts reads
+// in trap context.
+func pageInByInterrupt(va uintptr) {
+	for {
+		w := startPageIn(va, pte.AccessRead)
+		switch w.How {
+		case InPageSleep:
+			syscall.Syscall6(syscall.SYS_FUTEX, w.Word, futexWaitPrivate, uintptr(w.Seq), 0, 0, 0)
+		case InPageFailed:
+			p := InpageErrorParams(va, w.Status)
+			bugcheck.KeBugCheckEx(bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
+		case InPageLater:
+			if w.NoFrame {
+				poke(wsWake)
+			}
+			time.Sleep(time.Millisecond)
+		default:
+			return // resolved, or the faulting thread's retry has it
+		}
+	}
+}
+
 // futexWaitPrivate is FUTEX_WAIT|FUTEX_PRIVATE_FLAG.
 const futexWaitPrivate = 0 | 128
 
 // pageIn brings the page at va in, waiting for the working-set manager
 // while no frame is to be had; an unreadable page stops the system.
+//
+// On a paging file whose device starts reads in trap context the worker
+// starts its reads so too (startPageIn), so that every read in flight
+// ends in the device's interrupt. A fault that finds a read in flight
+// sleeps in its thread, holding its P, until the read ends; had the read
+// to be ended by this goroutine, after the transfer or after a
+// preemption between claiming the read and submitting it, it would need a
+// P, and a stop-the-world or the GC's forEachP holding the others while
+// it waits for that fault's P would wait for ever (TestPagingWriteErrorRetried
+// hung so about once in forty runs).
 func pageIn(va uintptr) {
+	if inPageDevice != nil {
+		pageInByInterrupt(va)
+		return
+	}
 	for {
 		r, st := pager.PageIn(va, pte.AccessRead)
 		switch {

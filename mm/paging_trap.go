@@ -14,8 +14,10 @@
 // the read like any instruction. When that cannot be done (no frame, every
 // read entry or the device's queue busy, a device without StartPageIn) the
 // page is queued here (QueueInPage) for the in-page worker (paging.go),
-// which reads it and wakes the working-set manager while no frame is to be
-// had, and the faulting code yields or naps and faults again. The queue is
+// which reads it (starting the read as a fault does, where the device can,
+// so that every read a fault may sleep for ends in the interrupt) and
+// wakes the working-set manager while no frame is to be had, and the
+// faulting code yields or naps and faults again. The queue is
 // a fixed ring of addresses; a full ring just means another fault later.
 
 package mm
@@ -115,10 +117,24 @@ type InPageWait struct {
 //
 //go:nosplit
 func BeginPageIn(addr uintptr, a pte.Access) InPageWait {
-	dev := inPageDevice
-	if pager == nil || dev == nil {
+	if pager == nil || inPageDevice == nil {
 		return laterInPage(addr)
 	}
+	w := startPageIn(addr, a)
+	if w.How == InPageLater {
+		w.Wake = QueueInPage(addr)
+	}
+	return w
+}
+
+// startPageIn is BeginPageIn's work, the in-page worker's too (paging.go):
+// under tableLock it starts the read on the paging file's InPageDevice (or
+// finds the one in flight) and says what to wait for, InPageLater when no
+// read could start. Every read it starts ends in the device's interrupt.
+//
+//go:nosplit
+func startPageIn(addr uintptr, a pte.Access) InPageWait {
+	dev := inPageDevice
 	tableLock.Acquire()
 	r, rd := pager.StartRead(addr, a)
 	w := InPageWait{How: InPageRetry}
@@ -139,9 +155,6 @@ func BeginPageIn(addr uintptr, a pte.Access) InPageWait {
 		w = InPageWait{How: InPageLater, NoFrame: true}
 	}
 	tableLock.Release()
-	if w.How == InPageLater {
-		w.Wake = QueueInPage(addr)
-	}
 	return w
 }
 
