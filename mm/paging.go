@@ -277,34 +277,16 @@ func inPageWorker() {
 			inPageTail.Add(1)
 			pageIn(va)
 		}
-		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&inPageSeq)), futexWaitPrivate, uintptr(seq), 0, 0, 0)
+		futexWait(uintptr(unsafe.Pointer(&inPageSeq)), seq)
 	}
 }
 
-// pageInByInterrupt is pageIn on a paging file whose device starts reads
-// in trap context.
-func pageInByInterrupt(va uintptr) {
-	for {
-		w := startPageIn(va, pte.AccessRead)
-		switch w.How {
-		case InPageSleep:
-			syscall.Syscall6(syscall.SYS_FUTEX, w.Word, futexWaitPrivate, uintptr(w.Seq), 0, 0, 0)
-		case InPageFailed:
-			p := InpageErrorParams(va, w.Status)
-			bugcheck.KeBugCheckEx(bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
-		case InPageLater:
-			if w.NoFrame {
-				poke(wsWake)
-			}
-			time.Sleep(time.Millisecond)
-		default:
-			return // resolved, or the faulting thread's retry has it
-		}
-	}
+// futexWait sleeps while the futex word at addr holds val
+// (FUTEX_WAIT|FUTEX_PRIVATE_FLAG).
+func futexWait(addr uintptr, val uint32) {
+	const futexWaitPrivate = 0 | 128
+	syscall.Syscall6(syscall.SYS_FUTEX, addr, futexWaitPrivate, uintptr(val), 0, 0, 0)
 }
-
-// futexWaitPrivate is FUTEX_WAIT|FUTEX_PRIVATE_FLAG.
-const futexWaitPrivate = 0 | 128
 
 // pageIn brings the page at va in, waiting for the working-set manager
 // while no frame is to be had; an unreadable page stops the system.
@@ -327,14 +309,46 @@ func pageIn(va uintptr) {
 		r, st := pager.PageIn(va, pte.AccessRead)
 		switch {
 		case st != ntstatus.Success:
-			e, _ := Tables.Leaf(va)
-			code, p := paging.InpageError(va, st, e)
-			bugcheck.KeBugCheckEx(code, p[0], p[1], p[2], p[3])
+			unreadable(va, st)
 		case r == paging.NoMemory:
-			poke(wsWake)
-			time.Sleep(time.Millisecond)
+			waitForFrames()
 		default:
 			return
 		}
 	}
+}
+
+// pageInByInterrupt is pageIn on a paging file whose device starts reads
+// in trap context.
+func pageInByInterrupt(va uintptr) {
+	for {
+		w := startPageIn(va, pte.AccessRead)
+		switch w.How {
+		case InPageSleep:
+			futexWait(w.Word, w.Seq)
+		case InPageFailed:
+			unreadable(va, w.Status)
+		case InPageLater:
+			if w.NoFrame {
+				waitForFrames()
+			} else {
+				time.Sleep(time.Millisecond) // the device's queue is full
+			}
+		default:
+			return // resolved, or the faulting thread's retry has it
+		}
+	}
+}
+
+// unreadable stops for the page of va whose read failed with st:
+// KERNEL_DATA_INPAGE_ERROR.
+func unreadable(va uintptr, st ntstatus.Status) {
+	p := InpageErrorParams(va, st)
+	bugcheck.KeBugCheckEx(bugcheck.KernelDataInpageError, p[0], p[1], p[2], p[3])
+}
+
+// waitForFrames wakes the working-set manager and gives it a millisecond.
+func waitForFrames() {
+	poke(wsWake)
+	time.Sleep(time.Millisecond)
 }

@@ -44,7 +44,6 @@ import (
 	"strings"
 
 	"ntgo/mm/physmem"
-	"ntgo/nt/ke"
 )
 
 // PTE is one 64-bit page-table entry, at any of the four levels.
@@ -136,11 +135,12 @@ func SelfMapEntry(pml4 physmem.PFN) PTE { return (Present | Write | NX).WithFram
 // ProcessorSelfMapEntry is SelfMapEntry for the PML4 processor cpu runs on:
 // the entry's used field, which counts nothing there (the PML4 keeps no
 // count), holds cpu, where ke reads it (ke.CurrentProcessorNumber at
-// SelfMapEntryAddress).
+// SelfMapEntryAddress, with ke.ProcessorNumberShift, which the tests hold
+// to the field's).
 //
 //go:nosplit
 func ProcessorSelfMapEntry(pml4 physmem.PFN, cpu int) PTE {
-	return SelfMapEntry(pml4) | PTE(cpu)<<ke.ProcessorNumberShift&UsedMask
+	return SelfMapEntry(pml4).WithUsedEntries(cpu)
 }
 
 // hardwareBits names the architectural bits for String, low to high.

@@ -76,8 +76,9 @@ func (s *SelfMap) Store(l Level, va uintptr, e PTE) {
 	if l != PML4 {
 		return
 	}
+	off := uintptr(l.Index(va)) * entrySize
 	for _, root := range s.roots[:s.nroots] {
-		*entryPointer(root + uintptr(l.Index(va))*entrySize) = e
+		*entryPointer(root + off) = e
 	}
 }
 
