@@ -8,8 +8,9 @@
 // quota, ExFreePool[WithTag]) are small enough for the compiler to inline
 // into the driver, so each is one call into the pool, whose Allocate (which
 // also raises for POOL_RAISE_IF_ALLOCATION_FAILURE) and Free begin with the
-// lookaside hit (mm/pool's fastpath.go); ExAllocatePool2 with one pool flag
-// and no quota is one call more (AllocatePool3 maps the flags). The others
+// lookaside hit (mm/pool's fastpath.go); so is ExAllocatePool2, whose flags
+// the pool decodes (mm/pool's poolflags.go), handing back to AllocatePool3
+// those past one pool, zeroing and raising. The others
 // funnel into allocate, which charges quota when
 // asked, calls the pool core and reports a status; the routine then returns
 // nil or raises, as NT's routine of that name does. Frees and
@@ -74,6 +75,7 @@ func loaded() *system { return (*system)(atomic.LoadPointer(&current)) }
 // Init builds the system's pools; it replaces any earlier ones.
 func Init(c Config) (*pool.System, error) {
 	c.Pool.ReturnQuota = returnQuota
+	c.Pool.AllocatePool2 = allocateOtherFlags
 	p, err := pool.New(c.Pool)
 	if err != nil {
 		return nil, err

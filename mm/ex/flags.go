@@ -49,14 +49,14 @@ type PoolFlags uint64
 const (
 	PoolFlagRequiredStart     PoolFlags = 0x0000000000000001
 	PoolFlagUseQuota          PoolFlags = 0x0000000000000001
-	PoolFlagUninitialized     PoolFlags = 0x0000000000000002
+	PoolFlagUninitialized     PoolFlags = pool.PoolFlagUninitialized
 	PoolFlagSession           PoolFlags = 0x0000000000000004
 	PoolFlagCacheAligned      PoolFlags = 0x0000000000000008
 	PoolFlagReserved1         PoolFlags = 0x0000000000000010
-	PoolFlagRaiseOnFailure    PoolFlags = 0x0000000000000020
-	PoolFlagNonPaged          PoolFlags = 0x0000000000000040
-	PoolFlagNonPagedExecute   PoolFlags = 0x0000000000000080
-	PoolFlagPaged             PoolFlags = 0x0000000000000100
+	PoolFlagRaiseOnFailure    PoolFlags = pool.PoolFlagRaiseOnFailure
+	PoolFlagNonPaged          PoolFlags = pool.PoolFlagNonPaged
+	PoolFlagNonPagedExecute   PoolFlags = pool.PoolFlagNonPagedExecute
+	PoolFlagPaged             PoolFlags = pool.PoolFlagPaged
 	PoolFlagReserved2         PoolFlags = 0x0000000000000200
 	PoolFlagReserved3         PoolFlags = 0x0000000000000400
 	PoolFlagLastKnownRequired PoolFlags = PoolFlagReserved3
@@ -124,7 +124,7 @@ func decodeFlags(f PoolFlags) (request, ntstatus.Status) {
 	case f&PoolFlagSession != 0:
 		return r, ntstatus.NotSupported
 	}
-	t, ok := poolTypeOf(f)
+	t, ok := pool.FlagsPoolType(uint64(f))
 	if !ok {
 		return r, ntstatus.InvalidParameter
 	}
@@ -185,52 +185,24 @@ func nodeRequirement(r *request, n uint32) ntstatus.Status {
 	return ntstatus.Success
 }
 
-// AllocatePool2 is ExAllocatePool2. The common flags go straight to the
-// pool, not through AllocatePool3: under TCG every call costs ~45 ns.
+// AllocatePool2 is ExAllocatePool2. Like ExAllocatePoolWithTag it is one
+// call into the pool, which decodes the flags (mm/pool's poolflags.go) and
+// serves the common ones itself; it returns any others to AllocatePool3
+// (Init's pool.Config.AllocatePool2).
 func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
-	if t, ok := commonFlags(f); ok {
-		return pool.Ptr(sys().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
-	}
-	return AllocatePool3(f, n, tag, nil)
+	return pool.Ptr(loaded().pools.Allocate(pool.PoolType(f)|pool.FromPoolFlags, n, tag, pool.NormalPoolPriority, 0))
 }
 
-// commonFlags is the pool type of the common flags (one pool, zeroed or
-// not, raising or not, no quota), which need no decoding past that; ok is
-// false for any other flags.
-func commonFlags(f PoolFlags) (pool.PoolType, bool) {
-	if f&^(PoolFlagUninitialized|PoolFlagRaiseOnFailure|poolKindFlags) != 0 {
-		return 0, false
-	}
-	t, ok := poolTypeOf(f)
-	if f&PoolFlagRaiseOnFailure != 0 {
-		t |= pool.PoolRaiseIfAllocationFailure
-	}
-	return t, ok
-}
-
-// poolTypeOf is the pool type f's pool flag names, zeroed unless f has
-// POOL_FLAG_UNINITIALIZED; ok is false unless f names exactly one pool.
-func poolTypeOf(f PoolFlags) (t pool.PoolType, ok bool) {
-	switch f & poolKindFlags {
-	case PoolFlagNonPaged:
-		t = pool.NonPagedPoolNx
-	case PoolFlagNonPagedExecute:
-		t = pool.NonPagedPoolExecute
-	case PoolFlagPaged:
-		t = pool.PagedPool
-	default:
-		return 0, false
-	}
-	if f&PoolFlagUninitialized == 0 {
-		t |= pool.PoolZeroAllocation
-	}
-	return t, true
+// allocateOtherFlags is the pool's Config.AllocatePool2: ExAllocatePool2
+// of flags the pool does not decode.
+func allocateOtherFlags(f uint64, n uintptr, tag pool.Tag) uintptr {
+	return uintptr(AllocatePool3(PoolFlags(f), n, tag, nil))
 }
 
 // AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
 // parameters.
 func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedParameter) unsafe.Pointer {
-	if t, ok := commonFlags(f); ok && len(params) == 0 {
+	if t, ok := pool.CommonFlagsType(uint64(f)); ok && len(params) == 0 {
 		return pool.Ptr(sys().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
 	}
 	r, st := decodeFlags(f)

@@ -71,8 +71,16 @@ const zeroByWords = 128
 // satisfy the request or t or prio is not one it serves (session pool, the
 // quota-fail bit, unknown bits), unless t has POOL_RAISE_IF_ALLOCATION_FAILURE:
 // then it raises STATUS_INSUFFICIENT_RESOURCES (ntstatus.Raise) instead, as
-// ExAllocatePoolWithTag does.
+// ExAllocatePoolWithTag does. A t with FromPoolFlags is ExAllocatePool2's
+// POOL_FLAGS, decoded first (poolflags.go).
 func (s *System) Allocate(t PoolType, n uintptr, tag Tag, prio Priority, owner uintptr) uintptr {
+	if t&FromPoolFlags != 0 {
+		f := uint64(t &^ FromPoolFlags)
+		var ok bool
+		if t, ok = CommonFlagsType(f); !ok {
+			return s.allocateFlags(f, n, tag)
+		}
+	}
 	if s.verifying.Load() {
 		if va, ok := s.verifyAllocate(t, n, tag, prio, owner, arch.FramePointer()); ok {
 			return va

@@ -21,6 +21,7 @@ type poolOpts struct {
 	noLookaside bool
 	noDelayFree bool
 	returnQuota func(uintptr, Kind, uintptr) bool
+	pool2       func(f uint64, n uintptr, tag Tag) uintptr
 	protect     bool
 }
 
@@ -42,7 +43,7 @@ func newTestPool(t testing.TB, o poolOpts) *testPool {
 		Cookie:           0x5eed_c0de_1234_5678,
 		IRQL:             func() uint8 { return tp.irql },
 		DisableLookaside: o.noLookaside, DisableDelayFree: o.noDelayFree,
-		ReturnQuota: o.returnQuota,
+		ReturnQuota: o.returnQuota, AllocatePool2: o.pool2,
 	})
 	if err != nil {
 		t.Fatal(err)

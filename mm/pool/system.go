@@ -91,6 +91,9 @@ type Config struct {
 	// owner (see Allocate) and reports false if owner names no quota
 	// block, which is BAD_POOL_CALLER CallerBadQuotaOwner.
 	ReturnQuota func(owner uintptr, k Kind, bytes uintptr) bool
+	// AllocatePool2 is ExAllocatePool2 of POOL_FLAGS that Allocate does not
+	// decode itself (poolflags.go); nil fails them.
+	AllocatePool2 func(f uint64, n uintptr, tag Tag) uintptr
 }
 
 // System is one set of pools.
@@ -108,13 +111,14 @@ type System struct {
 	// each processor AddCPU adds before it starts. An entry is written
 	// before ncpus covers it and never changes after, so the fast path
 	// reads it without a lock.
-	cpus        [ke.MaximumProcessors]*PerCPU
-	ncpus       atomic.Int32
-	lookaside   bool
-	delayFree   bool
-	returnQuota func(owner uintptr, k Kind, bytes uintptr) bool
-	verifier    atomic.Pointer[verifierHook] // verifier.go
-	verifying   atomic.Bool
+	cpus          [ke.MaximumProcessors]*PerCPU
+	ncpus         atomic.Int32
+	lookaside     bool
+	delayFree     bool
+	returnQuota   func(owner uintptr, k Kind, bytes uintptr) bool
+	allocatePool2 func(f uint64, n uintptr, tag Tag) uintptr
+	verifier      atomic.Pointer[verifierHook] // verifier.go
+	verifying     atomic.Bool
 }
 
 // New builds a System over c's page sources.
@@ -130,16 +134,17 @@ func New(c Config) (*System, error) {
 		return nil, errors.New("pool: nonpaged and paged page sources overlap")
 	}
 	s := &System{
-		nonPaged:    np,
-		paged:       pg,
-		tags:        newTagTable(),
-		cookie:      cookie(c.Cookie),
-		irql:        c.IRQL,
-		cpuNumber:   c.CPUNumber,
-		hooked:      c.IRQL != nil || c.CPUNumber != nil,
-		lookaside:   !c.DisableLookaside,
-		delayFree:   !c.DisableDelayFree,
-		returnQuota: c.ReturnQuota,
+		nonPaged:      np,
+		paged:         pg,
+		tags:          newTagTable(),
+		cookie:        cookie(c.Cookie),
+		irql:          c.IRQL,
+		cpuNumber:     c.CPUNumber,
+		hooked:        c.IRQL != nil || c.CPUNumber != nil,
+		lookaside:     !c.DisableLookaside,
+		delayFree:     !c.DisableDelayFree,
+		returnQuota:   c.ReturnQuota,
+		allocatePool2: c.AllocatePool2,
 	}
 	if s.cookie == 0 {
 		s.cookie = cookie(rand.Uint64())

@@ -25,8 +25,9 @@ package pool
 
 import "strings"
 
-// PoolType is NT's POOL_TYPE.
-type PoolType uint32
+// PoolType is NT's POOL_TYPE, or with FromPoolFlags an ExAllocatePool2
+// call's POOL_FLAGS (poolflags.go).
+type PoolType uint64
 
 // Modifier bits of a PoolType.
 const (
