@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"ntgo/nt/bugcheck"
 	"ntgo/nt/ke"
@@ -307,5 +308,24 @@ func TestFastPathCountersExactUnderConcurrency(t *testing.T) {
 	s.Flush()
 	if a.InUse() != baseNP || b.InUse() != basePG {
 		t.Errorf("after Flush: %d and %d arena pages in use, want %d and %d", a.InUse(), b.InUse(), baseNP, basePG)
+	}
+}
+
+// zeroBody clears exactly the n bytes it is given, for every body size a
+// list serves and the memclr sizes past them.
+func TestZeroBody(t *testing.T) {
+	buf := make([]byte, 2*MaxCachedRequest+64)
+	for n := uintptr(BlockUnit); n <= MaxCachedRequest+BlockUnit; n += BlockUnit {
+		for i := range buf {
+			buf[i] = 0xA5
+		}
+		a := uintptr(unsafe.Pointer(&buf[BlockUnit]))
+		zeroBody(a, n)
+		for i, c := range buf {
+			inside := uintptr(i) >= BlockUnit && uintptr(i) < BlockUnit+n
+			if inside != (c == 0) {
+				t.Fatalf("zeroBody(%d): byte %d is %#x", n, int(i)-BlockUnit, c)
+			}
+		}
 	}
 }

@@ -53,17 +53,32 @@ func FlagsPoolType(f uint64) (t PoolType, ok bool) {
 
 // CommonFlagsType is the pool type of the POOL_FLAGS f if f has only the
 // common flags (one pool, zeroed or not, raising or not), which need no
-// decoding past that; ok is false for any other flags.
+// decoding past that; ok is false for any other flags. It looks the pool
+// and the raise bit up in commonTypes, since Allocate runs it on
+// ExAllocatePool2's hit path.
 func CommonFlagsType(f uint64) (PoolType, bool) {
-	if f&^commonFlags != 0 {
-		return 0, false
-	}
-	t, ok := FlagsPoolType(f)
-	if f&PoolFlagRaiseOnFailure != 0 {
-		t |= PoolRaiseIfAllocationFailure
-	}
-	return t, ok
+	t := commonTypes[f/PoolFlagRaiseOnFailure%uint64(len(commonTypes))]
+	t ^= PoolType(f&PoolFlagUninitialized) * (PoolZeroAllocation / PoolFlagUninitialized)
+	return t, f&^commonFlags == 0 && t&FromPoolFlags == 0
 }
+
+// commonTypes is the zeroed pool type of each combination of the raise
+// and pool flags (bits 5 to 8 of POOL_FLAGS), FromPoolFlags where they
+// name no pool or several.
+var commonTypes = func() (ts [16]PoolType) {
+	for i := range ts {
+		f := uint64(i) * PoolFlagRaiseOnFailure
+		t, ok := FlagsPoolType(f)
+		switch {
+		case !ok:
+			t = FromPoolFlags
+		case f&PoolFlagRaiseOnFailure != 0:
+			t |= PoolRaiseIfAllocationFailure
+		}
+		ts[i] = t
+	}
+	return ts
+}()
 
 // allocateFlags is Allocate of the POOL_FLAGS f that CommonFlagsType does
 // not decode: Config.AllocatePool2's, or 0 without one.

@@ -76,3 +76,26 @@ func TestAllocateDecodesPoolFlags(t *testing.T) {
 	}
 	tp.idle(t)
 }
+
+// CommonFlagsType's table agrees with POOL_FLAGS' meaning for every
+// combination of the low flags, alone and with optional ones.
+func TestCommonFlagsType(t *testing.T) {
+	pools := map[uint64]PoolType{PoolFlagNonPaged: NonPagedPoolNx, PoolFlagNonPagedExecute: NonPagedPoolExecute, PoolFlagPaged: PagedPool}
+	for low := range uint64(1 << 12) {
+		for _, high := range []uint64{0, 1 << 32, 1 << 62} {
+			f := low | high
+			want, wantOK := pools[f&poolKindFlags]
+			wantOK = wantOK && f&^(PoolFlagUninitialized|PoolFlagRaiseOnFailure|poolKindFlags) == 0
+			if f&PoolFlagUninitialized == 0 {
+				want |= PoolZeroAllocation
+			}
+			if f&PoolFlagRaiseOnFailure != 0 {
+				want |= PoolRaiseIfAllocationFailure
+			}
+			got, ok := CommonFlagsType(f)
+			if ok != wantOK || ok && got != want {
+				t.Fatalf("CommonFlagsType(%#x) = %#x, %v; want %#x, %v", f, got, ok, want, wantOK)
+			}
+		}
+	}
+}
