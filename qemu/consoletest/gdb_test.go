@@ -61,7 +61,11 @@ func TestGDB(t *testing.T) {
 	kernel := testKernel(t) // also gdb's symbols: mkboot keeps the DWARF
 	port := freePort(t)
 	script := fmt.Sprintf("run=!pte %x; !pfn %x; !memusage", kernelTextVA, kernelTextFrame)
-	vm := bootVM(t, ntqemu.Config{Args: []string{script}, GDB: true, GDBPort: port, Halted: true})
+	// One processor: gdb stops every processor wherever it is, and a second
+	// one's idle loop is most often zeroing a frame under the PFN lock, off
+	// every list (mm/pfn's ZeroSome), so the helper's counts would miss it.
+	// A lone processor stopped in the console's view holds no such lock.
+	vm := bootVM(t, ntqemu.Config{Args: []string{script}, GDB: true, GDBPort: port, Halted: true, CPUs: 1})
 	const extension = "'ntgo/drivers/ramdisk.loaded'.ext" // the ramdisk's device extension, in nonpaged pool
 	out := runGDB(t, kernel, []gdbStep{
 		step("attach", fmt.Sprintf("target remote 127.0.0.1:%d", port), "break '"+pteView+"'", "continue"),
