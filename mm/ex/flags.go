@@ -196,7 +196,7 @@ func AllocatePool2(f PoolFlags, n uintptr, tag pool.Tag) unsafe.Pointer {
 // allocateOtherFlags is the pool's Config.AllocatePool2: ExAllocatePool2
 // of flags the pool does not decode.
 func allocateOtherFlags(f uint64, n uintptr, tag pool.Tag) uintptr {
-	return uintptr(AllocatePool3(PoolFlags(f), n, tag, nil))
+	return uintptr(allocatePool3(PoolFlags(f), n, tag, nil))
 }
 
 // AllocatePool3 is ExAllocatePool3: ExAllocatePool2 with extended
@@ -205,6 +205,12 @@ func AllocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedPa
 	if t, ok := pool.CommonFlagsType(uint64(f)); ok && len(params) == 0 {
 		return pool.Ptr(sys().pools.Allocate(t, n, tag, pool.NormalPoolPriority, 0))
 	}
+	return allocatePool3(f, n, tag, params)
+}
+
+// allocatePool3 is AllocatePool3 past the common flags, which the pool has
+// already found f is not when it calls allocateOtherFlags.
+func allocatePool3(f PoolFlags, n uintptr, tag pool.Tag, params []PoolExtendedParameter) unsafe.Pointer {
 	r, st := decodeFlags(f)
 	if st == ntstatus.Success {
 		st = applyParameters(&r, f, params)
