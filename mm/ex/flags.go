@@ -25,7 +25,8 @@
 // is served in whole pages from the node (pool.System.AllocateOnNode:
 // ntgo's pool keeps no blocks per node, where NT keeps a non-paged pool
 // per node), so a small block costs a page; on one node it is an ordinary
-// allocation.
+// allocation, and so is a preferred node over pages that cannot be placed
+// (host arenas), where a required one is STATUS_NOT_SUPPORTED.
 //
 // A failing call returns nil; with POOL_FLAG_RAISE_ON_FAILURE it raises
 // the failure's status instead: STATUS_INSUFFICIENT_RESOURCES for memory,
@@ -173,14 +174,21 @@ func applyParameters(r *request, f PoolFlags, params []PoolExtendedParameter) nt
 
 // nodeRequirement decodes a POOL_NODE_REQUIREMENT into r: a node above
 // the highest is STATUS_INVALID_PARAMETER; on one node, and for paged
-// pool, which it does not apply to, the node changes nothing.
+// pool, which it does not apply to, the node changes nothing. On several
+// nodes, over a pool whose pages cannot be placed on a node (host arenas,
+// pool.System.PlacesOnNodes), a preferred node is ignored and a required
+// one is STATUS_NOT_SUPPORTED, which an Optional parameter ignores too.
 func nodeRequirement(r *request, n uint32) ntstatus.Status {
 	highest := ke.QueryHighestNodeNumber()
-	if n&^MmAnyNodeOK > highest {
+	node, required := n&^MmAnyNodeOK, n&MmAnyNodeOK == 0
+	switch {
+	case node > highest:
 		return ntstatus.InvalidParameter
-	}
-	if highest != 0 && !pool.KindOf(r.t).Paged() {
-		r.node = nodeRequest{node: n &^ MmAnyNodeOK, set: true, required: n&MmAnyNodeOK == 0}
+	case highest == 0 || pool.KindOf(r.t).Paged():
+	case sys().pools.PlacesOnNodes():
+		r.node = nodeRequest{node: node, set: true, required: required}
+	case required:
+		return ntstatus.NotSupported
 	}
 	return ntstatus.Success
 }

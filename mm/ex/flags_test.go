@@ -84,8 +84,21 @@ func TestAllocatePool2(t *testing.T) {
 	}
 }
 
+// nodes puts the processors on node 0 of highest+1 nodes for the test
+// and the machine's table back after it (a NUMA kernel's is not one node).
+func nodes(t *testing.T, highest uint32) {
+	t.Helper()
+	saved := ke.SaveProcessorNodes()
+	t.Cleanup(func() { ke.RestoreProcessorNodes(saved) })
+	if !ke.SetProcessorNodes([]uint32{0}, highest) {
+		t.Fatal("SetProcessorNodes refused")
+	}
+}
+
+// On one node.
 func TestAllocatePool3(t *testing.T) {
 	setup(t)
+	nodes(t, 0)
 	param := func(ty PoolExtendedParameterType, optional bool) PoolExtendedParameter {
 		return PoolExtendedParameter{Type: ty, Optional: optional}
 	}
@@ -159,10 +172,7 @@ func TestAllocatePool3NodeOfTwo(t *testing.T) {
 		QuotaOwner: func() *QuotaBlock { return q }}); err != nil {
 		t.Fatal(err)
 	}
-	if !ke.SetProcessorNodes([]uint32{0}, 1) {
-		t.Fatal("SetProcessorNodes refused")
-	}
-	defer ke.SetProcessorNodes(nil, 0)
+	nodes(t, 1)
 	for _, c := range []struct {
 		node uint32
 		st   ntstatus.Status
@@ -199,6 +209,41 @@ func TestAllocatePool3NodeOfTwo(t *testing.T) {
 	if p := AllocatePool3(PoolFlagPaged, 64, tagEx, params); p == nil || np.asked != nil {
 		t.Errorf("paged pool with node 1: %p, pages asked for %+v", p, np.asked)
 	} else {
+		FreePool(p)
+	}
+}
+
+// On two nodes over pages that cannot be placed (setup's host arenas):
+// a preferred node is an ordinary block, a required one is
+// STATUS_NOT_SUPPORTED unless the parameter is Optional.
+func TestAllocatePool3NodeUnplaced(t *testing.T) {
+	setup(t)
+	nodes(t, 1)
+	for _, c := range []struct {
+		name string
+		node PoolExtendedParameter
+		st   ntstatus.Status
+	}{
+		{"node 0 required", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode}, ntstatus.NotSupported},
+		{"node 1 required", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode, PreferredNode: 1}, ntstatus.NotSupported},
+		{"node 1 required, optional", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode, PreferredNode: 1, Optional: true}, ntstatus.Success},
+		{"node 1 preferred", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode, PreferredNode: 1 | MmAnyNodeOK}, ntstatus.Success},
+		{"any node", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode, PreferredNode: MmAnyNodeOK}, ntstatus.Success},
+		{"node 2 preferred", PoolExtendedParameter{Type: PoolExtendedParameterNumaNode, PreferredNode: 2 | MmAnyNodeOK}, ntstatus.InvalidParameter},
+	} {
+		var p unsafe.Pointer
+		st := raised(func() {
+			p = AllocatePool3(PoolFlagNonPaged|PoolFlagRaiseOnFailure, 64, tagEx, []PoolExtendedParameter{c.node})
+		})
+		if st != c.st {
+			t.Errorf("%s: %v, want %v", c.name, st, c.st)
+		}
+		if p == nil {
+			continue
+		}
+		if uintptr(p)&4095 == 0 {
+			t.Errorf("%s: %p is a page of its own, not an ordinary block", c.name, p)
+		}
 		FreePool(p)
 	}
 }

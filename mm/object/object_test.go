@@ -10,6 +10,7 @@ import (
 	"ntgo/mm/ex/extest"
 	"ntgo/mm/pool"
 	"ntgo/nt/bugcheck"
+	"ntgo/nt/ke"
 	"ntgo/nt/list"
 	"ntgo/nt/ntstatus"
 )
@@ -150,8 +151,14 @@ func TestNewFailure(t *testing.T) {
 	}
 }
 
+// On one node (a NUMA kernel's table is put back after).
 func TestNewFlagsNode(t *testing.T) {
 	setup(t)
+	saved := ke.SaveProcessorNodes()
+	t.Cleanup(func() { ke.RestoreProcessorNodes(saved) })
+	if !ke.SetProcessorNodes([]uint32{0}, 0) {
+		t.Fatal("SetProcessorNodes refused")
+	}
 	node := func(n uint32, optional bool) ex.PoolExtendedParameter {
 		return ex.PoolExtendedParameter{Type: ex.PoolExtendedParameterNumaNode, PreferredNode: n, Optional: optional}
 	}

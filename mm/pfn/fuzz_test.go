@@ -137,8 +137,9 @@ func (z *fuzzer) setNodes(k uint32) {
 		z.t.Fatalf("SetNodes(%+v): %v", r, st)
 	}
 	onProcessor0(z.t)
+	saved := ke.SaveProcessorNodes()
+	z.t.Cleanup(func() { ke.RestoreProcessorNodes(saved) })
 	z.goHome(0)
-	z.t.Cleanup(func() { ke.SetProcessorNodes(nil, 0) })
 }
 
 // goHome moves the current processor to node.

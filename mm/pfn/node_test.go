@@ -37,10 +37,11 @@ func newNodeFixture(t *testing.T) *fixture {
 func onNode(t *testing.T, node uint32) {
 	t.Helper()
 	onProcessor0(t)
+	saved := ke.SaveProcessorNodes()
+	t.Cleanup(func() { ke.RestoreProcessorNodes(saved) })
 	if !ke.SetProcessorNodes([]uint32{node}, 1) {
 		t.Fatal("SetProcessorNodes refused")
 	}
-	t.Cleanup(func() { ke.SetProcessorNodes(nil, 0) })
 }
 
 // onProcessor0 keeps the test on processor 0 until it ends: the node

@@ -262,6 +262,14 @@ func (s *System) admit(t PoolType, n uintptr, tag Tag, prio Priority) (Kind, boo
 	return k, t&^coreTypeBits == 0 && t&SessionPoolMask == 0 && prio.Valid()
 }
 
+// PlacesOnNodes reports whether the non-paged pool's page source can take
+// frames from a NUMA node (NodePageSource): AllocateOnNode can serve a
+// node only then.
+func (s *System) PlacesOnNodes() bool {
+	_, ok := s.nonPaged.src.(NodePageSource)
+	return ok
+}
+
 // AllocateOnNode is Allocate for ExAllocatePool3's NUMA node: the pool
 // keeps no blocks per node (NT keeps a non-paged pool per node), so a
 // non-paged request is served as a big allocation, whole pages whatever

@@ -47,6 +47,24 @@ func SetProcessorNodes(node []uint32, highest uint32) bool {
 	return true
 }
 
+// NodeTable is a copy of the processors' nodes and the highest node number,
+// for a test that sets its own with SetProcessorNodes to put back the
+// machine's (on a NUMA kernel, one node is not the table it started with).
+type NodeTable struct {
+	node    [MaximumProcessors]uint8
+	highest uint32
+}
+
+// SaveProcessorNodes is the table as it stands.
+//
+//go:nosplit
+func SaveProcessorNodes() NodeTable { return NodeTable{processorNode, highestNode} }
+
+// RestoreProcessorNodes puts back a table SaveProcessorNodes returned.
+//
+//go:nosplit
+func RestoreProcessorNodes(t NodeTable) { processorNode, highestNode = t.node, t.highest }
+
 // GetCurrentNodeNumber is KeGetCurrentNodeNumber: the node of the
 // processor the caller runs on.
 //
