@@ -29,8 +29,10 @@ SMP     ?= 2
 export NTGO_SMP := $(SMP)
 # The port `make gdb` runs QEMU's gdb stub on.
 GDBPORT ?= 1234
-# NUMA=N: every boot (qemu, run, gdb, ktest, test, bench) splits memory
-# and processors into N nodes (-machine pc: microvm has no SRAT).
+# NUMA=N: every boot (qemu, run, gdb, ktest, bench, and test's in-kernel
+# tests) splits memory and processors into N nodes (-machine pc: microvm
+# has no SRAT). The console and launcher tests boot the machines they
+# check, NUMA ones included, and ignore it.
 NUMA    ?=
 ifneq ($(NUMA),)
 export NTGO_NUMA := $(NUMA)

@@ -1,10 +1,18 @@
 package qemu
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// TestMain drops make's NUMA=N: the launcher's tests check the arguments
+// and boots of the configurations they name (TestNumaArgs sets its own).
+func TestMain(m *testing.M) {
+	os.Unsetenv(NodesVar)
+	os.Exit(m.Run())
+}
 
 // NUMA boots: memory split into equal backends (the last takes the rest),
 // one -numa node each, processors dealt round-robin, -machine pc whatever
@@ -30,7 +38,7 @@ func TestNumaArgs(t *testing.T) {
 			t.Errorf("numaArgs(%q, %d) accepted", bad.mem, bad.nodes)
 		}
 	}
-	t.Setenv("NTGO_NUMA", "2")
+	t.Setenv(NodesVar, "2")
 	a, err := Config{Machine: "microvm"}.qemuArgs("k", "s", "")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +47,7 @@ func TestNumaArgs(t *testing.T) {
 	if !strings.Contains(line, "-machine pc ") || !strings.Contains(line, "node,nodeid=1,memdev=ram1") {
 		t.Fatalf("NTGO_NUMA=2: %s", line)
 	}
-	t.Setenv("NTGO_NUMA", "two")
+	t.Setenv(NodesVar, "two")
 	if _, err := (Config{}).qemuArgs("k", "s", ""); err == nil {
 		t.Error("NTGO_NUMA=two accepted")
 	}

@@ -272,18 +272,22 @@ func (c Config) cpus() (int, error) {
 	return DefaultCPUs, nil
 }
 
+// NodesVar is the environment variable that splits every boot whose
+// Config does not say into that many NUMA nodes (make's NUMA=).
+const NodesVar = "NTGO_NUMA"
+
 // nodes is c.Nodes, or $NTGO_NUMA's if that is 0.
 func (c Config) nodes() (int, error) {
 	if c.Nodes != 0 {
 		return c.Nodes, nil
 	}
-	v := os.Getenv("NTGO_NUMA")
+	v := os.Getenv(NodesVar)
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("NTGO_NUMA=%s: not a node count", v)
+		return 0, fmt.Errorf("%s=%s: not a node count", NodesVar, v)
 	}
 	return n, nil
 }

@@ -18,6 +18,14 @@ import (
 
 const bootTimeout = 60 * time.Second
 
+// TestMain drops make's NUMA=N ($NTGO_NUMA): each test boots the machine
+// its output is checked against (a NUMA boot is a pc with its own memory
+// map and boot lines), and the NUMA tests ask for their nodes.
+func TestMain(m *testing.M) {
+	os.Unsetenv(ntqemu.NodesVar)
+	os.Exit(m.Run())
+}
+
 // startVM boots the kernel with the given command-line words.
 func startVM(t *testing.T, args ...string) *qemu.VM {
 	t.Helper()
