@@ -188,6 +188,58 @@ func TestUnmapReturnsFrames(t *testing.T) {
 	}
 }
 
+// madvise(MADV_DONTNEED) (mm.RuntimeDiscard) returns exactly the frames of
+// the touched pages, which then read zero again on fresh frames. The count
+// is not a multiple of the shootdown batch (pte.FlushAllThreshold), so the
+// last, partial batch is released too.
+func TestDiscardReturnsFrames(t *testing.T) {
+	requireBare(t)
+	const pages = pte.FlushAllThreshold + 13
+	m := mapDemandZero(t, pages)
+	for off := 0; off < len(m); off += physmem.PageSize {
+		m[off] = 1
+	}
+	base := uintptr(unsafe.Pointer(&m[0]))
+	frames := make([]physmem.PFN, pages)
+	for i := range frames {
+		f, ok := frameOf(base + uintptr(i)*page)
+		if !ok {
+			t.Fatalf("page %#x written but not mapped", base+uintptr(i)*page)
+		}
+		frames[i] = f
+	}
+	var before, after pfn.Stats
+	infos := make([]pfn.Info, len(frames))
+	var errno syscall.Errno
+	uninterrupted(func() {
+		before = mm.PFN.Stats()
+		_, _, errno = syscall.RawSyscall(syscall.SYS_MADVISE, base, pages*page, syscall.MADV_DONTNEED)
+		after = mm.PFN.Stats()
+		for i, f := range frames {
+			infos[i], _ = mm.PFN.Decode(f)
+		}
+	})
+	if errno != 0 {
+		t.Fatalf("madvise: %v", errno)
+	}
+	want := before
+	want.ByState[pfn.StateActive] -= pages
+	want.ByState[pfn.StateFree] += pages
+	if after != want {
+		t.Errorf("after discarding %d pages:\n%vwant\n%v", pages, after, want)
+	}
+	for _, info := range infos {
+		if info.State != pfn.StateFree || info.Pte != 0 {
+			t.Errorf("frame of a discarded page: %v", info)
+		}
+	}
+	for off := 0; off < len(m); off += physmem.PageSize {
+		if m[off] != 0 {
+			t.Fatalf("discarded page %#x reads %d, not zero", base+uintptr(off), m[off])
+		}
+	}
+}
+
 // The PFN database's region maps exactly the pages its entries fill, each
 // on a frame the database records as in use.
 func TestPFNDatabaseMapping(t *testing.T) {

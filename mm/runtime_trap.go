@@ -197,6 +197,7 @@ func runtimeProtectLocked(addr, end uintptr, prot pte.Protection) ntstatus.Statu
 // than the nosplit budget (see the file comment).
 func RuntimeDiscard(addr, length uintptr) {
 	tableLock.Acquire()
+	r := &releasing
 	end := addr + length
 	for va := addr &^ (page - 1); va < end; {
 		if next, empty := skipEmpty(va); empty {
@@ -204,12 +205,53 @@ func RuntimeDiscard(addr, length uintptr) {
 			continue
 		}
 		if old, st := Tables.Leaf(va); st == ntstatus.Success && old.Kind() == pte.KindValid {
-			Tables.Replace(va, pte.DemandZero(old.Protection()), nil)
-			PFN.Free(old.Frame(), pte.PteAddress(va))
+			Tables.Replace(va, pte.DemandZero(old.Protection()), &r.stale)
+			r.add(old.Frame(), va)
 		}
 		va += page
 	}
+	r.release()
 	tableLock.Release()
+}
+
+// frameRelease gives back the frames of pages whose PTEs were replaced,
+// after one shootdown for up to pte.FlushAllThreshold of them, as NT's
+// flush lists do: a frame may go back only once no processor's TLB still
+// maps it, and a shootdown per page made a large madvise or munmap wait
+// for the other processors page by page (under TCG with more vCPUs than
+// host cores, seconds for 64 MiB).
+type frameRelease struct {
+	stale  pte.FlushBatch
+	n      int
+	frames [pte.FlushAllThreshold]physmem.PFN
+	ptes   [pte.FlushAllThreshold]uintptr
+}
+
+// releasing is the queue of the runtime's memory calls, which hold the
+// table lock from their first PTE to their release (a static, not on the
+// syscall stack: setRange is nosplit).
+var releasing frameRelease
+
+// add queues frame f, which the PTE of va named, releasing the queue when
+// it is full. Its stale translation, if any, is already in r.stale.
+//
+//go:nosplit
+func (r *frameRelease) add(f physmem.PFN, va uintptr) {
+	r.frames[r.n], r.ptes[r.n] = f, pte.PteAddress(va)
+	if r.n++; r.n == len(r.frames) {
+		r.release()
+	}
+}
+
+// release flushes the stale translations, then frees the queued frames.
+//
+//go:nosplit
+func (r *frameRelease) release() {
+	Tables.Flush(&r.stale)
+	for i := range r.n {
+		PFN.Free(r.frames[i], r.ptes[i])
+	}
+	r.n = 0
 }
 
 // setRange gives every page of [start, end) the leaf e (demand-zero, or 0
@@ -218,6 +260,8 @@ func RuntimeDiscard(addr, length uintptr) {
 //
 //go:nosplit
 func setRange(start, end uintptr, e pte.PTE) ntstatus.Status {
+	r := &releasing
+	st := ntstatus.Success
 	for va := start; va < end; {
 		if e == 0 {
 			if next, empty := skipEmpty(va); empty {
@@ -225,18 +269,19 @@ func setRange(start, end uintptr, e pte.PTE) ntstatus.Status {
 				continue
 			}
 		}
-		old, st := Tables.Swap(va, e, nil)
-		if st != ntstatus.Success {
-			return st
+		var old pte.PTE
+		if old, st = Tables.Swap(va, e, &r.stale); st != ntstatus.Success {
+			break
 		}
 		switch old.Kind() {
 		case pte.KindValid, pte.KindTransition:
-			PFN.Free(old.Frame(), pte.PteAddress(va))
+			r.add(old.Frame(), va)
 		}
 		committedPages.Add(commitDelta(old, e))
 		va += page
 	}
-	return ntstatus.Success
+	r.release()
+	return st
 }
 
 // commitDelta is the change in commit charge when a leaf goes from old to e.
