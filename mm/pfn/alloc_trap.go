@@ -10,8 +10,9 @@
 // The order in which lists are tried is NT's, node by node (see the
 // package comment). A
 // frame taken from Free or Standby for a zeroed request is zeroed under the
-// lock: with interrupts off that holds them for one 4 KiB clear, the same
-// bound ZeroSome keeps. A standby frame is repurposed before reuse: the
+// lock: with interrupts off that holds them for one 4 KiB clear, on the
+// path a zeroed list kept full by ZeroSome (which clears outside the lock)
+// makes rare. A standby frame is repurposed before reuse: the
 // TransitionHook restores its old owner's PTE so a later touch there faults
 // the old contents in from their backing copy instead of seeing new data.
 

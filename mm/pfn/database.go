@@ -58,7 +58,8 @@
 // # Locking and context
 //
 // One lock (ke.SpinLock, the PFN lock) guards every entry, list and count; each exported
-// method that touches them takes it (ZeroSome once per frame) and calls no
+// method that touches them takes it (ZeroSome twice per frame, clearing
+// the frame in between) and calls no
 // other that does. The operations on
 // single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
 // no Go pointer stores) and live in *_trap.go files: AllocateZeroed,

@@ -62,9 +62,10 @@ func TestGDB(t *testing.T) {
 	port := freePort(t)
 	script := fmt.Sprintf("run=!pte %x; !pfn %x; !memusage", kernelTextVA, kernelTextFrame)
 	// One processor: gdb stops every processor wherever it is, and a second
-	// one's idle loop is most often zeroing a frame under the PFN lock, off
-	// every list (mm/pfn's ZeroSome), so the helper's counts would miss it.
-	// A lone processor stopped in the console's view holds no such lock.
+	// one's idle loop may be stopped inside a PFN-lock step of mm/pfn's
+	// ZeroSome, a frame off the free list before its state says so, which
+	// the helper's counts would miss. A lone processor stopped in the
+	// console's view holds no such lock.
 	vm := bootVM(t, ntqemu.Config{Args: []string{script}, GDB: true, GDBPort: port, Halted: true, CPUs: 1})
 	const extension = "'ntgo/drivers/ramdisk.loaded'.ext" // the ramdisk's device extension, in nonpaged pool
 	out := runGDB(t, kernel, []gdbStep{
