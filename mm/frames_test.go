@@ -137,6 +137,52 @@ func TestDemandZeroPagesReadZero(t *testing.T) {
 	}
 }
 
+// framesOf is the frames mapping the n written pages from va.
+func framesOf(t *testing.T, va uintptr, n int) []physmem.PFN {
+	t.Helper()
+	frames := make([]physmem.PFN, n)
+	for i := range frames {
+		f, ok := frameOf(va + uintptr(i)*page)
+		if !ok {
+			t.Fatalf("page %#x written but not mapped", va+uintptr(i)*page)
+		}
+		frames[i] = f
+	}
+	return frames
+}
+
+// givenBack runs call, a system call that gives back the pages of frames,
+// in an uninterrupted window, and checks that exactly those frames went
+// from Active to the free list, owned by no PTE.
+func givenBack(t *testing.T, what string, frames []physmem.PFN, call func() syscall.Errno) {
+	t.Helper()
+	var before, after pfn.Stats
+	infos := make([]pfn.Info, len(frames))
+	var errno syscall.Errno
+	uninterrupted(func() {
+		before = mm.PFN.Stats()
+		errno = call()
+		after = mm.PFN.Stats()
+		for i, f := range frames {
+			infos[i], _ = mm.PFN.Decode(f)
+		}
+	})
+	if errno != 0 {
+		t.Fatalf("%s: %v", what, errno)
+	}
+	want := before
+	want.ByState[pfn.StateActive] -= uint64(len(frames))
+	want.ByState[pfn.StateFree] += uint64(len(frames))
+	if after != want {
+		t.Errorf("after %s of %d pages:\n%vwant\n%v", what, len(frames), after, want)
+	}
+	for _, info := range infos {
+		if info.State != pfn.StateFree || info.Pte != 0 {
+			t.Errorf("frame of a page after %s: %v", what, info)
+		}
+	}
+}
+
 // Unmapping touched pages (munmap, served in trap context by
 // mm.RuntimeUnmap) returns exactly their frames to the free list. The first
 // and last page stay mapped, so every page table the unmapped pages use
@@ -150,39 +196,10 @@ func TestUnmapReturnsFrames(t *testing.T) {
 		m[off] = byte(off/physmem.PageSize + 1)
 	}
 	middle := uintptr(unsafe.Pointer(&m[page]))
-	frames := make([]physmem.PFN, demandZeroPages)
-	for i := range frames {
-		f, ok := frameOf(middle + uintptr(i)*page)
-		if !ok {
-			t.Fatalf("page %#x written but not mapped", middle+uintptr(i)*page)
-		}
-		frames[i] = f
-	}
-	var before, after pfn.Stats
-	infos := make([]pfn.Info, len(frames))
-	var errno syscall.Errno
-	uninterrupted(func() {
-		before = mm.PFN.Stats()
-		_, _, errno = syscall.RawSyscall(syscall.SYS_MUNMAP, middle, demandZeroPages*page, 0)
-		after = mm.PFN.Stats()
-		for i, f := range frames {
-			infos[i], _ = mm.PFN.Decode(f)
-		}
+	givenBack(t, "munmap", framesOf(t, middle, demandZeroPages), func() syscall.Errno {
+		_, _, errno := syscall.RawSyscall(syscall.SYS_MUNMAP, middle, demandZeroPages*page, 0)
+		return errno
 	})
-	if errno != 0 {
-		t.Fatalf("munmap: %v", errno)
-	}
-	want := before
-	want.ByState[pfn.StateActive] -= demandZeroPages
-	want.ByState[pfn.StateFree] += demandZeroPages
-	if after != want {
-		t.Errorf("after unmapping %d pages:\n%vwant\n%v", demandZeroPages, after, want)
-	}
-	for _, info := range infos {
-		if info.State != pfn.StateFree || info.Pte != 0 {
-			t.Errorf("frame of an unmapped page: %v", info)
-		}
-	}
 	if m[0] != 1 || m[len(m)-physmem.PageSize] != byte(demandZeroPages+anchors) {
 		t.Error("the pages left mapped lost their contents")
 	}
@@ -200,39 +217,10 @@ func TestDiscardReturnsFrames(t *testing.T) {
 		m[off] = 1
 	}
 	base := uintptr(unsafe.Pointer(&m[0]))
-	frames := make([]physmem.PFN, pages)
-	for i := range frames {
-		f, ok := frameOf(base + uintptr(i)*page)
-		if !ok {
-			t.Fatalf("page %#x written but not mapped", base+uintptr(i)*page)
-		}
-		frames[i] = f
-	}
-	var before, after pfn.Stats
-	infos := make([]pfn.Info, len(frames))
-	var errno syscall.Errno
-	uninterrupted(func() {
-		before = mm.PFN.Stats()
-		_, _, errno = syscall.RawSyscall(syscall.SYS_MADVISE, base, pages*page, syscall.MADV_DONTNEED)
-		after = mm.PFN.Stats()
-		for i, f := range frames {
-			infos[i], _ = mm.PFN.Decode(f)
-		}
+	givenBack(t, "madvise", framesOf(t, base, pages), func() syscall.Errno {
+		_, _, errno := syscall.RawSyscall(syscall.SYS_MADVISE, base, pages*page, syscall.MADV_DONTNEED)
+		return errno
 	})
-	if errno != 0 {
-		t.Fatalf("madvise: %v", errno)
-	}
-	want := before
-	want.ByState[pfn.StateActive] -= pages
-	want.ByState[pfn.StateFree] += pages
-	if after != want {
-		t.Errorf("after discarding %d pages:\n%vwant\n%v", pages, after, want)
-	}
-	for _, info := range infos {
-		if info.State != pfn.StateFree || info.Pte != 0 {
-			t.Errorf("frame of a discarded page: %v", info)
-		}
-	}
 	for off := 0; off < len(m); off += physmem.PageSize {
 		if m[off] != 0 {
 			t.Fatalf("discarded page %#x reads %d, not zero", base+uintptr(off), m[off])
