@@ -19,10 +19,13 @@
 // down (pte's processorLocal), and two processors never share a slot's
 // TLB entry.
 //
-// Locking: the caller runs with interrupts off, so it stays on its
-// processor while a slot is mapped. Only the PFN database calls Memory's
-// methods, always under the PFN lock; the secure pools' alias slot has
-// its own lock (securealias_trap.go).
+// Locking: each of Memory's methods keeps interrupts off from mapping its
+// slots to unmapping them, so that it stays on its processor and nothing
+// else on that processor (an interrupt, a fault, a thread switched in)
+// maps the same slot meanwhile. The PFN database calls them with and
+// without its lock: the zero-page worker clears outside it, and may run
+// in a goroutine (mm.ZeroPages) as well as in the idle loop. The secure
+// pools' alias slot has its own lock (securealias_trap.go).
 
 package mm
 
@@ -32,6 +35,7 @@ import (
 	"ntgo/mm/layout"
 	"ntgo/mm/physmem"
 	"ntgo/mm/pte"
+	"ntgo/nt/arch"
 	"ntgo/nt/ke"
 )
 
@@ -87,26 +91,34 @@ func hyperUnmap(kind uintptr) { Tables.Replace(hyperSlot(kind), pte.Reserved, ni
 
 //go:nosplit
 func (*hyperspaceMemory) ZeroFrame(p physmem.PFN) {
+	rflags := arch.DisableInterrupts()
 	clear(hyperMap(hyperSlotTarget, p)[:])
 	hyperUnmap(hyperSlotTarget)
+	arch.RestoreInterrupts(rflags)
 }
 
 //go:nosplit
 func (*hyperspaceMemory) CopyFrame(dst, src physmem.PFN) {
+	rflags := arch.DisableInterrupts()
 	*hyperMap(hyperSlotTarget, dst) = *hyperMap(hyperSlotSource, src)
 	hyperUnmap(hyperSlotSource)
 	hyperUnmap(hyperSlotTarget)
+	arch.RestoreInterrupts(rflags)
 }
 
 //go:nosplit
 func (*hyperspaceMemory) Load64(pa uint64) uint64 {
+	rflags := arch.DisableInterrupts()
 	v := *(*uint64)(unsafe.Pointer(&hyperMap(hyperSlotTarget, physmem.FrameOf(pa))[pa&physmem.PageMask]))
 	hyperUnmap(hyperSlotTarget)
+	arch.RestoreInterrupts(rflags)
 	return v
 }
 
 //go:nosplit
 func (*hyperspaceMemory) Store64(pa uint64, v uint64) {
+	rflags := arch.DisableInterrupts()
 	*(*uint64)(unsafe.Pointer(&hyperMap(hyperSlotTarget, physmem.FrameOf(pa))[pa&physmem.PageMask])) = v
 	hyperUnmap(hyperSlotTarget)
+	arch.RestoreInterrupts(rflags)
 }
