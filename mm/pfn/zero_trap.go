@@ -58,8 +58,8 @@ func (db *Database) ZeroSome(max int) int {
 }
 
 // holdForZeroing makes p, just taken off the free list, a Transition frame
-// the zero-page worker holds: one reference, no PTE, mapped cached (the
-// kernel clears it through its direct map). The PFN lock is held.
+// the zero-page worker holds: one reference, no PTE, cached (the kernel
+// clears it through a cached hyperspace mapping). The PFN lock is held.
 //
 //go:nosplit
 func (db *Database) holdForZeroing(p uint32) {
