@@ -119,11 +119,14 @@ func benchmarkShootdown(b *testing.B, busy bool) {
 
 // BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
 // pairs (lookaside hits) on one processor against the same number on every
-// processor at once, wall time per pair per processor; and the same for two
-// controls about as long as a pair: Go's make([]byte, 64) (the runtime's
+// processor at once, wall time per pair per processor; and the same for
+// controls: Go's make([]byte, 64) (the runtime's
 // per-P cache, the allocator issue 17 compares the pool with), loads and
-// stores to a goroutine's own stack (touch) and a loop of arithmetic (spin):
-// the machine's own scaling. One goroutine is pinned to
+// stores to a goroutine's own stack (touch), a loop of arithmetic (spin),
+// a loop of calls to a leaf function (calls: under TCG each return is an
+// indirect jump QEMU looks up) and LOCK CMPXCHG and XCHG on a word of the
+// processor's own (cas: under TCG a helper call each): the machine's own
+// scaling, by kind of instruction. One goroutine is pinned to
 // each processor for the whole run (the benchmark's own goroutine to
 // processor 0), so a chunk costs one wake-up per other processor and no
 // thread moves. The *-per-processor metrics are one/all, each processor's
@@ -137,7 +140,14 @@ var tagPairs = pool.MakeTag("MmPp")
 var (
 	spinSink       uint64
 	sharedMakeSink atomic.Pointer[[]byte] // written by every processor
+	// casWords is a cache line per processor for the cas control.
+	casWords [8][64 / 4]uint32
 )
+
+// leafCall is the calls control's callee: a call and a return, no frame.
+//
+//go:noinline
+func leafCall(x uint64) uint64 { return x*3 + 1 }
 
 func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 	requireBare(b)
@@ -171,6 +181,22 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 			x = x*6364136223846793005 + 1442695040888963407
 		}
 		atomic.AddUint64(&spinSink, x)
+	}
+	const callRounds = 4 // a quarter of a pair's time under TCG, alone
+	calls := func(n int) {
+		x := uint64(n)
+		for range n * callRounds {
+			x = leafCall(x)
+		}
+		atomic.AddUint64(&spinSink, x)
+	}
+	const casRounds = 8 // half to three quarters of a pair's time under TCG, alone
+	cas := func(n int) {
+		w := &casWords[ke.CurrentProcessorNumber()%len(casWords)][0]
+		for range n * casRounds {
+			atomic.CompareAndSwapUint32(w, 0, 1)
+			atomic.StoreUint32(w, 0)
+		}
 	}
 	// The idle-time zeroing of free frames first: while the other
 	// processors' idle threads still zero, they keep their vCPUs busy, and
@@ -213,18 +239,19 @@ func BenchmarkPoolPairsAllProcessors(b *testing.B) {
 			wg.Wait()
 		}
 	}
-	ns := interleave.Run(b,
-		interleave.Variant{Name: "pairs-one", Run: pairs},
-		interleave.Variant{Name: "pairs-all", Run: all(pairs)},
-		interleave.Variant{Name: "make-one", Run: goMake},
-		interleave.Variant{Name: "make-all", Run: all(goMake)},
-		interleave.Variant{Name: "touch-one", Run: touch},
-		interleave.Variant{Name: "touch-all", Run: all(touch)},
-		interleave.Variant{Name: "spin-one", Run: spin},
-		interleave.Variant{Name: "spin-all", Run: all(spin)},
-	)
-	for i, name := range []string{"pairs", "make", "touch", "spin"} {
-		b.ReportMetric(ns[2*i]/ns[2*i+1], name+"-per-processor")
+	kinds := []struct {
+		name string
+		run  func(int)
+	}{{"pairs", pairs}, {"make", goMake}, {"touch", touch}, {"spin", spin}, {"calls", calls}, {"cas", cas}}
+	var variants []interleave.Variant
+	for _, k := range kinds {
+		variants = append(variants,
+			interleave.Variant{Name: k.name + "-one", Run: k.run},
+			interleave.Variant{Name: k.name + "-all", Run: all(k.run)})
+	}
+	ns := interleave.Run(b, variants...)
+	for i, k := range kinds {
+		b.ReportMetric(ns[2*i]/ns[2*i+1], k.name+"-per-processor")
 	}
 	b.ReportMetric(float64(procs), "processors")
 }
