@@ -120,14 +120,14 @@ func benchmarkShootdown(b *testing.B, busy bool) {
 // BenchmarkPoolPairsAllProcessors: 64-byte ExAllocatePool2+ExFreePoolWithTag
 // pairs (lookaside hits) on one processor against the same number on every
 // processor at once, wall time per pair per processor; and the same for
-// controls: Go's make([]byte, 64) (the runtime's
-// per-P cache, the allocator issue 17 compares the pool with), loads and
-// stores to a goroutine's own stack (touch), a loop of arithmetic (spin),
-// a loop of calls to a leaf function (calls: under TCG each return is an
-// indirect jump QEMU looks up) and LOCK CMPXCHG and XCHG on a word of the
+// controls: Go's make([]byte, 64) (the runtime's per-P cache, the
+// allocator issue 17 compares the pool with), loads and stores to a
+// goroutine's own stack (touch), a loop of arithmetic (spin), a loop of
+// calls to a leaf function (calls: under TCG each return is an indirect
+// jump QEMU looks up) and LOCK CMPXCHG and XCHG on a word of the
 // processor's own (cas: under TCG a helper call each): the machine's own
-// scaling, by kind of instruction. One goroutine is pinned to
-// each processor for the whole run (the benchmark's own goroutine to
+// scaling, by kind of instruction. One goroutine is pinned to each
+// processor for the whole run (the benchmark's own goroutine to
 // processor 0), so a chunk costs one wake-up per other processor and no
 // thread moves. The *-per-processor metrics are one/all, each processor's
 // throughput with all running relative to one running alone: 1 for linear

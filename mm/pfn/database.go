@@ -57,11 +57,10 @@
 //
 // # Locking and context
 //
-// One lock (ke.SpinLock, the PFN lock) guards every entry, list and count; each exported
-// method that touches them takes it (ZeroSome twice per frame, clearing
-// the frame in between) and calls no
-// other that does. The operations on
-// single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
+// One lock (ke.SpinLock, the PFN lock) guards every entry, list and
+// count; each exported method that touches them takes it (ZeroSome twice
+// per frame, clearing the frame in between) and calls no other that does.
+// The operations on single frames are trap-context safe (//go:nosplit, no Go-heap allocation,
 // no Go pointer stores) and live in *_trap.go files: AllocateZeroed,
 // AllocateAny, Reclaim, Free, Unmap, AddShare, Reference, Dereference and
 // ZeroSome. Their only dynamic calls are Memory.ZeroFrame and the

@@ -34,8 +34,9 @@ const (
 
 // The rows of !vm that move by themselves between the console's !vm and the
 // stop: the idle loop zeroes free frames (Free to Zeroed, each Transition
-// while it is cleared: mm/pfn's ZeroSome), the Go runtime's heap grows (demand-zero faults take frames into Active;
-// new heap is committed) and its scavenger gives frames back. The screen's
+// while it is cleared: mm/pfn's ZeroSome), the Go runtime's heap grows
+// (demand-zero faults take frames into Active; new heap is committed) and
+// its scavenger gives frames back. The screen's
 // !vm, from the dump's own copy, must agree with the viewer's on every
 // row; the console's on the others, and its list rows must still add up.
 var runtimeRows = []string{"Available pages:", "Zeroed:", "Free:", "Transition:", "Active:", "Commit charge:"}
